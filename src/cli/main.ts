@@ -1,0 +1,40 @@
+// glm5 command-line entry: dispatches to one module per subcommand (src/cli/commands/<name>.ts).
+
+export interface Command {
+  readonly summary: string;
+  run(argv: string[]): Promise<void>;
+}
+
+const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  init: () => import('./commands/init.js'),
+  generate: () => import('./commands/generate.js'),
+  logits: () => import('./commands/logits.js'),
+};
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    const lines = ['usage: glm5 <command> [options]', '', 'commands:'];
+    for (const [n, load] of Object.entries(COMMANDS)) lines.push(`  ${n.padEnd(12)} ${(await load()).command.summary}`);
+    console.log(lines.join('\n'));
+    return;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`glm5: unknown command '${name}' (try glm5 --help)`);
+    process.exitCode = 2;
+    return;
+  }
+  try {
+    await (await load()).command.run(rest);
+  } catch (e) {
+    const err = e as Error;
+    console.error(`glm5 ${name}: ${err.message}`);
+    if (process.env.GLM5_DEBUG) console.error(err.stack);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  }
+}

@@ -1,0 +1,121 @@
+// The op set the model is written against. Two implementations: `ref/` (plain TypeScript, the
+// reference) and `native.ts` (the C++ addon). Tests run the same cases through both.
+//
+// Conventions: activations are f32, row-major, contiguous unless a stride is given. Ops return fresh
+// arrays unless they say "in place". Shapes use T tokens, L cached keys, H heads, D widths, K top-k.
+
+import type { LinearWeight } from '../tensor/weight.js';
+
+/** Which keys each query row may read (causal limit, optionally a top-k subset). */
+export interface KeyMask {
+  /** [T]: row t may read keys s < keyLimit[t] (its position + 1 for causal attention). */
+  readonly keyLimit: Int32Array;
+  /**
+   * Sparse selection [T, K]: row t reads only keys indices[t*K + j] that are ≥ 0 and < keyLimit[t].
+   * Absent = dense (all keys below keyLimit). Order within a row does not matter; no duplicates.
+   */
+  readonly indices?: Int32Array;
+  readonly k?: number;
+}
+
+export interface AttentionArgs {
+  /** [T, Hq, Dk] */
+  readonly q: Float32Array;
+  /** Key of row s, kv-head g: k[kOffset + s*kStride + g*Dk .. +Dk). */
+  readonly k: Float32Array;
+  readonly kStride: number;
+  readonly kOffset: number;
+  /** Value of row s, kv-head g: v[vOffset + s*vStride + g*Dv .. +Dv). */
+  readonly v: Float32Array;
+  readonly vStride: number;
+  readonly vOffset: number;
+  readonly T: number;
+  /** Number of key rows available (the mask never reads beyond). */
+  readonly L: number;
+  readonly heads: number;
+  /** Query heads per kv head: Hq / Hkv (Hq for MLA's latent form, 1 for the expanded form). */
+  readonly kvHeads: number;
+  readonly dk: number;
+  readonly dv: number;
+  readonly scale: number;
+  readonly mask: KeyMask;
+}
+
+export interface IndexerArgs {
+  /** [T, Hi, Di] rotated indexer queries. */
+  readonly q: Float32Array;
+  /** [T, Hi] head weights, already multiplied by Hi^-0.5. */
+  readonly weights: Float32Array;
+  /** [L, Di] cached indexer keys (post-LayerNorm, post-RoPE). */
+  readonly keys: Float32Array;
+  readonly T: number;
+  readonly L: number;
+  readonly heads: number;
+  readonly dim: number;
+  /** Score scale Di^-0.5 (applied inside the ReLU; it is positive so placement is free). */
+  readonly scale: number;
+  /** [T] causal limits as in KeyMask. */
+  readonly keyLimit: Int32Array;
+  readonly topk: number;
+}
+
+export interface MoeArgs {
+  /** [T, D] */
+  readonly x: Float32Array;
+  readonly T: number;
+  readonly experts: readonly { gate: LinearWeight; up: LinearWeight; down: LinearWeight }[];
+  /** [T, K] expert ids and their combine weights. */
+  readonly ids: Int32Array;
+  readonly weights: Float32Array;
+  readonly k: number;
+}
+
+export interface RopeArgs {
+  /** In place. Row t, head h rotary slice starts at x[t*rowStride + offset + h*headStride]. */
+  readonly x: Float32Array;
+  readonly T: number;
+  readonly rowStride: number;
+  readonly offset: number;
+  readonly heads: number;
+  readonly headStride: number;
+  /** Rotary width R (even). */
+  readonly dim: number;
+  /** [T] absolute positions. */
+  readonly positions: Int32Array;
+  readonly theta: number;
+  /** true: pairs (2i, 2i+1) (GPT-J / GLM); false: pairs (i, i + R/2) (NeoX / split-half). */
+  readonly interleaved: boolean;
+}
+
+export interface Ops {
+  readonly name: string;
+  /** y[T, rows] = x[T, cols] · Wᵀ */
+  matmul(x: Float32Array, T: number, w: LinearWeight): Float32Array;
+  /** y[T, cols] = x[T, rows] · W  (the transposed product; used to absorb W_UK into queries) */
+  matmulT(x: Float32Array, T: number, w: LinearWeight): Float32Array;
+  /** out[T, cols] = rows ids[t] of W (embedding lookup). */
+  gatherRows(w: LinearWeight, ids: Int32Array): Float32Array;
+  /** x · rsqrt(mean(x²) + eps) · w, per row of width D. */
+  rmsNorm(x: Float32Array, T: number, D: number, w: Float32Array, eps: number): Float32Array;
+  /** (x − mean) / sqrt(var + eps) · w + b (biased variance), per row of width D. */
+  layerNorm(x: Float32Array, T: number, D: number, w: Float32Array, b: Float32Array, eps: number): Float32Array;
+  rope(args: RopeArgs): void;
+  /** silu(gate) ⊙ up, elementwise. */
+  siluMul(gate: Float32Array, up: Float32Array): Float32Array;
+  /** a += b, in place. */
+  addInPlace(a: Float32Array, b: Float32Array): void;
+  /** Row-wise softmax over N columns, in place. */
+  softmax(x: Float32Array, T: number, N: number): void;
+  /** Indices of the k largest of each row of x[T, N], k ≤ N (ties: lower index first), [T, k]. */
+  topk(x: Float32Array, T: number, N: number, k: number): Int32Array;
+  /** Masked softmax attention (MHA or MQA by kvHeads), output [T, heads, dv]. */
+  attention(args: AttentionArgs): Float32Array;
+  /**
+   * DSA lightning indexer: score I[t,s] = Σ_h w[t,h]·ReLU(q[t,h]·k[s]·scale) over keys s < keyLimit[t] and
+   * return each row's selection [T, min(topk, L)]: every visible key when keyLimit[t] ≤ topk (padded with
+   * −1), else the top-k keys by score.
+   */
+  indexerTopk(args: IndexerArgs): Int32Array;
+  /** Σ_j weights[t,j] · down(silu(gate(x_t)) ⊙ up(x_t)) over expert ids[t,j]; output [T, D]. */
+  moe(args: MoeArgs): Float32Array;
+}

@@ -1,0 +1,77 @@
+// Reference masked softmax attention and the DSA indexer (scores in f64, softmax in f64).
+
+import type { AttentionArgs, IndexerArgs, KeyMask } from '../interface.js';
+import { topkRow } from './elementwise.js';
+
+/** The keys row t reads, per the mask. */
+export function visibleKeys(mask: KeyMask, t: number): number[] {
+  const lim = mask.keyLimit[t]!;
+  if (!mask.indices) return Array.from({ length: lim }, (_, s) => s);
+  const k = mask.k!;
+  const out: number[] = [];
+  for (let j = 0; j < k; j++) {
+    const s = mask.indices[t * k + j]!;
+    if (s >= 0 && s < lim) out.push(s);
+  }
+  return out;
+}
+
+export function attention(a: AttentionArgs): Float32Array {
+  const { T, heads, kvHeads, dk, dv } = a;
+  const group = heads / kvHeads;
+  const out = new Float32Array(T * heads * dv);
+  for (let t = 0; t < T; t++) {
+    const keys = visibleKeys(a.mask, t);
+    for (const s of keys) if (s >= a.L) throw new RangeError(`attention: key ${s} ≥ L=${a.L}`);
+    for (let h = 0; h < heads; h++) {
+      const g = Math.floor(h / group);
+      const qo = (t * heads + h) * dk;
+      const scores = keys.map((s) => {
+        const ko = a.kOffset + s * a.kStride + g * dk;
+        let acc = 0;
+        for (let i = 0; i < dk; i++) acc += a.q[qo + i]! * a.k[ko + i]!;
+        return acc * a.scale;
+      });
+      const m = Math.max(...scores);
+      const p = scores.map((x) => Math.exp(x - m));
+      const sum = p.reduce((x, y) => x + y, 0);
+      const oo = (t * heads + h) * dv;
+      for (let i = 0; i < dv; i++) {
+        let acc = 0;
+        keys.forEach((s, j) => (acc += p[j]! * a.v[a.vOffset + s * a.vStride + g * dv + i]!));
+        out[oo + i] = keys.length ? acc / sum : 0;
+      }
+    }
+  }
+  return out;
+}
+
+export function indexerTopk(a: IndexerArgs): Int32Array {
+  const { T, L, heads, dim } = a;
+  const K = Math.min(a.topk, L);
+  const out = new Int32Array(T * K).fill(-1);
+  const scores = new Float32Array(L);
+  for (let t = 0; t < T; t++) {
+    const lim = a.keyLimit[t]!;
+    if (lim <= a.topk) {
+      for (let s = 0; s < lim; s++) out[t * K + s] = s;
+      continue;
+    }
+    for (let s = 0; s < L; s++) {
+      if (s >= lim) {
+        scores[s] = -Infinity;
+        continue;
+      }
+      let acc = 0;
+      for (let h = 0; h < heads; h++) {
+        const qo = (t * heads + h) * dim;
+        let d = 0;
+        for (let i = 0; i < dim; i++) d += a.q[qo + i]! * a.keys[s * dim + i]!;
+        acc += a.weights[t * heads + h]! * Math.max(0, d * a.scale);
+      }
+      scores[s] = acc;
+    }
+    topkRow(scores, 0, L, K, out, t * K);
+  }
+  return out;
+}
