@@ -1,0 +1,29 @@
+// DSA lightning indexer (spec §3.4): a cheap multi-head ReLU score over every cached key picks the
+// top-k keys each query may attend to. Keys are cached per full-indexer layer.
+
+import type { IndexerWeights } from './weights.js';
+import type { Selection, StepContext } from './context.js';
+
+export function runIndexer(ctx: StepContext, layer: number, w: IndexerWeights, a: Float32Array, qLat: Float32Array): Selection {
+  const { ops, cfg, T } = ctx;
+  const Hi = cfg.indexNHeads, Di = cfg.indexHeadDim, R = cfg.qkRopeHeadDim;
+
+  // Keys: one Di-wide key per token (shared by all heads), LayerNorm with bias, rotary on the first R dims.
+  const k = ops.layerNorm(ops.matmul(a, T, w.wk), T, Di, w.kNormWeight, w.kNormBias, 1e-6); // [T, Di]
+  ops.rope({ x: k, T, rowStride: Di, offset: 0, heads: 1, headStride: Di, dim: R, positions: ctx.positions, theta: cfg.ropeTheta, interleaved: cfg.indexerRopeInterleave });
+  const keys = ctx.cache.writeIndexKeys(layer, k, T); // [L, Di]
+  const L = ctx.start + T;
+
+  // When no row sees more than index_topk keys, top-k keeps everything: DSA ≡ dense causal (spec §3.5).
+  if (ctx.forceDense || L <= cfg.indexTopk) return null;
+
+  // Queries from the normalised q latent; rotary dims come first in each head (opposite of MLA).
+  const q = ops.matmul(qLat, T, w.wqB); // [T, Hi, Di]
+  ops.rope({ x: q, T, rowStride: Hi * Di, offset: 0, heads: Hi, headStride: Di, dim: R, positions: ctx.positions, theta: cfg.ropeTheta, interleaved: cfg.indexerRopeInterleave });
+  const hw = ops.matmul(a, T, w.weightsProj); // [T, Hi], f32; may be negative, no activation
+  const s = Hi ** -0.5;
+  for (let i = 0; i < hw.length; i++) hw[i] = hw[i]! * s;
+
+  const indices = ops.indexerTopk({ q, weights: hw, keys, T, L, heads: Hi, dim: Di, scale: Di ** -0.5, keyLimit: ctx.keyLimit, topk: cfg.indexTopk });
+  return { indices, k: Math.min(cfg.indexTopk, L) };
+}

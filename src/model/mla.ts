@@ -1,0 +1,96 @@
+// Multi-head latent attention (spec §3.3, §3.7) with the DSA selection applied as a key mask.
+// Two forms of the same math: expanded (per-head K/V rebuilt from the cached latent; prefill) and
+// absorbed (W_UK folded into the query, W_UV applied after attention; decode reads only the latent cache).
+
+import type { Ops } from '../kernels/interface.js';
+import { sliceRows } from '../tensor/weight.js';
+import type { AttentionWeights } from './weights.js';
+import type { Selection, StepContext } from './context.js';
+import { runIndexer } from './indexer.js';
+
+export interface AttentionResult {
+  readonly out: Float32Array; // [T, hidden]
+  readonly selection: Selection;
+}
+
+/**
+ * `shared` is the selection produced by this layer's indexer source (shared-indexer layers) — a
+ * shared layer runs no indexer of its own.
+ */
+export function mlaAttention(ctx: StepContext, layer: number, w: AttentionWeights, a: Float32Array, shared: Selection | undefined): AttentionResult {
+  const { ops, cfg, T } = ctx;
+  const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dq = cfg.qkHeadDim;
+
+  const qLat = ops.rmsNorm(ops.matmul(a, T, w.qA), T, cfg.qLoraRank, w.qANorm, cfg.latentNormEps); // [T, qLora]
+  const q = ops.matmul(qLat, T, w.qB); // [T, H, Dn+R]
+  ops.rope({ x: q, T, rowStride: H * Dq, offset: Dn, heads: H, headStride: Dq, dim: R, positions: ctx.positions, theta: cfg.ropeTheta, interleaved: cfg.ropeInterleave });
+
+  // Cache row = [RMSNorm(c) (C) ‖ RoPE(k_pe) (R)].
+  const ckv = ops.matmul(a, T, w.kvA); // [T, C+R]
+  const c = ops.rmsNorm(compactColumns(ckv, T, C + R, 0, C), T, C, w.kvANorm, cfg.latentNormEps);
+  for (let t = 0; t < T; t++) ckv.set(c.subarray(t * C, (t + 1) * C), t * (C + R));
+  ops.rope({ x: ckv, T, rowStride: C + R, offset: C, heads: 1, headStride: R, dim: R, positions: ctx.positions, theta: cfg.ropeTheta, interleaved: cfg.ropeInterleave });
+  const latent = ctx.cache.writeLatent(layer, ckv, T); // [L, C+R]
+
+  const selection = w.indexer ? runIndexer(ctx, layer, w.indexer, a, qLat) : shared;
+  if (selection === undefined) throw new Error(`layer ${layer}: shared indexer layer has no source selection`);
+  ctx.trace?.('topk', layer, selection ? selection.indices : new Int32Array(0));
+  const mask = selection ? { keyLimit: ctx.keyLimit, indices: selection.indices, k: selection.k } : { keyLimit: ctx.keyLimit };
+  const L = ctx.start + T;
+
+  const o = ctx.form === 'absorbed' ? absorbed(ops, ctx, w, q, latent, L, mask) : expanded(ops, ctx, w, q, latent, L, mask);
+  return { out: ops.matmul(o, T, w.o), selection };
+}
+
+type Mask = { keyLimit: Int32Array; indices?: Int32Array; k?: number };
+
+function expanded(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Array, latent: Float32Array, L: number, mask: Mask): Float32Array {
+  const { cfg, T } = ctx;
+  const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
+  const kv = ops.matmul(compactColumns(latent, L, C + R, 0, C), L, w.kvB); // [L, H, Dn+Dv]
+  const K = new Float32Array(L * H * Dq); // [L, H, Dn+R]: per-head k_nope, shared k_pe
+  const V = new Float32Array(L * H * Dv); // [L, H, Dv]
+  for (let s = 0; s < L; s++) {
+    const kpe = latent.subarray(s * (C + R) + C, (s + 1) * (C + R));
+    for (let h = 0; h < H; h++) {
+      const src = (s * H + h) * (Dn + Dv);
+      const dst = (s * H + h) * Dq;
+      K.set(kv.subarray(src, src + Dn), dst);
+      K.set(kpe, dst + Dn);
+      V.set(kv.subarray(src + Dn, src + Dn + Dv), (s * H + h) * Dv);
+    }
+  }
+  return ops.attention({ q, k: K, kStride: H * Dq, kOffset: 0, v: V, vStride: H * Dv, vOffset: 0, T, L, heads: H, kvHeads: H, dk: Dq, dv: Dv, scale: cfg.softmaxScale, mask });
+}
+
+function absorbed(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Array, latent: Float32Array, L: number, mask: Mask): Float32Array {
+  const { cfg, T } = ctx;
+  const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
+  // q̃_h = W_UK,hᵀ q_nope_h (C wide), followed by the rotary part: one MQA query of width C+R per head.
+  const qAbs = new Float32Array(T * H * (C + R));
+  for (let h = 0; h < H; h++) {
+    const wUK = sliceRows(w.kvB, h * (Dn + Dv), Dn); // [Dn, C]
+    const qh = ops.matmulT(compactColumns(q, T, H * Dq, h * Dq, Dn), T, wUK); // [T, C]
+    for (let t = 0; t < T; t++) {
+      const dst = (t * H + h) * (C + R);
+      qAbs.set(qh.subarray(t * C, (t + 1) * C), dst);
+      qAbs.set(q.subarray(t * H * Dq + h * Dq + Dn, t * H * Dq + (h + 1) * Dq), dst + C);
+    }
+  }
+  // One shared KV head: key = cache row (C+R), value = its first C columns. Scale stays qk_head_dim^-0.5.
+  const oLat = ops.attention({ q: qAbs, k: latent, kStride: C + R, kOffset: 0, v: latent, vStride: C + R, vOffset: 0, T, L, heads: H, kvHeads: 1, dk: C + R, dv: C, scale: cfg.softmaxScale, mask }); // [T, H, C]
+  const o = new Float32Array(T * H * Dv);
+  for (let h = 0; h < H; h++) {
+    const wUV = sliceRows(w.kvB, h * (Dn + Dv) + Dn, Dv); // [Dv, C]
+    const oh = ops.matmul(compactColumns(oLat, T, H * C, h * C, C), T, wUV); // [T, Dv]
+    for (let t = 0; t < T; t++) o.set(oh.subarray(t * Dv, (t + 1) * Dv), (t * H + h) * Dv);
+  }
+  return o;
+}
+
+/** Columns [from, from+n) of each of `rows` rows of width `width`, as a contiguous [rows, n] array. */
+export function compactColumns(x: Float32Array, rows: number, width: number, from: number, n: number): Float32Array {
+  const out = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) out.set(x.subarray(r * width + from, r * width + from + n), r * n);
+  return out;
+}
