@@ -88,7 +88,8 @@ export interface TensorToWrite {
   name: string;
   dtype: DType;
   shape: readonly number[];
-  bytes: Uint8Array;
+  /** The data, or a function producing it when the file is written (keeps large checkpoints streaming). */
+  bytes: Uint8Array | (() => Uint8Array);
 }
 
 /** Writes one safetensors file; the header is padded with spaces so the data starts 8-byte aligned. */
@@ -97,8 +98,7 @@ export function writeSafetensors(path: string, tensors: readonly TensorToWrite[]
   if (metadata) header.__metadata__ = metadata;
   let off = 0;
   for (const t of tensors) {
-    const n = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
-    if (n !== t.bytes.byteLength) throw new Error(`writeSafetensors: ${t.name} has ${t.bytes.byteLength} bytes, shape needs ${n}`);
+    const n = tensorBytes(t);
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + n] };
     off += n;
   }
@@ -111,8 +111,16 @@ export function writeSafetensors(path: string, tensors: readonly TensorToWrite[]
   try {
     writeSync(fd, len);
     writeSync(fd, hb);
-    for (const t of tensors) writeSync(fd, t.bytes);
+    for (const t of tensors) {
+      const b = typeof t.bytes === 'function' ? t.bytes() : t.bytes;
+      if (b.byteLength !== tensorBytes(t)) throw new Error(`writeSafetensors: ${t.name} has ${b.byteLength} bytes, shape needs ${tensorBytes(t)}`);
+      writeSync(fd, b);
+    }
   } finally {
     closeSync(fd);
   }
+}
+
+export function tensorBytes(t: { dtype: DType; shape: readonly number[] }): number {
+  return t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
 }

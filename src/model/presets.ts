@@ -1,0 +1,81 @@
+// Built-in synthetic model shapes (`glm5 init --preset NAME`), written as real HF glm_moe_dsa configs.
+//   tiny  — golden-set scale (64 wide, 4 layers), small index_topk so the indexer really drops keys.
+//   small — GLM-5-shaped at ~0.7B total / ~0.2B active: real latent widths (C 512, R 64), real
+//           index_topk 2048 and head-dim 128 indexer, 64 experts top-8 + shared expert, 3 dense layers.
+//   long  — a 2-layer model with GLM-5's attention shapes and index_topk 2048, small MLPs: for
+//           long-context sparse-vs-dense measurements where a 64K-token prefill must stay affordable.
+
+export type PresetName = 'tiny' | 'small' | 'long';
+export const PRESETS: readonly PresetName[] = ['tiny', 'small', 'long'];
+
+export interface VocabInfo {
+  readonly vocabSize: number;
+  readonly eosTokenIds: readonly number[];
+  readonly padTokenId: number;
+}
+
+export function presetConfig(name: PresetName, vocab: VocabInfo): Record<string, unknown> {
+  const common = {
+    architectures: ['GlmMoeDsaForCausalLM'],
+    model_type: 'glm_moe_dsa',
+    attention_bias: false,
+    attention_dropout: 0.0,
+    hidden_act: 'silu',
+    vocab_size: vocab.vocabSize,
+    eos_token_id: [...vocab.eosTokenIds],
+    pad_token_id: vocab.padTokenId,
+    rms_norm_eps: 1e-5,
+    rope_interleave: true,
+    indexer_rope_interleave: true,
+    scoring_func: 'sigmoid',
+    topk_method: 'noaux_tc',
+    norm_topk_prob: true,
+    routed_scaling_factor: 2.5,
+    moe_layer_freq: 1,
+    tie_word_embeddings: false,
+    use_cache: true,
+    initializer_range: 0.02,
+    dtype: 'bfloat16',
+  };
+  const layers = (n: number, dense: number) => ({
+    num_hidden_layers: n,
+    first_k_dense_replace: dense,
+    mlp_layer_types: Array.from({ length: n }, (_, i) => (i < dense ? 'dense' : 'sparse')),
+    indexer_types: Array.from({ length: n }, () => 'full'),
+  });
+  switch (name) {
+    case 'tiny':
+      return {
+        ...common, ...layers(4, 1),
+        hidden_size: 64, intermediate_size: 128, moe_intermediate_size: 32,
+        num_attention_heads: 4, num_key_value_heads: 4, q_lora_rank: 48, kv_lora_rank: 32,
+        qk_nope_head_dim: 16, qk_rope_head_dim: 8, qk_head_dim: 24, v_head_dim: 24, head_dim: 8,
+        index_n_heads: 4, index_head_dim: 16, index_topk: 16,
+        n_routed_experts: 16, num_experts_per_tok: 4, n_shared_experts: 1, n_group: 4, topk_group: 2,
+        rope_parameters: { rope_theta: 10000.0, rope_type: 'default' }, max_position_embeddings: 4096,
+        num_nextn_predict_layers: 0,
+      };
+    case 'small':
+      return {
+        ...common, ...layers(12, 3),
+        hidden_size: 1024, intermediate_size: 3072, moe_intermediate_size: 256,
+        num_attention_heads: 16, num_key_value_heads: 16, q_lora_rank: 512, kv_lora_rank: 512,
+        qk_nope_head_dim: 128, qk_rope_head_dim: 64, qk_head_dim: 192, v_head_dim: 128, head_dim: 64,
+        index_n_heads: 8, index_head_dim: 128, index_topk: 2048,
+        n_routed_experts: 64, num_experts_per_tok: 8, n_shared_experts: 1, n_group: 1, topk_group: 1,
+        rope_parameters: { rope_theta: 1000000.0, rope_type: 'default' }, max_position_embeddings: 131072,
+        num_nextn_predict_layers: 0,
+      };
+    case 'long':
+      return {
+        ...common, ...layers(2, 1),
+        hidden_size: 512, intermediate_size: 1024, moe_intermediate_size: 128,
+        num_attention_heads: 16, num_key_value_heads: 16, q_lora_rank: 512, kv_lora_rank: 512,
+        qk_nope_head_dim: 128, qk_rope_head_dim: 64, qk_head_dim: 192, v_head_dim: 128, head_dim: 64,
+        index_n_heads: 8, index_head_dim: 128, index_topk: 2048,
+        n_routed_experts: 8, num_experts_per_tok: 2, n_shared_experts: 1, n_group: 1, topk_group: 1,
+        rope_parameters: { rope_theta: 1000000.0, rope_type: 'default' }, max_position_embeddings: 131072,
+        num_nextn_predict_layers: 0,
+      };
+  }
+}

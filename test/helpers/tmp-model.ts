@@ -1,0 +1,19 @@
+// Builds small random checkpoints in a temp folder for tests.
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { presetConfig } from '../../src/model/presets.js';
+import { writeSyntheticCheckpoint, type SyntheticDType } from '../../src/checkpoint/synthetic.js';
+
+export function tmpDir(prefix = 'glm5-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A tiny-preset checkpoint (vocab 300) with optional config overrides. */
+export function tinyCheckpoint(opts: { dtype?: SyntheticDType; seed?: number; overrides?: Record<string, unknown>; maxShardBytes?: number } = {}): string {
+  const dir = tmpDir();
+  const cfg = { ...presetConfig('tiny', { vocabSize: 300, eosTokenIds: [1], padTokenId: 0 }), ...opts.overrides };
+  writeSyntheticCheckpoint(dir, cfg, { seed: opts.seed ?? 1, dtype: opts.dtype ?? 'f32', maxShardBytes: opts.maxShardBytes });
+  return dir;
+}
