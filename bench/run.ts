@@ -1,0 +1,165 @@
+// npm run bench [-- --json] [--quick]: speed of the small preset at batch 1 against this machine's
+// measured limits (memory bandwidth, FMA peak), sparse-vs-dense decode at long context on the `long`
+// preset, the tokenizer, and llama.cpp on the same weights when it is set up (npm run bench:setup).
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { GlmModel } from '../src/model/model.js';
+import { presetConfig, type PresetName } from '../src/model/presets.js';
+import { writeSyntheticCheckpoint } from '../src/checkpoint/synthetic.js';
+import { writePresetTextFiles } from '../src/text/preset.js';
+import { selectOps } from '../src/kernels/select.js';
+import { machineLimits } from '../src/kernels/native.js';
+import { Rng } from '../src/tensor/random.js';
+import { decodeBytesPerToken, paramCounts, prefillFlops } from './model-cost.js';
+
+const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false } } });
+const log = (s: string) => { if (!args.json) console.log(s); };
+const MODELS = join(fileURLToPath(new URL('.', import.meta.url)), '.models');
+
+function presetDir(preset: PresetName, dtype: 'bf16' | 'f32' = 'bf16'): string {
+  const dir = join(MODELS, `${preset}-${dtype}`);
+  if (!existsSync(join(dir, 'config.json'))) {
+    log(`(creating ${preset} ${dtype} checkpoint in ${dir} …)`);
+    const vocab = writePresetTextFiles(dir);
+    writeSyntheticCheckpoint(dir, presetConfig(preset, vocab), { seed: 0, dtype });
+  }
+  return dir;
+}
+
+function randomIds(n: number, V: number, seed: number): number[] {
+  const r = new Rng(seed);
+  return Array.from({ length: n }, () => r.int(V));
+}
+
+function time<T>(f: () => T): [T, number] {
+  const t0 = performance.now();
+  const r = f();
+  return [r, (performance.now() - t0) / 1000];
+}
+
+async function main() {
+  const ops = selectOps('auto');
+  const limits = machineLimits();
+  log(`backend: ${ops.name}${limits ? ` (${limits.isa}, ${limits.threads} threads)` : ''}`);
+  if (limits) log(`machine: memory bandwidth ${limits.bandwidthGBs.toFixed(1)} GB/s, FMA peak ${limits.fmaPeakGflops.toFixed(0)} GFLOP/s`);
+
+  // --- small preset, batch 1 ---
+  const small = GlmModel.load(presetDir('small'), { ops });
+  const V = small.cfg.vocabSize;
+  const p = paramCounts(small);
+  log(`small preset: ${(p.total / 1e6).toFixed(0)}M params total, ${(p.active / 1e6).toFixed(0)}M active per token, bf16`);
+  const prefill: Record<string, number> = {};
+  const prefillFrac: Record<string, number> = {};
+  for (const T of args.quick ? [128] : [128, 512, 2048]) {
+    const ids = randomIds(T, V, T);
+    small.forward(ids.slice(0, 16), small.newCache(), { logits: 'last' }); // warm-up
+    const [, s] = time(() => small.forward(ids, small.newCache(T), { logits: 'last' }));
+    prefill[T] = T / s;
+    prefillFrac[T] = limits ? prefillFlops(small, T) / s / 1e9 / limits.fmaPeakGflops : NaN;
+    log(`prefill ${T} tokens: ${(T / s).toFixed(1)} tok/s (${(prefillFlops(small, T) / s / 1e9).toFixed(1)} GFLOP/s, ${(prefillFrac[T]! * 100).toFixed(1)}% of FMA peak)`);
+  }
+  const decode: Record<string, number> = {};
+  const roofline: Record<string, number> = {};
+  for (const ctx of args.quick ? [128] : [128, 4096]) {
+    const cache = small.newCache(ctx + 64);
+    let r = small.forward(randomIds(ctx, V, ctx + 1), cache, { logits: 'last' });
+    const steps = 16;
+    let tok = 0;
+    const [, s] = time(() => {
+      for (let i = 0; i < steps; i++) {
+        tok = argmaxOf(r.logits);
+        r = small.forward([tok], cache, { logits: 'last' });
+      }
+    });
+    decode[ctx] = steps / s;
+    const bytes = decodeBytesPerToken(small, ctx);
+    roofline[ctx] = limits ? (limits.bandwidthGBs * 1e9) / bytes : NaN;
+    log(`decode at ${ctx} context: ${(steps / s).toFixed(2)} tok/s; roofline ${roofline[ctx]!.toFixed(1)} tok/s (${(bytes / 1e6).toFixed(0)} MB/token) → ${((decode[ctx]! / roofline[ctx]!) * 100).toFixed(1)}% of roofline`);
+  }
+
+  // --- long context: sparse vs forced-dense decode on the `long` preset (index_topk 2048) ---
+  const dsa: Record<string, { sparse_ms: number; dense_ms: number }> = {};
+  if (!args.quick) {
+    const long = GlmModel.load(presetDir('long'), { ops });
+    const maxCtx = 65536;
+    const cache = long.newCache(maxCtx + 8);
+    const ids = randomIds(maxCtx, long.cfg.vocabSize, 99);
+    log(`long preset: filling a ${maxCtx}-token cache by prefill (chunks of 8192) …`);
+    const [, fill] = time(() => {
+      for (let i = 0; i < maxCtx; i += 8192) long.forward(ids.slice(i, i + 8192), cache, { logits: 'none' });
+    });
+    log(`  prefill of ${maxCtx} tokens took ${fill.toFixed(1)} s`);
+    for (const ctx of [4096, 16384, 65536]) {
+      cache.truncate(ctx);
+      const per = (forceDense: boolean) => {
+        const n = 8;
+        const [, s] = time(() => {
+          for (let i = 0; i < n; i++) {
+            long.forward([i + 1], cache, { logits: 'last', forceDense });
+            cache.truncate(ctx);
+          }
+        });
+        return (s / n) * 1000;
+      };
+      per(false);
+      dsa[ctx] = { sparse_ms: per(false), dense_ms: per(true) };
+      log(`decode at ${ctx}: sparse ${dsa[ctx]!.sparse_ms.toFixed(2)} ms/token, dense ${dsa[ctx]!.dense_ms.toFixed(2)} ms/token (dense/sparse ${(dsa[ctx]!.dense_ms / dsa[ctx]!.sparse_ms).toFixed(2)}×)`);
+    }
+  }
+
+  // --- tokenizer ---
+  let tokenizer: Record<string, number> | null = null;
+  try {
+    const { benchTokenizer } = await import('./tokenizer.js');
+    tokenizer = await benchTokenizer();
+    log(`tokenizer: ${tokenizer.encode_tok_s!.toFixed(0)} tokens/s encoding ${tokenizer.mb} MB`);
+  } catch (e) {
+    log(`tokenizer bench unavailable: ${(e as Error).message}`);
+  }
+
+  // --- llama.cpp on the same weights (opt-in) ---
+  let llama: { prefill_tok_s: number; decode_tok_s: number } | null = null;
+  try {
+    const { benchLlamaCpp } = await import('./llamacpp.js');
+    const { exportGguf } = await import('../src/gguf/export.js');
+    const gguf = join(MODELS, 'small-bf16.gguf');
+    if (!existsSync(gguf)) exportGguf(presetDir('small'), gguf, { dtype: 'bf16' });
+    llama = await benchLlamaCpp(gguf, { promptTokens: randomIds(512, V, 512), decodeTokens: 16, threads: limits?.threads ?? 2 });
+  } catch (e) {
+    log(`llama.cpp comparison unavailable: ${(e as Error).message}`);
+  }
+  if (llama) log(`llama.cpp (same bf16 weights): prefill 512 ${llama.prefill_tok_s.toFixed(1)} tok/s, decode ${llama.decode_tok_s.toFixed(2)} tok/s`);
+
+  const rss = process.resourceUsage().maxRSS / 1024;
+  log(`peak RSS: ${rss.toFixed(0)} MB`);
+  const result = {
+    backend: ops.name,
+    isa: limits?.isa ?? null,
+    threads: limits?.threads ?? null,
+    bandwidth_gb_s: limits?.bandwidthGBs ?? null,
+    fma_peak_gflop_s: limits?.fmaPeakGflops ?? null,
+    prefill_tok_s: prefill,
+    decode_tok_s: decode,
+    decode_roofline_tok_s: roofline,
+    decode_roofline_fraction: Object.fromEntries(Object.entries(decode).map(([k, v]) => [k, v / roofline[k]!])),
+    prefill_peak_fraction: prefillFrac,
+    dsa_decode_ms: dsa,
+    dsa_speedup_64k: dsa[65536] ? dsa[65536].dense_ms / dsa[65536].sparse_ms : null,
+    llamacpp_prefill_ratio: llama && prefill[512] ? prefill[512] / llama.prefill_tok_s : null,
+    llamacpp_decode_ratio: llama && decode[128] ? decode[128] / llama.decode_tok_s : null,
+    tokenizer,
+    peak_rss_mb: rss,
+  };
+  if (args.json) console.log(JSON.stringify(result));
+}
+
+function argmaxOf(x: Float32Array): number {
+  let b = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[b]!) b = i;
+  return b;
+}
+
+await main();
