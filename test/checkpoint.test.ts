@@ -148,3 +148,15 @@ test('missing shard and missing config', () => {
   writeFileSync(join(d3, 'config.json'), '{"vocab_size": "big"}');
   assert.throws(() => GlmModel.load(d3, { ops: refOps }), /config\.json: vocab_size/);
 });
+
+test('MTP layer tensors (layer num_hidden_layers) are recognised and kept, not an error', () => {
+  const dir = tinyCheckpoint({ seed: 4, overrides: { num_nextn_predict_layers: 1 } });
+  const names = Checkpoint.open(dir).names();
+  assert.ok(names.includes('model.layers.4.eh_proj.weight'));
+  assert.ok(names.includes('model.layers.4.self_attn.indexer.wk.weight'));
+  const m = GlmModel.load(dir, { ops: refOps });
+  assert.equal(m.weights.mtp.length, 1);
+  assert.equal(m.weights.mtp[0]!.ehProj.cols, 128);
+  assert.equal(m.weights.mtp[0]!.layer.mlp.kind, 'moe');
+  assert.equal(m.forward([1, 2, 3], m.newCache()).rows, 3);
+});
