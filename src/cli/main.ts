@@ -9,6 +9,9 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   init: () => import('./commands/init.js'),
   generate: () => import('./commands/generate.js'),
   logits: () => import('./commands/logits.js'),
+  tokenize: () => import('./commands/tokenize.js'),
+  template: () => import('./commands/template.js'),
+  parse: () => import('./commands/parse.js'),
 };
 
 export class UsageError extends Error {
