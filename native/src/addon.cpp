@@ -1,0 +1,327 @@
+// N-API bindings: check every argument (sizes, ranges) so kernels never read or write out of bounds,
+// then call the op drivers. Outputs are caller-allocated typed arrays; nothing is copied.
+#include <napi.h>
+#include <cmath>
+#include <string>
+#include <vector>
+#include "cpu.h"
+#include "kernels.h"
+#include "mmap.h"
+#include "ops.h"
+#include "pool.h"
+#include "simd/convert.h"
+
+namespace glm5 {
+namespace {
+
+struct Args {
+  const Napi::CallbackInfo& info;
+  const char* op;
+  Napi::Env env() const { return info.Env(); }
+  [[noreturn]] void fail(const std::string& m) const { throw Napi::TypeError::New(env(), std::string(op) + ": " + m); }
+  [[noreturn]] void range(const std::string& m) const { throw Napi::RangeError::New(env(), std::string(op) + ": " + m); }
+  Napi::TypedArray typed(size_t i, napi_typedarray_type t, const char* what) const {
+    if (i >= info.Length() || !info[i].IsTypedArray()) fail("argument " + std::to_string(i) + " must be a " + what);
+    auto a = info[i].As<Napi::TypedArray>();
+    if (a.TypedArrayType() != t) fail("argument " + std::to_string(i) + " must be a " + what);
+    return a;
+  }
+  float* f32(size_t i, int64_t need) const {
+    auto a = typed(i, napi_float32_array, "Float32Array").As<Napi::Float32Array>();
+    if (int64_t(a.ElementLength()) < need) range("Float32Array argument " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) + " elements, need " + std::to_string(need));
+    return a.Data();
+  }
+  int32_t* i32(size_t i, int64_t need) const {
+    auto a = typed(i, napi_int32_array, "Int32Array").As<Napi::Int32Array>();
+    if (int64_t(a.ElementLength()) < need) range("Int32Array argument " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) + " elements, need " + std::to_string(need));
+    return a.Data();
+  }
+  bool isNull(size_t i) const { return i >= info.Length() || info[i].IsNull() || info[i].IsUndefined(); }
+  double num(size_t i) const {
+    if (i >= info.Length() || !info[i].IsNumber()) fail("argument " + std::to_string(i) + " must be a number");
+    return info[i].As<Napi::Number>().DoubleValue();
+  }
+  int64_t cnt(size_t i) const {  // a non-negative integer
+    const double v = num(i);
+    if (!(v >= 0) || v != std::floor(v) || v > 9.0e15) range("argument " + std::to_string(i) + " must be a non-negative integer");
+    return int64_t(v);
+  }
+};
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+void checkWeight(const Args& a, const WeightRef& w, int64_t scalesLen) {
+  if (int64_t(w.fmt) < 0 || int64_t(w.fmt) > 4) a.fail("unknown weight format");
+  if (w.fmt == Fmt::FP8) {
+    if (w.br < 1 || w.bc < 1) a.range("fp8 weight needs blockRows, blockCols ≥ 1");
+    if (!w.scales || scalesLen < ceilDiv(w.rows + w.rowOffset, w.br) * ceilDiv(w.cols, w.bc)) a.range("fp8 weight scales too short");
+  } else if (w.fmt == Fmt::INT8) {
+    if (!w.scales || scalesLen < w.rows * ceilDiv(w.cols, INT8_GROUP)) a.range("int8 weight scales too short");
+  }
+}
+
+// Weight from positional args [data, fmt, rows, cols, scales|null, blockRows, blockCols, rowOffset].
+WeightRef weightAt(const Args& a, size_t i) {
+  WeightRef w{};
+  auto d = a.typed(i, napi_uint8_array, "Uint8Array").As<Napi::Uint8Array>();
+  w.fmt = Fmt(int(a.num(i + 1)));
+  w.rows = a.cnt(i + 2), w.cols = a.cnt(i + 3);
+  w.data = d.Data();
+  int64_t scalesLen = 0;
+  if (!a.isNull(i + 4)) {
+    auto s = a.typed(i + 4, napi_float32_array, "Float32Array").As<Napi::Float32Array>();
+    w.scales = s.Data(), scalesLen = int64_t(s.ElementLength());
+  }
+  w.br = a.isNull(i + 5) ? 1 : a.cnt(i + 5);
+  w.bc = a.isNull(i + 6) ? 1 : a.cnt(i + 6);
+  w.rowOffset = a.isNull(i + 7) ? 0 : a.cnt(i + 7);
+  if (int64_t(d.ElementLength()) < w.rows * w.cols * elemBytes(w.fmt)) a.range("weight data too short for its shape");
+  checkWeight(a, w, scalesLen);
+  return w;
+}
+
+// Weight from a LinearWeight object (MoE expert lists).
+WeightRef weightObj(const Args& a, Napi::Value v) {
+  if (!v.IsObject()) a.fail("expert weights must be LinearWeight objects");
+  Napi::Object o = v.As<Napi::Object>();
+  static const char* names[] = {"f32", "bf16", "f16", "fp8", "int8"};
+  const std::string f = o.Get("format").As<Napi::String>().Utf8Value();
+  WeightRef w{};
+  int fi = -1;
+  for (int i = 0; i < 5; i++)
+    if (f == names[i]) fi = i;
+  if (fi < 0) a.fail("unknown weight format " + f);
+  w.fmt = Fmt(fi);
+  w.rows = int64_t(o.Get("rows").As<Napi::Number>().DoubleValue());
+  w.cols = int64_t(o.Get("cols").As<Napi::Number>().DoubleValue());
+  Napi::Value d = o.Get("data");
+  if (!d.IsTypedArray() || d.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) a.fail("weight data must be a Uint8Array");
+  auto du = d.As<Napi::Uint8Array>();
+  w.data = du.Data();
+  int64_t scalesLen = 0;
+  Napi::Value s = o.Get("scales");
+  if (s.IsTypedArray() && s.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+    w.scales = s.As<Napi::Float32Array>().Data(), scalesLen = int64_t(s.As<Napi::Float32Array>().ElementLength());
+  }
+  auto opt = [&](const char* k, int64_t dflt) {
+    Napi::Value x = o.Get(k);
+    return x.IsNumber() ? int64_t(x.As<Napi::Number>().DoubleValue()) : dflt;
+  };
+  w.br = opt("blockRows", 1), w.bc = opt("blockCols", 1), w.rowOffset = opt("rowOffset", 0);
+  if (w.rows < 0 || w.cols < 0 || int64_t(du.ElementLength()) < w.rows * w.cols * elemBytes(w.fmt)) a.range("weight data too short for its shape");
+  checkWeight(a, w, scalesLen);
+  return w;
+}
+
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  Args a{info, "matmul"};
+  const int64_t T = a.cnt(2);
+  const WeightRef w = weightAt(a, 3);
+  const float* x = a.f32(1, T * w.cols);
+  float* y = a.f32(0, T * w.rows);
+  matmul(w, x, T, y);
+  return info.Env().Undefined();
+}
+
+Napi::Value MatmulT(const Napi::CallbackInfo& info) {
+  Args a{info, "matmulT"};
+  const int64_t T = a.cnt(2);
+  const WeightRef w = weightAt(a, 3);
+  const float* x = a.f32(1, T * w.rows);
+  float* y = a.f32(0, T * w.cols);
+  matmulT(w, x, T, y);
+  return info.Env().Undefined();
+}
+
+Napi::Value GatherRows(const Napi::CallbackInfo& info) {
+  Args a{info, "gatherRows"};
+  const WeightRef w = weightAt(a, 2);
+  auto ids = a.typed(1, napi_int32_array, "Int32Array").As<Napi::Int32Array>();
+  const int64_t n = int64_t(ids.ElementLength());
+  const int32_t* idp = ids.Data();
+  for (int64_t i = 0; i < n; i++)
+    if (idp[i] < 0 || idp[i] >= w.rows) a.range("token id " + std::to_string(idp[i]) + " out of range [0, " + std::to_string(w.rows) + ")");
+  float* out = a.f32(0, n * w.cols);
+  gatherRows(w, ids.Data(), n, out);
+  return info.Env().Undefined();
+}
+
+Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
+  Args a{info, "rmsNorm"};
+  const int64_t T = a.cnt(2), D = a.cnt(3);
+  rmsNorm(a.f32(1, T * D), T, D, a.f32(4, D), a.num(5), a.f32(0, T * D));
+  return info.Env().Undefined();
+}
+
+Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
+  Args a{info, "layerNorm"};
+  const int64_t T = a.cnt(2), D = a.cnt(3);
+  layerNorm(a.f32(1, T * D), T, D, a.f32(4, D), a.f32(5, D), a.num(6), a.f32(0, T * D));
+  return info.Env().Undefined();
+}
+
+Napi::Value Rope(const Napi::CallbackInfo& info) {
+  Args a{info, "rope"};
+  RopeArgs r{};
+  r.T = a.cnt(1), r.rowStride = a.cnt(2), r.offset = a.cnt(3), r.heads = a.cnt(4), r.headStride = a.cnt(5), r.dim = a.cnt(6);
+  if (r.dim % 2) a.range("rotary dim must be even");
+  r.positions = a.i32(7, r.T);
+  r.theta = a.num(8);
+  if (info.Length() <= 9 || !info[9].IsBoolean()) a.fail("argument 9 must be a boolean");
+  r.interleaved = info[9].As<Napi::Boolean>().Value();
+  const int64_t need = (r.T && r.heads && r.dim) ? (r.T - 1) * r.rowStride + r.offset + (r.heads - 1) * r.headStride + r.dim : 0;
+  r.x = a.f32(0, need);
+  rope(r);
+  return info.Env().Undefined();
+}
+
+Napi::Value SiluMul(const Napi::CallbackInfo& info) {
+  Args a{info, "siluMul"};
+  auto g = a.typed(1, napi_float32_array, "Float32Array").As<Napi::Float32Array>();
+  const int64_t n = int64_t(g.ElementLength());
+  siluMul(g.Data(), a.f32(2, n), n, a.f32(0, n));
+  return info.Env().Undefined();
+}
+
+Napi::Value AddInPlace(const Napi::CallbackInfo& info) {
+  Args a{info, "addInPlace"};
+  auto x = a.typed(0, napi_float32_array, "Float32Array").As<Napi::Float32Array>();
+  const int64_t n = int64_t(x.ElementLength());
+  addInPlace(x.Data(), a.f32(1, n), n);
+  return info.Env().Undefined();
+}
+
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  Args a{info, "softmax"};
+  const int64_t T = a.cnt(1), N = a.cnt(2);
+  softmax(a.f32(0, T * N), T, N);
+  return info.Env().Undefined();
+}
+
+Napi::Value Topk(const Napi::CallbackInfo& info) {
+  Args a{info, "topk"};
+  const int64_t T = a.cnt(2), N = a.cnt(3), k = a.cnt(4);
+  if (k > N) a.range("k=" + std::to_string(k) + " > N=" + std::to_string(N));
+  topk(a.f32(1, T * N), T, N, k, a.i32(0, T * k));
+  return info.Env().Undefined();
+}
+
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  Args a{info, "attention"};
+  AttentionArgs r{};
+  r.kStride = a.cnt(3), r.kOffset = a.cnt(4), r.vStride = a.cnt(6), r.vOffset = a.cnt(7);
+  r.T = a.cnt(8), r.L = a.cnt(9), r.heads = a.cnt(10), r.kvHeads = a.cnt(11), r.dk = a.cnt(12), r.dv = a.cnt(13);
+  r.scale = float(a.num(14));
+  if (r.kvHeads == 0 || r.heads % r.kvHeads) a.range("heads must be a multiple of kvHeads");
+  r.q = a.f32(1, r.T * r.heads * r.dk);
+  const int64_t kNeed = r.L ? r.kOffset + (r.L - 1) * r.kStride + r.kvHeads * r.dk : 0;
+  const int64_t vNeed = r.L ? r.vOffset + (r.L - 1) * r.vStride + r.kvHeads * r.dv : 0;
+  r.k = a.f32(2, kNeed);
+  r.v = a.f32(5, vNeed);
+  r.keyLimit = a.i32(15, r.T);
+  if (!a.isNull(16)) {
+    r.K = a.cnt(17);
+    r.indices = a.i32(16, r.T * r.K);
+  }
+  float* out = a.f32(0, r.T * r.heads * r.dv);
+  int64_t bad = 0;
+  if (!attention(r, out, &bad)) a.range("key " + std::to_string(bad) + " ≥ L=" + std::to_string(r.L));
+  return info.Env().Undefined();
+}
+
+Napi::Value IndexerTopk(const Napi::CallbackInfo& info) {
+  Args a{info, "indexerTopk"};
+  IndexerArgs r{};
+  r.T = a.cnt(4), r.L = a.cnt(5), r.heads = a.cnt(6), r.dim = a.cnt(7);
+  r.scale = float(a.num(8));
+  r.topk = a.cnt(10);
+  r.q = a.f32(1, r.T * r.heads * r.dim);
+  r.weights = a.f32(2, r.T * r.heads);
+  r.keys = a.f32(3, r.L * r.dim);
+  r.keyLimit = a.i32(9, r.T);
+  indexerTopk(r, a.i32(0, r.T * std::min(r.topk, r.L)));
+  return info.Env().Undefined();
+}
+
+Napi::Value Moe(const Napi::CallbackInfo& info) {
+  Args a{info, "moe"};
+  const int64_t T = a.cnt(2), D = a.cnt(3), k = a.cnt(7);
+  if (info.Length() <= 4 || !info[4].IsArray()) a.fail("argument 4 must be an array of expert weights");
+  Napi::Array ex = info[4].As<Napi::Array>();
+  if (ex.Length() % 3) a.fail("expert weights come in (gate, up, down) triples");
+  const int64_t E = ex.Length() / 3;
+  std::vector<WeightRef> ws(ex.Length());
+  for (uint32_t i = 0; i < ex.Length(); i++) ws[i] = weightObj(a, ex.Get(i));
+  for (int64_t e = 0; e < E; e++) {
+    const WeightRef &g = ws[3 * e], &u = ws[3 * e + 1], &d = ws[3 * e + 2];
+    if (g.cols != D || u.cols != D || u.rows != g.rows || d.rows != D || d.cols != g.rows) a.range("expert " + std::to_string(e) + " shapes do not fit D=" + std::to_string(D));
+  }
+  const int32_t* ids = a.i32(5, T * k);
+  for (int64_t i = 0; i < T * k; i++)
+    if (ids[i] < 0 || ids[i] >= E) a.range("expert id " + std::to_string(ids[i]) + " out of range");
+  MoeArgs r{a.f32(1, T * D), T, D, ws.data(), E, ids, a.f32(6, T * k), k};
+  moe(r, a.f32(0, T * D));
+  return info.Env().Undefined();
+}
+
+Napi::Value CpuFeatureNames(const Napi::CallbackInfo& info) {
+  auto names = cpu().names();
+  Napi::Array arr = Napi::Array::New(info.Env(), names.size());
+  for (size_t i = 0; i < names.size(); i++) arr.Set(uint32_t(i), names[i]);
+  return arr;
+}
+
+Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), poolThreads()); }
+
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "setIsa(name: string)");
+  const std::string n = info[0].As<Napi::String>().Utf8Value();
+  if (!setIsa(n.c_str())) throw Napi::Error::New(info.Env(), "setIsa: '" + n + "' is unknown or not supported by this CPU");
+  return Napi::String::New(info.Env(), K().name);
+}
+
+Napi::Value Isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), K().name); }
+
+Napi::Value Isas(const Napi::CallbackInfo& info) {
+  std::vector<std::string> v{"scalar"};
+  if (cpu().canAvx2() && kernelsAvx2()) v.push_back("avx2");
+  if (cpu().canAvx512() && kernelsAvx512()) v.push_back("avx512");
+  Napi::Array arr = Napi::Array::New(info.Env(), v.size());
+  for (size_t i = 0; i < v.size(); i++) arr.Set(uint32_t(i), v[i]);
+  return arr;
+}
+
+Napi::Value Bandwidth(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), measureBandwidth()); }
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), measureFmaPeak()); }
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto fn = [&](const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) { exports.Set(name, Napi::Function::New(env, f, name)); };
+  fn("mmapFile", mmapFile);
+  fn("matmul", Matmul);
+  fn("matmulT", MatmulT);
+  fn("gatherRows", GatherRows);
+  fn("rmsNorm", RmsNorm);
+  fn("layerNorm", LayerNorm);
+  fn("rope", Rope);
+  fn("siluMul", SiluMul);
+  fn("addInPlace", AddInPlace);
+  fn("softmax", Softmax);
+  fn("topk", Topk);
+  fn("attention", Attention);
+  fn("indexerTopk", IndexerTopk);
+  fn("moe", Moe);
+  fn("cpuFeatures", CpuFeatureNames);
+  fn("threads", Threads);
+  fn("setIsa", SetIsa);
+  fn("isa", Isa);
+  fn("isas", Isas);
+  fn("measureBandwidth", Bandwidth);
+  fn("measureFmaPeak", FmaPeak);
+  return exports;
+}
+
+}  // namespace
+}  // namespace glm5
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return glm5::Init(env, exports); }
+NODE_API_MODULE(glm5_native, InitModule)

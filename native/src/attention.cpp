@@ -1,0 +1,133 @@
+// Masked attention (online softmax over key blocks, reading only the visible key rows) and the DSA
+// indexer (fused scoring + per-row top-k).
+#include <algorithm>
+#include <cmath>
+#include <vector>
+#include "ops.h"
+#include "pool.h"
+
+namespace glm5 {
+
+static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
+  const int64_t T = a.T, H = a.heads, G = a.kvHeads, group = H / G, n = poolThreads();
+  // Visible keys per row: a list for sparse masks, [0, lim) for dense ones.
+  std::vector<std::vector<int32_t>> lists(a.indices ? T : 0);
+  for (int64_t t = 0; t < T; t++) {
+    const int32_t lim = a.keyLimit[t];
+    if (!a.indices) {
+      if (lim > a.L) return *badKey = lim - 1, false;
+      continue;
+    }
+    for (int64_t j = 0; j < a.K; j++) {
+      const int32_t s = a.indices[t * a.K + j];
+      if (s >= 0 && s < lim) {
+        if (s >= a.L) return *badKey = s, false;
+        lists[t].push_back(s);
+      }
+    }
+  }
+  // Work items: (row, kv head, chunk of its query heads). Heads of one chunk share each key block.
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(group, ceilDiv(n, T * G)));
+  const int64_t hc = ceilDiv(group, chunks);
+  const Kernels& k = K();
+  parallelFor(T * G * chunks, [&](int64_t item, int) {
+    const int64_t t = item / (G * chunks), g = (item / chunks) % G, c = item % chunks;
+    const int64_t h0 = g * group + c * hc, h1 = std::min(g * group + group, h0 + hc);
+    if (h0 >= h1) return;
+    const int64_t nkeys = a.indices ? int64_t(lists[t].size()) : std::max<int32_t>(0, a.keyLimit[t]);
+    constexpr int64_t B = 64;
+    const float* krow[B];
+    const float* vrow[B];
+    float sc[B];
+    std::vector<float> m(h1 - h0, -INFINITY), l(h1 - h0, 0.f);
+    for (int64_t h = h0; h < h1; h++) std::fill(out + (t * H + h) * a.dv, out + (t * H + h + 1) * a.dv, 0.f);
+    for (int64_t j0 = 0; j0 < nkeys; j0 += B) {
+      const int64_t nb = std::min(B, nkeys - j0);
+      for (int64_t j = 0; j < nb; j++) {
+        const int64_t s = a.indices ? lists[t][j0 + j] : j0 + j;
+        krow[j] = a.k + a.kOffset + s * a.kStride + g * a.dk;
+        vrow[j] = a.v + a.vOffset + s * a.vStride + g * a.dv;
+      }
+      for (int64_t h = h0; h < h1; h++) {
+        float* o = out + (t * H + h) * a.dv;
+        k.qk(a.q + (t * H + h) * a.dk, krow, nb, a.dk, sc);
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < nb; j++) mx = std::max(mx, sc[j] *= a.scale);
+        float& mh = m[h - h0];
+        const float mnew = std::max(mh, mx);
+        if (mnew != mh) {
+          const float corr = std::exp(mh - mnew);
+          if (corr != 1.f) {
+            for (int64_t i = 0; i < a.dv; i++) o[i] *= corr;
+            l[h - h0] *= corr;
+          }
+          mh = mnew;
+        }
+        float sum = 0;
+        for (int64_t j = 0; j < nb; j++) sum += sc[j] = std::exp(sc[j] - mnew);
+        l[h - h0] += sum;
+        k.pv(sc, vrow, nb, a.dv, o);
+      }
+    }
+    for (int64_t h = h0; h < h1; h++) {
+      const float lh = l[h - h0];
+      if (lh > 0) {
+        float* o = out + (t * H + h) * a.dv;
+        const float inv = 1.f / lh;
+        for (int64_t i = 0; i < a.dv; i++) o[i] *= inv;
+      }
+    }
+  });
+  return true;
+}
+
+void indexerTopk(const IndexerArgs& a, int32_t* out) {
+  const int64_t T = a.T, L = a.L, H = a.heads, D = a.dim, Kk = std::min(a.topk, L);
+  std::fill(out, out + T * Kk, -1);
+  std::vector<int64_t> scored;  // rows that need scoring
+  for (int64_t t = 0; t < T; t++) {
+    const int64_t lim = a.keyLimit[t];
+    if (lim <= a.topk) {
+      for (int64_t s = 0; s < lim && s < Kk; s++) out[t * Kk + s] = int32_t(s);
+    } else {
+      scored.push_back(t);
+    }
+  }
+  if (scored.empty()) return;
+  const Kernels& k = K();
+  const int64_t hp = ceilDiv(H, k.hpad) * k.hpad;
+  constexpr int64_t KEYS = 1024;  // keys per scoring task
+  // Rows are handled in batches so the score buffer stays bounded (≤ 16 M floats).
+  const int64_t batch = std::max<int64_t>(1, std::min<int64_t>(int64_t(scored.size()), (int64_t(1) << 24) / std::max<int64_t>(L, 1)));
+  std::vector<float> qT(batch * D * hp), wp(batch * hp), scores(batch * L);
+  for (int64_t b0 = 0; b0 < int64_t(scored.size()); b0 += batch) {
+    const int64_t nb = std::min(batch, int64_t(scored.size()) - b0);
+    // Per row: q transposed to [D, Hp] and head weights padded to Hp, so heads lie across SIMD lanes.
+    for (int64_t i = 0; i < nb; i++) {
+      const int64_t t = scored[b0 + i];
+      float* qt = qT.data() + i * D * hp;
+      std::fill(qt, qt + D * hp, 0.f);
+      for (int64_t h = 0; h < H; h++)
+        for (int64_t d = 0; d < D; d++) qt[d * hp + h] = a.q[(t * H + h) * D + d];
+      std::fill(wp.data() + i * hp, wp.data() + (i + 1) * hp, 0.f);
+      for (int64_t h = 0; h < H; h++) wp[i * hp + h] = a.weights[t * H + h];
+    }
+    const int64_t tasksPerRow = ceilDiv(L, KEYS);
+    parallelFor(nb * tasksPerRow, [&](int64_t task, int) {
+      const int64_t i = task / tasksPerRow, t = scored[b0 + i];
+      const int64_t lim = std::min<int64_t>(a.keyLimit[t], L);
+      const int64_t s0 = (task % tasksPerRow) * KEYS, s1 = std::min(lim, s0 + KEYS);
+      if (s0 < s1) k.indexer(qT.data() + i * D * hp, wp.data() + i * hp, hp, a.keys, D, s0, s1, a.scale, scores.data() + i * L + s0);
+    });
+    parallelFor(nb, [&](int64_t i, int) {
+      const int64_t t = scored[b0 + i], lim = std::min<int64_t>(a.keyLimit[t], L);
+      std::vector<uint64_t> keys(lim);
+      for (int64_t s = 0; s < lim; s++) keys[s] = topkKey(scores[i * L + s], int32_t(s));
+      selectTopk(keys.data(), lim, Kk, out + t * Kk);
+    });
+  }
+}
+
+}  // namespace glm5

@@ -1,0 +1,58 @@
+// SiLU-mul, add, softmax (f64 like the reference), top-k by partial selection.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+#include "ops.h"
+#include "pool.h"
+
+namespace glm5 {
+
+static constexpr int64_t CHUNK = 1 << 16;
+
+void siluMul(const float* gate, const float* up, int64_t n, float* y) {
+  parallelFor((n + CHUNK - 1) / CHUNK, [&](int64_t task, int) {
+    for (int64_t i = task * CHUNK; i < std::min(n, (task + 1) * CHUNK); i++) {
+      const float g = gate[i];
+      y[i] = g / (1.0f + std::exp(-g)) * up[i];
+    }
+  });
+}
+
+void addInPlace(float* a, const float* b, int64_t n) {
+  parallelFor((n + CHUNK - 1) / CHUNK, [&](int64_t task, int) {
+    for (int64_t i = task * CHUNK; i < std::min(n, (task + 1) * CHUNK); i++) a[i] += b[i];
+  });
+}
+
+void softmax(float* x, int64_t T, int64_t N) {
+  const int64_t per = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, N));
+  parallelFor((T + per - 1) / per, [&](int64_t task, int) {
+    for (int64_t t = task * per; t < std::min(T, (task + 1) * per); t++) {
+      float* r = x + t * N;
+      double m = -INFINITY, s = 0;
+      for (int64_t i = 0; i < N; i++) m = std::max(m, double(r[i]));
+      for (int64_t i = 0; i < N; i++) s += std::exp(double(r[i]) - m);
+      for (int64_t i = 0; i < N; i++) r[i] = float(std::exp(double(r[i]) - m) / s);
+    }
+  });
+}
+
+void selectTopk(uint64_t* keys, int64_t n, int64_t k, int32_t* out) {
+  if (k <= 0) return;
+  if (k < n) std::nth_element(keys, keys + (k - 1), keys + n, std::greater<uint64_t>());
+  std::sort(keys, keys + k, std::greater<uint64_t>());
+  for (int64_t j = 0; j < k; j++) out[j] = int32_t(0xffffffffu - uint32_t(keys[j] & 0xffffffffu));
+}
+
+void topk(const float* x, int64_t T, int64_t N, int64_t k, int32_t* out) {
+  const int64_t per = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, N));
+  parallelFor((T + per - 1) / per, [&](int64_t task, int) {
+    std::vector<uint64_t> keys(N);
+    for (int64_t t = task * per; t < std::min(T, (task + 1) * per); t++) {
+      for (int64_t i = 0; i < N; i++) keys[i] = topkKey(x[t * N + i], int32_t(i));
+      selectTopk(keys.data(), N, k, out + t * k);
+    }
+  });
+}
+
+}  // namespace glm5

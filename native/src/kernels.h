@@ -1,0 +1,61 @@
+// The ISA-specific kernel table and the weight descriptor the drivers hand to it.
+// One table per ISA (generic scalar, AVX2, AVX-512), chosen once at load (or by setIsa in tests).
+#pragma once
+#include <cstdint>
+#include <cstddef>
+
+namespace glm5 {
+
+enum class Fmt : int { F32 = 0, BF16 = 1, F16 = 2, FP8 = 3, INT8 = 4 };
+
+constexpr int64_t INT8_GROUP = 32;
+
+// A linear weight W[rows, cols] as stored (see src/tensor/weight.ts). Data may be unaligned.
+struct WeightRef {
+  Fmt fmt;
+  int64_t rows, cols;
+  const uint8_t* data;
+  const float* scales;  // fp8: [ceil((rows+rowOffset)/br), ceil(cols/bc)]; int8: [rows, ceil(cols/32)]
+  int64_t br, bc, rowOffset;
+  int64_t scaleCols() const { return fmt == Fmt::FP8 ? (cols + bc - 1) / bc : (cols + INT8_GROUP - 1) / INT8_GROUP; }
+};
+
+struct Kernels {
+  const char* name;
+  // y[r - r0] = W[r, :] · x for r in [r0, r1) (decode, T = 1).
+  void (*gemv)(const WeightRef& w, const float* x, float* y, int64_t r0, int64_t r1);
+  // y[c] = Σ_r x[r] W[r, c] for c in [c0, c1) (matmulT, T = 1). y is the full output row.
+  void (*gemvT)(const WeightRef& w, const float* x, float* y, int64_t c0, int64_t c1);
+  // y[t, r] = x[t, :] · W[r, :] for t in [t0, t1), r in [r0, r1); y row stride = rows. Uses `scratch`.
+  void (*gemm)(const WeightRef& w, const float* x, int64_t T, float* y, int64_t t0, int64_t t1, int64_t r0,
+               int64_t r1, float* scratch);
+  // y[t, c] = Σ_r x[t, r] W[r, c] for t in [t0, t1), c in [c0, c1); y row stride = cols.
+  void (*gemmT)(const WeightRef& w, const float* x, int64_t T, float* y, int64_t t0, int64_t t1, int64_t c0,
+                int64_t c1);
+  // scores[j] = q · keys[j][0..n) for j < nk.
+  void (*qk)(const float* q, const float* const* keys, int64_t nk, int64_t n, float* scores);
+  // out[0..n) += Σ_j p[j] · vals[j][0..n).
+  void (*pv)(const float* p, const float* const* vals, int64_t nv, int64_t n, float* out);
+  // out[s - s0] = Σ_h w[h] · relu(scale · qT[:, h] · keys[s]) for s in [s0, s1). qT is [D, Hp] with
+  // Hp = roundUp(H, hpad) zero-padded, w is [Hp] zero-padded.
+  void (*indexer)(const float* qT, const float* w, int64_t Hp, const float* keys, int64_t D, int64_t s0,
+                  int64_t s1, float scale, float* out);
+  int64_t hpad;
+  // Probes: sum of n floats (streaming read); `iters` rounds of independent FMA chains, returns FLOPs.
+  double (*readSum)(const float* p, int64_t n);
+  double (*fmaLoop)(int64_t iters, float* sink);
+};
+
+// Scratch floats gemm needs per thread.
+constexpr int64_t GEMM_SCRATCH = 64 * 1024;
+
+const Kernels* kernelsScalar();
+const Kernels* kernelsAvx2();    // nullptr when not compiled in
+const Kernels* kernelsAvx512();  // nullptr when not compiled in
+
+// The active table (best available unless setIsa chose another).
+const Kernels& K();
+// Returns false when `name` is unknown or unsupported on this CPU.
+bool setIsa(const char* name);
+
+}  // namespace glm5

@@ -1,0 +1,76 @@
+// matmul / matmulT / gatherRows: split the output over the pool, call the active kernels.
+#include <algorithm>
+#include "ops.h"
+#include "pool.h"
+#include "simd/convert.h"
+
+namespace glm5 {
+
+static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+
+// Below this many weight elements x tokens a product runs on the calling thread only.
+static constexpr int64_t SERIAL_WORK = 1 << 15;
+
+void matmul(const WeightRef& w, const float* x, int64_t T, float* y) {
+  const int64_t rows = w.rows, cols = w.cols, n = poolThreads();
+  const Kernels& k = K();
+  if (rows == 0 || T == 0) return;
+  if (cols == 0) {
+    for (int64_t i = 0; i < T * rows; i++) y[i] = 0.f;
+    return;
+  }
+  const bool serial = rows * cols * T < SERIAL_WORK;
+  if (T == 1) {
+    // Decode: memory bound; equal contiguous row ranges, a few per thread for balance.
+    const int64_t chunk = serial ? rows : std::max<int64_t>(16, roundUp(ceilDiv(rows, 4 * n), 4));
+    parallelFor(ceilDiv(rows, chunk), [&](int64_t i, int) {
+      const int64_t r0 = i * chunk, r1 = std::min(rows, r0 + chunk);
+      k.gemv(w, x, y + r0, r0, r1);
+    });
+    return;
+  }
+  const int64_t rowChunk = serial ? roundUp(rows, 16) : std::min<int64_t>(256, std::max<int64_t>(16, roundUp(ceilDiv(rows, 4 * n), 16)));
+  const int64_t nR = ceilDiv(rows, rowChunk);
+  const int64_t nT = serial ? 1 : std::min(ceilDiv(T, 12), ceilDiv(4 * n, nR));
+  const int64_t tokChunk = roundUp(ceilDiv(T, nT), 12);
+  parallelFor(nR * ceilDiv(T, tokChunk), [&](int64_t i, int thread) {
+    const int64_t r0 = (i % nR) * rowChunk, r1 = std::min(rows, r0 + rowChunk);
+    const int64_t t0 = (i / nR) * tokChunk, t1 = std::min(T, t0 + tokChunk);
+    k.gemm(w, x, T, y, t0, t1, r0, r1, threadScratch(thread, GEMM_SCRATCH));
+  });
+}
+
+void matmulT(const WeightRef& w, const float* x, int64_t T, float* y) {
+  const int64_t rows = w.rows, cols = w.cols, n = poolThreads();
+  const Kernels& k = K();
+  if (cols == 0 || T == 0) return;
+  if (rows == 0) {
+    for (int64_t i = 0; i < T * cols; i++) y[i] = 0.f;
+    return;
+  }
+  const bool serial = rows * cols * T < SERIAL_WORK;
+  const int64_t chunk = serial ? roundUp(cols, 64) : std::max<int64_t>(64, roundUp(ceilDiv(cols, 2 * n), 64));
+  const int64_t nC = ceilDiv(cols, chunk);
+  if (T == 1) {
+    parallelFor(nC, [&](int64_t i, int) { k.gemvT(w, x, y, i * chunk, std::min(cols, (i + 1) * chunk)); });
+    return;
+  }
+  const int64_t nT = serial ? 1 : std::min(ceilDiv(T, 12), ceilDiv(4 * n, nC));
+  const int64_t tokChunk = roundUp(ceilDiv(T, nT), 12);
+  parallelFor(nC * ceilDiv(T, tokChunk), [&](int64_t i, int) {
+    const int64_t c0 = (i % nC) * chunk, c1 = std::min(cols, c0 + chunk);
+    const int64_t t0 = (i / nC) * tokChunk, t1 = std::min(T, t0 + tokChunk);
+    k.gemmT(w, x, T, y, t0, t1, c0, c1);
+  });
+}
+
+void gatherRows(const WeightRef& w, const int32_t* ids, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t r = ids[i];
+    float* o = out + i * w.cols;
+    for (int64_t c = 0; c < w.cols; c++) o[c] = dequantElem(w, r, c);
+  }
+}
+
+}  // namespace glm5

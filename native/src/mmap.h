@@ -1,0 +1,7 @@
+// Read-only file mapping handed to JS as an external ArrayBuffer (munmap in its finalizer).
+#pragma once
+#include <napi.h>
+
+namespace glm5 {
+Napi::Value mmapFile(const Napi::CallbackInfo& info);
+}

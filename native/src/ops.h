@@ -1,0 +1,80 @@
+// The op drivers: argument-checked by addon.cpp, partitioned over the pool here, computed by the
+// active kernel table. Shapes: T tokens, L keys, H heads, D widths, K top-k.
+#pragma once
+#include <cstdint>
+#include "kernels.h"
+
+namespace glm5 {
+
+// y[T, rows] = x[T, cols] · Wᵀ
+void matmul(const WeightRef& w, const float* x, int64_t T, float* y);
+// y[T, cols] = x[T, rows] · W
+void matmulT(const WeightRef& w, const float* x, int64_t T, float* y);
+// out[n, cols] = rows ids[i] of W, exactly dequantised.
+void gatherRows(const WeightRef& w, const int32_t* ids, int64_t n, float* out);
+
+void rmsNorm(const float* x, int64_t T, int64_t D, const float* w, double eps, float* y);
+void layerNorm(const float* x, int64_t T, int64_t D, const float* w, const float* b, double eps, float* y);
+
+struct RopeArgs {
+  float* x;
+  int64_t T, rowStride, offset, heads, headStride, dim;
+  const int32_t* positions;
+  double theta;
+  bool interleaved;
+};
+void rope(const RopeArgs& a);
+
+void siluMul(const float* gate, const float* up, int64_t n, float* y);
+void addInPlace(float* a, const float* b, int64_t n);
+void softmax(float* x, int64_t T, int64_t N);
+void topk(const float* x, int64_t T, int64_t N, int64_t k, int32_t* out);
+
+struct AttentionArgs {
+  const float *q, *k, *v;
+  int64_t kStride, kOffset, vStride, vOffset;
+  int64_t T, L, heads, kvHeads, dk, dv;
+  float scale;
+  const int32_t* keyLimit;
+  const int32_t* indices;  // [T, K] or null (dense)
+  int64_t K;
+};
+// Returns false (and writes nothing) when a visible key is ≥ L; `badKey` gets it.
+bool attention(const AttentionArgs& a, float* out, int64_t* badKey);
+
+struct IndexerArgs {
+  const float *q, *weights, *keys;
+  int64_t T, L, heads, dim;
+  float scale;
+  const int32_t* keyLimit;
+  int64_t topk;
+};
+// out [T, min(topk, L)]
+void indexerTopk(const IndexerArgs& a, int32_t* out);
+
+struct MoeArgs {
+  const float* x;
+  int64_t T, D;
+  const WeightRef* experts;  // [E][3]: gate, up, down
+  int64_t E;
+  const int32_t* ids;
+  const float* weights;
+  int64_t k;
+};
+void moe(const MoeArgs& a, float* out);
+
+// Selects the k best of (score desc, index asc) from candidates `keys` (see topkKey) in place and
+// writes their indices in order to out.
+void selectTopk(uint64_t* keys, int64_t n, int64_t k, int32_t* out);
+static inline uint64_t topkKey(float v, int32_t idx) {
+  if (v == 0.f) v = 0.f;  // -0 ties with +0, as in the reference's comparison
+  uint32_t u;
+  __builtin_memcpy(&u, &v, 4);
+  u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  return (uint64_t(u) << 32) | uint64_t(0xffffffffu - uint32_t(idx));
+}
+
+double measureBandwidth();
+double measureFmaPeak();
+
+}  // namespace glm5

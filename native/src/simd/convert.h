@@ -1,0 +1,80 @@
+// Scalar element conversions shared by every ISA (tails, gathers, the generic path). Exact.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include "../kernels.h"
+
+namespace glm5 {
+
+// Helpers here are `static` on purpose: ISA translation units include this file with AVX flags, and an
+// inline function with external linkage could be merged with the AVX-compiled copy and then run on a
+// CPU without AVX (SIGILL).
+static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline void fillz(float* p, float* e) { for (; p < e; p++) *p = 0.f; }
+
+static inline float bitsToF32(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+static inline uint16_t rdU16(const uint8_t* p) { uint16_t v; std::memcpy(&v, p, 2); return v; }
+static inline float rdF32(const uint8_t* p) { float v; std::memcpy(&v, p, 4); return v; }
+
+static inline float bf16ToF32(uint16_t h) { return bitsToF32(uint32_t(h) << 16); }
+
+static inline float f16ToF32(uint16_t h) {
+  uint32_t s = uint32_t(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  if (e == 0) {
+    if (m == 0) return bitsToF32(s);
+    // Subnormal: m · 2^-24, exact in f32.
+    float v = float(m) * 5.9604644775390625e-8f;
+    return s ? -v : v;
+  }
+  if (e == 31) return bitsToF32(s | 0x7f800000u | (m << 13));
+  return bitsToF32(s | ((e + 112) << 23) | (m << 13));
+}
+
+// e4m3fn byte → value / 256 (the SIMD paths decode through f16, which yields value·2^-8; the block
+// scale is multiplied by 256 to compensate, so products are exact either way).
+static inline float fp8ToF32Div256(uint8_t b) {
+  uint16_t h = uint16_t(((b & 0x7f) << 7) | ((b & 0x80) << 8));
+  return f16ToF32(h);
+}
+static inline float fp8ToF32(uint8_t b) {
+  if ((b & 0x7f) == 0x7f) return bitsToF32(0x7fc00000u);
+  return fp8ToF32Div256(b) * 256.0f;
+}
+
+// Element c of a weight row starting at `p`, unscaled (fp8 as value/256, int8 as the integer).
+static inline float rawElem(Fmt f, const uint8_t* p, int64_t c) {
+  switch (f) {
+    case Fmt::F32: return rdF32(p + 4 * c);
+    case Fmt::BF16: return bf16ToF32(rdU16(p + 2 * c));
+    case Fmt::F16: return f16ToF32(rdU16(p + 2 * c));
+    case Fmt::FP8: return fp8ToF32Div256(p[c]);
+    case Fmt::INT8: return float(int8_t(p[c]));
+  }
+  return 0;
+}
+
+static inline int64_t elemBytes(Fmt f) { return f == Fmt::F32 ? 4 : (f == Fmt::BF16 || f == Fmt::F16) ? 2 : 1; }
+
+// Scale of W[r, c]'s block as the kernels apply it to rawElem (fp8: block scale · 256).
+static inline float blockScale(const WeightRef& w, int64_t r, int64_t c) {
+  if (w.fmt == Fmt::FP8) return w.scales[((r + w.rowOffset) / w.br) * w.scaleCols() + c / w.bc] * 256.0f;
+  if (w.fmt == Fmt::INT8) return w.scales[r * w.scaleCols() + c / INT8_GROUP];
+  return 1.0f;
+}
+
+// Columns per scale block (all columns for unscaled formats).
+static inline int64_t scaleBlock(const WeightRef& w) {
+  return w.fmt == Fmt::FP8 ? w.bc : w.fmt == Fmt::INT8 ? INT8_GROUP : w.cols;
+}
+
+// Exact dequantised element (the reference's dequantRow): value × scale rounded to f32.
+static inline float dequantElem(const WeightRef& w, int64_t r, int64_t c) {
+  const uint8_t* row = w.data + r * w.cols * elemBytes(w.fmt);
+  if (w.fmt == Fmt::FP8) {
+    uint8_t b = row[c];
+    if ((b & 0x7f) == 0x7f) return bitsToF32(0x7fc00000u);
+  }
+  return rawElem(w.fmt, row, c) * blockScale(w, r, c);
+}
+
+}  // namespace glm5

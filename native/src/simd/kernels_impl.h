@@ -1,0 +1,445 @@
+// The kernels, written once over a SIMD vocabulary S (vec_scalar.h, x86/vec_avx2.h, x86/vec_avx512.h)
+// and instantiated per ISA in its own translation unit with that ISA's compiler flags.
+//
+// Weights are converted to f32 in registers (gemv, gemvT, gemmT) or into a small per-thread packed
+// tile (gemm: NR rows x KC columns, reused by every token of a token block), never into a whole-matrix
+// buffer. Scaled formats (fp8 blocks, int8 groups) accumulate per scale block and apply the scale once.
+#pragma once
+#include "convert.h"
+
+namespace glm5 {
+
+template <class S>
+struct Impl {
+  using V = typename S::V;
+  static constexpr int VL = S::VL;
+  static constexpr int MR = S::MR;
+  static constexpr int NR = S::NR;
+  static constexpr int NT = S::NT;
+  static constexpr int64_t KC = 512;  // gemm: columns per packed tile
+  static constexpr int64_t TB = 96;   // gemm: tokens per block (x panel TB x KC stays in L2)
+
+  template <Fmt F> static constexpr int64_t eb() { return F == Fmt::F32 ? 4 : (F == Fmt::BF16 || F == Fmt::F16) ? 2 : 1; }
+  template <Fmt F> static constexpr bool scaled() { return F == Fmt::FP8 || F == Fmt::INT8; }
+
+  // ---- gemv: y[r - r0] = W[r] · x -------------------------------------------------------------------
+  template <Fmt F, int R>
+  static void gemvRows(const WeightRef& w, const float* x, float* y, int64_t r) {
+    const int64_t cols = w.cols, blk = scaleBlock(w);
+    const uint8_t* p[R];
+    for (int i = 0; i < R; i++) p[i] = w.data + (r + i) * cols * eb<F>();
+    V tot[R];
+    float totS[R];
+    for (int i = 0; i < R; i++) tot[i] = S::zero(), totS[i] = 0.f;
+    for (int64_t c0 = 0; c0 < cols; c0 += blk) {
+      const int64_t c1 = imin(c0 + blk, cols);
+      V a0[R], a1[R];
+      for (int i = 0; i < R; i++) a0[i] = S::zero(), a1[i] = S::zero();
+      int64_t c = c0;
+      for (; c + 2 * VL <= c1; c += 2 * VL) {
+        const V x0 = S::load(x + c), x1 = S::load(x + c + VL);
+        for (int i = 0; i < R; i++) {
+          a0[i] = S::fma(S::template ld<F>(p[i] + c * eb<F>()), x0, a0[i]);
+          a1[i] = S::fma(S::template ld<F>(p[i] + (c + VL) * eb<F>()), x1, a1[i]);
+        }
+      }
+      for (; c + VL <= c1; c += VL) {
+        const V x0 = S::load(x + c);
+        for (int i = 0; i < R; i++) a0[i] = S::fma(S::template ld<F>(p[i] + c * eb<F>()), x0, a0[i]);
+      }
+      float tail[R];
+      for (int i = 0; i < R; i++) tail[i] = 0.f;
+      for (; c < c1; c++)
+        for (int i = 0; i < R; i++) tail[i] += rawElem(F, p[i], c) * x[c];
+      for (int i = 0; i < R; i++) {
+        if constexpr (scaled<F>()) {
+          const float s = blockScale(w, r + i, c0);
+          tot[i] = S::fma(S::add(a0[i], a1[i]), S::set1(s), tot[i]);
+          totS[i] += tail[i] * s;
+        } else {
+          tot[i] = S::add(tot[i], S::add(a0[i], a1[i]));
+          totS[i] += tail[i];
+        }
+      }
+    }
+    for (int i = 0; i < R; i++) y[i] = S::hsum(tot[i]) + totS[i];
+  }
+
+  template <Fmt F>
+  static void gemvF(const WeightRef& w, const float* x, float* y, int64_t r0, int64_t r1) {
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) gemvRows<F, 4>(w, x, y + (r - r0), r);
+    for (; r < r1; r++) gemvRows<F, 1>(w, x, y + (r - r0), r);
+  }
+
+  static void gemv(const WeightRef& w, const float* x, float* y, int64_t r0, int64_t r1) {
+    switch (w.fmt) {
+      case Fmt::F32: return gemvF<Fmt::F32>(w, x, y, r0, r1);
+      case Fmt::BF16: return gemvF<Fmt::BF16>(w, x, y, r0, r1);
+      case Fmt::F16: return gemvF<Fmt::F16>(w, x, y, r0, r1);
+      case Fmt::FP8: return gemvF<Fmt::FP8>(w, x, y, r0, r1);
+      case Fmt::INT8: return gemvF<Fmt::INT8>(w, x, y, r0, r1);
+    }
+  }
+
+  // ---- gemvT: y[c] = Σ_r x[r] W[r, c], c in [c0, c1) -------------------------------------------------
+  template <Fmt F, int R>
+  static void gemvTRows(const WeightRef& w, const float* x, float* y, int64_t r, int64_t p0, int64_t p1) {
+    const int64_t cols = w.cols, blk = scaleBlock(w);
+    const uint8_t* p[R];
+    for (int i = 0; i < R; i++) p[i] = w.data + (r + i) * cols * eb<F>();
+    for (int64_t s0 = p0; s0 < p1;) {
+      const int64_t s1 = imin(p1, (s0 / blk + 1) * blk);
+      float a[R];
+      V av[R];
+      for (int i = 0; i < R; i++) {
+        a[i] = x[r + i];
+        if constexpr (scaled<F>()) a[i] *= blockScale(w, r + i, s0);
+        av[i] = S::set1(a[i]);
+      }
+      int64_t c = s0;
+      for (; c + VL <= s1; c += VL) {
+        V acc = S::load(y + c);
+        for (int i = 0; i < R; i++) acc = S::fma(S::template ld<F>(p[i] + c * eb<F>()), av[i], acc);
+        S::store(y + c, acc);
+      }
+      for (; c < s1; c++)
+        for (int i = 0; i < R; i++) y[c] += rawElem(F, p[i], c) * a[i];
+      s0 = s1;
+    }
+  }
+
+  template <Fmt F>
+  static void gemvTF(const WeightRef& w, const float* x, float* y, int64_t c0, int64_t c1) {
+    constexpr int64_t PIECE = 256;  // output columns kept in L1 while all rows stream past
+    for (int64_t p0 = c0; p0 < c1; p0 += PIECE) {
+      const int64_t p1 = imin(p0 + PIECE, c1);
+      fillz(y + p0, y + p1);
+      int64_t r = 0;
+      for (; r + 4 <= w.rows; r += 4) gemvTRows<F, 4>(w, x, y, r, p0, p1);
+      for (; r < w.rows; r++) gemvTRows<F, 1>(w, x, y, r, p0, p1);
+    }
+  }
+
+  static void gemvT(const WeightRef& w, const float* x, float* y, int64_t c0, int64_t c1) {
+    switch (w.fmt) {
+      case Fmt::F32: return gemvTF<Fmt::F32>(w, x, y, c0, c1);
+      case Fmt::BF16: return gemvTF<Fmt::BF16>(w, x, y, c0, c1);
+      case Fmt::F16: return gemvTF<Fmt::F16>(w, x, y, c0, c1);
+      case Fmt::FP8: return gemvTF<Fmt::FP8>(w, x, y, c0, c1);
+      case Fmt::INT8: return gemvTF<Fmt::INT8>(w, x, y, c0, c1);
+    }
+  }
+
+  // ---- gemm: y[t, r] = x[t] · W[r] for a token range x row range -------------------------------------
+  // Packs NR rows x kc columns, dequantised (value x scale, exactly the reference's f32), zero-padded to
+  // kcp columns and to NR rows.
+  template <Fmt F>
+  static void pack(const WeightRef& w, int64_t r, int64_t nvalid, int64_t k0, int64_t kc, int64_t kcp, float* buf) {
+    const int64_t blk = scaleBlock(w);
+    for (int n = 0; n < NR; n++) {
+      float* dst = buf + n * kcp;
+      if (n >= nvalid) {
+        fillz(dst, dst + kcp);
+        continue;
+      }
+      const uint8_t* row = w.data + (r + n) * w.cols * eb<F>();
+      for (int64_t s0 = k0; s0 < k0 + kc;) {
+        const int64_t s1 = imin(k0 + kc, (s0 / blk + 1) * blk);
+        const float s = scaled<F>() ? blockScale(w, r + n, s0) : 1.f;
+        const V sv = S::set1(s);
+        int64_t c = s0;
+        for (; c + VL <= s1; c += VL) {
+          V v = S::template ld<F>(row + c * eb<F>());
+          if constexpr (scaled<F>()) v = S::mul(v, sv);
+          S::store(dst + (c - k0), v);
+        }
+        for (; c < s1; c++) dst[c - k0] = scaled<F>() ? rawElem(F, row, c) * s : rawElem(F, row, c);
+        s0 = s1;
+      }
+      fillz(dst + kc, dst + kcp);
+    }
+  }
+
+  template <int M>
+  static void kern(const float* x, int64_t ldx, const float* wp, int64_t ldw, int64_t kc, float* y, int64_t ldy,
+                   int64_t nvalid, bool accumulate) {
+    V acc[M][NR];
+    for (int m = 0; m < M; m++)
+      for (int n = 0; n < NR; n++) acc[m][n] = S::zero();
+    const int64_t kv = kc / VL * VL;
+    for (int64_t k = 0; k < kv; k += VL) {
+      V wv[NR];
+      for (int n = 0; n < NR; n++) wv[n] = S::load(wp + n * ldw + k);
+      for (int m = 0; m < M; m++) {
+        const V xv = S::load(x + m * ldx + k);
+        for (int n = 0; n < NR; n++) acc[m][n] = S::fma(xv, wv[n], acc[m][n]);
+      }
+    }
+    for (int m = 0; m < M; m++)
+      for (int n = 0; n < nvalid; n++) {
+        float s = S::hsum(acc[m][n]);
+        for (int64_t k = kv; k < kc; k++) s += x[m * ldx + k] * wp[n * ldw + k];
+        y[m * ldy + n] = accumulate ? y[m * ldy + n] + s : s;
+      }
+  }
+
+  template <int M>
+  static void kernAny(int m, const float* x, int64_t ldx, const float* wp, int64_t ldw, int64_t kc, float* y,
+                      int64_t ldy, int64_t nvalid, bool accumulate) {
+    if constexpr (M >= 1) {
+      if (m == M) return kern<M>(x, ldx, wp, ldw, kc, y, ldy, nvalid, accumulate);
+      kernAny<M - 1>(m, x, ldx, wp, ldw, kc, y, ldy, nvalid, accumulate);
+    }
+  }
+
+  template <Fmt F>
+  static void gemmF(const WeightRef& w, const float* x, int64_t, float* y, int64_t t0, int64_t t1, int64_t r0,
+                    int64_t r1, float* buf) {
+    const int64_t cols = w.cols, rows = w.rows;
+    for (int64_t tb = t0; tb < t1; tb += TB) {
+      const int64_t te = imin(tb + TB, t1);
+      for (int64_t k0 = 0; k0 < cols; k0 += KC) {
+        const int64_t kc = imin(KC, cols - k0), kcp = (kc + VL - 1) / VL * VL;
+        const bool accumulate = k0 > 0;
+        for (int64_t r = r0; r < r1; r += NR) {
+          const int64_t nvalid = imin(NR, r1 - r);
+          pack<F>(w, r, nvalid, k0, kc, kcp, buf);
+          int64_t t = tb;
+          for (; t + MR <= te; t += MR)
+            kern<MR>(x + t * cols + k0, cols, buf, kcp, kc, y + t * rows + r, rows, nvalid, accumulate);
+          if (t < te)
+            kernAny<MR - 1>(int(te - t), x + t * cols + k0, cols, buf, kcp, kc, y + t * rows + r, rows, nvalid,
+                            accumulate);
+        }
+      }
+    }
+  }
+
+  static void gemm(const WeightRef& w, const float* x, int64_t T, float* y, int64_t t0, int64_t t1, int64_t r0,
+                   int64_t r1, float* buf) {
+    switch (w.fmt) {
+      case Fmt::F32: return gemmF<Fmt::F32>(w, x, T, y, t0, t1, r0, r1, buf);
+      case Fmt::BF16: return gemmF<Fmt::BF16>(w, x, T, y, t0, t1, r0, r1, buf);
+      case Fmt::F16: return gemmF<Fmt::F16>(w, x, T, y, t0, t1, r0, r1, buf);
+      case Fmt::FP8: return gemmF<Fmt::FP8>(w, x, T, y, t0, t1, r0, r1, buf);
+      case Fmt::INT8: return gemmF<Fmt::INT8>(w, x, T, y, t0, t1, r0, r1, buf);
+    }
+  }
+
+  // ---- gemmT: y[t, c] = Σ_r x[t, r] W[r, c] -------------------------------------------------------------
+  // Outer products: NT column vectors of one weight row, converted in registers, times M broadcast tokens.
+  template <Fmt F, int M>
+  static void kernT(const WeightRef& w, const float* x, float* y, int64_t t, int64_t c) {
+    const int64_t rows = w.rows, cols = w.cols;
+    V acc[M][NT];
+    for (int m = 0; m < M; m++)
+      for (int v = 0; v < NT; v++) acc[m][v] = S::zero();
+    for (int64_t r = 0; r < rows; r++) {
+      const uint8_t* row = w.data + r * cols * eb<F>();
+      V wv[NT];
+      for (int v = 0; v < NT; v++) {
+        wv[v] = S::template ld<F>(row + (c + v * VL) * eb<F>());
+        if constexpr (scaled<F>()) wv[v] = S::mul(wv[v], S::set1(blockScale(w, r, c + v * VL)));
+      }
+      for (int m = 0; m < M; m++) {
+        const V xb = S::set1(x[(t + m) * rows + r]);
+        for (int v = 0; v < NT; v++) acc[m][v] = S::fma(xb, wv[v], acc[m][v]);
+      }
+    }
+    for (int m = 0; m < M; m++)
+      for (int v = 0; v < NT; v++) S::store(y + (t + m) * cols + c + v * VL, acc[m][v]);
+  }
+
+  template <Fmt F, int M>
+  static void kernTAny(int m, const WeightRef& w, const float* x, float* y, int64_t t, int64_t c) {
+    if constexpr (M >= 1) {
+      if (m == M) return kernT<F, M>(w, x, y, t, c);
+      kernTAny<F, M - 1>(m, w, x, y, t, c);
+    }
+  }
+
+  // Columns c in [c0, c1) for every token in [t0, t1), element by element (edges and odd block sizes).
+  static void gemmTSlow(const WeightRef& w, const float* x, float* y, int64_t t0, int64_t t1, int64_t c0, int64_t c1) {
+    const int64_t rows = w.rows, cols = w.cols, e = elemBytes(w.fmt);
+    for (int64_t t = t0; t < t1; t++)
+      for (int64_t c = c0; c < c1; c++) y[t * cols + c] = 0.f;
+    for (int64_t r = 0; r < rows; r++) {
+      const uint8_t* row = w.data + r * cols * e;
+      for (int64_t c = c0; c < c1; c++) {
+        const float wv = rawElem(w.fmt, row, c) * blockScale(w, r, c);
+        for (int64_t t = t0; t < t1; t++) y[t * cols + c] += x[t * rows + r] * wv;
+      }
+    }
+  }
+
+  template <Fmt F>
+  static void gemmTF(const WeightRef& w, const float* x, float* y, int64_t t0, int64_t t1, int64_t c0, int64_t c1) {
+    const int64_t blk = scaleBlock(w);
+    if (scaled<F>() && (blk % VL != 0 || c0 % VL != 0)) return gemmTSlow(w, x, y, t0, t1, c0, c1);
+    constexpr int64_t CW = NT * VL;
+    int64_t c = c0;
+    for (; c + CW <= c1; c += CW) {
+      int64_t t = t0;
+      for (; t + MR <= t1; t += MR) kernT<F, MR>(w, x, y, t, c);
+      if (t < t1) kernTAny<F, MR - 1>(int(t1 - t), w, x, y, t, c);
+    }
+    if (c < c1) gemmTSlow(w, x, y, t0, t1, c, c1);
+  }
+
+  static void gemmT(const WeightRef& w, const float* x, int64_t, float* y, int64_t t0, int64_t t1, int64_t c0,
+                    int64_t c1) {
+    switch (w.fmt) {
+      case Fmt::F32: return gemmTF<Fmt::F32>(w, x, y, t0, t1, c0, c1);
+      case Fmt::BF16: return gemmTF<Fmt::BF16>(w, x, y, t0, t1, c0, c1);
+      case Fmt::F16: return gemmTF<Fmt::F16>(w, x, y, t0, t1, c0, c1);
+      case Fmt::FP8: return gemmTF<Fmt::FP8>(w, x, y, t0, t1, c0, c1);
+      case Fmt::INT8: return gemmTF<Fmt::INT8>(w, x, y, t0, t1, c0, c1);
+    }
+  }
+
+  // ---- attention helpers ---------------------------------------------------------------------------------
+  static void qk(const float* q, const float* const* keys, int64_t nk, int64_t n, float* scores) {
+    const int64_t nv = n / VL * VL;
+    int64_t j = 0;
+    for (; j + 4 <= nk; j += 4) {
+      V a0 = S::zero(), a1 = S::zero(), a2 = S::zero(), a3 = S::zero();
+      const float *k0 = keys[j], *k1 = keys[j + 1], *k2 = keys[j + 2], *k3 = keys[j + 3];
+      for (int64_t i = 0; i < nv; i += VL) {
+        const V qv = S::load(q + i);
+        a0 = S::fma(qv, S::load(k0 + i), a0);
+        a1 = S::fma(qv, S::load(k1 + i), a1);
+        a2 = S::fma(qv, S::load(k2 + i), a2);
+        a3 = S::fma(qv, S::load(k3 + i), a3);
+      }
+      float s0 = S::hsum(a0), s1 = S::hsum(a1), s2 = S::hsum(a2), s3 = S::hsum(a3);
+      for (int64_t i = nv; i < n; i++) s0 += q[i] * k0[i], s1 += q[i] * k1[i], s2 += q[i] * k2[i], s3 += q[i] * k3[i];
+      scores[j] = s0, scores[j + 1] = s1, scores[j + 2] = s2, scores[j + 3] = s3;
+    }
+    for (; j < nk; j++) {
+      V a = S::zero();
+      const float* k = keys[j];
+      for (int64_t i = 0; i < nv; i += VL) a = S::fma(S::load(q + i), S::load(k + i), a);
+      float s = S::hsum(a);
+      for (int64_t i = nv; i < n; i++) s += q[i] * k[i];
+      scores[j] = s;
+    }
+  }
+
+  static void pv(const float* p, const float* const* vals, int64_t nv, int64_t n, float* out) {
+    int64_t c = 0;
+    for (; c + 4 * VL <= n; c += 4 * VL) {
+      V a0 = S::load(out + c), a1 = S::load(out + c + VL), a2 = S::load(out + c + 2 * VL), a3 = S::load(out + c + 3 * VL);
+      for (int64_t j = 0; j < nv; j++) {
+        const V pj = S::set1(p[j]);
+        const float* v = vals[j] + c;
+        a0 = S::fma(pj, S::load(v), a0);
+        a1 = S::fma(pj, S::load(v + VL), a1);
+        a2 = S::fma(pj, S::load(v + 2 * VL), a2);
+        a3 = S::fma(pj, S::load(v + 3 * VL), a3);
+      }
+      S::store(out + c, a0), S::store(out + c + VL, a1), S::store(out + c + 2 * VL, a2), S::store(out + c + 3 * VL, a3);
+    }
+    for (; c + VL <= n; c += VL) {
+      V a = S::load(out + c);
+      for (int64_t j = 0; j < nv; j++) a = S::fma(S::set1(p[j]), S::load(vals[j] + c), a);
+      S::store(out + c, a);
+    }
+    for (; c < n; c++) {
+      float a = out[c];
+      for (int64_t j = 0; j < nv; j++) a += p[j] * vals[j][c];
+      out[c] = a;
+    }
+  }
+
+  // ---- indexer: out[s] = Σ_h w[h] relu(scale · q_h · k_s), heads across vector lanes ----------------------
+  template <int NH, int NK>
+  static void idxTile(const float* qT, const float* w, int64_t Hp, int64_t hv0, const float* keys, int64_t D,
+                      int64_t s, float scale, V* tot) {
+    V acc[NK][NH];
+    for (int j = 0; j < NK; j++)
+      for (int i = 0; i < NH; i++) acc[j][i] = S::zero();
+    for (int64_t d = 0; d < D; d++) {
+      V kb[NK];
+      for (int j = 0; j < NK; j++) kb[j] = S::set1(keys[(s + j) * D + d]);
+      for (int i = 0; i < NH; i++) {
+        const V qv = S::load(qT + d * Hp + (hv0 + i) * VL);
+        for (int j = 0; j < NK; j++) acc[j][i] = S::fma(qv, kb[j], acc[j][i]);
+      }
+    }
+    const V sc = S::set1(scale);
+    for (int j = 0; j < NK; j++)
+      for (int i = 0; i < NH; i++)
+        tot[j] = S::fma(S::max(S::mul(acc[j][i], sc), S::zero()), S::load(w + (hv0 + i) * VL), tot[j]);
+  }
+
+  template <int NK>
+  static void idxKeys(const float* qT, const float* w, int64_t Hp, const float* keys, int64_t D, int64_t s,
+                      float scale, float* out) {
+    V tot[NK];
+    for (int j = 0; j < NK; j++) tot[j] = S::zero();
+    const int64_t nv = Hp / VL;
+    int64_t hv = 0;
+    for (; hv + 4 <= nv; hv += 4) idxTile<4, NK>(qT, w, Hp, hv, keys, D, s, scale, tot);
+    switch (nv - hv) {
+      case 3: idxTile<3, NK>(qT, w, Hp, hv, keys, D, s, scale, tot); break;
+      case 2: idxTile<2, NK>(qT, w, Hp, hv, keys, D, s, scale, tot); break;
+      case 1: idxTile<1, NK>(qT, w, Hp, hv, keys, D, s, scale, tot); break;
+      default: break;
+    }
+    for (int j = 0; j < NK; j++) out[j] = S::hsum(tot[j]);
+  }
+
+  static void indexer(const float* qT, const float* w, int64_t Hp, const float* keys, int64_t D, int64_t s0,
+                      int64_t s1, float scale, float* out) {
+    int64_t s = s0;
+    for (; s + 2 <= s1; s += 2) idxKeys<2>(qT, w, Hp, keys, D, s, scale, out + (s - s0));
+    if (s < s1) idxKeys<1>(qT, w, Hp, keys, D, s, scale, out + (s - s0));
+  }
+
+  // ---- probes -----------------------------------------------------------------------------------------------
+  static double readSum(const float* p, int64_t n) {
+    V a0 = S::zero(), a1 = S::zero(), a2 = S::zero(), a3 = S::zero();
+    int64_t i = 0;
+    for (; i + 4 * VL <= n; i += 4 * VL) {
+      a0 = S::add(a0, S::load(p + i));
+      a1 = S::add(a1, S::load(p + i + VL));
+      a2 = S::add(a2, S::load(p + i + 2 * VL));
+      a3 = S::add(a3, S::load(p + i + 3 * VL));
+    }
+    double s = S::hsum(S::add(S::add(a0, a1), S::add(a2, a3)));
+    for (; i < n; i++) s += p[i];
+    return s;
+  }
+
+  static double fmaLoop(int64_t iters, float* sink) {
+    constexpr int C = 12;  // independent chains: covers FMA latency x throughput
+    V a[C];
+    for (int i = 0; i < C; i++) a[i] = S::set1(1.0f + 0.01f * i);
+    const V m = S::set1(0.9999999f), b = S::set1(1e-7f);
+    for (int64_t it = 0; it < iters; it++)
+      for (int i = 0; i < C; i++) a[i] = S::fma(a[i], m, b);
+    V s = a[0];
+    for (int i = 1; i < C; i++) s = S::add(s, a[i]);
+    *sink = S::hsum(s);
+    return double(iters) * C * VL * 2;
+  }
+
+  static Kernels make(const char* name) {
+    Kernels k{};
+    k.name = name;
+    k.gemv = &gemv;
+    k.gemvT = &gemvT;
+    k.gemm = &gemm;
+    k.gemmT = &gemmT;
+    k.qk = &qk;
+    k.pv = &pv;
+    k.indexer = &indexer;
+    k.hpad = VL;
+    k.readSum = &readSum;
+    k.fmaLoop = &fmaLoop;
+    return k;
+  }
+};
+
+}  // namespace glm5

@@ -1,0 +1,26 @@
+// SIMD vocabulary, generic: a "vector" of one float. Used by generic/kernels_scalar.cpp.
+#pragma once
+#include "convert.h"
+
+namespace glm5 {
+
+struct VecScalar {
+  using V = float;
+  static constexpr int VL = 1;
+  static constexpr int MR = 2;   // gemm tokens per micro-tile
+  static constexpr int NR = 4;   // gemm weight rows per micro-tile
+  static constexpr int NT = 4;   // gemmT columns (vectors) per micro-tile
+  static V zero() { return 0.f; }
+  static V set1(float a) { return a; }
+  static V load(const float* p) { return *p; }
+  static V loadu8(const uint8_t* p) { return rdF32(p); }
+  static void store(float* p, V v) { *p = v; }
+  static V add(V a, V b) { return a + b; }
+  static V mul(V a, V b) { return a * b; }
+  static V fma(V a, V b, V c) { return a * b + c; }
+  static V max(V a, V b) { return a > b ? a : b; }
+  static float hsum(V a) { return a; }
+  template <Fmt F> static V ld(const uint8_t* p) { return rawElem(F, p, 0); }
+};
+
+}  // namespace glm5

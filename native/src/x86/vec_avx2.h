@@ -1,0 +1,48 @@
+// SIMD vocabulary, AVX2 + FMA + F16C (8 floats). Include only from files built with those flags.
+#pragma once
+#include <immintrin.h>
+#include "../simd/convert.h"
+
+namespace glm5 {
+
+struct VecAvx2 {
+  using V = __m256;
+  static constexpr int VL = 8;
+  static constexpr int MR = 3;
+  static constexpr int NR = 4;
+  static constexpr int NT = 2;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V set1(float a) { return _mm256_set1_ps(a); }
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  static float hsum(V a) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  template <Fmt F> static V ld(const uint8_t* p) {
+    if constexpr (F == Fmt::F32) {
+      return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
+    } else if constexpr (F == Fmt::BF16) {
+      __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+      return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+    } else if constexpr (F == Fmt::F16) {
+      return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    } else if constexpr (F == Fmt::FP8) {
+      // e4m3 → f16 bit pattern (value / 256): sign to bit 15, exponent+mantissa shifted into place.
+      __m128i b = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+      __m128i h = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(b, _mm_set1_epi16(0x7f)), 7),
+                               _mm_slli_epi16(_mm_and_si128(b, _mm_set1_epi16(0x80)), 8));
+      return _mm256_cvtph_ps(h);
+    } else {
+      return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+    }
+  }
+};
+
+}  // namespace glm5

@@ -1,0 +1,138 @@
+// Ops backed by the C++ addon (native/src). Thin marshalling only: typed arrays and LinearWeight fields
+// are passed straight through (no copies); outputs are allocated here and filled by the addon.
+
+import type { AttentionArgs, IndexerArgs, MoeArgs, Ops, RopeArgs } from './interface.js';
+import type { LinearWeight, WeightFormat } from '../tensor/weight.js';
+import { nativeAddon } from './native-addon.js';
+
+const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2, fp8: 3, int8: 4 };
+
+type WeightArgs = [Uint8Array, number, number, number, Float32Array | null, number, number, number];
+
+/** The addon's raw functions (outputs first, weights as positional fields). Used by native ops and tests. */
+export interface NativeKernels {
+  matmul(out: Float32Array, x: Float32Array, T: number, ...w: WeightArgs): void;
+  matmulT(out: Float32Array, x: Float32Array, T: number, ...w: WeightArgs): void;
+  gatherRows(out: Float32Array, ids: Int32Array, ...w: WeightArgs): void;
+  rmsNorm(out: Float32Array, x: Float32Array, T: number, D: number, w: Float32Array, eps: number): void;
+  layerNorm(out: Float32Array, x: Float32Array, T: number, D: number, w: Float32Array, b: Float32Array, eps: number): void;
+  rope(x: Float32Array, T: number, rowStride: number, offset: number, heads: number, headStride: number, dim: number,
+    positions: Int32Array, theta: number, interleaved: boolean): void;
+  siluMul(out: Float32Array, gate: Float32Array, up: Float32Array): void;
+  addInPlace(a: Float32Array, b: Float32Array): void;
+  softmax(x: Float32Array, T: number, N: number): void;
+  topk(out: Int32Array, x: Float32Array, T: number, N: number, k: number): void;
+  attention(out: Float32Array, q: Float32Array, k: Float32Array, kStride: number, kOffset: number, v: Float32Array,
+    vStride: number, vOffset: number, T: number, L: number, heads: number, kvHeads: number, dk: number, dv: number,
+    scale: number, keyLimit: Int32Array, indices: Int32Array | null, K: number): void;
+  indexerTopk(out: Int32Array, q: Float32Array, weights: Float32Array, keys: Float32Array, T: number, L: number,
+    heads: number, dim: number, scale: number, keyLimit: Int32Array, topk: number): void;
+  moe(out: Float32Array, x: Float32Array, T: number, D: number, experts: LinearWeight[], ids: Int32Array,
+    weights: Float32Array, k: number): void;
+  mmapFile(path: string): ArrayBuffer;
+  cpuFeatures(): string[];
+  threads(): number;
+  /** 'scalar' | 'avx2' | 'avx512' | 'best'; throws if unsupported here. Returns the active ISA. */
+  setIsa(name: string): string;
+  isa(): string;
+  /** ISAs this CPU can run, narrowest first. */
+  isas(): string[];
+  /** Streaming-read bandwidth over 1 GiB, all threads, best of 4 (GB/s). */
+  measureBandwidth(): number;
+  /** FMA throughput, all threads, widest ISA (GFLOP/s). */
+  measureFmaPeak(): number;
+}
+
+export function nativeKernels(): NativeKernels | null {
+  return nativeAddon() as unknown as NativeKernels | null;
+}
+
+export function weightArgs(w: LinearWeight): WeightArgs {
+  return [w.data, FORMAT_CODE[w.format], w.rows, w.cols, w.scales ?? null, w.blockRows ?? 1, w.blockCols ?? 1, w.rowOffset ?? 0];
+}
+
+/** The native Ops, or null when the addon is not built (callers fall back to refOps). */
+export function nativeOps(): Ops | null {
+  const n = nativeKernels();
+  if (!n) return null;
+  return {
+    name: `native-${n.isa()}`,
+    matmul(x: Float32Array, T: number, w: LinearWeight): Float32Array {
+      const y = new Float32Array(T * w.rows);
+      n.matmul(y, x, T, ...weightArgs(w));
+      return y;
+    },
+    matmulT(x: Float32Array, T: number, w: LinearWeight): Float32Array {
+      const y = new Float32Array(T * w.cols);
+      n.matmulT(y, x, T, ...weightArgs(w));
+      return y;
+    },
+    gatherRows(w: LinearWeight, ids: Int32Array): Float32Array {
+      const y = new Float32Array(ids.length * w.cols);
+      n.gatherRows(y, ids, ...weightArgs(w));
+      return y;
+    },
+    rmsNorm(x, T, D, w, eps) {
+      const y = new Float32Array(T * D);
+      n.rmsNorm(y, x, T, D, w, eps);
+      return y;
+    },
+    layerNorm(x, T, D, w, b, eps) {
+      const y = new Float32Array(T * D);
+      n.layerNorm(y, x, T, D, w, b, eps);
+      return y;
+    },
+    rope(a: RopeArgs): void {
+      n.rope(a.x, a.T, a.rowStride, a.offset, a.heads, a.headStride, a.dim, a.positions, a.theta, a.interleaved);
+    },
+    siluMul(gate, up) {
+      const y = new Float32Array(gate.length);
+      n.siluMul(y, gate, up);
+      return y;
+    },
+    addInPlace(a, b) {
+      n.addInPlace(a, b);
+    },
+    softmax(x, T, N) {
+      n.softmax(x, T, N);
+    },
+    topk(x, T, N, k) {
+      const out = new Int32Array(T * k);
+      n.topk(out, x, T, N, k);
+      return out;
+    },
+    attention(a: AttentionArgs): Float32Array {
+      const out = new Float32Array(a.T * a.heads * a.dv);
+      n.attention(out, a.q, a.k, a.kStride, a.kOffset, a.v, a.vStride, a.vOffset, a.T, a.L, a.heads, a.kvHeads, a.dk,
+        a.dv, a.scale, a.mask.keyLimit, a.mask.indices ?? null, a.mask.k ?? 0);
+      return out;
+    },
+    indexerTopk(a: IndexerArgs): Int32Array {
+      const out = new Int32Array(a.T * Math.min(a.topk, a.L));
+      n.indexerTopk(out, a.q, a.weights, a.keys, a.T, a.L, a.heads, a.dim, a.scale, a.keyLimit, a.topk);
+      return out;
+    },
+    moe(a: MoeArgs): Float32Array {
+      // Only the experts actually routed to cross into C++ (ids remapped to that short list).
+      const D = a.experts[0]?.down.rows ?? 0;
+      const out = new Float32Array(a.T * D);
+      const slot = new Map<number, number>();
+      const used: LinearWeight[] = [];
+      const ids = new Int32Array(a.ids.length);
+      for (let i = 0; i < a.T * a.k; i++) {
+        const e = a.ids[i]!;
+        let s = slot.get(e);
+        if (s === undefined) {
+          const ex = a.experts[e];
+          if (!ex) throw new RangeError(`moe: expert id ${e} out of range`);
+          s = slot.size;
+          slot.set(e, s);
+          used.push(ex.gate, ex.up, ex.down);
+        }
+        ids[i] = s;
+      }
+      n.moe(out, a.x, a.T, D, used, ids, a.weights, a.k);
+      return out;
+    },
+  };
+}
