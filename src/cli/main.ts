@@ -9,6 +9,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   init: () => import('./commands/init.js'),
   generate: () => import('./commands/generate.js'),
   logits: () => import('./commands/logits.js'),
+  'export-gguf': () => import('./commands/export-gguf.js'),
   tokenize: () => import('./commands/tokenize.js'),
   template: () => import('./commands/template.js'),
   parse: () => import('./commands/parse.js'),

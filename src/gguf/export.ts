@@ -1,0 +1,28 @@
+// Model folder → GGUF file for llama.cpp's glm-dsa architecture: model keys, tokenizer keys, tensors.
+
+import { Checkpoint } from '../checkpoint/checkpoint.js';
+import { loadConfig } from '../model/config.js';
+import { glmDsaMetadata, glmDsaTensors, modelName, mtpLayersPresent, type GgufDType } from './glm-dsa.js';
+import { tokenizerMetadata } from './tokenizer-meta.js';
+import { writeGguf, type GgufLayout } from './writer.js';
+
+export interface ExportOptions {
+  readonly dtype: GgufDType;
+  /** `general.name`; defaults to the folder name. */
+  readonly name?: string;
+}
+
+export interface ExportResult extends GgufLayout {
+  readonly tensors: number;
+  readonly metadataKeys: number;
+}
+
+export function exportGguf(dir: string, outPath: string, opts: ExportOptions): ExportResult {
+  const cfg = loadConfig(dir);
+  const ckpt = Checkpoint.open(dir);
+  const meta = glmDsaMetadata(cfg, { name: opts.name ?? modelName(dir), dtype: opts.dtype, mtpLayers: mtpLayersPresent(ckpt, cfg) });
+  for (const [k, v] of tokenizerMetadata(dir, cfg.vocabSize)) meta.set(k, v);
+  const tensors = glmDsaTensors(ckpt, cfg, opts.dtype);
+  const layout = writeGguf(outPath, meta, tensors);
+  return { ...layout, tensors: tensors.length, metadataKeys: meta.size };
+}
