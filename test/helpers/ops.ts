@@ -2,8 +2,9 @@
 
 import type { Ops } from '../../src/kernels/interface.js';
 import { refOps } from '../../src/kernels/ref/index.js';
+import { nativeOps } from '../../src/kernels/native.js';
 
 export function opsUnderTest(): Ops[] {
-  const list: Ops[] = [refOps];
-  return list;
+  const native = nativeOps();
+  return native ? [refOps, native] : [refOps];
 }
