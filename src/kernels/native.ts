@@ -136,3 +136,25 @@ export function nativeOps(): Ops | null {
     },
   };
 }
+
+export interface MachineLimits {
+  readonly isa: string;
+  readonly threads: number;
+  readonly cpuFeatures: readonly string[];
+  /** Multi-threaded streaming read of 1 GiB, best of 4 (GB/s). */
+  readonly bandwidthGBs: number;
+  /** All threads, independent FMA chains in the active ISA (GFLOP/s). */
+  readonly fmaPeakGflops: number;
+}
+
+let limits: MachineLimits | null | undefined;
+
+/** Measured once per process (about a second); null without the addon. */
+export function machineLimits(): MachineLimits | null {
+  if (limits !== undefined) return limits;
+  const n = nativeKernels();
+  limits = n
+    ? { isa: n.isa(), threads: n.threads(), cpuFeatures: n.cpuFeatures(), bandwidthGBs: n.measureBandwidth(), fmaPeakGflops: n.measureFmaPeak() }
+    : null;
+  return limits;
+}

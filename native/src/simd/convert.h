@@ -62,6 +62,15 @@ static inline float blockScale(const WeightRef& w, int64_t r, int64_t c) {
   return 1.0f;
 }
 
+// Row r's scales (fp8: its block row; int8: its groups), indexed by column block c / scaleBlock.
+static inline const float* scaleRow(const WeightRef& w, int64_t r) {
+  if (w.fmt == Fmt::FP8) return w.scales + ((r + w.rowOffset) / w.br) * w.scaleCols();
+  if (w.fmt == Fmt::INT8) return w.scales + r * w.scaleCols();
+  return nullptr;
+}
+// The multiplier the kernels apply to rawElem of a block (fp8 decodes as value/256).
+static inline float scaleMul(Fmt f) { return f == Fmt::FP8 ? 256.0f : 1.0f; }
+
 // Columns per scale block (all columns for unscaled formats).
 static inline int64_t scaleBlock(const WeightRef& w) {
   return w.fmt == Fmt::FP8 ? w.bc : w.fmt == Fmt::INT8 ? INT8_GROUP : w.cols;

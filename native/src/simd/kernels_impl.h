@@ -16,8 +16,8 @@ struct Impl {
   static constexpr int MR = S::MR;
   static constexpr int NR = S::NR;
   static constexpr int NT = S::NT;
-  static constexpr int64_t KC = 512;  // gemm: columns per packed tile
-  static constexpr int64_t TB = 96;   // gemm: tokens per block (x panel TB x KC stays in L2)
+  static constexpr int64_t KC = S::KC;  // gemm: columns per packed tile (one horizontal sum per KC)
+  static constexpr int64_t TB = S::TB;  // gemm: tokens per block (the x panel TB x KC stays in L2)
 
   template <Fmt F> static constexpr int64_t eb() { return F == Fmt::F32 ? 4 : (F == Fmt::BF16 || F == Fmt::F16) ? 2 : 1; }
   template <Fmt F> static constexpr bool scaled() { return F == Fmt::FP8 || F == Fmt::INT8; }
@@ -27,11 +27,12 @@ struct Impl {
   static void gemvRows(const WeightRef& w, const float* x, float* y, int64_t r) {
     const int64_t cols = w.cols, blk = scaleBlock(w);
     const uint8_t* p[R];
-    for (int i = 0; i < R; i++) p[i] = w.data + (r + i) * cols * eb<F>();
+    const float* sr[R];
+    for (int i = 0; i < R; i++) p[i] = w.data + (r + i) * cols * eb<F>(), sr[i] = scaleRow(w, r + i);
     V tot[R];
     float totS[R];
     for (int i = 0; i < R; i++) tot[i] = S::zero(), totS[i] = 0.f;
-    for (int64_t c0 = 0; c0 < cols; c0 += blk) {
+    for (int64_t c0 = 0, b = 0; c0 < cols; c0 += blk, b++) {
       const int64_t c1 = imin(c0 + blk, cols);
       V a0[R], a1[R];
       for (int i = 0; i < R; i++) a0[i] = S::zero(), a1[i] = S::zero();
@@ -53,7 +54,7 @@ struct Impl {
         for (int i = 0; i < R; i++) tail[i] += rawElem(F, p[i], c) * x[c];
       for (int i = 0; i < R; i++) {
         if constexpr (scaled<F>()) {
-          const float s = blockScale(w, r + i, c0);
+          const float s = sr[i][b] * scaleMul(F);
           tot[i] = S::fma(S::add(a0[i], a1[i]), S::set1(s), tot[i]);
           totS[i] += tail[i] * s;
         } else {
@@ -87,14 +88,15 @@ struct Impl {
   static void gemvTRows(const WeightRef& w, const float* x, float* y, int64_t r, int64_t p0, int64_t p1) {
     const int64_t cols = w.cols, blk = scaleBlock(w);
     const uint8_t* p[R];
-    for (int i = 0; i < R; i++) p[i] = w.data + (r + i) * cols * eb<F>();
+    const float* sr[R];
+    for (int i = 0; i < R; i++) p[i] = w.data + (r + i) * cols * eb<F>(), sr[i] = scaleRow(w, r + i);
     for (int64_t s0 = p0; s0 < p1;) {
       const int64_t s1 = imin(p1, (s0 / blk + 1) * blk);
       float a[R];
       V av[R];
       for (int i = 0; i < R; i++) {
         a[i] = x[r + i];
-        if constexpr (scaled<F>()) a[i] *= blockScale(w, r + i, s0);
+        if constexpr (scaled<F>()) a[i] *= sr[i][s0 / blk] * scaleMul(F);
         av[i] = S::set1(a[i]);
       }
       int64_t c = s0;
@@ -144,9 +146,10 @@ struct Impl {
         continue;
       }
       const uint8_t* row = w.data + (r + n) * w.cols * eb<F>();
+      const float* sr = scaleRow(w, r + n);
       for (int64_t s0 = k0; s0 < k0 + kc;) {
         const int64_t s1 = imin(k0 + kc, (s0 / blk + 1) * blk);
-        const float s = scaled<F>() ? blockScale(w, r + n, s0) : 1.f;
+        const float s = scaled<F>() ? sr[s0 / blk] * scaleMul(F) : 1.f;
         const V sv = S::set1(s);
         int64_t c = s0;
         for (; c + VL <= s1; c += VL) {
@@ -240,7 +243,7 @@ struct Impl {
       V wv[NT];
       for (int v = 0; v < NT; v++) {
         wv[v] = S::template ld<F>(row + (c + v * VL) * eb<F>());
-        if constexpr (scaled<F>()) wv[v] = S::mul(wv[v], S::set1(blockScale(w, r, c + v * VL)));
+        if constexpr (scaled<F>()) wv[v] = S::mul(wv[v], S::set1(scaleRow(w, r)[(c + v * VL) / scaleBlock(w)] * scaleMul(F)));
       }
       for (int m = 0; m < M; m++) {
         const V xb = S::set1(x[(t + m) * rows + r]);
@@ -398,17 +401,19 @@ struct Impl {
   }
 
   // ---- probes -----------------------------------------------------------------------------------------------
+  // Four concurrent sequential streams (like gemv's four rows), two accumulators each.
   static double readSum(const float* p, int64_t n) {
-    V a0 = S::zero(), a1 = S::zero(), a2 = S::zero(), a3 = S::zero();
-    int64_t i = 0;
-    for (; i + 4 * VL <= n; i += 4 * VL) {
-      a0 = S::add(a0, S::load(p + i));
-      a1 = S::add(a1, S::load(p + i + VL));
-      a2 = S::add(a2, S::load(p + i + 2 * VL));
-      a3 = S::add(a3, S::load(p + i + 3 * VL));
-    }
-    double s = S::hsum(S::add(S::add(a0, a1), S::add(a2, a3)));
-    for (; i < n; i++) s += p[i];
+    const int64_t q = n / 4 / (2 * VL) * (2 * VL);
+    V a[8];
+    for (int j = 0; j < 8; j++) a[j] = S::zero();
+    for (int64_t i = 0; i < q; i += 2 * VL)
+      for (int j = 0; j < 4; j++) {
+        a[2 * j] = S::add(a[2 * j], S::load(p + j * q + i));
+        a[2 * j + 1] = S::add(a[2 * j + 1], S::load(p + j * q + i + VL));
+      }
+    for (int j = 1; j < 8; j++) a[0] = S::add(a[0], a[j]);
+    double s = S::hsum(a[0]);
+    for (int64_t i = 4 * q; i < n; i++) s += p[i];
     return s;
   }
 

@@ -10,6 +10,8 @@ struct VecAvx2 {
   static constexpr int VL = 8;
   static constexpr int MR = 3;
   static constexpr int NR = 4;
+  static constexpr int64_t KC = 512;
+  static constexpr int64_t TB = 96;
   static constexpr int NT = 2;
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(float a) { return _mm256_set1_ps(a); }
@@ -34,11 +36,10 @@ struct VecAvx2 {
     } else if constexpr (F == Fmt::F16) {
       return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     } else if constexpr (F == Fmt::FP8) {
-      // e4m3 → f16 bit pattern (value / 256): sign to bit 15, exponent+mantissa shifted into place.
-      __m128i b = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-      __m128i h = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(b, _mm_set1_epi16(0x7f)), 7),
-                               _mm_slli_epi16(_mm_and_si128(b, _mm_set1_epi16(0x80)), 8));
-      return _mm256_cvtph_ps(h);
+      // e4m3 → f16 bit pattern (value / 256): sign-extend the byte, shift exponent+mantissa into place
+      // (the sign lands on bits 14 and 15), clear bit 14.
+      __m128i b = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+      return _mm256_cvtph_ps(_mm_and_si128(_mm_slli_epi16(b, 7), _mm_set1_epi16(int16_t(0xbf80))));
     } else {
       return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
     }

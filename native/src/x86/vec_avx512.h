@@ -8,8 +8,10 @@ namespace glm5 {
 struct VecAvx512 {
   using V = __m512;
   static constexpr int VL = 16;
-  static constexpr int MR = 4;
+  static constexpr int MR = 6;
   static constexpr int NR = 4;
+  static constexpr int64_t KC = 1024;
+  static constexpr int64_t TB = 64;
   static constexpr int NT = 2;
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(float a) { return _mm512_set1_ps(a); }
@@ -35,10 +37,8 @@ struct VecAvx512 {
     } else if constexpr (F == Fmt::F16) {
       return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
     } else if constexpr (F == Fmt::FP8) {
-      __m256i b = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-      __m256i h = _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(b, _mm256_set1_epi16(0x7f)), 7),
-                                  _mm256_slli_epi16(_mm256_and_si256(b, _mm256_set1_epi16(0x80)), 8));
-      return _mm512_cvtph_ps(h);
+      __m256i b = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+      return _mm512_cvtph_ps(_mm256_and_si256(_mm256_slli_epi16(b, 7), _mm256_set1_epi16(int16_t(0xbf80))));
     } else {
       return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
     }
