@@ -2,7 +2,7 @@
 
 import { Checkpoint } from '../checkpoint/checkpoint.js';
 import { loadConfig } from '../model/config.js';
-import { glmDsaMetadata, glmDsaTensors, modelName, mtpLayersPresent, type GgufDType } from './glm-dsa.js';
+import { GgufExportError, glmDsaMetadata, glmDsaTensors, llamaCppIncompatibility, modelName, mtpLayersPresent, type GgufDType } from './glm-dsa.js';
 import { tokenizerMetadata } from './tokenizer-meta.js';
 import { writeGguf, type GgufLayout } from './writer.js';
 
@@ -10,6 +10,8 @@ export interface ExportOptions {
   readonly dtype: GgufDType;
   /** `general.name`; defaults to the folder name. */
   readonly name?: string;
+  /** Write even when llama.cpp is known to reject the shapes (the file is still valid GGUF). */
+  readonly force?: boolean;
 }
 
 export interface ExportResult extends GgufLayout {
@@ -19,6 +21,8 @@ export interface ExportResult extends GgufLayout {
 
 export function exportGguf(dir: string, outPath: string, opts: ExportOptions): ExportResult {
   const cfg = loadConfig(dir);
+  const bad = llamaCppIncompatibility(cfg);
+  if (bad && !opts.force) throw new GgufExportError(`${bad} (--force writes the file anyway)`);
   const ckpt = Checkpoint.open(dir);
   const meta = glmDsaMetadata(cfg, { name: opts.name ?? modelName(dir), dtype: opts.dtype, mtpLayers: mtpLayersPresent(ckpt, cfg) });
   for (const [k, v] of tokenizerMetadata(dir, cfg.vocabSize)) meta.set(k, v);

@@ -52,6 +52,19 @@ function leadingDenseCount(cfg: ModelConfig): number {
   return lead;
 }
 
+/**
+ * Shapes llama.cpp's glm-dsa cannot run, as a message (null when fine). Its indexer multiplies q and k by a
+ * Hadamard matrix whose size is the largest power of two ≥ 64 dividing the key width; the product only type-checks
+ * when that equals index_head_dim, so anything but a power of two ≥ 64 aborts the process (GGML_ASSERT).
+ */
+export function llamaCppIncompatibility(cfg: ModelConfig): string | null {
+  const d = cfg.indexHeadDim;
+  if (d < 64 || (d & (d - 1)) !== 0) {
+    return `index_head_dim ${d} is not a power of two ≥ 64: llama.cpp's glm-dsa indexer (Hadamard rotation of q/k) aborts on it`;
+  }
+  return null;
+}
+
 /** The `general.*` and `glm-dsa.*` keys (tokenizer keys come from tokenizer-meta.ts). */
 export function glmDsaMetadata(cfg: ModelConfig, opts: { name: string; dtype: GgufDType; mtpLayers: number }): Map<string, GgufValue> {
   const a = (k: string) => `${GGUF_ARCH}.${k}`;
