@@ -26,6 +26,17 @@ test('init writes a complete HF folder; generate --json prints ids and speed', (
   assert.deepEqual(again.ids, out.ids);
 });
 
+test('generate --prompt: text in, text out through the chat template and tokenizer', () => {
+  const dir = join(tmpDir(), 'tiny');
+  glm5('init', '--preset', 'tiny', '--seed', '6', dir);
+  const out = JSON.parse(glm5('generate', dir, '--prompt', 'Hello <|assistant|> there', '-n', '6', '--ignore-eos', '--json'));
+  assert.equal(out.ids.length, 6);
+  assert.equal(typeof out.text, 'string');
+  assert.ok(out.text.length > 0);
+  const raw = JSON.parse(glm5('generate', dir, '--prompt', 'Hello', '--raw', '-n', '3', '--ignore-eos', '--json'));
+  assert.equal(raw.ids.length, 3);
+});
+
 test('logits --prefill reproduces the golden cached decode', { skip: !haveGolden }, () => {
   const dir = join(GOLDEN, 'glm5-tiny');
   const g = readJson(join(dir, 'golden.json'));
