@@ -68,15 +68,16 @@ export async function runParity(dir: string, opts: { lengths: number[]; threads:
   const model = GlmModel.load(dir, { ops: refOps });
   const V = model.cfg.vocabSize;
   const rows: ParityRow[] = [];
+  // Deterministic ids across the whole vocabulary (special tokens included: they are ordinary rows here).
+  const idsOf = (T: number) => Array.from({ length: T }, (_, i) => (i * 7919 + 11) % V);
+  const ourLogits = new Map(opts.lengths.map((T) => [T, model.forward(idsOf(T), model.newCache(T)).logits]));
   for (const dtype of ['bf16', 'f32'] as const) {
     const gguf = join(opts.work, `model-${dtype}.gguf`);
     exportGguf(dir, gguf, { dtype });
     for (const kvCache of ['F16', 'F32'] as const) {
       for (const T of opts.lengths) {
-        // Deterministic ids across the whole vocabulary (special tokens included: they are ordinary rows here).
-        const ids = Array.from({ length: T }, (_, i) => (i * 7919 + 11) % V);
-        const ours = model.forward(ids, model.newCache(T)).logits;
-        const theirs = await llamaCppLogits(gguf, ids, { threads: opts.threads, vocabSize: V, kvCache });
+        const ours = ourLogits.get(T)!;
+        const theirs = await llamaCppLogits(gguf, idsOf(T), { threads: opts.threads, vocabSize: V, kvCache });
         if (!theirs) return null;
         rows.push({ gguf: dtype, kv_cache: kvCache, tokens: T, dense: T <= model.cfg.indexTopk, ...compare(ours, theirs, V) });
       }
