@@ -245,6 +245,8 @@ describe('native kernels vs reference', { skip }, () => {
           { T: 3, L: 9, heads: 4, kvHeads: 4, dk: 8, dv: 8, sparse: true },
           { T: 2, L: 150, heads: 6, kvHeads: 1, dk: 72, dv: 64, sparse: true }, // MLA-like: v = first dv of k
           { T: 4, L: 140, heads: 2, kvHeads: 2, dk: 33, dv: 17, sparse: false },
+          { T: 2, L: 70, heads: 3, kvHeads: 1, dk: 20, dv: 9, sparse: true }, // odd head count: a pair + one
+          { T: 3, L: 20, heads: 3, kvHeads: 3, dk: 5, dv: 70, sparse: false },
         ];
         for (const c of cases) {
           const { T, L, heads, kvHeads, dk, dv } = c;

@@ -40,7 +40,7 @@ bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
     constexpr int64_t B = 64;
     const float* krow[B];
     const float* vrow[B];
-    float sc[B];
+    float sc[2][B];
     std::vector<float> m(h1 - h0, -INFINITY), l(h1 - h0, 0.f);
     for (int64_t h = h0; h < h1; h++) std::fill(out + (t * H + h) * a.dv, out + (t * H + h + 1) * a.dv, 0.f);
     for (int64_t j0 = 0; j0 < nkeys; j0 += B) {
@@ -50,25 +50,35 @@ bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
         krow[j] = a.k + a.kOffset + s * a.kStride + g * a.dk;
         vrow[j] = a.v + a.vOffset + s * a.vStride + g * a.dv;
       }
-      for (int64_t h = h0; h < h1; h++) {
-        float* o = out + (t * H + h) * a.dv;
-        k.qk(a.q + (t * H + h) * a.dk, krow, nb, a.dk, sc);
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < nb; j++) mx = std::max(mx, sc[j] *= a.scale);
-        float& mh = m[h - h0];
-        const float mnew = std::max(mh, mx);
-        if (mnew != mh) {
-          const float corr = std::exp(mh - mnew);
-          if (corr != 1.f) {
-            for (int64_t i = 0; i < a.dv; i++) o[i] *= corr;
-            l[h - h0] *= corr;
+      // Heads in pairs: each key / value row is read once for two heads.
+      for (int64_t h = h0; h < h1; h += 2) {
+        const bool two = h + 1 < h1;
+        float* o0 = out + (t * H + h) * a.dv;
+        float* o1 = two ? o0 + a.dv : nullptr;
+        const float* q0 = a.q + (t * H + h) * a.dk;
+        if (two) k.qk2(q0, q0 + a.dk, krow, nb, a.dk, sc[0], sc[1]);
+        else k.qk(q0, krow, nb, a.dk, sc[0]);
+        for (int i = 0; i < (two ? 2 : 1); i++) {
+          float* o = i ? o1 : o0;
+          float* p = sc[i];
+          float mx = -INFINITY;
+          for (int64_t j = 0; j < nb; j++) mx = std::max(mx, p[j] *= a.scale);
+          float& mh = m[h + i - h0];
+          const float mnew = std::max(mh, mx);
+          if (mnew != mh) {
+            const float corr = std::exp(mh - mnew);
+            if (corr != 1.f) {
+              for (int64_t c = 0; c < a.dv; c++) o[c] *= corr;
+              l[h + i - h0] *= corr;
+            }
+            mh = mnew;
           }
-          mh = mnew;
+          float sum = 0;
+          for (int64_t j = 0; j < nb; j++) sum += p[j] = std::exp(p[j] - mnew);
+          l[h + i - h0] += sum;
         }
-        float sum = 0;
-        for (int64_t j = 0; j < nb; j++) sum += sc[j] = std::exp(sc[j] - mnew);
-        l[h - h0] += sum;
-        k.pv(sc, vrow, nb, a.dv, o);
+        if (two) k.pv2(sc[0], sc[1], vrow, nb, a.dv, o0, o1);
+        else k.pv(sc[0], vrow, nb, a.dv, o0);
       }
     }
     for (int64_t h = h0; h < h1; h++) {

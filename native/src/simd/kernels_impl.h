@@ -355,6 +355,62 @@ struct Impl {
     }
   }
 
+  static void qk2(const float* q0, const float* q1, const float* const* keys, int64_t nk, int64_t n, float* s0,
+                  float* s1) {
+    const int64_t nv = n / VL * VL;
+    int64_t j = 0;
+    for (; j + 4 <= nk; j += 4) {
+      V a[2][4];
+      for (int h = 0; h < 2; h++)
+        for (int i = 0; i < 4; i++) a[h][i] = S::zero();
+      for (int64_t c = 0; c < nv; c += VL) {
+        const V x0 = S::load(q0 + c), x1 = S::load(q1 + c);
+        for (int i = 0; i < 4; i++) {
+          const V kv = S::load(keys[j + i] + c);
+          a[0][i] = S::fma(x0, kv, a[0][i]);
+          a[1][i] = S::fma(x1, kv, a[1][i]);
+        }
+      }
+      for (int i = 0; i < 4; i++) {
+        float r0 = S::hsum(a[0][i]), r1 = S::hsum(a[1][i]);
+        for (int64_t c = nv; c < n; c++) r0 += q0[c] * keys[j + i][c], r1 += q1[c] * keys[j + i][c];
+        s0[j + i] = r0, s1[j + i] = r1;
+      }
+    }
+    if (j < nk) {
+      qk(q0, keys + j, nk - j, n, s0 + j);
+      qk(q1, keys + j, nk - j, n, s1 + j);
+    }
+  }
+
+  static void pv2(const float* p0, const float* p1, const float* const* vals, int64_t nv, int64_t n, float* out0,
+                  float* out1) {
+    int64_t c = 0;
+    for (; c + 4 * VL <= n; c += 4 * VL) {
+      V a[2][4];
+      for (int i = 0; i < 4; i++) a[0][i] = S::load(out0 + c + i * VL), a[1][i] = S::load(out1 + c + i * VL);
+      for (int64_t j = 0; j < nv; j++) {
+        const V b0 = S::set1(p0[j]), b1 = S::set1(p1[j]);
+        for (int i = 0; i < 4; i++) {
+          const V v = S::load(vals[j] + c + i * VL);
+          a[0][i] = S::fma(b0, v, a[0][i]);
+          a[1][i] = S::fma(b1, v, a[1][i]);
+        }
+      }
+      for (int i = 0; i < 4; i++) S::store(out0 + c + i * VL, a[0][i]), S::store(out1 + c + i * VL, a[1][i]);
+    }
+    if (c < n) {
+      // Remaining columns: the single-head kernel on the tail of each row.
+      const float* tail[64];
+      for (int64_t j0 = 0; j0 < nv; j0 += 64) {
+        const int64_t m = imin(64, nv - j0);
+        for (int64_t j = 0; j < m; j++) tail[j] = vals[j0 + j] + c;
+        pv(p0 + j0, tail, m, n - c, out0 + c);
+        pv(p1 + j0, tail, m, n - c, out1 + c);
+      }
+    }
+  }
+
   // ---- indexer: out[s] = Σ_h w[h] relu(scale · q_h · k_s), heads across vector lanes ----------------------
   template <int NH, int NK>
   static void idxTile(const float* qT, const float* w, int64_t Hp, int64_t hv0, const float* keys, int64_t D,
@@ -396,6 +452,8 @@ struct Impl {
   static void indexer(const float* qT, const float* w, int64_t Hp, const float* keys, int64_t D, int64_t s0,
                       int64_t s1, float scale, float* out) {
     int64_t s = s0;
+    if (Hp / VL <= 2)  // few head vectors: more keys per tile keep the FMA units busy
+      for (; s + 4 <= s1; s += 4) idxKeys<4>(qT, w, Hp, keys, D, s, scale, out + (s - s0));
     for (; s + 2 <= s1; s += 2) idxKeys<2>(qT, w, Hp, keys, D, s, scale, out + (s - s0));
     if (s < s1) idxKeys<1>(qT, w, Hp, keys, D, s, scale, out + (s - s0));
   }
@@ -439,6 +497,8 @@ struct Impl {
     k.gemmT = &gemmT;
     k.qk = &qk;
     k.pv = &pv;
+    k.qk2 = &qk2;
+    k.pv2 = &pv2;
     k.indexer = &indexer;
     k.hpad = VL;
     k.readSum = &readSum;
