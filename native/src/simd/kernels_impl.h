@@ -39,6 +39,10 @@ struct Impl {
       int64_t c = c0;
       for (; c + 2 * VL <= c1; c += 2 * VL) {
         const V x0 = S::load(x + c), x1 = S::load(x + c + VL);
+        // Rows are short (often one 4 KiB page, where hardware prefetchers stop): fetch the same
+        // columns of the next row group now. Prefetches never fault, so running past the end is fine.
+        if constexpr (R > 1 && F != Fmt::F32)  // f32 rows span 4+ pages: hardware prefetch suffices
+          for (int i = 0; i < R; i++) S::prefetch(p[i] + R * cols * eb<F>() + c * eb<F>());
         for (int i = 0; i < R; i++) {
           a0[i] = S::fma(S::template ld<F>(p[i] + c * eb<F>()), x0, a0[i]);
           a1[i] = S::fma(S::template ld<F>(p[i] + (c + VL) * eb<F>()), x1, a1[i]);

@@ -17,6 +17,7 @@ struct VecScalar {
   static V load(const float* p) { return *p; }
   static V loadu8(const uint8_t* p) { return rdF32(p); }
   static void store(float* p, V v) { *p = v; }
+  static void prefetch(const void* p) { (void)p; }
   static V add(V a, V b) { return a + b; }
   static V mul(V a, V b) { return a * b; }
   static V fma(V a, V b, V c) { return a * b + c; }
