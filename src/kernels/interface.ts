@@ -70,6 +70,28 @@ export interface MoeArgs {
   readonly k: number;
 }
 
+/**
+ * Per-head products with row blocks of one weight (MLA's W_UK / W_UV live inside kv_b_proj):
+ * head h uses W_h = rows [h·headRows + rowStart, +n) of w, an [n, cols] matrix.
+ */
+export interface HeadMatmulArgs {
+  /** Input element (t, h, i) is x[xOffset + (t·heads + h)·xStride + i]. */
+  readonly x: Float32Array;
+  readonly xStride: number;
+  readonly xOffset: number;
+  readonly T: number;
+  readonly heads: number;
+  readonly w: LinearWeight;
+  readonly headRows: number;
+  readonly rowStart: number;
+  readonly n: number;
+  /**
+   * false: y[t, h, 0..n) = W_h · x[t, h, 0..cols)        (output [T, heads, n])
+   * true:  y[t, h, 0..cols) = W_hᵀ · x[t, h, 0..n)       (output [T, heads, cols])
+   */
+  readonly transposed: boolean;
+}
+
 export interface RopeArgs {
   /** In place. Row t, head h rotary slice starts at x[t*rowStride + offset + h*headStride]. */
   readonly x: Float32Array;
@@ -93,6 +115,8 @@ export interface Ops {
   matmul(x: Float32Array, T: number, w: LinearWeight): Float32Array;
   /** y[T, cols] = x[T, rows] · W  (the transposed product; used to absorb W_UK into queries) */
   matmulT(x: Float32Array, T: number, w: LinearWeight): Float32Array;
+  /** Per-head products over row blocks of one weight, output contiguous (see HeadMatmulArgs). */
+  headMatmul(args: HeadMatmulArgs): Float32Array;
   /** out[T, cols] = rows ids[t] of W (embedding lookup). */
   gatherRows(w: LinearWeight, ids: Int32Array): Float32Array;
   /** x · rsqrt(mean(x²) + eps) · w, per row of width D. */

@@ -2,7 +2,7 @@
 // are passed straight through (no copies); outputs are allocated here and filled by the addon.
 
 import type { AttentionArgs, IndexerArgs, MoeArgs, Ops, RopeArgs } from './interface.js';
-import type { LinearWeight, WeightFormat } from '../tensor/weight.js';
+import { sliceRows, type LinearWeight, type WeightFormat } from '../tensor/weight.js';
 import { nativeAddon } from './native-addon.js';
 
 const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2, fp8: 3, int8: 4 };
@@ -65,6 +65,25 @@ export function nativeOps(): Ops | null {
     matmulT(x: Float32Array, T: number, w: LinearWeight): Float32Array {
       const y = new Float32Array(T * w.cols);
       n.matmulT(y, x, T, ...weightArgs(w));
+      return y;
+    },
+    // Interim: one native product per head (a fused per-head driver belongs in native/src/linear.cpp).
+    headMatmul(a) {
+      const inW = a.transposed ? a.n : a.w.cols;
+      const outW = a.transposed ? a.w.cols : a.n;
+      const y = new Float32Array(a.T * a.heads * outW);
+      const x = new Float32Array(a.T * inW);
+      for (let h = 0; h < a.heads; h++) {
+        const wh = sliceRows(a.w, h * a.headRows + a.rowStart, a.n);
+        for (let t = 0; t < a.T; t++) {
+          const o = a.xOffset + (t * a.heads + h) * a.xStride;
+          x.set(a.x.subarray(o, o + inW), t * inW);
+        }
+        const yh = new Float32Array(a.T * outW);
+        if (a.transposed) n.matmulT(yh, x, a.T, ...weightArgs(wh));
+        else n.matmul(yh, x, a.T, ...weightArgs(wh));
+        for (let t = 0; t < a.T; t++) y.set(yh.subarray(t * outW, (t + 1) * outW), (t * a.heads + h) * outW);
+      }
       return y;
     },
     gatherRows(w: LinearWeight, ids: Int32Array): Float32Array {

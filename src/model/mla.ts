@@ -3,7 +3,6 @@
 // absorbed (W_UK folded into the query, W_UV applied after attention; decode reads only the latent cache).
 
 import type { Ops } from '../kernels/interface.js';
-import { sliceRows } from '../tensor/weight.js';
 import type { AttentionWeights } from './weights.js';
 import type { Selection, StepContext } from './context.js';
 import { runIndexer } from './indexer.js';
@@ -67,25 +66,16 @@ function absorbed(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Arr
   const { cfg, T } = ctx;
   const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
   // q̃_h = W_UK,hᵀ q_nope_h (C wide), followed by the rotary part: one MQA query of width C+R per head.
+  const qNopeAbs = ops.headMatmul({ x: q, xStride: Dq, xOffset: 0, T, heads: H, w: w.kvB, headRows: Dn + Dv, rowStart: 0, n: Dn, transposed: true }); // [T, H, C]
   const qAbs = new Float32Array(T * H * (C + R));
-  for (let h = 0; h < H; h++) {
-    const wUK = sliceRows(w.kvB, h * (Dn + Dv), Dn); // [Dn, C]
-    const qh = ops.matmulT(compactColumns(q, T, H * Dq, h * Dq, Dn), T, wUK); // [T, C]
-    for (let t = 0; t < T; t++) {
-      const dst = (t * H + h) * (C + R);
-      qAbs.set(qh.subarray(t * C, (t + 1) * C), dst);
-      qAbs.set(q.subarray(t * H * Dq + h * Dq + Dn, t * H * Dq + (h + 1) * Dq), dst + C);
-    }
+  for (let th = 0; th < T * H; th++) {
+    qAbs.set(qNopeAbs.subarray(th * C, (th + 1) * C), th * (C + R));
+    qAbs.set(q.subarray(th * Dq + Dn, (th + 1) * Dq), th * (C + R) + C);
   }
   // One shared KV head: key = cache row (C+R), value = its first C columns. Scale stays qk_head_dim^-0.5.
   const oLat = ops.attention({ q: qAbs, k: latent, kStride: C + R, kOffset: 0, v: latent, vStride: C + R, vOffset: 0, T, L, heads: H, kvHeads: 1, dk: C + R, dv: C, scale: cfg.softmaxScale, mask }); // [T, H, C]
-  const o = new Float32Array(T * H * Dv);
-  for (let h = 0; h < H; h++) {
-    const wUV = sliceRows(w.kvB, h * (Dn + Dv) + Dn, Dv); // [Dv, C]
-    const oh = ops.matmul(compactColumns(oLat, T, H * C, h * C, C), T, wUV); // [T, Dv]
-    for (let t = 0; t < T; t++) o.set(oh.subarray(t * Dv, (t + 1) * Dv), (t * H + h) * Dv);
-  }
-  return o;
+  // o_h = W_UV,h · ō_h
+  return ops.headMatmul({ x: oLat, xStride: C, xOffset: 0, T, heads: H, w: w.kvB, headRows: Dn + Dv, rowStart: Dn, n: Dv, transposed: false }); // [T, H, Dv]
 }
 
 /** Columns [from, from+n) of each of `rows` rows of width `width`, as a contiguous [rows, n] array. */

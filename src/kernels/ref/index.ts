@@ -1,7 +1,7 @@
 // The TypeScript reference implementation of Ops.
 
 import type { Ops } from '../interface.js';
-import { gatherRows, matmul, matmulT } from './linear.js';
+import { gatherRows, headMatmul, matmul, matmulT } from './linear.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { rope } from './rope.js';
 import { addInPlace, siluMul, softmax, topk } from './elementwise.js';
@@ -12,6 +12,7 @@ export const refOps: Ops = {
   name: 'ref',
   matmul,
   matmulT,
+  headMatmul,
   gatherRows,
   rmsNorm,
   layerNorm,

@@ -1,6 +1,7 @@
 // Reference linear ops: dequantise one weight row at a time, accumulate in f64 (JS numbers).
 
-import { dequantRow, type LinearWeight } from '../../tensor/weight.js';
+import { dequantRow, sliceRows, type LinearWeight } from '../../tensor/weight.js';
+import type { HeadMatmulArgs } from '../interface.js';
 
 export function matmul(x: Float32Array, T: number, w: LinearWeight): Float32Array {
   const { rows, cols } = w;
@@ -42,4 +43,21 @@ export function gatherRows(w: LinearWeight, ids: Int32Array): Float32Array {
     dequantRow(w, id, out.subarray(t * w.cols, (t + 1) * w.cols));
   });
   return out;
+}
+
+export function headMatmul(a: HeadMatmulArgs): Float32Array {
+  const inW = a.transposed ? a.n : a.w.cols;
+  const outW = a.transposed ? a.w.cols : a.n;
+  const y = new Float32Array(a.T * a.heads * outW);
+  const x = new Float32Array(a.T * inW);
+  for (let h = 0; h < a.heads; h++) {
+    const wh = sliceRows(a.w, h * a.headRows + a.rowStart, a.n);
+    for (let t = 0; t < a.T; t++) {
+      const o = a.xOffset + (t * a.heads + h) * a.xStride;
+      x.set(a.x.subarray(o, o + inW), t * inW);
+    }
+    const yh = a.transposed ? matmulT(x, a.T, wh) : matmul(x, a.T, wh);
+    for (let t = 0; t < a.T; t++) y.set(yh.subarray(t * outW, (t + 1) * outW), (t * a.heads + h) * outW);
+  }
+  return y;
 }
