@@ -49,14 +49,13 @@ function expanded(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Arr
   const kv = ops.matmul(compactColumns(latent, L, C + R, 0, C), L, w.kvB); // [L, H, Dn+Dv]
   const K = new Float32Array(L * H * Dq); // [L, H, Dn+R]: per-head k_nope, shared k_pe
   const V = new Float32Array(L * H * Dv); // [L, H, Dv]
-  for (let s = 0; s < L; s++) {
-    const kpe = latent.subarray(s * (C + R) + C, (s + 1) * (C + R));
+  // Plain index loops: this runs over L·H rows per layer, where per-row subarray views cost more than the copy.
+  for (let s = 0, src = 0, dk = 0, dvo = 0; s < L; s++) {
+    const pe = s * (C + R) + C;
     for (let h = 0; h < H; h++) {
-      const src = (s * H + h) * (Dn + Dv);
-      const dst = (s * H + h) * Dq;
-      K.set(kv.subarray(src, src + Dn), dst);
-      K.set(kpe, dst + Dn);
-      V.set(kv.subarray(src + Dn, src + Dn + Dv), (s * H + h) * Dv);
+      for (let i = 0; i < Dn; i++) K[dk++] = kv[src++]!;
+      for (let i = 0; i < R; i++) K[dk++] = latent[pe + i]!;
+      for (let i = 0; i < Dv; i++) V[dvo++] = kv[src++]!;
     }
   }
   return ops.attention({ q, k: K, kStride: H * Dq, kOffset: 0, v: V, vStride: H * Dv, vOffset: 0, T, L, heads: H, kvHeads: H, dk: Dq, dv: Dv, scale: cfg.softmaxScale, mask });
@@ -68,9 +67,9 @@ function absorbed(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Arr
   // q̃_h = W_UK,hᵀ q_nope_h (C wide), followed by the rotary part: one MQA query of width C+R per head.
   const qNopeAbs = ops.headMatmul({ x: q, xStride: Dq, xOffset: 0, T, heads: H, w: w.kvB, headRows: Dn + Dv, rowStart: 0, n: Dn, transposed: true }); // [T, H, C]
   const qAbs = new Float32Array(T * H * (C + R));
-  for (let th = 0; th < T * H; th++) {
-    qAbs.set(qNopeAbs.subarray(th * C, (th + 1) * C), th * (C + R));
-    qAbs.set(q.subarray(th * Dq + Dn, (th + 1) * Dq), th * (C + R) + C);
+  for (let th = 0, d = 0; th < T * H; th++) {
+    for (let i = 0, o = th * C; i < C; i++) qAbs[d++] = qNopeAbs[o + i]!;
+    for (let i = 0, o = th * Dq + Dn; i < R; i++) qAbs[d++] = q[o + i]!;
   }
   // One shared KV head: key = cache row (C+R), value = its first C columns. Scale stays qk_head_dim^-0.5.
   const oLat = ops.attention({ q: qAbs, k: latent, kStride: C + R, kOffset: 0, v: latent, vStride: C + R, vOffset: 0, T, L, heads: H, kvHeads: 1, dk: C + R, dv: C, scale: cfg.softmaxScale, mask }); // [T, H, C]
@@ -81,6 +80,6 @@ function absorbed(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Arr
 /** Columns [from, from+n) of each of `rows` rows of width `width`, as a contiguous [rows, n] array. */
 export function compactColumns(x: Float32Array, rows: number, width: number, from: number, n: number): Float32Array {
   const out = new Float32Array(rows * n);
-  for (let r = 0; r < rows; r++) out.set(x.subarray(r * width + from, r * width + from + n), r * n);
+  for (let r = 0, d = 0; r < rows; r++) for (let i = 0, o = r * width + from; i < n; i++) out[d++] = x[o + i]!;
   return out;
 }

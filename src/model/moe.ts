@@ -17,40 +17,48 @@ export function route(cfg: ModelConfig, logits: Float32Array, bias: Float32Array
   const E = cfg.nRoutedExperts, K = cfg.numExpertsPerTok, G = cfg.nGroup, per = E / G;
   const ids = new Int32Array(T * K);
   const weights = new Float32Array(T * K);
-  const s = new Float32Array(E), choice = new Float32Array(E);
+  const s = new Float64Array(E), choice = new Float64Array(E), gScore = new Float64Array(G);
+  const keepGroup = new Uint8Array(G);
   for (let t = 0; t < T; t++) {
     for (let e = 0; e < E; e++) {
-      s[e] = 1 / (1 + Math.exp(-logits[t * E + e]!));
-      choice[e] = s[e]! + bias[e]!;
+      // f32 router math, as HF: logits are f32, sigmoid rounded to f32.
+      s[e] = Math.fround(1 / (1 + Math.exp(-logits[t * E + e]!)));
+      choice[e] = Math.fround(s[e]! + bias[e]!);
     }
     if (G > 1) {
       // Group score = sum of its two best choice values; experts outside the best topk_group groups
       // are masked to 0.0 (as HF does; sigmoid-based choices are positive in practice).
-      const gScore = Array.from({ length: G }, (_, g) => {
-        const vals = Array.from(choice.subarray(g * per, (g + 1) * per)).sort((x, y) => y - x);
-        return vals[0]! + (per > 1 ? vals[1]! : 0);
-      });
-      const keep = new Set(argTopk(gScore, cfg.topkGroup));
-      for (let g = 0; g < G; g++) if (!keep.has(g)) choice.fill(0, g * per, (g + 1) * per);
+      for (let g = 0; g < G; g++) {
+        let b1 = -Infinity, b2 = -Infinity;
+        for (let e = g * per; e < (g + 1) * per; e++) {
+          const v = choice[e]!;
+          if (v > b1) { b2 = b1; b1 = v; } else if (v > b2) b2 = v;
+        }
+        gScore[g] = b1 + (per > 1 ? b2 : 0);
+      }
+      keepGroup.fill(0);
+      for (let j = 0; j < cfg.topkGroup; j++) keepGroup[argmaxUnmasked(gScore, keepGroup)] = 1;
+      for (let g = 0; g < G; g++) if (!keepGroup[g]) choice.fill(0, g * per, (g + 1) * per);
     }
-    const pick = argTopk(Array.from(choice), K);
+    // Top-K by choice (ties: lower index), by K passes of an arg-max over the not-yet-picked.
+    const picked = new Uint8Array(E);
     let sum = 0;
-    for (const e of pick) sum += s[e]!;
-    const norm = cfg.normTopkProb ? sum + 1e-20 : 1;
-    pick.forEach((e, j) => {
+    for (let j = 0; j < K; j++) {
+      const e = argmaxUnmasked(choice, picked);
+      picked[e] = 1;
       ids[t * K + j] = e;
-      weights[t * K + j] = (s[e]! / norm) * cfg.routedScalingFactor;
-    });
+      sum += s[e]!;
+    }
+    const norm = cfg.normTopkProb ? sum + 1e-20 : 1;
+    for (let j = 0; j < K; j++) weights[t * K + j] = (s[ids[t * K + j]!]! / norm) * cfg.routedScalingFactor;
   }
   return { ids, weights };
 }
 
-function argTopk(v: number[], k: number): number[] {
-  return v
-    .map((x, i) => [x, i] as const)
-    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
-    .slice(0, k)
-    .map(([, i]) => i);
+function argmaxUnmasked(v: Float64Array, masked: Uint8Array): number {
+  let best = -1;
+  for (let i = 0; i < v.length; i++) if (!masked[i] && (best < 0 || v[i]! > v[best]!)) best = i;
+  return best;
 }
 
 export function moeForward(ctx: StepContext, layer: number, w: MoeWeights, x: Float32Array): Float32Array {
