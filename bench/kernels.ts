@@ -4,7 +4,7 @@
 
 import { randomFillSync } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { nativeKernels, weightArgs } from '../src/kernels/native.js';
+import { nativeKernels, nativeOps, weightArgs } from '../src/kernels/native.js';
 import { INT8_GROUP, type LinearWeight, type WeightFormat } from '../src/tensor/weight.js';
 import { f32ToBf16, f32ToE4m3, f32ToF16 } from '../src/tensor/dtype.js';
 
@@ -82,10 +82,113 @@ export async function benchKernels(): Promise<Record<string, number>> {
   return out;
 }
 
+/** Op-level timings at model shapes (attention, elementwise, MoE, small matvec, headMatmul, call overhead). */
+export function benchOps(filter = ''): Record<string, number> {
+  const ops = nativeOps();
+  const n = nativeKernels();
+  if (!ops || !n) throw new Error('native addon not built');
+  const out: Record<string, number> = {};
+  const want = (k: string): boolean => !filter || k.includes(filter);
+  const rnd = (len: number, s = 1): Float32Array => {
+    const a = new Float32Array(len);
+    for (let i = 0; i < len; i++) a[i] = (Math.random() * 2 - 1) * s;
+    return a;
+  };
+  const attn = (name: string, T: number, L: number, heads: number, kvHeads: number, dk: number, dv: number, sel = 0): void => {
+    if (!want(name)) return;
+    const q = rnd(T * heads * dk), k = rnd(L * kvHeads * dk), v = rnd(L * kvHeads * dv);
+    const keyLimit = Int32Array.from({ length: T }, (_, t) => L - T + t + 1);
+    let indices: Int32Array | undefined;
+    if (sel) {
+      indices = new Int32Array(T * sel);
+      for (let t = 0; t < T; t++) for (let j = 0; j < sel; j++) indices[t * sel + j] = Math.floor((j * (L - T + t + 1)) / sel);
+    }
+    const a = { q, k, kStride: kvHeads * dk, kOffset: 0, v, vStride: kvHeads * dv, vOffset: 0, T, L, heads, kvHeads, dk, dv,
+      scale: 1 / Math.sqrt(dk), mask: { keyLimit, indices, k: sel || undefined } };
+    ops.attention(a);
+    const s = time(() => ops.attention(a), T > 1 ? 3 : 20);
+    let pairs = 0;
+    for (let t = 0; t < T; t++) pairs += sel ? sel : keyLimit[t]!;
+    out[`${name}_ms`] = s * 1e3;
+    out[`${name}_gflops`] = (2 * pairs * heads * (dk + dv)) / s / 1e9;
+  };
+  attn('attn_mha_t512', 512, 512, 16, 16, 192, 128);
+  attn('attn_mqa_t512', 512, 512, 16, 1, 576, 512);
+  attn('attn_mha_t64', 64, 64, 16, 16, 192, 128);
+  attn('attn_mqa_t64', 64, 64, 16, 1, 576, 512);
+  attn('attn_dec_h16_sparse2048', 1, 65536, 16, 1, 576, 512, 2048);
+  attn('attn_dec_h64_sparse2048', 1, 65536, 64, 1, 576, 512, 2048);
+  attn('attn_dec_h16_dense128', 1, 128, 16, 1, 576, 512);
+  if (want('rmsnorm')) {
+    const x = rnd(512 * 1024), w = rnd(1024);
+    out.rmsnorm_512x1024_ms = time(() => ops.rmsNorm(x, 512, 1024, w, 1e-6), 20) * 1e3;
+    const x1 = rnd(1024);
+    out.rmsnorm_1x1024_us = time(() => ops.rmsNorm(x1, 1, 1024, w, 1e-6), 200) * 1e6;
+  }
+  if (want('silu')) {
+    const g = rnd(1536 * 1024, 4), u = rnd(1536 * 1024);
+    out.silumul_1_5M_ms = time(() => ops.siluMul(g, u), 20) * 1e3;
+    const g1 = rnd(1024), u1 = rnd(1024);
+    out.silumul_1024_us = time(() => ops.siluMul(g1, u1), 200) * 1e6;
+  }
+  if (want('rope')) {
+    const T = 512, heads = 16, hd = 192;
+    const x = rnd(T * heads * hd);
+    const positions = Int32Array.from({ length: T }, (_, i) => i);
+    const r = { x, T, rowStride: heads * hd, offset: 128, heads, headStride: hd, dim: 64, positions, theta: 10000, interleaved: true };
+    out.rope_512x16x64_ms = time(() => ops.rope(r), 20) * 1e3;
+    const r1 = { ...r, T: 1, positions: Int32Array.from([77]) };
+    out.rope_1x16x64_us = time(() => ops.rope(r1), 200) * 1e6;
+  }
+  const bf16w = (name: string, rows: number, cols: number): LinearWeight => {
+    const d = new Uint8Array(rows * cols * 2);
+    for (let i = 0; i < rows * cols; i++) {
+      const b = f32ToBf16((Math.random() * 2 - 1) * 0.05);
+      d[2 * i] = b & 0xff, d[2 * i + 1] = b >> 8;
+    }
+    return { name, format: 'bf16', rows, cols, data: d };
+  };
+  if (want('moe')) {
+    const E = 8, D = 1024, I = 256;
+    const experts = Array.from({ length: E }, (_, e) => ({ gate: bf16w(`g${e}`, I, D), up: bf16w(`u${e}`, I, D), down: bf16w(`d${e}`, D, I) }));
+    const x = rnd(D);
+    const a = { x, T: 1, experts, ids: Int32Array.from({ length: E }, (_, i) => i), weights: rnd(E), k: E };
+    ops.moe(a);
+    const s = time(() => ops.moe(a), 200);
+    out.moe_t1_8x256x1024_us = s * 1e6;
+    out.moe_t1_gbs = (E * 3 * I * D * 2) / s / 1e9;
+  }
+  if (want('matvec')) {
+    const w = bf16w('w', 512, 1024), x = rnd(1024);
+    ops.matmul(x, 1, w);
+    out.matvec_512x1024_bf16_us = time(() => ops.matmul(x, 1, w), 500) * 1e6;
+    const w2 = bf16w('w', 16, 64), x2 = rnd(64);
+    out.call_overhead_tiny_matvec_us = time(() => ops.matmul(x2, 1, w2), 2000) * 1e6;
+    const y = new Float32Array(64);
+    out.call_overhead_addinplace_64_us = time(() => ops.addInPlace(y, x2), 2000) * 1e6;
+  }
+  if (want('head')) {
+    // kv_b_proj-like: 16 heads x (128 nope + 128 v) rows x 512 cols (bf16); absorb (transposed) and W_UV.
+    const heads = 16, w = bf16w('kvb', heads * 256, 512);
+    for (const T of [1, 64]) {
+      const xq = rnd(T * heads * 192);
+      const a = { x: xq, xStride: 192, xOffset: 0, T, heads, w, headRows: 256, rowStart: 0, n: 128, transposed: true };
+      ops.headMatmul(a);
+      out[`headmatmul_absorb_t${T}_us`] = time(() => ops.headMatmul(a), T > 1 ? 20 : 200) * 1e6;
+      const xo = rnd(T * heads * 512);
+      const b = { x: xo, xStride: 512, xOffset: 0, T, heads, w, headRows: 256, rowStart: 128, n: 128, transposed: false };
+      ops.headMatmul(b);
+      out[`headmatmul_uv_t${T}_us`] = time(() => ops.headMatmul(b), T > 1 ? 20 : 200) * 1e6;
+    }
+  }
+  return out;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const isa = process.argv[2];
+  const isa = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : undefined;
   if (isa) nativeKernels()?.setIsa(isa);
   console.log(`isa ${nativeKernels()?.isa()}`);
-  const r = await benchKernels();
+  const opsArg = process.argv.indexOf('--ops');
+  const r = opsArg >= 0 ? benchOps(process.argv[opsArg + 1] ?? '') : await benchKernels();
   for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(34)} ${v.toFixed(3)}`);
 }

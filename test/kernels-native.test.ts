@@ -162,6 +162,46 @@ describe('native kernels vs reference', { skip }, () => {
         }
       });
 
+      it('headMatmul: every format, transposed or not, strided x, fp8 heads straddling scale blocks', () => {
+        // [heads, headRows, rowStart, n, cols, fp8 block, base rowOffset]
+        const cases: [number, number, number, number, number, [number, number], number][] = [
+          [3, 96, 32, 64, 40, [128, 128], 5], // heads' row blocks straddle 128-row scale blocks
+          [4, 24, 0, 24, 130, [16, 32], 0],
+          [2, 40, 7, 33, 70, [128, 128], 0],
+          [5, 9, 1, 8, 16, [8, 8], 3],
+        ];
+        for (const format of FORMATS) {
+          for (const [heads, headRows, rowStart, n, cols, block, off] of cases) {
+            const w = makeWeight(format, heads * headRows, cols, block, format === 'fp8' ? off : 0);
+            for (const transposed of [false, true]) {
+              for (const T of [1, 5, 17]) {
+                const inW = transposed ? n : cols, outW = transposed ? cols : n;
+                const xStride = inW + 3, xOffset = 2;
+                const x = randn(xOffset + T * heads * xStride + 1);
+                const args = { x, xStride, xOffset, T, heads, w, headRows, rowStart, n, transposed };
+                const r = refOps.headMatmul(args);
+                const g = guarded(T * heads * outW);
+                addon!.headMatmul(g.out, x, xStride, xOffset, T, heads, headRows, rowStart, n, transposed, ...weightArgs(w));
+                const what = `headMatmul ${isa} ${format} ${JSON.stringify({ heads, headRows, rowStart, n, cols, transposed, T })}`;
+                g.check(what);
+                const bound = new Float64Array(T * heads * outW);
+                for (let h = 0; h < heads; h++) {
+                  const xh = new Float32Array(T * inW);
+                  for (let t = 0; t < T; t++) xh.set(x.subarray(xOffset + (t * heads + h) * xStride, xOffset + (t * heads + h) * xStride + inW), t * inW);
+                  const ad = absDots(xh, T, sliceRows(w, h * headRows + rowStart, n), transposed);
+                  for (let t = 0; t < T; t++) for (let i = 0; i < outW; i++) bound[(t * heads + h) * outW + i] = 1e-5 * ad[t * outW + i]! + 1e-6;
+                }
+                assertClose(g.out, r, (i) => bound[i]!, what);
+                assertClose(ops.headMatmul(args), r, (i) => bound[i]!, `ops ${what}`);
+              }
+            }
+          }
+        }
+        const w = makeWeight('bf16', 8, 4);
+        assert.throws(() => addon!.headMatmul(new Float32Array(8), new Float32Array(16), 4, 0, 1, 2, 4, 1, 4, false, ...weightArgs(w)), RangeError);
+        assert.throws(() => addon!.headMatmul(new Float32Array(8), new Float32Array(7), 4, 0, 1, 2, 4, 0, 4, false, ...weightArgs(w)), RangeError);
+      });
+
       it('matmul over several token and K blocks (T = 100, cols = 1100)', () => {
         for (const format of ['bf16', 'fp8'] as WeightFormat[]) {
           const w = makeWeight(format, 37, 1100, [128, 128], 0);

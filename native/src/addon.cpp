@@ -133,6 +133,23 @@ Napi::Value MatmulT(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// headMatmul(out, x, xStride, xOffset, T, heads, headRows, rowStart, n, transposed, ...weight)
+Napi::Value HeadMatmul(const Napi::CallbackInfo& info) {
+  Args a{info, "headMatmul"};
+  HeadMatmulArgs r{};
+  r.xStride = a.cnt(2), r.xOffset = a.cnt(3), r.T = a.cnt(4), r.heads = a.cnt(5);
+  r.headRows = a.cnt(6), r.rowStart = a.cnt(7), r.n = a.cnt(8);
+  if (info.Length() <= 9 || !info[9].IsBoolean()) a.fail("argument 9 must be a boolean");
+  r.transposed = info[9].As<Napi::Boolean>().Value();
+  r.w = weightAt(a, 10);
+  if (r.heads && r.rowStart + (r.heads - 1) * r.headRows + r.n > r.w.rows) a.range("head row blocks exceed the weight's rows");
+  const int64_t inW = r.transposed ? r.n : r.w.cols, outW = r.transposed ? r.w.cols : r.n;
+  const int64_t need = (r.T && r.heads && inW) ? r.xOffset + (r.T * r.heads - 1) * r.xStride + inW : 0;
+  r.x = a.f32(1, need);
+  headMatmul(r, a.f32(0, r.T * r.heads * outW));
+  return info.Env().Undefined();
+}
+
 Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   Args a{info, "gatherRows"};
   const WeightRef w = weightAt(a, 2);
@@ -299,6 +316,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("mmapFile", mmapFile);
   fn("matmul", Matmul);
   fn("matmulT", MatmulT);
+  fn("headMatmul", HeadMatmul);
   fn("gatherRows", GatherRows);
   fn("rmsNorm", RmsNorm);
   fn("layerNorm", LayerNorm);

@@ -18,6 +18,16 @@ struct WeightRef {
   const float* scales;  // fp8: [ceil((rows+rowOffset)/br), ceil(cols/bc)]; int8: [rows, ceil(cols/32)]
   int64_t br, bc, rowOffset;
   int64_t scaleCols() const { return fmt == Fmt::FP8 ? (cols + bc - 1) / bc : (cols + INT8_GROUP - 1) / INT8_GROUP; }
+  // Rows [start, start + count) as a weight of their own (fp8: through rowOffset; int8: its scale rows).
+  WeightRef sliceRows(int64_t start, int64_t count) const {
+    WeightRef s = *this;
+    const int64_t eb = fmt == Fmt::F32 ? 4 : (fmt == Fmt::BF16 || fmt == Fmt::F16) ? 2 : 1;
+    s.rows = count;
+    s.data = data + start * cols * eb;
+    if (fmt == Fmt::FP8) s.rowOffset = rowOffset + start;
+    if (fmt == Fmt::INT8) s.scales = scales + start * scaleCols();
+    return s;
+  }
 };
 
 struct Kernels {
@@ -26,12 +36,12 @@ struct Kernels {
   void (*gemv)(const WeightRef& w, const float* x, float* y, int64_t r0, int64_t r1);
   // y[c] = Σ_r x[r] W[r, c] for c in [c0, c1) (matmulT, T = 1). y is the full output row.
   void (*gemvT)(const WeightRef& w, const float* x, float* y, int64_t c0, int64_t c1);
-  // y[t, r] = x[t, :] · W[r, :] for t in [t0, t1), r in [r0, r1); y row stride = rows. Uses `scratch`.
-  void (*gemm)(const WeightRef& w, const float* x, int64_t T, float* y, int64_t t0, int64_t t1, int64_t r0,
-               int64_t r1, float* scratch);
-  // y[t, c] = Σ_r x[t, r] W[r, c] for t in [t0, t1), c in [c0, c1); y row stride = cols.
-  void (*gemmT)(const WeightRef& w, const float* x, int64_t T, float* y, int64_t t0, int64_t t1, int64_t c0,
-                int64_t c1);
+  // y[t·ldy + r] = x[t·ldx + (0..cols)] · W[r, :] for t in [t0, t1), r in [r0, r1). Uses `scratch`.
+  void (*gemm)(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t0, int64_t t1,
+               int64_t r0, int64_t r1, float* scratch);
+  // y[t·ldy + c] = Σ_r x[t·ldx + r] W[r, c] for t in [t0, t1), c in [c0, c1).
+  void (*gemmT)(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t0, int64_t t1,
+                int64_t c0, int64_t c1);
   // scores[j] = q · keys[j][0..n) for j < nk.
   void (*qk)(const float* q, const float* const* keys, int64_t nk, int64_t n, float* scores);
   // out[0..n) += Σ_j p[j] · vals[j][0..n).

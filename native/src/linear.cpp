@@ -37,7 +37,7 @@ void matmul(const WeightRef& w, const float* x, int64_t T, float* y) {
   parallelFor(nR * ceilDiv(T, tokChunk), [&](int64_t i, int thread) {
     const int64_t r0 = (i % nR) * rowChunk, r1 = std::min(rows, r0 + rowChunk);
     const int64_t t0 = (i / nR) * tokChunk, t1 = std::min(T, t0 + tokChunk);
-    k.gemm(w, x, T, y, t0, t1, r0, r1, threadScratch(thread, GEMM_SCRATCH));
+    k.gemm(w, x, cols, y, rows, t0, t1, r0, r1, threadScratch(thread, GEMM_SCRATCH));
   });
 }
 
@@ -61,7 +61,51 @@ void matmulT(const WeightRef& w, const float* x, int64_t T, float* y) {
   parallelFor(nC * ceilDiv(T, tokChunk), [&](int64_t i, int) {
     const int64_t c0 = (i % nC) * chunk, c1 = std::min(cols, c0 + chunk);
     const int64_t t0 = (i / nC) * tokChunk, t1 = std::min(T, t0 + tokChunk);
-    k.gemmT(w, x, T, y, t0, t1, c0, c1);
+    k.gemmT(w, x, rows, y, cols, t0, t1, c0, c1);
+  });
+}
+
+void headMatmul(const HeadMatmulArgs& a, float* y) {
+  const WeightRef& w = a.w;
+  const int64_t T = a.T, H = a.heads, n = a.n, cols = w.cols, nt = poolThreads();
+  const int64_t outW = a.transposed ? cols : n, inW = a.transposed ? n : cols;
+  if (T == 0 || H == 0 || outW == 0) return;
+  if (inW == 0) {
+    for (int64_t i = 0; i < T * H * outW; i++) y[i] = 0.f;
+    return;
+  }
+  const Kernels& k = K();
+  const float* x0 = a.x + a.xOffset;
+  const int64_t ldx = H * a.xStride, ldy = H * outW;
+  auto head = [&](int64_t h) { return w.sliceRows(h * a.headRows + a.rowStart, n); };
+  const bool serial = H * n * cols * T < SERIAL_WORK;
+  // Output chunk (rows of W_h, or columns for the transposed product): enough tasks for ~4 per thread
+  // together with the heads, multiples of 16 rows / 64 columns.
+  const int64_t want = serial ? 1 : ceilDiv(4 * nt, H);
+  const int64_t quant = a.transposed ? 64 : 16;
+  const int64_t chunk = serial ? roundUp(outW, quant) : std::max<int64_t>(quant, roundUp(ceilDiv(outW, want), quant));
+  const int64_t nC = ceilDiv(outW, chunk);
+  if (T == 1) {
+    parallelFor(H * nC, [&](int64_t i, int) {
+      const int64_t h = i / nC, o0 = (i % nC) * chunk, o1 = std::min(outW, o0 + chunk);
+      const WeightRef wh = head(h);
+      const float* xh = x0 + h * a.xStride;
+      if (a.transposed) k.gemvT(wh, xh, y + h * outW, o0, o1);
+      else k.gemv(wh, xh, y + h * outW + o0, o0, o1);
+    });
+    return;
+  }
+  const int64_t nT = serial ? 1 : std::max<int64_t>(1, std::min(ceilDiv(T, 12), ceilDiv(4 * nt, H * nC)));
+  const int64_t tokChunk = roundUp(ceilDiv(T, nT), 12), nTk = ceilDiv(T, tokChunk);
+  // Task order: token chunk outermost, so consecutive tasks share the x panel of their head group.
+  parallelFor(nTk * H * nC, [&](int64_t i, int thread) {
+    const int64_t c = i % nC, h = (i / nC) % H, tc = i / (nC * H);
+    const int64_t o0 = c * chunk, o1 = std::min(outW, o0 + chunk);
+    const int64_t t0 = tc * tokChunk, t1 = std::min(T, t0 + tokChunk);
+    const WeightRef wh = head(h);
+    const float* xh = x0 + h * a.xStride;
+    if (a.transposed) k.gemmT(wh, xh, ldx, y + h * outW, ldy, t0, t1, o0, o1);
+    else k.gemm(wh, xh, ldx, y + h * outW, ldy, t0, t1, o0, o1, threadScratch(thread, GEMM_SCRATCH));
   });
 }
 

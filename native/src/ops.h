@@ -10,6 +10,14 @@ namespace glm5 {
 void matmul(const WeightRef& w, const float* x, int64_t T, float* y);
 // y[T, cols] = x[T, rows] · W
 void matmulT(const WeightRef& w, const float* x, int64_t T, float* y);
+struct HeadMatmulArgs {
+  const float* x;  // element (t, h, i) at x[xOffset + (t·heads + h)·xStride + i]
+  int64_t xStride, xOffset, T, heads;
+  WeightRef w;  // head h uses rows [h·headRows + rowStart, +n)
+  int64_t headRows, rowStart, n;
+  bool transposed;  // false: y[t, h, 0..n) = W_h x;  true: y[t, h, 0..cols) = W_hᵀ x
+};
+void headMatmul(const HeadMatmulArgs& a, float* y);
 // out[n, cols] = rows ids[i] of W, exactly dequantised.
 void gatherRows(const WeightRef& w, const int32_t* ids, int64_t n, float* out);
 

@@ -1,8 +1,8 @@
 // Ops backed by the C++ addon (native/src). Thin marshalling only: typed arrays and LinearWeight fields
 // are passed straight through (no copies); outputs are allocated here and filled by the addon.
 
-import type { AttentionArgs, IndexerArgs, MoeArgs, Ops, RopeArgs } from './interface.js';
-import { sliceRows, type LinearWeight, type WeightFormat } from '../tensor/weight.js';
+import type { AttentionArgs, HeadMatmulArgs, IndexerArgs, MoeArgs, Ops, RopeArgs } from './interface.js';
+import type { LinearWeight, WeightFormat } from '../tensor/weight.js';
 import { nativeAddon } from './native-addon.js';
 
 const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2, fp8: 3, int8: 4 };
@@ -13,6 +13,9 @@ type WeightArgs = [Uint8Array, number, number, number, Float32Array | null, numb
 export interface NativeKernels {
   matmul(out: Float32Array, x: Float32Array, T: number, ...w: WeightArgs): void;
   matmulT(out: Float32Array, x: Float32Array, T: number, ...w: WeightArgs): void;
+  /** out [T, heads, n or cols] (see HeadMatmulArgs); the weight last. */
+  headMatmul(out: Float32Array, x: Float32Array, xStride: number, xOffset: number, T: number, heads: number, headRows: number,
+    rowStart: number, n: number, transposed: boolean, ...w: WeightArgs): void;
   gatherRows(out: Float32Array, ids: Int32Array, ...w: WeightArgs): void;
   rmsNorm(out: Float32Array, x: Float32Array, T: number, D: number, w: Float32Array, eps: number): void;
   layerNorm(out: Float32Array, x: Float32Array, T: number, D: number, w: Float32Array, b: Float32Array, eps: number): void;
@@ -67,23 +70,10 @@ export function nativeOps(): Ops | null {
       n.matmulT(y, x, T, ...weightArgs(w));
       return y;
     },
-    // Interim: one native product per head (a fused per-head driver belongs in native/src/linear.cpp).
-    headMatmul(a) {
-      const inW = a.transposed ? a.n : a.w.cols;
+    headMatmul(a: HeadMatmulArgs): Float32Array {
       const outW = a.transposed ? a.w.cols : a.n;
       const y = new Float32Array(a.T * a.heads * outW);
-      const x = new Float32Array(a.T * inW);
-      for (let h = 0; h < a.heads; h++) {
-        const wh = sliceRows(a.w, h * a.headRows + a.rowStart, a.n);
-        for (let t = 0; t < a.T; t++) {
-          const o = a.xOffset + (t * a.heads + h) * a.xStride;
-          x.set(a.x.subarray(o, o + inW), t * inW);
-        }
-        const yh = new Float32Array(a.T * outW);
-        if (a.transposed) n.matmulT(yh, x, a.T, ...weightArgs(wh));
-        else n.matmul(yh, x, a.T, ...weightArgs(wh));
-        for (let t = 0; t < a.T; t++) y.set(yh.subarray(t * outW, (t + 1) * outW), (t * a.heads + h) * outW);
-      }
+      n.headMatmul(y, a.x, a.xStride, a.xOffset, a.T, a.heads, a.headRows, a.rowStart, a.n, a.transposed, ...weightArgs(a.w));
       return y;
     },
     gatherRows(w: LinearWeight, ids: Int32Array): Float32Array {

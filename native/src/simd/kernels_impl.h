@@ -201,9 +201,9 @@ struct Impl {
   }
 
   template <Fmt F>
-  static void gemmF(const WeightRef& w, const float* x, int64_t, float* y, int64_t t0, int64_t t1, int64_t r0,
-                    int64_t r1, float* buf) {
-    const int64_t cols = w.cols, rows = w.rows;
+  static void gemmF(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t0, int64_t t1,
+                    int64_t r0, int64_t r1, float* buf) {
+    const int64_t cols = w.cols;
     for (int64_t tb = t0; tb < t1; tb += TB) {
       const int64_t te = imin(tb + TB, t1);
       for (int64_t k0 = 0; k0 < cols; k0 += KC) {
@@ -214,30 +214,30 @@ struct Impl {
           pack<F>(w, r, nvalid, k0, kc, kcp, buf);
           int64_t t = tb;
           for (; t + MR <= te; t += MR)
-            kern<MR>(x + t * cols + k0, cols, buf, kcp, kc, y + t * rows + r, rows, nvalid, accumulate);
+            kern<MR>(x + t * ldx + k0, ldx, buf, kcp, kc, y + t * ldy + r, ldy, nvalid, accumulate);
           if (t < te)
-            kernAny<MR - 1>(int(te - t), x + t * cols + k0, cols, buf, kcp, kc, y + t * rows + r, rows, nvalid,
+            kernAny<MR - 1>(int(te - t), x + t * ldx + k0, ldx, buf, kcp, kc, y + t * ldy + r, ldy, nvalid,
                             accumulate);
         }
       }
     }
   }
 
-  static void gemm(const WeightRef& w, const float* x, int64_t T, float* y, int64_t t0, int64_t t1, int64_t r0,
-                   int64_t r1, float* buf) {
+  static void gemm(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t0, int64_t t1,
+                   int64_t r0, int64_t r1, float* buf) {
     switch (w.fmt) {
-      case Fmt::F32: return gemmF<Fmt::F32>(w, x, T, y, t0, t1, r0, r1, buf);
-      case Fmt::BF16: return gemmF<Fmt::BF16>(w, x, T, y, t0, t1, r0, r1, buf);
-      case Fmt::F16: return gemmF<Fmt::F16>(w, x, T, y, t0, t1, r0, r1, buf);
-      case Fmt::FP8: return gemmF<Fmt::FP8>(w, x, T, y, t0, t1, r0, r1, buf);
-      case Fmt::INT8: return gemmF<Fmt::INT8>(w, x, T, y, t0, t1, r0, r1, buf);
+      case Fmt::F32: return gemmF<Fmt::F32>(w, x, ldx, y, ldy, t0, t1, r0, r1, buf);
+      case Fmt::BF16: return gemmF<Fmt::BF16>(w, x, ldx, y, ldy, t0, t1, r0, r1, buf);
+      case Fmt::F16: return gemmF<Fmt::F16>(w, x, ldx, y, ldy, t0, t1, r0, r1, buf);
+      case Fmt::FP8: return gemmF<Fmt::FP8>(w, x, ldx, y, ldy, t0, t1, r0, r1, buf);
+      case Fmt::INT8: return gemmF<Fmt::INT8>(w, x, ldx, y, ldy, t0, t1, r0, r1, buf);
     }
   }
 
   // ---- gemmT: y[t, c] = Σ_r x[t, r] W[r, c] -------------------------------------------------------------
   // Outer products: NT column vectors of one weight row, converted in registers, times M broadcast tokens.
   template <Fmt F, int M>
-  static void kernT(const WeightRef& w, const float* x, float* y, int64_t t, int64_t c) {
+  static void kernT(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t, int64_t c) {
     const int64_t rows = w.rows, cols = w.cols;
     V acc[M][NT];
     for (int m = 0; m < M; m++)
@@ -250,58 +250,61 @@ struct Impl {
         if constexpr (scaled<F>()) wv[v] = S::mul(wv[v], S::set1(scaleRow(w, r)[(c + v * VL) / scaleBlock(w)] * scaleMul(F)));
       }
       for (int m = 0; m < M; m++) {
-        const V xb = S::set1(x[(t + m) * rows + r]);
+        const V xb = S::set1(x[(t + m) * ldx + r]);
         for (int v = 0; v < NT; v++) acc[m][v] = S::fma(xb, wv[v], acc[m][v]);
       }
     }
     for (int m = 0; m < M; m++)
-      for (int v = 0; v < NT; v++) S::store(y + (t + m) * cols + c + v * VL, acc[m][v]);
+      for (int v = 0; v < NT; v++) S::store(y + (t + m) * ldy + c + v * VL, acc[m][v]);
   }
 
   template <Fmt F, int M>
-  static void kernTAny(int m, const WeightRef& w, const float* x, float* y, int64_t t, int64_t c) {
+  static void kernTAny(int m, const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t,
+                       int64_t c) {
     if constexpr (M >= 1) {
-      if (m == M) return kernT<F, M>(w, x, y, t, c);
-      kernTAny<F, M - 1>(m, w, x, y, t, c);
+      if (m == M) return kernT<F, M>(w, x, ldx, y, ldy, t, c);
+      kernTAny<F, M - 1>(m, w, x, ldx, y, ldy, t, c);
     }
   }
 
   // Columns c in [c0, c1) for every token in [t0, t1), element by element (edges and odd block sizes).
-  static void gemmTSlow(const WeightRef& w, const float* x, float* y, int64_t t0, int64_t t1, int64_t c0, int64_t c1) {
+  static void gemmTSlow(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t0,
+                        int64_t t1, int64_t c0, int64_t c1) {
     const int64_t rows = w.rows, cols = w.cols, e = elemBytes(w.fmt);
     for (int64_t t = t0; t < t1; t++)
-      for (int64_t c = c0; c < c1; c++) y[t * cols + c] = 0.f;
+      for (int64_t c = c0; c < c1; c++) y[t * ldy + c] = 0.f;
     for (int64_t r = 0; r < rows; r++) {
       const uint8_t* row = w.data + r * cols * e;
       for (int64_t c = c0; c < c1; c++) {
         const float wv = rawElem(w.fmt, row, c) * blockScale(w, r, c);
-        for (int64_t t = t0; t < t1; t++) y[t * cols + c] += x[t * rows + r] * wv;
+        for (int64_t t = t0; t < t1; t++) y[t * ldy + c] += x[t * ldx + r] * wv;
       }
     }
   }
 
   template <Fmt F>
-  static void gemmTF(const WeightRef& w, const float* x, float* y, int64_t t0, int64_t t1, int64_t c0, int64_t c1) {
+  static void gemmTF(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t0, int64_t t1,
+                     int64_t c0, int64_t c1) {
     const int64_t blk = scaleBlock(w);
-    if (scaled<F>() && (blk % VL != 0 || c0 % VL != 0)) return gemmTSlow(w, x, y, t0, t1, c0, c1);
+    if (scaled<F>() && (blk % VL != 0 || c0 % VL != 0)) return gemmTSlow(w, x, ldx, y, ldy, t0, t1, c0, c1);
     constexpr int64_t CW = NT * VL;
     int64_t c = c0;
     for (; c + CW <= c1; c += CW) {
       int64_t t = t0;
-      for (; t + MR <= t1; t += MR) kernT<F, MR>(w, x, y, t, c);
-      if (t < t1) kernTAny<F, MR - 1>(int(t1 - t), w, x, y, t, c);
+      for (; t + MR <= t1; t += MR) kernT<F, MR>(w, x, ldx, y, ldy, t, c);
+      if (t < t1) kernTAny<F, MR - 1>(int(t1 - t), w, x, ldx, y, ldy, t, c);
     }
-    if (c < c1) gemmTSlow(w, x, y, t0, t1, c, c1);
+    if (c < c1) gemmTSlow(w, x, ldx, y, ldy, t0, t1, c, c1);
   }
 
-  static void gemmT(const WeightRef& w, const float* x, int64_t, float* y, int64_t t0, int64_t t1, int64_t c0,
-                    int64_t c1) {
+  static void gemmT(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t0, int64_t t1,
+                    int64_t c0, int64_t c1) {
     switch (w.fmt) {
-      case Fmt::F32: return gemmTF<Fmt::F32>(w, x, y, t0, t1, c0, c1);
-      case Fmt::BF16: return gemmTF<Fmt::BF16>(w, x, y, t0, t1, c0, c1);
-      case Fmt::F16: return gemmTF<Fmt::F16>(w, x, y, t0, t1, c0, c1);
-      case Fmt::FP8: return gemmTF<Fmt::FP8>(w, x, y, t0, t1, c0, c1);
-      case Fmt::INT8: return gemmTF<Fmt::INT8>(w, x, y, t0, t1, c0, c1);
+      case Fmt::F32: return gemmTF<Fmt::F32>(w, x, ldx, y, ldy, t0, t1, c0, c1);
+      case Fmt::BF16: return gemmTF<Fmt::BF16>(w, x, ldx, y, ldy, t0, t1, c0, c1);
+      case Fmt::F16: return gemmTF<Fmt::F16>(w, x, ldx, y, ldy, t0, t1, c0, c1);
+      case Fmt::FP8: return gemmTF<Fmt::FP8>(w, x, ldx, y, ldy, t0, t1, c0, c1);
+      case Fmt::INT8: return gemmTF<Fmt::INT8>(w, x, ldx, y, ldy, t0, t1, c0, c1);
     }
   }
 
