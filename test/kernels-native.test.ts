@@ -280,13 +280,19 @@ describe('native kernels vs reference', { skip }, () => {
       });
 
       it('attention: dense and sparse masks, MQA and MHA, shared latent buffer', () => {
-        const cases = [
+        const cases: { T: number; L: number; heads: number; kvHeads: number; dk: number; dv: number; sparse: boolean; K?: number }[] = [
           { T: 3, L: 9, heads: 4, kvHeads: 1, dk: 13, dv: 7, sparse: false },
           { T: 3, L: 9, heads: 4, kvHeads: 4, dk: 8, dv: 8, sparse: true },
           { T: 2, L: 150, heads: 6, kvHeads: 1, dk: 72, dv: 64, sparse: true }, // MLA-like: v = first dv of k
           { T: 4, L: 140, heads: 2, kvHeads: 2, dk: 33, dv: 17, sparse: false },
           { T: 2, L: 70, heads: 3, kvHeads: 1, dk: 20, dv: 9, sparse: true }, // odd head count: a pair + one
           { T: 3, L: 20, heads: 3, kvHeads: 3, dk: 5, dv: 70, sparse: false },
+          // tiles: several causal tiles per kv head; more heads than lanes; key lists split across threads
+          { T: 70, L: 90, heads: 2, kvHeads: 2, dk: 17, dv: 33, sparse: false },
+          { T: 1, L: 600, heads: 70, kvHeads: 1, dk: 24, dv: 20, sparse: false },
+          { T: 2, L: 700, heads: 16, kvHeads: 1, dk: 40, dv: 24, sparse: true, K: 500 },
+          { T: 9, L: 300, heads: 8, kvHeads: 2, dk: 16, dv: 19, sparse: true, K: 250 },
+          { T: 6, L: 200, heads: 12, kvHeads: 1, dk: 9, dv: 8, sparse: false },
         ];
         for (const c of cases) {
           const { T, L, heads, kvHeads, dk, dv } = c;
@@ -299,7 +305,7 @@ describe('native kernels vs reference', { skip }, () => {
           const keyLimit = Int32Array.from({ length: T }, (_, t) => (t === 0 ? 0 : L - (T - 1 - t)));
           let mask: { keyLimit: Int32Array; indices?: Int32Array; k?: number } = { keyLimit };
           if (c.sparse) {
-            const K = Math.min(L, 70);
+            const K = Math.min(L, c.K ?? 70);
             const indices = new Int32Array(T * K);
             for (let t = 0; t < T; t++) {
               const perm = Array.from({ length: L }, (_, i) => i).sort(() => rand() - 0.5);

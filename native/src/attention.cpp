@@ -9,25 +9,12 @@
 namespace glm5 {
 
 static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
 
-bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
+// Per (row, kv head, head chunk) with heads in pairs: the path for sparse masks with few query heads per
+// kv head, where a tile would have almost no lanes.
+static void attentionRows(const AttentionArgs& a, const std::vector<std::vector<int32_t>>& lists, float* out) {
   const int64_t T = a.T, H = a.heads, G = a.kvHeads, group = H / G, n = poolThreads();
-  // Visible keys per row: a list for sparse masks, [0, lim) for dense ones.
-  std::vector<std::vector<int32_t>> lists(a.indices ? T : 0);
-  for (int64_t t = 0; t < T; t++) {
-    const int32_t lim = a.keyLimit[t];
-    if (!a.indices) {
-      if (lim > a.L) return *badKey = lim - 1, false;
-      continue;
-    }
-    for (int64_t j = 0; j < a.K; j++) {
-      const int32_t s = a.indices[t * a.K + j];
-      if (s >= 0 && s < lim) {
-        if (s >= a.L) return *badKey = s, false;
-        lists[t].push_back(s);
-      }
-    }
-  }
   // Work items: (row, kv head, chunk of its query heads). Heads of one chunk share each key block.
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(group, ceilDiv(n, T * G)));
   const int64_t hc = ceilDiv(group, chunks);
@@ -88,6 +75,119 @@ bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
         const float inv = 1.f / lh;
         for (int64_t i = 0; i < a.dv; i++) o[i] *= inv;
       }
+    }
+  });
+}
+
+bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
+  const int64_t T = a.T, H = a.heads, G = a.kvHeads, group = H / G, n = poolThreads();
+  // Visible keys per row: a list for sparse masks, [0, lim) for dense ones.
+  std::vector<std::vector<int32_t>> lists(a.indices ? T : 0);
+  int64_t maxKeys = 0;
+  for (int64_t t = 0; t < T; t++) {
+    const int32_t lim = a.keyLimit[t];
+    if (!a.indices) {
+      if (lim > a.L) return *badKey = lim - 1, false;
+      maxKeys = std::max<int64_t>(maxKeys, lim);
+      continue;
+    }
+    for (int64_t j = 0; j < a.K; j++) {
+      const int32_t s = a.indices[t * a.K + j];
+      if (s >= 0 && s < lim) {
+        if (s >= a.L) return *badKey = s, false;
+        lists[t].push_back(s);
+      }
+    }
+    maxKeys = std::max<int64_t>(maxKeys, int64_t(lists[t].size()));
+  }
+  if (T == 0 || H == 0) return true;
+  const Kernels& k = K();
+  const int64_t LN = k.attnLanes;
+  if (a.indices && group < 4) {
+    attentionRows(a, lists, out);
+    return true;
+  }
+  // Tiles of up to LN query vectors ("lanes") sharing one kv head and one key list. Dense: the (row, head)
+  // pairs of kv head g in order, so a tile spans consecutive rows (causal limits differ per lane). Sparse: the
+  // heads of one row (its own key list). Dense tiles go from the longest to the shortest key range, kv head
+  // by kv head, so the tail of the schedule is short and consecutive tiles share K/V blocks.
+  const int64_t tilesPerG = a.indices ? T * ceilDiv(group, LN) : ceilDiv(T * group, LN);
+  const int64_t items = G * tilesPerG;
+  // Split the key list when there are too few tiles for the threads (decode): partials are merged below.
+  int64_t S = 1;
+  if (items < 2 * n && n > 1) S = std::max<int64_t>(1, std::min(ceilDiv(2 * n, items), maxKeys / 128));
+  const int64_t chunk = roundUp(ceilDiv(std::max<int64_t>(maxKeys, 1), S), ATTN_KB);
+  std::vector<float> part(S > 1 ? items * S * LN * (a.dv + 2) : 0);
+  const int64_t hChunks = ceilDiv(group, LN);
+  // Lanes of item i: fills q / out / lim pointers; returns the lane count.
+  auto lanes = [&](int64_t item, const float** q, float** o, int32_t* lim, const int32_t** rows) -> int64_t {
+    const int64_t g = item / tilesPerG, tile = item % tilesPerG;
+    int64_t nq = 0;
+    if (a.indices) {
+      const int64_t t = tile / hChunks, h0 = g * group + (tile % hChunks) * LN, h1 = std::min(g * group + group, h0 + LN);
+      *rows = lists[t].data();
+      for (int64_t h = h0; h < h1; h++, nq++) {
+        q[nq] = a.q + (t * H + h) * a.dk;
+        o[nq] = out + (t * H + h) * a.dv;
+        lim[nq] = int32_t(lists[t].size());
+      }
+    } else {
+      *rows = nullptr;
+      const int64_t e0 = (tilesPerG - 1 - tile) * LN, e1 = std::min(T * group, e0 + LN);
+      for (int64_t e = e0; e < e1; e++, nq++) {
+        const int64_t t = e / group, h = g * group + e % group;
+        q[nq] = a.q + (t * H + h) * a.dk;
+        o[nq] = out + (t * H + h) * a.dv;
+        lim[nq] = std::max<int32_t>(0, a.keyLimit[t]);
+      }
+    }
+    return nq;
+  };
+  parallelFor(items * S, [&](int64_t task, int thread) {
+    const int64_t item = task / S, s = task % S;
+    const float* q[64];
+    float* o[64];
+    int32_t lim[64];
+    AttnTile tl{};
+    tl.q = q;
+    tl.lim = lim;
+    tl.nq = lanes(item, q, o, lim, &tl.rows);
+    const int64_t g = item / tilesPerG;
+    tl.j0 = s * chunk, tl.j1 = (s + 1) * chunk;
+    tl.dk = a.dk, tl.dv = a.dv, tl.scale = a.scale;
+    tl.k = a.k + a.kOffset + g * a.dk, tl.kStride = a.kStride;
+    tl.v = a.v + a.vOffset + g * a.dv, tl.vStride = a.vStride;
+    if (S == 1) {
+      tl.out = o;
+    } else {
+      float* base = part.data() + (item * S + s) * LN * (a.dv + 2);
+      tl.pO = base, tl.pM = base + LN * a.dv, tl.pL = tl.pM + LN;
+    }
+    k.attn(tl, threadScratch(thread, attnScratch(a.dk, a.dv, LN)));
+  });
+  if (S == 1) return true;
+  parallelFor(items, [&](int64_t item, int) {
+    const float* q[64];
+    float* o[64];
+    int32_t lim[64];
+    const int32_t* rows;
+    const int64_t nq = lanes(item, q, o, lim, &rows);
+    for (int64_t i = 0; i < nq; i++) {
+      float M = -INFINITY;
+      for (int64_t s = 0; s < S; s++) M = std::max(M, part[((item * S + s) * LN) * (a.dv + 2) + LN * a.dv + i]);
+      float* dst = o[i];
+      std::fill(dst, dst + a.dv, 0.f);
+      if (M == -INFINITY) continue;
+      float L = 0;
+      for (int64_t s = 0; s < S; s++) {
+        const float* base = part.data() + (item * S + s) * LN * (a.dv + 2);
+        const float w = std::exp2(base[LN * a.dv + i] - M);
+        if (w == 0.f) continue;
+        L += w * base[LN * a.dv + LN + i];
+        for (int64_t c = 0; c < a.dv; c++) dst[c] += w * base[i * a.dv + c];
+      }
+      const float inv = L > 0 ? 1.f / L : 0.f;
+      for (int64_t c = 0; c < a.dv; c++) dst[c] *= inv;
     }
   });
   return true;

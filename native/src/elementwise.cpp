@@ -11,10 +11,8 @@ static constexpr int64_t CHUNK = 1 << 16;
 
 void siluMul(const float* gate, const float* up, int64_t n, float* y) {
   parallelFor((n + CHUNK - 1) / CHUNK, [&](int64_t task, int) {
-    for (int64_t i = task * CHUNK; i < std::min(n, (task + 1) * CHUNK); i++) {
-      const float g = gate[i];
-      y[i] = g / (1.0f + std::exp(-g)) * up[i];
-    }
+    const int64_t i0 = task * CHUNK;
+    K().siluMul(gate + i0, up + i0, std::min(n, i0 + CHUNK) - i0, y + i0);
   });
 }
 

@@ -30,6 +30,23 @@ struct WeightRef {
   }
 };
 
+// One attention tile: nq query vectors ("lanes", ≤ Kernels::attnLanes) that read the same key list,
+// lane i seeing list entries j < lim[i]. Keys [j0, j1) of the list are processed (a split of the list when
+// several tiles share it). Key j lives in row r = rows ? rows[j] : j: k + r·kStride, v + r·vStride.
+struct AttnTile {
+  const float* const* q;  // [nq] query vectors (dk floats)
+  float* const* out;      // [nq] outputs (dv floats), normalised; or null: write the partials below
+  const int32_t* lim;     // [nq]
+  int64_t nq, j0, j1, dk, dv;
+  const float* k;
+  int64_t kStride;
+  const float* v;
+  int64_t vStride;
+  const int32_t* rows;
+  float scale;
+  float *pO, *pM, *pL;  // partials: pO [nq, dv] unnormalised, pM running max (log2 units), pL sum
+};
+
 struct Kernels {
   const char* name;
   // y[r - r0] = W[r, :] · x for r in [r0, r1) (decode, T = 1).
@@ -54,10 +71,18 @@ struct Kernels {
   void (*indexer)(const float* qT, const float* w, int64_t Hp, const float* keys, int64_t D, int64_t s0,
                   int64_t s1, float scale, float* out);
   int64_t hpad;
+  // Attention tile (see AttnTile); scratch ≥ attnScratch(dk, dv) floats.
+  void (*attn)(const AttnTile& t, float* scratch);
+  int64_t attnLanes;
+  // Elementwise: y = silu(g)·u; y = x·w·inv (rmsNorm's scaling, f64 inv applied per element in f32).
+  void (*siluMul)(const float* g, const float* u, int64_t n, float* y);
   // Probes: sum of n floats (streaming read); `iters` rounds of independent FMA chains, returns FLOPs.
   double (*readSum)(const float* p, int64_t n);
   double (*fmaLoop)(int64_t iters, float* sink);
 };
+
+constexpr int64_t ATTN_KB = 64;  // keys per attention block
+static inline int64_t attnScratch(int64_t dk, int64_t dv, int64_t lanes) { return (dk + dv + ATTN_KB) * lanes + 64; }
 
 // Scratch floats gemm needs per thread.
 constexpr int64_t GEMM_SCRATCH = 64 * 1024;

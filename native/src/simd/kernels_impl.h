@@ -5,6 +5,8 @@
 // tile (gemm: NR rows x KC columns, reused by every token of a token block), never into a whole-matrix
 // buffer. Scaled formats (fp8 blocks, int8 groups) accumulate per scale block and apply the scale once.
 #pragma once
+#include <cmath>
+#include <cstdint>
 #include "convert.h"
 
 namespace glm5 {
@@ -465,6 +467,196 @@ struct Impl {
     if (s < s1) idxKeys<1>(qT, w, Hp, keys, D, s, scale, out + (s - s0));
   }
 
+  // ---- vector exp -------------------------------------------------------------------------------------------
+  // 2^x: x = n + f, |f| ≤ 1/2, 2^f = e^(f·ln2) by its degree-7 Taylor polynomial (truncation < 6e-9);
+  // relative error ≈ 2 ulp. x < −126 (and −inf) → 0; NaN propagates.
+  static V poly7(V r) {
+    V p = S::set1(1.f / 5040.f);
+    p = S::fma(p, r, S::set1(1.f / 720.f));
+    p = S::fma(p, r, S::set1(1.f / 120.f));
+    p = S::fma(p, r, S::set1(1.f / 24.f));
+    p = S::fma(p, r, S::set1(1.f / 6.f));
+    p = S::fma(p, r, S::set1(0.5f));
+    p = S::fma(p, r, S::set1(1.f));
+    return S::fma(p, r, S::set1(1.f));
+  }
+  static V exp2v(V x) {
+    const V xc = S::min(S::set1(127.f), S::max(S::set1(-126.f), x));  // max/min return NaN operands
+    const V n = S::round(xc);
+    const V r = S::mul(S::sub(xc, n), S::set1(0.693147180559945f));
+    return S::selLt(x, S::set1(-126.f), S::zero(), S::mul(poly7(r), S::pow2i(n)));
+  }
+  // e^x: n = round(x·log2 e), r = x − n·ln2 in two parts (Cody–Waite), e^x = 2^n·e^r. x < −87.3 → 0.
+  static V expv(V x) {
+    const V xc = S::min(S::set1(88.0f), S::max(S::set1(-87.3f), x));
+    const V n = S::round(S::mul(xc, S::set1(1.44269504088896f)));
+    V r = S::fma(n, S::set1(-0.693359375f), xc);
+    r = S::fma(n, S::set1(2.12194440e-4f), r);
+    return S::selLt(x, S::set1(-87.3f), S::zero(), S::mul(poly7(r), S::pow2i(n)));
+  }
+
+  static void siluMul(const float* g, const float* u, int64_t n, float* y) {
+    int64_t i = 0;
+    const V one = S::set1(1.f);
+    for (; i + VL <= n; i += VL) {
+      const V gv = S::load(g + i);
+      const V e = expv(S::sub(S::zero(), gv));
+      S::store(y + i, S::mul(S::div(gv, S::add(one, e)), S::load(u + i)));
+    }
+    for (; i < n; i++) y[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  }
+
+  // ---- attention tiles: query lanes across SIMD vectors ------------------------------------------------------
+  // Q is transposed into Qt [dk][lanes] (pre-multiplied by scale·log2 e), so scores of a key block are
+  // St[j][lanes] = Σ_d K[j][d]·Qt[d] (key elements broadcast, NK keys x NV lane vectors per micro-tile); the
+  // online softmax runs per lane, element-wise across key rows (no horizontal reductions), in base 2; the
+  // output is kept transposed, Ot[dv][lanes] += Σ_j V[j][c]·P[j] (value elements broadcast).
+  static constexpr int AV = 4;  // lane vectors per tile at most
+  static constexpr int64_t KB = ATTN_KB;
+
+  template <int NK, int NV>
+  static void attnQK(const float* const* krow, const float* qt, int64_t ldq, int64_t dk, float* st) {
+    V acc[NK][NV];
+    for (int r = 0; r < NK; r++)
+      for (int v = 0; v < NV; v++) acc[r][v] = S::zero();
+    for (int64_t d = 0; d < dk; d++) {
+      V qv[NV];
+      for (int v = 0; v < NV; v++) qv[v] = S::load(qt + d * ldq + v * VL);
+      for (int r = 0; r < NK; r++) {
+        const V b = S::set1(krow[r][d]);
+        for (int v = 0; v < NV; v++) acc[r][v] = S::fma(b, qv[v], acc[r][v]);
+      }
+    }
+    for (int r = 0; r < NK; r++)
+      for (int v = 0; v < NV; v++) S::store(st + r * ldq + v * VL, acc[r][v]);
+  }
+  template <int NK, int NV>
+  static void attnQKAny(int nk, const float* const* krow, const float* qt, int64_t ldq, int64_t dk, float* st) {
+    if constexpr (NK >= 1) {
+      if (nk == NK) return attnQK<NK, NV>(krow, qt, ldq, dk, st);
+      attnQKAny<NK - 1, NV>(nk, krow, qt, ldq, dk, st);
+    }
+  }
+
+  // Ot[c0 .. c0+NC) = Ot·corr + Σ_j V[j][c]·P[j]
+  template <int NC, int NV>
+  static void attnPV(const float* const* vrow, int64_t nb, int64_t c0, const float* p, int64_t ldq, const V* corr,
+                     float* ot) {
+    V acc[NC][NV];
+    for (int c = 0; c < NC; c++)
+      for (int v = 0; v < NV; v++) acc[c][v] = S::mul(S::load(ot + (c0 + c) * ldq + v * VL), corr[v]);
+    for (int64_t j = 0; j < nb; j++) {
+      V pv[NV];
+      for (int v = 0; v < NV; v++) pv[v] = S::load(p + j * ldq + v * VL);
+      const float* vr = vrow[j] + c0;
+      for (int c = 0; c < NC; c++) {
+        const V b = S::set1(vr[c]);
+        for (int v = 0; v < NV; v++) acc[c][v] = S::fma(b, pv[v], acc[c][v]);
+      }
+    }
+    for (int c = 0; c < NC; c++)
+      for (int v = 0; v < NV; v++) S::store(ot + (c0 + c) * ldq + v * VL, acc[c][v]);
+  }
+  template <int NC, int NV>
+  static void attnPVAny(int nc, const float* const* vrow, int64_t nb, int64_t c0, const float* p, int64_t ldq,
+                        const V* corr, float* ot) {
+    if constexpr (NC >= 1) {
+      if (nc == NC) return attnPV<NC, NV>(vrow, nb, c0, p, ldq, corr, ot);
+      attnPVAny<NC - 1, NV>(nc, vrow, nb, c0, p, ldq, corr, ot);
+    }
+  }
+
+  template <int NV>
+  static void attnTile(const AttnTile& t, float* scratch) {
+    constexpr int NK = S::ACC / NV > 1 ? S::ACC / NV : 1;
+    constexpr int64_t ldq = NV * VL;
+    const int64_t dk = t.dk, dv = t.dv, nq = t.nq;
+    float* qt = scratch;            // [dk][ldq]
+    float* ot = qt + dk * ldq;      // [dv][ldq]
+    float* st = ot + dv * ldq;      // [KB][ldq]
+    const float* krow[KB];
+    const float* vrow[KB];
+    const float qs = t.scale * 1.44269504088896f;
+    int64_t maxLim = 0, minLim = INT64_MAX;
+    for (int64_t i = 0; i < nq; i++) maxLim = t.lim[i] > maxLim ? t.lim[i] : maxLim, minLim = t.lim[i] < minLim ? t.lim[i] : minLim;
+    for (int64_t d = 0; d < dk; d++)
+      for (int64_t i = 0; i < ldq; i++) qt[d * ldq + i] = i < nq ? t.q[i][d] * qs : 0.f;
+    fillz(ot, ot + dv * ldq);
+    alignas(64) float limf[ldq];
+    for (int64_t i = 0; i < ldq; i++) limf[i] = i < nq ? float(t.lim[i]) : 0.f;
+    V m[NV], l[NV], lim[NV];
+    for (int v = 0; v < NV; v++) m[v] = S::set1(-INFINITY), l[v] = S::zero(), lim[v] = S::load(limf + v * VL);
+    const int64_t j1 = imin(t.j1, maxLim);
+    const V ninf = S::set1(-INFINITY);
+    for (int64_t jb = t.j0; jb < j1; jb += KB) {
+      const int64_t nb = imin(KB, j1 - jb);
+      for (int64_t j = 0; j < nb; j++) {
+        const int64_t r = t.rows ? t.rows[jb + j] : jb + j;
+        krow[j] = t.k + r * t.kStride;
+        vrow[j] = t.v + r * t.vStride;
+      }
+      int64_t j = 0;
+      for (; j + NK <= nb; j += NK) attnQK<NK, NV>(krow + j, qt, ldq, dk, st + j * ldq);
+      if (j < nb) attnQKAny<NK - 1, NV>(int(nb - j), krow + j, qt, ldq, dk, st + j * ldq);
+      const bool masked = jb + nb > minLim;
+      V mx[NV];
+      for (int v = 0; v < NV; v++) mx[v] = ninf;
+      for (j = 0; j < nb; j++) {
+        const V jf = S::set1(float(jb + j));
+        for (int v = 0; v < NV; v++) {
+          V sc = S::load(st + j * ldq + v * VL);
+          if (masked) {
+            sc = S::selLt(jf, lim[v], sc, ninf);
+            S::store(st + j * ldq + v * VL, sc);
+          }
+          mx[v] = S::max(mx[v], sc);
+        }
+      }
+      V corr[NV], base[NV], sum[NV];
+      for (int v = 0; v < NV; v++) {
+        const V mn = S::max(m[v], mx[v]);
+        base[v] = S::selLt(mn, S::set1(-3.0e38f), S::zero(), mn);  // lanes with nothing visible yet: 0
+        corr[v] = exp2v(S::sub(m[v], base[v]));
+        m[v] = mn;
+        sum[v] = S::zero();
+      }
+      for (j = 0; j < nb; j++)
+        for (int v = 0; v < NV; v++) {
+          const V p = exp2v(S::sub(S::load(st + j * ldq + v * VL), base[v]));
+          S::store(st + j * ldq + v * VL, p);
+          sum[v] = S::add(sum[v], p);
+        }
+      for (int v = 0; v < NV; v++) l[v] = S::fma(l[v], corr[v], sum[v]);
+      int64_t c = 0;
+      for (; c + NK <= dv; c += NK) attnPV<NK, NV>(vrow, nb, c, st, ldq, corr, ot);
+      if (c < dv) attnPVAny<NK - 1, NV>(int(dv - c), vrow, nb, c, st, ldq, corr, ot);
+    }
+    alignas(64) float lf[ldq], mf[ldq];
+    for (int v = 0; v < NV; v++) S::store(lf + v * VL, l[v]), S::store(mf + v * VL, m[v]);
+    if (t.out) {
+      for (int64_t i = 0; i < nq; i++) {
+        float* o = t.out[i];
+        const float inv = lf[i] > 0 ? 1.f / lf[i] : 0.f;
+        for (int64_t c2 = 0; c2 < dv; c2++) o[c2] = ot[c2 * ldq + i] * inv;
+      }
+    } else {
+      for (int64_t i = 0; i < nq; i++) {
+        float* o = t.pO + i * dv;
+        for (int64_t c2 = 0; c2 < dv; c2++) o[c2] = ot[c2 * ldq + i];
+        t.pM[i] = mf[i], t.pL[i] = lf[i];
+      }
+    }
+  }
+
+  static void attn(const AttnTile& t, float* scratch) {
+    switch ((t.nq + VL - 1) / VL) {
+      case 1: return attnTile<1>(t, scratch);
+      case 2: return attnTile<2>(t, scratch);
+      case 3: return attnTile<3>(t, scratch);
+      default: return attnTile<4>(t, scratch);
+    }
+  }
+
   // ---- probes -----------------------------------------------------------------------------------------------
   // Four concurrent sequential streams (like gemv's four rows), two accumulators each.
   static double readSum(const float* p, int64_t n) {
@@ -508,6 +700,9 @@ struct Impl {
     k.pv2 = &pv2;
     k.indexer = &indexer;
     k.hpad = VL;
+    k.attn = &attn;
+    k.attnLanes = AV * VL;
+    k.siluMul = &siluMul;
     k.readSum = &readSum;
     k.fmaLoop = &fmaLoop;
     return k;

@@ -22,6 +22,14 @@ struct VecScalar {
   static V mul(V a, V b) { return a * b; }
   static V fma(V a, V b, V c) { return a * b + c; }
   static V max(V a, V b) { return a > b ? a : b; }
+  static V min(V a, V b) { return a < b ? a : b; }
+  static V sub(V a, V b) { return a - b; }
+  static V div(V a, V b) { return a / b; }
+  static constexpr int ACC = 8;
+  static V selLt(V a, V b, V x, V y) { return a < b ? x : y; }
+  static V round(V a) { return __builtin_nearbyintf(a); }
+  static V pow2i(V n) { return bitsToF32(uint32_t(int32_t(n) + 127) << 23); }
+  static float hmax(V a) { return a; }
   static float hsum(V a) { return a; }
   template <Fmt F> static V ld(const uint8_t* p) { return rawElem(F, p, 0); }
 };
