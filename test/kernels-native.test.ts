@@ -224,7 +224,7 @@ describe('native kernels vs reference', { skip }, () => {
       });
 
       it('rmsNorm, layerNorm', () => {
-        for (const [T, D] of [[1, 1], [3, 7], [17, 130]] as const) {
+        for (const [T, D] of [[1, 1], [3, 7], [17, 130], [40, 1030]] as const) {
           const x = randn(T * D, 3), w = randn(D), b = randn(D);
           const g = guarded(T * D);
           addon!.rmsNorm(g.out, x, T, D, w, 1e-6);
@@ -238,7 +238,7 @@ describe('native kernels vs reference', { skip }, () => {
 
       it('rope, both layouts, strided heads', () => {
         for (const interleaved of [true, false]) {
-          const T = 5, heads = 3, dim = 10, headStride = 16, rowStride = 60, offset = 6;
+          const T = 5, heads = 3, dim = 40, headStride = 46, rowStride = 150, offset = 6;
           const x = randn(T * rowStride + 4);
           const positions = Int32Array.from([0, 1, 7, 4095, 131071]);
           const a = x.slice(), b = x.slice();
@@ -383,6 +383,16 @@ describe('native kernels vs reference', { skip }, () => {
           g.check('moe');
           assertClose(g.out, r, () => 1e-5 * mag + 1e-6, `moe ${format}`);
           assertClose(ops.moe(args), r, () => 1e-5 * mag + 1e-6, `moe ops ${format}`);
+          // decode (T = 1): the fused gate/up then down path; a wide D to get several row chunks
+          for (const [D1, I1] of [[40, 24], [600, 200]] as const) {
+            const ex1 = Array.from({ length: 4 }, () => ({
+              gate: makeWeight(format, I1, D1, [8, 16]), up: makeWeight(format, I1, D1, [8, 16]), down: makeWeight(format, D1, I1, [8, 16]),
+            }));
+            const a1 = { x: randn(D1), T: 1, experts: ex1, ids: Int32Array.from([3, 0, 2]), weights: randn(3), k: 3 };
+            const r1 = refOps.moe(a1);
+            const mag1 = Math.max(...r1.map(Math.abs));
+            assertClose(ops.moe(a1), r1, () => 1e-5 * mag1 + 1e-6, `moe T=1 ${format} D=${D1}`);
+          }
         }
       });
     });

@@ -76,6 +76,8 @@ struct Kernels {
   int64_t attnLanes;
   // Elementwise: y = silu(g)·u; y = x·w·inv (rmsNorm's scaling, f64 inv applied per element in f32).
   void (*siluMul)(const float* g, const float* u, int64_t n, float* y);
+  // One RMSNorm row: y = x · (1 / sqrt(mean(x²) + eps)) · w.
+  void (*rmsRow)(const float* x, const float* w, int64_t D, double eps, float* y);
   // Probes: sum of n floats (streaming read); `iters` rounds of independent FMA chains, returns FLOPs.
   double (*readSum)(const float* p, int64_t n);
   double (*fmaLoop)(int64_t iters, float* sink);

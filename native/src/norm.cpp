@@ -15,14 +15,8 @@ static void rowsParallel(int64_t T, int64_t D, const std::function<void(int64_t)
 }
 
 void rmsNorm(const float* x, int64_t T, int64_t D, const float* w, double eps, float* y) {
-  rowsParallel(T, D, [&](int64_t t) {
-    const float* xr = x + t * D;
-    float* yr = y + t * D;
-    double ss = 0;
-    for (int64_t i = 0; i < D; i++) ss += double(xr[i]) * xr[i];
-    const double inv = 1 / std::sqrt(ss / double(D) + eps);
-    for (int64_t i = 0; i < D; i++) yr[i] = float(double(xr[i]) * inv * w[i]);
-  });
+  const Kernels& k = K();
+  rowsParallel(T, D, [&](int64_t t) { k.rmsRow(x + t * D, w, D, eps, y + t * D); });
 }
 
 void layerNorm(const float* x, int64_t T, int64_t D, const float* w, const float* b, double eps, float* y) {

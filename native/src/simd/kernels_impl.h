@@ -506,6 +506,21 @@ struct Impl {
     for (; i < n; i++) y[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
   }
 
+  static void rmsRow(const float* x, const float* w, int64_t D, double eps, float* y) {
+    V a0 = S::zero(), a1 = S::zero();
+    int64_t i = 0;
+    for (; i + 2 * VL <= D; i += 2 * VL) {
+      const V x0 = S::load(x + i), x1 = S::load(x + i + VL);
+      a0 = S::fma(x0, x0, a0), a1 = S::fma(x1, x1, a1);
+    }
+    double ss = double(S::hsum(S::add(a0, a1)));
+    for (; i < D; i++) ss += double(x[i]) * x[i];
+    const float inv = float(1 / std::sqrt(ss / double(D) + eps));
+    const V iv = S::set1(inv);
+    for (i = 0; i + VL <= D; i += VL) S::store(y + i, S::mul(S::mul(S::load(x + i), iv), S::load(w + i)));
+    for (; i < D; i++) y[i] = x[i] * inv * w[i];
+  }
+
   // ---- attention tiles: query lanes across SIMD vectors ------------------------------------------------------
   // Q is transposed into Qt [dk][lanes] (pre-multiplied by scale·log2 e), so scores of a key block are
   // St[j][lanes] = Σ_d K[j][d]·Qt[d] (key elements broadcast, NK keys x NV lane vectors per micro-tile); the
@@ -703,6 +718,7 @@ struct Impl {
     k.attn = &attn;
     k.attnLanes = AV * VL;
     k.siluMul = &siluMul;
+    k.rmsRow = &rmsRow;
     k.readSum = &readSum;
     k.fmaLoop = &fmaLoop;
     return k;
