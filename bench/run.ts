@@ -53,7 +53,7 @@ async function main() {
   log(`small preset: ${(p.total / 1e6).toFixed(0)}M params total, ${(p.active / 1e6).toFixed(0)}M active per token, bf16`);
   const prefill: Record<string, number> = {};
   const prefillFrac: Record<string, number> = {};
-  for (const T of args.quick ? [128] : [128, 512, 2048]) {
+  for (const T of args.quick ? [512] : [128, 512, 2048]) {
     const ids = randomIds(T, V, T);
     small.forward(ids.slice(0, 16), small.newCache(), { logits: 'last' }); // warm-up
     const [, s] = time(() => small.forward(ids, small.newCache(T), { logits: 'last' }));
@@ -66,7 +66,7 @@ async function main() {
   for (const ctx of args.quick ? [128] : [128, 4096]) {
     const cache = small.newCache(ctx + 64);
     let r = small.forward(randomIds(ctx, V, ctx + 1), cache, { logits: 'last' });
-    const steps = 16;
+    const steps = 24;
     let tok = 0;
     const [, s] = time(() => {
       for (let i = 0; i < steps; i++) {
@@ -121,17 +121,21 @@ async function main() {
   }
 
   // --- llama.cpp on the same weights (opt-in) ---
+  // Same weights (bf16 GGUF export), same thread count, same prompt lengths and decode context as ours.
   let llama: { prefill_tok_s: number; decode_tok_s: number } | null = null;
   try {
     const { benchLlamaCpp } = await import('./llamacpp.js');
     const { exportGguf } = await import('../src/gguf/export.js');
     const gguf = join(MODELS, 'small-bf16.gguf');
     if (!existsSync(gguf)) exportGguf(presetDir('small'), gguf, { dtype: 'bf16' });
-    llama = await benchLlamaCpp(gguf, { promptTokens: randomIds(512, V, 512), decodeTokens: 16, threads: limits?.threads ?? 2 });
+    const threads = limits?.threads ?? 2;
+    const pre = await benchLlamaCpp(gguf, { promptTokens: randomIds(512, V, 512), decodeTokens: 2, threads });
+    const dec = await benchLlamaCpp(gguf, { promptTokens: randomIds(128, V, 129), decodeTokens: 17, threads });
+    if (pre && dec) llama = { prefill_tok_s: pre.prefill_tok_s, decode_tok_s: dec.decode_tok_s };
   } catch (e) {
     log(`llama.cpp comparison unavailable: ${(e as Error).message}`);
   }
-  if (llama) log(`llama.cpp (same bf16 weights): prefill 512 ${llama.prefill_tok_s.toFixed(1)} tok/s, decode ${llama.decode_tok_s.toFixed(2)} tok/s`);
+  if (llama) log(`llama.cpp (same bf16 weights, ${limits?.threads ?? 2} threads): prefill 512 ${llama.prefill_tok_s.toFixed(1)} tok/s (ours/theirs ${(prefill[512]! / llama.prefill_tok_s).toFixed(2)}), decode at 128 ${llama.decode_tok_s.toFixed(2)} tok/s (ours/theirs ${(decode[128]! / llama.decode_tok_s).toFixed(2)})`);
 
   const rss = process.resourceUsage().maxRSS / 1024;
   log(`peak RSS: ${rss.toFixed(0)} MB`);

@@ -3,6 +3,7 @@
 import type { Ops } from '../kernels/interface.js';
 import type { SequenceCache } from './cache.js';
 import type { ModelConfig } from './config.js';
+import type { Workspace } from './workspace.js';
 
 /** Debug hook: receives intermediates by name (free when absent). */
 export type Trace = (name: string, layer: number, value: Float32Array | Int32Array | { ids: Int32Array; weights: Float32Array }) => void;
@@ -35,6 +36,8 @@ export interface StepContext {
   readonly form: 'expanded' | 'absorbed';
   readonly forceDense: boolean;
   readonly trace?: Trace;
+  /** Scratch buffers reused across layers and calls. */
+  readonly ws: Workspace;
 }
 
 /** A DSA selection for this call's rows: [T, k] absolute key positions (−1 = none), or null = dense causal. */

@@ -46,9 +46,9 @@ type Mask = { keyLimit: Int32Array; indices?: Int32Array; k?: number };
 function expanded(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Array, latent: Float32Array, L: number, mask: Mask): Float32Array {
   const { cfg, T } = ctx;
   const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
-  const kv = ops.matmul(compactColumns(latent, L, C + R, 0, C), L, w.kvB); // [L, H, Dn+Dv]
-  const K = new Float32Array(L * H * Dq); // [L, H, Dn+R]: per-head k_nope, shared k_pe
-  const V = new Float32Array(L * H * Dv); // [L, H, Dv]
+  const kv = ops.matmul(compactColumns(latent, L, C + R, 0, C, ctx.ws.get('latent.c', L * C)), L, w.kvB); // [L, H, Dn+Dv]
+  const K = ctx.ws.get('mla.K', L * H * Dq); // [L, H, Dn+R]: per-head k_nope, shared k_pe
+  const V = ctx.ws.get('mla.V', L * H * Dv); // [L, H, Dv]
   // Plain index loops: this runs over L·H rows per layer, where per-row subarray views cost more than the copy.
   for (let s = 0, src = 0, dk = 0, dvo = 0; s < L; s++) {
     const pe = s * (C + R) + C;
@@ -66,7 +66,7 @@ function absorbed(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Arr
   const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
   // q̃_h = W_UK,hᵀ q_nope_h (C wide), followed by the rotary part: one MQA query of width C+R per head.
   const qNopeAbs = ops.headMatmul({ x: q, xStride: Dq, xOffset: 0, T, heads: H, w: w.kvB, headRows: Dn + Dv, rowStart: 0, n: Dn, transposed: true }); // [T, H, C]
-  const qAbs = new Float32Array(T * H * (C + R));
+  const qAbs = ctx.ws.get('mla.qAbs', T * H * (C + R));
   for (let th = 0, d = 0; th < T * H; th++) {
     for (let i = 0, o = th * C; i < C; i++) qAbs[d++] = qNopeAbs[o + i]!;
     for (let i = 0, o = th * Dq + Dn; i < R; i++) qAbs[d++] = q[o + i]!;
@@ -78,8 +78,7 @@ function absorbed(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Arr
 }
 
 /** Columns [from, from+n) of each of `rows` rows of width `width`, as a contiguous [rows, n] array. */
-export function compactColumns(x: Float32Array, rows: number, width: number, from: number, n: number): Float32Array {
-  const out = new Float32Array(rows * n);
+export function compactColumns(x: Float32Array, rows: number, width: number, from: number, n: number, out: Float32Array = new Float32Array(rows * n)): Float32Array {
   for (let r = 0, d = 0; r < rows; r++) for (let i = 0, o = r * width + from; i < n; i++) out[d++] = x[o + i]!;
   return out;
 }

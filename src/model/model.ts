@@ -11,6 +11,7 @@ import { SequenceCache } from './cache.js';
 import type { ForwardOptions, Selection, StepContext } from './context.js';
 import { decoderLayer } from './decoder-layer.js';
 import { compactColumns } from './mla.js';
+import { Workspace } from './workspace.js';
 
 export interface ForwardResult {
   /** [rows, V] logits for the rows asked for (all new positions, or the last). */
@@ -27,6 +28,8 @@ export interface LoadOptions {
 }
 
 export class GlmModel {
+  private readonly ws = new Workspace();
+
   constructor(readonly cfg: ModelConfig, readonly weights: ModelWeights, readonly ops: Ops) {}
 
   static load(dir: string, opts: LoadOptions): GlmModel {
@@ -55,7 +58,7 @@ export class GlmModel {
       keyLimit[t] = start + t + 1;
     }
     const form = opts.attention === 'expanded' || opts.attention === 'absorbed' ? opts.attention : T > 1 ? 'expanded' : 'absorbed';
-    const ctx: StepContext = { ops, cfg, cache, T, start, positions, keyLimit, form, forceDense: opts.forceDense ?? false, trace: opts.trace };
+    const ctx: StepContext = { ops, cfg, cache, T, start, positions, keyLimit, form, forceDense: opts.forceDense ?? false, trace: opts.trace, ws: this.ws };
 
     const h = ops.gatherRows(weights.embed, Int32Array.from(tokens)); // [T, hidden]
     opts.trace?.('hidden.embed', -1, h);
