@@ -167,6 +167,66 @@ export function benchOps(filter = ''): Record<string, number> {
     const y = new Float32Array(64);
     out.call_overhead_addinplace_64_us = time(() => ops.addInPlace(y, x2), 2000) * 1e6;
   }
+  // Fast random bf16 weights (values ±[2^-7, 2^-6)), for the rotated decode / MoE benches below.
+  const bf16fast = (name: string, rows: number, cols: number): LinearWeight => {
+    const h = new Uint16Array(rows * cols);
+    randomFillSync(h);
+    for (let i = 0; i < h.length; i++) h[i] = (h[i]! & 0x807f) | 0x3c00;
+    return { name, format: 'bf16', rows, cols, data: new Uint8Array(h.buffer) };
+  };
+  if (want('moe512')) {
+    // Prefill MoE: T = 512 tokens, top-8 of 64 experts [256 x 1024] (bf16), distinct random experts per token.
+    const E = 64, D = 1024, I = 256, T = 512, k = 8;
+    const experts = Array.from({ length: E }, (_, e) => ({ gate: bf16fast(`g${e}`, I, D), up: bf16fast(`u${e}`, I, D), down: bf16fast(`d${e}`, D, I) }));
+    const x = rnd(T * D), ids = new Int32Array(T * k), weights = rnd(T * k);
+    for (let t = 0; t < T; t++) {
+      const perm = Array.from({ length: E }, (_, i) => i).sort(() => Math.random() - 0.5);
+      for (let j = 0; j < k; j++) ids[t * k + j] = perm[j]!;
+    }
+    const a = { x, T, experts, ids, weights, k };
+    ops.moe(a);
+    const s = time(() => ops.moe(a), 5);
+    out.moe_t512_64x256x1024_ms = s * 1e3;
+    out.moe_t512_gflops = (2 * T * k * 3 * I * D) / s / 1e9;
+  }
+  if (want('decode')) {
+    // Decode matvec / MoE / headMatmul at the small preset's shapes, rotating over >= 256 MiB of distinct
+    // copies so that the weights come from DRAM; GB/s counts weight bytes per call.
+    const x = rnd(4096);
+    for (const [rows, cols] of [[1024, 512], [3072, 512], [576, 1024], [1024, 2048], [3072, 1024], [1024, 3072]] as const) {
+      const bytes = rows * cols * 2, copies = Math.max(8, Math.ceil((256 << 20) / bytes));
+      const ws = Array.from({ length: copies }, (_, i) => bf16fast(`w${i}`, rows, cols));
+      const xv = x.subarray(0, cols);
+      for (const w of ws) ops.matmul(xv, 1, w);
+      const s = time(() => { for (const w of ws) ops.matmul(xv, 1, w); }, 5) / copies;
+      out[`gemv_${rows}x${cols}_gbs`] = bytes / s / 1e9;
+    }
+    {
+      const E = 64, D = 1024, I = 256, k = 8, copies = 4;  // 4 x 64 experts x 1.5 MB = 400 MB
+      const sets = Array.from({ length: copies }, () =>
+        Array.from({ length: E }, (_, e) => ({ gate: bf16fast(`g${e}`, I, D), up: bf16fast(`u${e}`, I, D), down: bf16fast(`d${e}`, D, I) })));
+      const xs = rnd(D);
+      const args = sets.flatMap((experts) => Array.from({ length: E / k }, (_, g) => ({
+        x: xs, T: 1, experts, ids: Int32Array.from({ length: k }, (_, j) => g * k + j), weights: rnd(k), k })));
+      for (const a of args) ops.moe(a);
+      const s = time(() => { for (const a of args) ops.moe(a); }, 5) / args.length;
+      out.moe_t1_dram_us = s * 1e6;
+      out.moe_t1_dram_gbs = (k * 3 * I * D * 2) / s / 1e9;
+    }
+    {
+      const heads = 16, copies = 128;  // 2 MB each
+      const ws = Array.from({ length: copies }, (_, i) => bf16fast(`kvb${i}`, heads * 256, 512));
+      const xq = rnd(heads * 192), xo = rnd(heads * 512);
+      const absorb = ws.map((w) => ({ x: xq, xStride: 192, xOffset: 0, T: 1, heads, w, headRows: 256, rowStart: 0, n: 128, transposed: true }));
+      const uv = ws.map((w) => ({ x: xo, xStride: 512, xOffset: 0, T: 1, heads, w, headRows: 256, rowStart: 128, n: 128, transposed: false }));
+      for (const [name, list] of [['absorb', absorb], ['uv', uv]] as const) {
+        for (const a of list) ops.headMatmul(a);
+        const s = time(() => { for (const a of list) ops.headMatmul(a); }, 5) / copies;
+        out[`head_${name}_t1_dram_us`] = s * 1e6;
+        out[`head_${name}_t1_dram_gbs`] = (heads * 128 * 512 * 2) / s / 1e9;
+      }
+    }
+  }
   if (want('head')) {
     // kv_b_proj-like: 16 heads x (128 nope + 128 v) rows x 512 cols (bf16); absorb (transposed) and W_UV.
     const heads = 16, w = bf16w('kvb', heads * 256, 512);

@@ -383,6 +383,20 @@ describe('native kernels vs reference', { skip }, () => {
           g.check('moe');
           assertClose(g.out, r, () => 1e-5 * mag + 1e-6, `moe ${format}`);
           assertClose(ops.moe(args), r, () => 1e-5 * mag + 1e-6, `moe ops ${format}`);
+          // prefill schedule: 150 tokens (expert 0 in every token: > 128 rows, two token chunks), per-expert
+          // intermediate widths, several row chunks per expert
+          {
+            const T2 = 150, k2 = 3, D2 = 300, E2 = 5, widths = [130, 24, 7, 64, 33];
+            const ex2 = widths.map((I2) => ({
+              gate: makeWeight(format, I2, D2, [8, 16]), up: makeWeight(format, I2, D2, [8, 16]), down: makeWeight(format, D2, I2, [8, 16]),
+            }));
+            const ids2 = new Int32Array(T2 * k2);
+            for (let t = 0; t < T2; t++) ids2[t * k2] = 0, ids2[t * k2 + 1] = 1 + (t % 4), ids2[t * k2 + 2] = 1 + ((t + 1 + (t % 3)) % 4);
+            const a2 = { x: randn(T2 * D2), T: T2, experts: ex2, ids: ids2, weights: randn(T2 * k2), k: k2 };
+            const r2 = refOps.moe(a2);
+            const mag2 = Math.max(...r2.map(Math.abs));
+            assertClose(ops.moe(a2), r2, () => 1e-5 * mag2 + 1e-6, `moe T=150 ${format}`);
+          }
           // decode (T = 1): the fused gate/up then down path; a wide D to get several row chunks
           for (const [D1, I1] of [[40, 24], [600, 200]] as const) {
             const ex1 = Array.from({ length: 4 }, () => ({

@@ -31,6 +31,8 @@ struct Impl {
     const uint8_t* p[R];
     const float* sr[R];
     for (int i = 0; i < R; i++) p[i] = w.data + (r + i) * cols * eb<F>(), sr[i] = scaleRow(w, r + i);
+    const int64_t rowBytes = cols * eb<F>();
+    const int64_t ahead = R * rowBytes * (rowBytes * R >= 8192 ? 1 : (8192 + R * rowBytes - 1) / (R * rowBytes));
     V tot[R];
     float totS[R];
     for (int i = 0; i < R; i++) tot[i] = S::zero(), totS[i] = 0.f;
@@ -43,8 +45,10 @@ struct Impl {
         const V x0 = S::load(x + c), x1 = S::load(x + c + VL);
         // Rows are short (often one 4 KiB page, where hardware prefetchers stop): fetch the same
         // columns of the next row group now. Prefetches never fault, so running past the end is fine.
+        // Short rows (≤ 2 KiB: kv_b heads, 512-column projections) prefetch further ahead, ≥ 8 KiB of
+        // weights, so that DRAM latency is covered.
         if constexpr (R > 1 && F != Fmt::F32)  // f32 rows span 4+ pages: hardware prefetch suffices
-          for (int i = 0; i < R; i++) S::prefetch(p[i] + R * cols * eb<F>() + c * eb<F>());
+          for (int i = 0; i < R; i++) S::prefetch(p[i] + ahead + c * eb<F>());
         for (int i = 0; i < R; i++) {
           a0[i] = S::fma(S::template ld<F>(p[i] + c * eb<F>()), x0, a0[i]);
           a1[i] = S::fma(S::template ld<F>(p[i] + (c + VL) * eb<F>()), x1, a1[i]);
@@ -96,6 +100,8 @@ struct Impl {
     const uint8_t* p[R];
     const float* sr[R];
     for (int i = 0; i < R; i++) p[i] = w.data + (r + i) * cols * eb<F>(), sr[i] = scaleRow(w, r + i);
+    const int64_t rowBytes = cols * eb<F>();
+    const int64_t ahead = R * rowBytes * (rowBytes * R >= 8192 ? 1 : (8192 + R * rowBytes - 1) / (R * rowBytes));
     for (int64_t s0 = p0; s0 < p1;) {
       const int64_t s1 = imin(p1, (s0 / blk + 1) * blk);
       float a[R];
@@ -107,6 +113,9 @@ struct Impl {
       }
       int64_t c = s0;
       for (; c + VL <= s1; c += VL) {
+        if constexpr (F != Fmt::F32)
+          if ((c * eb<F>()) % 64 == 0)  // one prefetch per cache line, ≥ 8 KiB ahead
+            for (int i = 0; i < R; i++) S::prefetch(p[i] + ahead + c * eb<F>());
         V acc = S::load(y + c);
         for (int i = 0; i < R; i++) acc = S::fma(S::template ld<F>(p[i] + c * eb<F>()), av[i], acc);
         S::store(y + c, acc);
@@ -119,7 +128,7 @@ struct Impl {
 
   template <Fmt F>
   static void gemvTF(const WeightRef& w, const float* x, float* y, int64_t c0, int64_t c1) {
-    constexpr int64_t PIECE = 256;  // output columns kept in L1 while all rows stream past
+    constexpr int64_t PIECE = 1024;  // output columns kept in L1 while all rows stream past (whole rows up to 1024)
     for (int64_t p0 = c0; p0 < c1; p0 += PIECE) {
       const int64_t p1 = imin(p0 + PIECE, c1);
       fillz(y + p0, y + p1);
