@@ -194,9 +194,14 @@ struct Impl {
         for (int n = 0; n < NR; n++) acc[m][n] = S::fma(xv, wv[n], acc[m][n]);
       }
     }
+    float hs[M][4];
+    for (int m = 0; m < M; m++) {
+      if constexpr (NR == 4) S::hsum4(acc[m][0], acc[m][1], acc[m][2], acc[m][3], hs[m]);
+      else for (int n = 0; n < NR; n++) hs[m][n] = S::hsum(acc[m][n]);
+    }
     for (int m = 0; m < M; m++)
       for (int n = 0; n < nvalid; n++) {
-        float s = S::hsum(acc[m][n]);
+        float s = hs[m][n];
         for (int64_t k = kv; k < kc; k++) s += x[m * ldx + k] * wp[n * ldw + k];
         y[m * ldy + n] = accumulate ? y[m * ldy + n] + s : s;
       }
