@@ -189,11 +189,11 @@ export function benchOps(filter = ''): Record<string, number> {
     out.moe_t512_64x256x1024_ms = s * 1e3;
     out.moe_t512_gflops = (2 * T * k * 3 * I * D) / s / 1e9;
   }
-  if (want('decode')) {
+  {
     // Decode matvec / MoE / headMatmul at the small preset's shapes, rotating over >= 256 MiB of distinct
     // copies so that the weights come from DRAM; GB/s counts weight bytes per call.
     const x = rnd(4096);
-    for (const [rows, cols] of [[1024, 512], [3072, 512], [576, 1024], [1024, 2048], [3072, 1024], [1024, 3072]] as const) {
+    if (want('decode_gemv')) for (const [rows, cols] of [[1024, 512], [3072, 512], [576, 1024], [1024, 2048], [3072, 1024], [1024, 3072]] as const) {
       const bytes = rows * cols * 2, copies = Math.max(8, Math.ceil((256 << 20) / bytes));
       const ws = Array.from({ length: copies }, (_, i) => bf16fast(`w${i}`, rows, cols));
       const xv = x.subarray(0, cols);
@@ -201,7 +201,7 @@ export function benchOps(filter = ''): Record<string, number> {
       const s = time(() => { for (const w of ws) ops.matmul(xv, 1, w); }, 5) / copies;
       out[`gemv_${rows}x${cols}_gbs`] = bytes / s / 1e9;
     }
-    {
+    if (want('decode_moe')) {
       const E = 64, D = 1024, I = 256, k = 8, copies = 4;  // 4 x 64 experts x 1.5 MB = 400 MB
       const sets = Array.from({ length: copies }, () =>
         Array.from({ length: E }, (_, e) => ({ gate: bf16fast(`g${e}`, I, D), up: bf16fast(`u${e}`, I, D), down: bf16fast(`d${e}`, D, I) })));
@@ -213,7 +213,7 @@ export function benchOps(filter = ''): Record<string, number> {
       out.moe_t1_dram_us = s * 1e6;
       out.moe_t1_dram_gbs = (k * 3 * I * D * 2) / s / 1e9;
     }
-    {
+    if (want('decode_head')) {
       const heads = 16, copies = 128;  // 2 MB each
       const ws = Array.from({ length: copies }, (_, i) => bf16fast(`kvb${i}`, heads * 256, 512));
       const xq = rnd(heads * 192), xo = rnd(heads * 512);
