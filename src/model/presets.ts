@@ -2,8 +2,8 @@
 //   tiny  — golden-set scale (64 wide, 4 layers), small index_topk so the indexer really drops keys.
 //   small — GLM-5-shaped at ~0.7B total / ~0.2B active: real latent widths (C 512, R 64), real
 //           index_topk 2048 and head-dim 128 indexer, 64 experts top-8 + shared expert, 3 dense layers.
-//   long  — a 2-layer model with GLM-5's attention shapes and index_topk 2048, small MLPs: for
-//           long-context sparse-vs-dense measurements where a 64K-token prefill must stay affordable.
+//   long  — one layer with GLM-5's latent widths and index_topk 2048 and a small MLP: for long-context
+//           sparse-vs-dense measurements, where a real 64K-token prefill must stay affordable on 2 cores.
 
 export type PresetName = 'tiny' | 'small' | 'long';
 export const PRESETS: readonly PresetName[] = ['tiny', 'small', 'long'];
@@ -68,7 +68,7 @@ export function presetConfig(name: PresetName, vocab: VocabInfo): Record<string,
       };
     case 'long':
       return {
-        ...common, ...layers(2, 1),
+        ...common, ...layers(1, 1),
         hidden_size: 512, intermediate_size: 1024, moe_intermediate_size: 128,
         num_attention_heads: 16, num_key_value_heads: 16, q_lora_rank: 512, kv_lora_rank: 512,
         qk_nope_head_dim: 128, qk_rope_head_dim: 64, qk_head_dim: 192, v_head_dim: 128, head_dim: 64,
