@@ -15,7 +15,7 @@ export function decodeBytesPerToken(model: GlmModel, L: number): number {
   const c = model.cfg;
   const sparse = L > c.indexTopk;
   let total = model.weights.embed.data.byteLength / c.vocabSize + bytesOf(model.weights.lmHead);
-  model.weights.layers.forEach((l: LayerWeights, i: number) => {
+  for (const l of model.weights.layers as readonly LayerWeights[]) {
     const a = l.attn;
     total += bytesOf(a.qA) + bytesOf(a.qB) + bytesOf(a.kvA) + bytesOf(a.kvB) + bytesOf(a.o);
     if (a.indexer) total += bytesOf(a.indexer.wk) + (sparse ? bytesOf(a.indexer.wqB) + bytesOf(a.indexer.weightsProj) : 0);
@@ -26,8 +26,7 @@ export function decodeBytesPerToken(model: GlmModel, L: number): number {
       const m = l.mlp.moe;
       total += bytesOf(m.router) + c.numExpertsPerTok * mlpBytes(m.experts[0]!) + (m.shared ? mlpBytes(m.shared) : 0);
     }
-    void i;
-  });
+  }
   return total;
 }
 
