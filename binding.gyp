@@ -15,6 +15,7 @@
         "native/src/elementwise.cpp",
         "native/src/linear.cpp",
         "native/src/mmap.cpp",
+        "native/src/panel.cpp",
         "native/src/moe.cpp",
         "native/src/norm.cpp",
         "native/src/pool.cpp",

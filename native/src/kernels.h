@@ -53,9 +53,12 @@ struct Kernels {
   void (*gemv)(const WeightRef& w, const float* x, float* y, int64_t r0, int64_t r1);
   // y[c] = Σ_r x[r] W[r, c] for c in [c0, c1) (matmulT, T = 1). y is the full output row.
   void (*gemvT)(const WeightRef& w, const float* x, float* y, int64_t c0, int64_t c1);
-  // y[t·ldy + r] = x[t·ldx + (0..cols)] · W[r, :] for t in [t0, t1), r in [r0, r1). Uses `scratch`.
-  void (*gemm)(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t0, int64_t t1,
-               int64_t r0, int64_t r1, float* scratch);
+  // Prefill product over one token panel: xp is [cols][panelTokens] (token i in lane i; see panel.h),
+  // nt ≤ panelTokens of them real. y(i, r) = xp[:, i] · W[r, :] for r in [r0, r1) goes to y[i·yt + r·yr];
+  // lanes nt ≤ i < ntOut are written as 0 (ntOut = panelTokens: output as a zero-padded panel). Uses `scratch`.
+  void (*gemmPanel)(const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr, int64_t r0,
+                    int64_t r1, float* scratch);
+  int64_t panelTokens;
   // y[t·ldy + c] = Σ_r x[t·ldx + r] W[r, c] for t in [t0, t1), c in [c0, c1).
   void (*gemmT)(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t0, int64_t t1,
                 int64_t c0, int64_t c1);
@@ -86,7 +89,7 @@ struct Kernels {
 constexpr int64_t ATTN_KB = 64;  // keys per attention block
 static inline int64_t attnScratch(int64_t dk, int64_t dv, int64_t lanes) { return (dk + dv + ATTN_KB) * lanes + 64; }
 
-// Scratch floats gemm needs per thread.
+// Scratch floats gemmPanel needs per thread.
 constexpr int64_t GEMM_SCRATCH = 64 * 1024;
 
 const Kernels* kernelsScalar();

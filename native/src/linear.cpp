@@ -1,6 +1,8 @@
 // matmul / matmulT / gatherRows: split the output over the pool, call the active kernels.
 #include <algorithm>
+#include <vector>
 #include "ops.h"
+#include "panel.h"
 #include "pool.h"
 #include "simd/convert.h"
 
@@ -11,6 +13,25 @@ static int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
 
 // Below this many weight elements x tokens a product runs on the calling thread only.
 static constexpr int64_t SERIAL_WORK = 1 << 15;
+
+// Panel storage for matmul / headMatmul (entered from the JS thread only): grown, never shrunk, so
+// repeated calls take no page faults.
+static float* panelBuffer(int64_t floats) {
+  static std::vector<float> buf;
+  if (int64_t(buf.size()) < floats) buf.resize(size_t(floats));
+  return buf.data();
+}
+
+// Fills `panels` panels of width K in parallel, split along k as well when there are few panels.
+template <class Fill>
+static void fillPanels(int64_t panels, int64_t K, bool serial, const Fill& fill) {
+  const int64_t nk = serial ? 1 : std::max<int64_t>(1, std::min(ceilDiv(4 * poolThreads(), panels), ceilDiv(K, 64)));
+  const int64_t kc = roundUp(ceilDiv(K, nk), 16);
+  parallelFor(panels * ceilDiv(K, kc), [&](int64_t i, int) {
+    const int64_t nkc = ceilDiv(K, kc), b = i / nkc, k0 = (i % nkc) * kc;
+    fill(b, k0, std::min(K, k0 + kc));
+  });
+}
 
 void matmul(const WeightRef& w, const float* x, int64_t T, float* y) {
   const int64_t rows = w.rows, cols = w.cols, n = poolThreads();
@@ -30,14 +51,20 @@ void matmul(const WeightRef& w, const float* x, int64_t T, float* y) {
     });
     return;
   }
-  const int64_t rowChunk = serial ? roundUp(rows, 16) : std::min<int64_t>(256, std::max<int64_t>(16, roundUp(ceilDiv(rows, 4 * n), 16)));
-  const int64_t nR = ceilDiv(rows, rowChunk);
-  const int64_t nT = serial ? 1 : std::min(ceilDiv(T, 12), ceilDiv(4 * n, nR));
-  const int64_t tokChunk = roundUp(ceilDiv(T, nT), 12);
-  parallelFor(nR * ceilDiv(T, tokChunk), [&](int64_t i, int thread) {
-    const int64_t r0 = (i % nR) * rowChunk, r1 = std::min(rows, r0 + rowChunk);
-    const int64_t t0 = (i / nR) * tokChunk, t1 = std::min(T, t0 + tokChunk);
-    k.gemm(w, x, cols, y, rows, t0, t1, r0, r1, threadScratch(thread, GEMM_SCRATCH));
+  // Prefill: x as token panels (one transpose pass), then (panel, row chunk) tasks, panel-major so that
+  // consecutive tasks share a panel; row chunks as long as the task count allows (≥ 4 per thread).
+  const int64_t TP = k.panelTokens, nb = ceilDiv(T, TP);
+  float* P = panelBuffer(nb * TP * cols);
+  fillPanels(nb, cols, serial, [&](int64_t b, int64_t k0, int64_t k1) {
+    fillPanel(x + b * TP * cols, cols, nullptr, std::min(TP, T - b * TP), TP, k0, k1, P + b * cols * TP);
+  });
+  const int64_t nR = serial ? 1 : ceilDiv(4 * n, nb);
+  const int64_t rowChunk = std::max<int64_t>(16, roundUp(ceilDiv(rows, nR), 16));
+  const int64_t nRc = ceilDiv(rows, rowChunk);
+  parallelFor(nb * nRc, [&](int64_t i, int thread) {
+    const int64_t b = i / nRc, r0 = (i % nRc) * rowChunk, r1 = std::min(rows, r0 + rowChunk);
+    const int64_t nt = std::min(TP, T - b * TP);
+    k.gemmPanel(w, P + b * cols * TP, nt, nt, y + b * TP * rows, rows, 1, r0, r1, threadScratch(thread, GEMM_SCRATCH));
   });
 }
 
@@ -95,17 +122,31 @@ void headMatmul(const HeadMatmulArgs& a, float* y) {
     });
     return;
   }
-  const int64_t nT = serial ? 1 : std::max<int64_t>(1, std::min(ceilDiv(T, 12), ceilDiv(4 * nt, H * nC)));
-  const int64_t tokChunk = roundUp(ceilDiv(T, nT), 12), nTk = ceilDiv(T, tokChunk);
-  // Task order: token chunk outermost, so consecutive tasks share the x panel of their head group.
-  parallelFor(nTk * H * nC, [&](int64_t i, int thread) {
-    const int64_t c = i % nC, h = (i / nC) % H, tc = i / (nC * H);
+  if (a.transposed) {
+    const int64_t nT = serial ? 1 : std::max<int64_t>(1, std::min(ceilDiv(T, 12), ceilDiv(4 * nt, H * nC)));
+    const int64_t tokChunk = roundUp(ceilDiv(T, nT), 12), nTk = ceilDiv(T, tokChunk);
+    // Task order: token chunk outermost, so consecutive tasks share the x panel of their head group.
+    parallelFor(nTk * H * nC, [&](int64_t i, int) {
+      const int64_t c = i % nC, h = (i / nC) % H, tc = i / (nC * H);
+      const int64_t o0 = c * chunk, o1 = std::min(outW, o0 + chunk);
+      const int64_t t0 = tc * tokChunk, t1 = std::min(T, t0 + tokChunk);
+      k.gemmT(head(h), x0 + h * a.xStride, ldx, y + h * outW, ldy, t0, t1, o0, o1);
+    });
+    return;
+  }
+  // W_h x for several tokens: per-head token panels, then (panel, head, row chunk) tasks.
+  const int64_t TP = k.panelTokens, nb = ceilDiv(T, TP), panel = cols * TP;
+  float* P = panelBuffer(H * nb * panel);
+  fillPanels(H * nb, cols, serial, [&](int64_t hb, int64_t k0, int64_t k1) {
+    const int64_t h = hb / nb, b = hb % nb;
+    fillPanel(x0 + h * a.xStride + b * TP * ldx, ldx, nullptr, std::min(TP, T - b * TP), TP, k0, k1, P + hb * panel);
+  });
+  parallelFor(nb * H * nC, [&](int64_t i, int thread) {
+    const int64_t c = i % nC, h = (i / nC) % H, b = i / (nC * H);
     const int64_t o0 = c * chunk, o1 = std::min(outW, o0 + chunk);
-    const int64_t t0 = tc * tokChunk, t1 = std::min(T, t0 + tokChunk);
-    const WeightRef wh = head(h);
-    const float* xh = x0 + h * a.xStride;
-    if (a.transposed) k.gemmT(wh, xh, ldx, y + h * outW, ldy, t0, t1, o0, o1);
-    else k.gemm(wh, xh, ldx, y + h * outW, ldy, t0, t1, o0, o1, threadScratch(thread, GEMM_SCRATCH));
+    const int64_t ntk = std::min(TP, T - b * TP);
+    k.gemmPanel(head(h), P + (h * nb + b) * panel, ntk, ntk, y + h * outW + b * TP * ldy, ldy, 1, o0, o1,
+                threadScratch(thread, GEMM_SCRATCH));
   });
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 #include "ops.h"
+#include "panel.h"
 #include "pool.h"
 
 namespace glm5 {
@@ -49,71 +50,72 @@ static std::vector<float>& scratchVec(int i, size_t n) {
   return bufs[i];
 }
 
-// Several tokens (prefill): the T·k (token, expert) pairs sorted by expert, their token rows gathered
-// into one panel xg. Then one parallel schedule over every (expert, gate|up, row chunk, token chunk)
-// work item (the register-blocked gemm over that expert's gathered rows), siluMul over all of it, one
-// schedule over (expert, down row chunk, token chunk) writing one output row per pair, and a per-token
-// reduction of the k weighted rows (each task owns its tokens: no races, no atomics).
+// Several tokens (prefill): the T·k (token, expert) pairs sorted by expert and gathered into token panels
+// (panel.h), each expert's pairs in panels of their own. Stage 1: one parallel schedule over every (expert,
+// panel, gate|up, row chunk) item, writing gate / up in panel layout [rows][TP]; stage 2: siluMul over all
+// of it, in place, which is the panel input of stage 3: one schedule over (expert, panel, down row chunk)
+// writing one output row per pair; stage 4: a per-token reduction of the k weighted rows (each task owns
+// its tokens: no races, no atomics).
 static void moeBatch(const MoeArgs& a, float* out) {
   const int64_t T = a.T, D = a.D, k = a.k, E = a.E, P = T * k, nt = poolThreads();
   const Kernels& K_ = K();
-  std::vector<int64_t> cnt(E + 1, 0), off(E + 1, 0), hoff(E + 1, 0), pos(P), order(P);
+  const int64_t TP = K_.panelTokens;
+  // cnt / off: pairs per expert and where they start in sorted order; pb: first panel; hq: gate/up offset.
+  std::vector<int64_t> cnt(E + 1, 0), off(E + 1, 0), pb(E + 1, 0), hq(E + 1, 0), pos(P), tok(P);
   for (int64_t p = 0; p < P; p++) cnt[a.ids[p]]++;
-  for (int64_t e = 0; e < E; e++) off[e + 1] = off[e] + cnt[e], hoff[e + 1] = hoff[e] + cnt[e] * a.experts[3 * e].rows;
+  for (int64_t e = 0; e < E; e++) {
+    const int64_t nb = (cnt[e] + TP - 1) / TP;
+    off[e + 1] = off[e] + cnt[e];
+    pb[e + 1] = pb[e] + nb;
+    hq[e + 1] = hq[e] + nb * a.experts[3 * e].rows * TP;
+  }
   {
     std::vector<int64_t> fill(off.begin(), off.end() - 1);
-    for (int64_t p = 0; p < P; p++) pos[p] = fill[a.ids[p]]++, order[pos[p]] = p;
+    for (int64_t p = 0; p < P; p++) pos[p] = fill[a.ids[p]]++, tok[pos[p]] = p / k;
   }
-  float* xg = scratchVec(0, size_t(P * D)).data();
-  float* gu = scratchVec(1, size_t(2 * hoff[E])).data();  // gate rows, then up rows (same layout)
+  const int64_t NP = pb[E];
+  std::vector<int64_t> expertOf(NP);
+  for (int64_t e = 0; e < E; e++)
+    for (int64_t b = pb[e]; b < pb[e + 1]; b++) expertOf[b] = e;
+  // Panel q of expert e holds its pairs off[e] + (q - pb[e])·TP + lane.
+  auto lanes = [&](int64_t q) { const int64_t e = expertOf[q]; return std::min(TP, cnt[e] - (q - pb[e]) * TP); };
+  auto first = [&](int64_t q) { const int64_t e = expertOf[q]; return off[e] + (q - pb[e]) * TP; };
+  float* xg = scratchVec(0, size_t(NP * D * TP)).data();
+  float* gu = scratchVec(1, size_t(2 * hq[E])).data();  // gate panels, then up panels (same layout)
   float* yb = scratchVec(2, size_t(P * D)).data();
   float* gb = gu;
-  float* ub = gu + hoff[E];
-  const int64_t GCH = 64;  // pairs per gather / reduction task
-  parallelFor((P + GCH - 1) / GCH, [&](int64_t i, int) {
-    for (int64_t s = i * GCH; s < std::min(P, (i + 1) * GCH); s++) {
-      const float* src = a.x + (order[s] / k) * D;
-      std::copy(src, src + D, xg + s * D);
-    }
-  });
-  struct Item { int64_t e, m, r0, r1, t0, t1; };
+  float* ub = gu + hq[E];
+  parallelFor(NP, [&](int64_t q, int) { fillPanel(a.x, D, tok.data() + first(q), lanes(q), TP, 0, D, xg + q * D * TP); });
+  struct Item { int64_t q, m, r0, r1; };
   std::vector<Item> items;
-  // Token chunks of ≤ 128 rows (multiples of 12); row chunks sized for ≥ ~8 tasks per thread overall.
-  auto plan = [&](int64_t mats, auto rowsOf, int64_t quant) {
+  // Row chunks as long as possible while the schedule keeps ≥ ~8 items per thread.
+  auto plan = [&](int64_t mats, auto rowsOf) {
     items.clear();
     int64_t totalRows = 0;
-    for (int64_t e = 0; e < E; e++) if (cnt[e]) totalRows += mats * rowsOf(e);
-    const int64_t target = std::max<int64_t>(quant, (totalRows / (8 * nt) + quant - 1) / quant * quant);
-    for (int64_t e = 0; e < E; e++) {
-      const int64_t n = cnt[e];
-      if (!n) continue;
-      const int64_t nT = (n + 127) / 128, tc = ((n + nT - 1) / nT + 11) / 12 * 12;
-      const int64_t rows = rowsOf(e), rc = std::min<int64_t>(std::max<int64_t>(target, quant), 256);
-      for (int64_t t0 = 0; t0 < n; t0 += tc)
-        for (int64_t m = 0; m < mats; m++)
-          for (int64_t r0 = 0; r0 < rows; r0 += rc) items.push_back({e, m, r0, std::min(rows, r0 + rc), t0, std::min(n, t0 + tc)});
-    }
+    for (int64_t q = 0; q < NP; q++) totalRows += mats * rowsOf(expertOf[q]);
+    const int64_t rc = std::min<int64_t>(512, std::max<int64_t>(32, (totalRows / (8 * nt) + 15) / 16 * 16));
+    for (int64_t q = 0; q < NP; q++)
+      for (int64_t m = 0; m < mats; m++)
+        for (int64_t r0 = 0, rows = rowsOf(expertOf[q]); r0 < rows; r0 += rc) items.push_back({q, m, r0, std::min(rows, r0 + rc)});
   };
-  plan(2, [&](int64_t e) { return a.experts[3 * e].rows; }, 16);
+  auto hPanel = [&](float* base, int64_t q) {
+    const int64_t e = expertOf[q];
+    return base + hq[e] + (q - pb[e]) * a.experts[3 * e].rows * TP;
+  };
+  plan(2, [&](int64_t e) { return a.experts[3 * e].rows; });
   parallelFor(int64_t(items.size()), [&](int64_t i, int thread) {
     const Item& it = items[i];
-    const int64_t I = a.experts[3 * it.e].rows;
-    K_.gemm(a.experts[3 * it.e + it.m], xg + off[it.e] * D, D, (it.m ? ub : gb) + hoff[it.e], I, it.t0, it.t1, it.r0, it.r1,
-            threadScratch(thread, GEMM_SCRATCH));
+    K_.gemmPanel(a.experts[3 * expertOf[it.q] + it.m], xg + it.q * D * TP, lanes(it.q), TP, hPanel(it.m ? ub : gb, it.q), 1, TP,
+                 it.r0, it.r1, threadScratch(thread, GEMM_SCRATCH));
   });
-  siluMul(gb, ub, hoff[E], gb);
-  plan(1, [&](int64_t) { return D; }, 16);
+  siluMul(gb, ub, hq[E], gb);
+  plan(1, [&](int64_t) { return D; });
   parallelFor(int64_t(items.size()), [&](int64_t i, int thread) {
     const Item& it = items[i];
-    const int64_t I = a.experts[3 * it.e].rows;
-    if (I == 0) {  // an empty intermediate contributes zero
-      for (int64_t t = it.t0; t < it.t1; t++) std::fill(yb + (off[it.e] + t) * D + it.r0, yb + (off[it.e] + t) * D + it.r1, 0.f);
-      return;
-    }
-    K_.gemm(a.experts[3 * it.e + 2], gb + hoff[it.e], I, yb + off[it.e] * D, D, it.t0, it.t1, it.r0, it.r1,
-            threadScratch(thread, GEMM_SCRATCH));
+    K_.gemmPanel(a.experts[3 * expertOf[it.q] + 2], hPanel(gb, it.q), lanes(it.q), lanes(it.q), yb + first(it.q) * D, D, 1, it.r0,
+                 it.r1, threadScratch(thread, GEMM_SCRATCH));
   });
-  const int64_t TCH = std::max<int64_t>(1, GCH / k);
+  const int64_t TCH = std::max<int64_t>(1, 64 / k);
   parallelFor((T + TCH - 1) / TCH, [&](int64_t i, int) {
     for (int64_t t = i * TCH; t < std::min(T, (i + 1) * TCH); t++) {
       float* o = out + t * D;

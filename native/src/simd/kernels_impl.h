@@ -1,10 +1,11 @@
 // The kernels, written once over a SIMD vocabulary S (vec_scalar.h, x86/vec_avx2.h, x86/vec_avx512.h)
 // and instantiated per ISA in its own translation unit with that ISA's compiler flags.
 //
-// Weights are converted to f32 in registers (gemv, gemvT, gemmT) or into a small per-thread packed
-// tile (gemm: NR rows x KC columns, reused by every token of a token block), never into a whole-matrix
-// buffer. Scaled formats (fp8 blocks, int8 groups) accumulate per scale block and apply the scale once.
+// Weights are converted to f32 in registers (gemv, gemvT, gemmT) or into a small per-thread strip
+// (gemmPanel: M rows x PKC columns, reused by every token of a panel), never into a whole-matrix buffer.
+// Scaled formats (fp8 blocks, int8 groups) accumulate per scale block and apply the scale once.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include "convert.h"
@@ -16,10 +17,7 @@ struct Impl {
   using V = typename S::V;
   static constexpr int VL = S::VL;
   static constexpr int MR = S::MR;
-  static constexpr int NR = S::NR;
   static constexpr int NT = S::NT;
-  static constexpr int64_t KC = S::KC;  // gemm: columns per packed tile (one horizontal sum per KC)
-  static constexpr int64_t TB = S::TB;  // gemm: tokens per block (the x panel TB x KC stays in L2)
 
   template <Fmt F> static constexpr int64_t eb() { return F == Fmt::F32 ? 4 : (F == Fmt::BF16 || F == Fmt::F16) ? 2 : 1; }
   template <Fmt F> static constexpr bool scaled() { return F == Fmt::FP8 || F == Fmt::INT8; }
@@ -148,16 +146,29 @@ struct Impl {
     }
   }
 
-  // ---- gemm: y[t, r] = x[t] · W[r] for a token range x row range -------------------------------------
-  // Packs NR rows x kc columns, dequantised (value x scale, exactly the reference's f32), zero-padded to
-  // kcp columns and to NR rows.
+  // ---- gemmPanel: y(t, r) = x_t · W[r] for one token panel x row range ----------------------------------
+  // Outer-product form (BLIS style, transposed): the tokens lie across SIMD lanes, so the panel is
+  // xp[k][TP] (built once per op by the driver) and each weight element is broadcast. A micro-tile keeps
+  // M weight rows x NV lane vectors of tokens in registers; per k it loads NV vectors of the panel and
+  // broadcasts M weights: no horizontal sums and no K remainder. Blocking: the panel slice PKC x TP stays
+  // in L1 while every row tile of a PRC-row block passes over it; the weights of one row tile are
+  // dequantised once per panel into an f32 strip wp [M][kc] (value x scale, exactly the reference's f32);
+  // partial sums across k blocks live in acc [PRC][TP], which is written out (in any layout) at the end.
+  static constexpr int PNV = S::PNV;
+  static constexpr int64_t TP = int64_t(PNV) * VL;
+  static constexpr int64_t PKC = S::PKC;
+  static constexpr int64_t PSTRIP = 16384;  // floats of converted weights per strip (in L2)
+  static constexpr int64_t POUT = 64;       // output rows staged per token before a row-major write
+  static constexpr int64_t imaxc(int64_t a, int64_t b) { return a > b ? a : b; }
+  static constexpr int MRmax = S::ACC;
+
   template <Fmt F>
-  static void pack(const WeightRef& w, int64_t r, int64_t nvalid, int64_t k0, int64_t kc, int64_t kcp, float* buf) {
+  static void packStrip(const WeightRef& w, int64_t r, int64_t nvalid, int M, int64_t k0, int64_t kc, float* buf) {
     const int64_t blk = scaleBlock(w);
-    for (int n = 0; n < NR; n++) {
-      float* dst = buf + n * kcp;
+    for (int n = 0; n < M; n++) {
+      float* dst = buf + n * kc;
       if (n >= nvalid) {
-        fillz(dst, dst + kcp);
+        fillz(dst, dst + kc);
         continue;
       }
       const uint8_t* row = w.data + (r + n) * w.cols * eb<F>();
@@ -175,78 +186,103 @@ struct Impl {
         for (; c < s1; c++) dst[c - k0] = scaled<F>() ? rawElem(F, row, c) * s : rawElem(F, row, c);
         s0 = s1;
       }
-      fillz(dst + kc, dst + kcp);
     }
   }
 
-  template <int M>
-  static void kern(const float* x, int64_t ldx, const float* wp, int64_t ldw, int64_t kc, float* y, int64_t ldy,
-                   int64_t nvalid, bool accumulate) {
-    V acc[M][NR];
+  template <int M, int NV>
+  static void microP(const float* wp, int64_t kc, const float* xp, float* acc, bool first) {
+    V a[M][NV];  // every loop over m / v is unrolled so that a stays in registers
+#pragma GCC unroll 32
     for (int m = 0; m < M; m++)
-      for (int n = 0; n < NR; n++) acc[m][n] = S::zero();
-    const int64_t kv = kc / VL * VL;
-    for (int64_t k = 0; k < kv; k += VL) {
-      V wv[NR];
-      for (int n = 0; n < NR; n++) wv[n] = S::load(wp + n * ldw + k);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) a[m][v] = first ? S::zero() : S::load(acc + m * TP + v * VL);
+    for (int64_t k = 0; k < kc; k++) {
+      V xv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) xv[v] = S::load(xp + k * TP + v * VL);
+#pragma GCC unroll 32
       for (int m = 0; m < M; m++) {
-        const V xv = S::load(x + m * ldx + k);
-        for (int n = 0; n < NR; n++) acc[m][n] = S::fma(xv, wv[n], acc[m][n]);
+        const V b = S::set1(wp[m * kc + k]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) a[m][v] = S::fma(b, xv[v], a[m][v]);
       }
     }
-    float hs[M][4];
-    for (int m = 0; m < M; m++) {
-      if constexpr (NR == 4) S::hsum4(acc[m][0], acc[m][1], acc[m][2], acc[m][3], hs[m]);
-      else for (int n = 0; n < NR; n++) hs[m][n] = S::hsum(acc[m][n]);
-    }
+#pragma GCC unroll 32
     for (int m = 0; m < M; m++)
-      for (int n = 0; n < nvalid; n++) {
-        float s = hs[m][n];
-        for (int64_t k = kv; k < kc; k++) s += x[m * ldx + k] * wp[n * ldw + k];
-        y[m * ldy + n] = accumulate ? y[m * ldy + n] + s : s;
-      }
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) S::store(acc + m * TP + v * VL, a[m][v]);
   }
 
-  template <int M>
-  static void kernAny(int m, const float* x, int64_t ldx, const float* wp, int64_t ldw, int64_t kc, float* y,
-                      int64_t ldy, int64_t nvalid, bool accumulate) {
-    if constexpr (M >= 1) {
-      if (m == M) return kern<M>(x, ldx, wp, ldw, kc, y, ldy, nvalid, accumulate);
-      kernAny<M - 1>(m, x, ldx, wp, ldw, kc, y, ldy, nvalid, accumulate);
+  template <Fmt F, int NV>
+  static void gemmPanelNV(const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr,
+                          int64_t r0, int64_t r1, float* scratch) {
+    constexpr int M = MRmax / NV;
+    constexpr int64_t KB = imaxc(PKC, (PSTRIP / M) / PKC * PKC);  // k per strip: M x KB floats ≤ PSTRIP
+    float* acc = scratch;                  // [M][TP]
+    float* stage = acc + M * TP;           // [TP][POUT]: row-major output of POUT rows, written out at once
+    float* wp = stage + TP * POUT;         // [M][KB]
+    const int64_t K = w.cols;
+    // Row-major outputs (yr == 1) have one row per token, often 4 KiB apart: scattering a tile's few
+    // columns there would hit the same L1 set for every token, so POUT rows are staged and copied per token.
+    const bool staged = yr == 1;
+    for (int64_t rb = r0; rb < r1; rb += POUT) {
+      const int64_t re = imin(r1, rb + POUT);
+      for (int64_t r = rb; r < re; r += M) {
+        const int64_t nr = imin(M, re - r);
+        // Rows r..r+M stream in full (prefetch-friendly), converted once per panel; the panel streams from L2.
+        for (int64_t k0 = 0; k0 < K; k0 += KB) {
+          const int64_t kb = imin(KB, K - k0);
+          packStrip<F>(w, r, nr, M, k0, kb, wp);
+          microP<M, NV>(wp, kb, xp + k0 * TP, acc, k0 == 0);
+        }
+        for (int64_t i = 0; i < nr; i++) {
+          const float* a = acc + i * TP;
+          if (staged) {
+            for (int64_t t = 0; t < nt; t++) stage[t * POUT + (r - rb) + i] = a[t];
+          } else {
+            float* yo = y + (r + i) * yr;
+            for (int64_t t = 0; t < nt; t++) yo[t * yt] = a[t];
+            for (int64_t t = nt; t < ntOut; t++) yo[t * yt] = 0.f;
+          }
+        }
+      }
+      if (staged)
+        for (int64_t t = 0; t < ntOut; t++) {
+          float* yo = y + t * yt;
+          if (t < nt) std::copy(stage + t * POUT, stage + t * POUT + (re - rb), yo + rb);
+          else std::fill(yo + rb, yo + re, 0.f);
+        }
+    }
+  }
+
+  template <Fmt F, int NV>
+  static void gemmPanelAny(int nv, const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr,
+                           int64_t r0, int64_t r1, float* scratch) {
+    if constexpr (NV >= 1) {
+      if (nv == NV) return gemmPanelNV<F, NV>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
+      gemmPanelAny<F, NV - 1>(nv, w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
     }
   }
 
   template <Fmt F>
-  static void gemmF(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t0, int64_t t1,
-                    int64_t r0, int64_t r1, float* buf) {
-    const int64_t cols = w.cols;
-    for (int64_t tb = t0; tb < t1; tb += TB) {
-      const int64_t te = imin(tb + TB, t1);
-      for (int64_t k0 = 0; k0 < cols; k0 += KC) {
-        const int64_t kc = imin(KC, cols - k0), kcp = (kc + VL - 1) / VL * VL;
-        const bool accumulate = k0 > 0;
-        for (int64_t r = r0; r < r1; r += NR) {
-          const int64_t nvalid = imin(NR, r1 - r);
-          pack<F>(w, r, nvalid, k0, kc, kcp, buf);
-          int64_t t = tb;
-          for (; t + MR <= te; t += MR)
-            kern<MR>(x + t * ldx + k0, ldx, buf, kcp, kc, y + t * ldy + r, ldy, nvalid, accumulate);
-          if (t < te)
-            kernAny<MR - 1>(int(te - t), x + t * ldx + k0, ldx, buf, kcp, kc, y + t * ldy + r, ldy, nvalid,
-                            accumulate);
-        }
-      }
+  static void gemmPanelF(const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr, int64_t r0,
+                         int64_t r1, float* scratch) {
+    if (w.cols == 0) {
+      for (int64_t r = r0; r < r1; r++)
+        for (int64_t t = 0; t < ntOut; t++) y[t * yt + r * yr] = 0.f;
+      return;
     }
+    gemmPanelAny<F, PNV>(int((nt + VL - 1) / VL), w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
   }
 
-  static void gemm(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t0, int64_t t1,
-                   int64_t r0, int64_t r1, float* buf) {
+  static void gemmPanel(const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr, int64_t r0,
+                        int64_t r1, float* scratch) {
     switch (w.fmt) {
-      case Fmt::F32: return gemmF<Fmt::F32>(w, x, ldx, y, ldy, t0, t1, r0, r1, buf);
-      case Fmt::BF16: return gemmF<Fmt::BF16>(w, x, ldx, y, ldy, t0, t1, r0, r1, buf);
-      case Fmt::F16: return gemmF<Fmt::F16>(w, x, ldx, y, ldy, t0, t1, r0, r1, buf);
-      case Fmt::FP8: return gemmF<Fmt::FP8>(w, x, ldx, y, ldy, t0, t1, r0, r1, buf);
-      case Fmt::INT8: return gemmF<Fmt::INT8>(w, x, ldx, y, ldy, t0, t1, r0, r1, buf);
+      case Fmt::F32: return gemmPanelF<Fmt::F32>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
+      case Fmt::BF16: return gemmPanelF<Fmt::BF16>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
+      case Fmt::F16: return gemmPanelF<Fmt::F16>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
+      case Fmt::FP8: return gemmPanelF<Fmt::FP8>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
+      case Fmt::INT8: return gemmPanelF<Fmt::INT8>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
     }
   }
 
@@ -721,7 +757,8 @@ struct Impl {
     k.name = name;
     k.gemv = &gemv;
     k.gemvT = &gemvT;
-    k.gemm = &gemm;
+    k.gemmPanel = &gemmPanel;
+    k.panelTokens = TP;
     k.gemmT = &gemmT;
     k.qk = &qk;
     k.pv = &pv;

@@ -8,9 +8,8 @@ struct VecScalar {
   using V = float;
   static constexpr int VL = 1;
   static constexpr int MR = 2;   // gemm tokens per micro-tile
-  static constexpr int NR = 4;   // gemm weight rows per micro-tile
-  static constexpr int64_t KC = 256;
-  static constexpr int64_t TB = 32;
+  static constexpr int PNV = 2;  // gemmPanel: lane vectors of tokens per panel
+  static constexpr int64_t PKC = 256;  // gemmPanel: k per block (PKC x panel width stays in L1)
   static constexpr int NT = 4;   // gemmT columns (vectors) per micro-tile
   static V zero() { return 0.f; }
   static V set1(float a) { return a; }

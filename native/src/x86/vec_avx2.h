@@ -9,9 +9,8 @@ struct VecAvx2 {
   using V = __m256;
   static constexpr int VL = 8;
   static constexpr int MR = 3;
-  static constexpr int NR = 4;
-  static constexpr int64_t KC = 512;
-  static constexpr int64_t TB = 96;
+  static constexpr int PNV = 2;  // gemmPanel: lane vectors of tokens per panel
+  static constexpr int64_t PKC = 256;  // gemmPanel: k per block (PKC x panel width stays in L1)
   static constexpr int NT = 2;
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(float a) { return _mm256_set1_ps(a); }

@@ -9,9 +9,8 @@ struct VecAvx512 {
   using V = __m512;
   static constexpr int VL = 16;
   static constexpr int MR = 6;
-  static constexpr int NR = 4;
-  static constexpr int64_t KC = 1024;
-  static constexpr int64_t TB = 64;
+  static constexpr int PNV = 4;  // gemmPanel: lane vectors of tokens per panel
+  static constexpr int64_t PKC = 128;  // gemmPanel: k per block (PKC x panel width stays in L1)
   static constexpr int NT = 2;
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(float a) { return _mm512_set1_ps(a); }
