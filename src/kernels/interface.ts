@@ -2,7 +2,9 @@
 // reference) and `native.ts` (the C++ addon). Tests run the same cases through both.
 //
 // Conventions: activations are f32, row-major, contiguous unless a stride is given. Ops return fresh
-// arrays unless they say "in place". Shapes use T tokens, L cached keys, H heads, D widths, K top-k.
+// arrays unless they say "in place", or unless the caller passes `out`: then the result is written into
+// it (exactly the output's length, not overlapping any input) and `out` is returned. Reusing outputs
+// matters: a fresh large array costs a page fault per 4 KiB on first write, more than many kernels. Shapes use T tokens, L cached keys, H heads, D widths, K top-k.
 
 import type { LinearWeight } from '../tensor/weight.js';
 
@@ -39,6 +41,7 @@ export interface AttentionArgs {
   readonly dv: number;
   readonly scale: number;
   readonly mask: KeyMask;
+  readonly out?: Float32Array;
 }
 
 export interface IndexerArgs {
@@ -68,6 +71,7 @@ export interface MoeArgs {
   readonly ids: Int32Array;
   readonly weights: Float32Array;
   readonly k: number;
+  readonly out?: Float32Array;
 }
 
 /**
@@ -90,6 +94,7 @@ export interface HeadMatmulArgs {
    * true:  y[t, h, 0..cols) = W_hᵀ · x[t, h, 0..n)       (output [T, heads, cols])
    */
   readonly transposed: boolean;
+  readonly out?: Float32Array;
 }
 
 export interface RopeArgs {
@@ -112,20 +117,20 @@ export interface RopeArgs {
 export interface Ops {
   readonly name: string;
   /** y[T, rows] = x[T, cols] · Wᵀ */
-  matmul(x: Float32Array, T: number, w: LinearWeight): Float32Array;
+  matmul(x: Float32Array, T: number, w: LinearWeight, out?: Float32Array): Float32Array;
   /** y[T, cols] = x[T, rows] · W  (the transposed product; used to absorb W_UK into queries) */
-  matmulT(x: Float32Array, T: number, w: LinearWeight): Float32Array;
+  matmulT(x: Float32Array, T: number, w: LinearWeight, out?: Float32Array): Float32Array;
   /** Per-head products over row blocks of one weight, output contiguous (see HeadMatmulArgs). */
   headMatmul(args: HeadMatmulArgs): Float32Array;
   /** out[T, cols] = rows ids[t] of W (embedding lookup). */
-  gatherRows(w: LinearWeight, ids: Int32Array): Float32Array;
+  gatherRows(w: LinearWeight, ids: Int32Array, out?: Float32Array): Float32Array;
   /** x · rsqrt(mean(x²) + eps) · w, per row of width D. */
-  rmsNorm(x: Float32Array, T: number, D: number, w: Float32Array, eps: number): Float32Array;
+  rmsNorm(x: Float32Array, T: number, D: number, w: Float32Array, eps: number, out?: Float32Array): Float32Array;
   /** (x − mean) / sqrt(var + eps) · w + b (biased variance), per row of width D. */
-  layerNorm(x: Float32Array, T: number, D: number, w: Float32Array, b: Float32Array, eps: number): Float32Array;
+  layerNorm(x: Float32Array, T: number, D: number, w: Float32Array, b: Float32Array, eps: number, out?: Float32Array): Float32Array;
   rope(args: RopeArgs): void;
   /** silu(gate) ⊙ up, elementwise. */
-  siluMul(gate: Float32Array, up: Float32Array): Float32Array;
+  siluMul(gate: Float32Array, up: Float32Array, out?: Float32Array): Float32Array;
   /** a += b, in place. */
   addInPlace(a: Float32Array, b: Float32Array): void;
   /** Row-wise softmax over N columns, in place. */
@@ -142,4 +147,11 @@ export interface Ops {
   indexerTopk(args: IndexerArgs): Int32Array;
   /** Σ_j weights[t,j] · down(silu(gate(x_t)) ⊙ up(x_t)) over expert ids[t,j]; output [T, D]. */
   moe(args: MoeArgs): Float32Array;
+}
+
+/** `out` checked against the output length n, or a fresh array (see the conventions above). */
+export function outArray(out: Float32Array | undefined, n: number, op: string): Float32Array {
+  if (!out) return new Float32Array(n);
+  if (out.length !== n) throw new RangeError(`${op}: out has ${out.length} elements, expected ${n}`);
+  return out;
 }

@@ -1,7 +1,7 @@
 // Ops backed by the C++ addon (native/src). Thin marshalling only: typed arrays and LinearWeight fields
 // are passed straight through (no copies); outputs are allocated here and filled by the addon.
 
-import type { AttentionArgs, HeadMatmulArgs, IndexerArgs, MoeArgs, Ops, RopeArgs } from './interface.js';
+import { outArray, type AttentionArgs, type HeadMatmulArgs, type IndexerArgs, type MoeArgs, type Ops, type RopeArgs } from './interface.js';
 import type { LinearWeight, WeightFormat } from '../tensor/weight.js';
 import { nativeAddon } from './native-addon.js';
 
@@ -60,42 +60,42 @@ export function nativeOps(): Ops | null {
   if (!n) return null;
   return {
     name: `native-${n.isa()}`,
-    matmul(x: Float32Array, T: number, w: LinearWeight): Float32Array {
-      const y = new Float32Array(T * w.rows);
+    matmul(x: Float32Array, T: number, w: LinearWeight, out?: Float32Array): Float32Array {
+      const y = outArray(out, T * w.rows, 'matmul');
       n.matmul(y, x, T, ...weightArgs(w));
       return y;
     },
-    matmulT(x: Float32Array, T: number, w: LinearWeight): Float32Array {
-      const y = new Float32Array(T * w.cols);
+    matmulT(x: Float32Array, T: number, w: LinearWeight, out?: Float32Array): Float32Array {
+      const y = outArray(out, T * w.cols, 'matmulT');
       n.matmulT(y, x, T, ...weightArgs(w));
       return y;
     },
     headMatmul(a: HeadMatmulArgs): Float32Array {
       const outW = a.transposed ? a.w.cols : a.n;
-      const y = new Float32Array(a.T * a.heads * outW);
+      const y = outArray(a.out, a.T * a.heads * outW, 'headMatmul');
       n.headMatmul(y, a.x, a.xStride, a.xOffset, a.T, a.heads, a.headRows, a.rowStart, a.n, a.transposed, ...weightArgs(a.w));
       return y;
     },
-    gatherRows(w: LinearWeight, ids: Int32Array): Float32Array {
-      const y = new Float32Array(ids.length * w.cols);
+    gatherRows(w: LinearWeight, ids: Int32Array, out?: Float32Array): Float32Array {
+      const y = outArray(out, ids.length * w.cols, 'gatherRows');
       n.gatherRows(y, ids, ...weightArgs(w));
       return y;
     },
-    rmsNorm(x, T, D, w, eps) {
-      const y = new Float32Array(T * D);
+    rmsNorm(x, T, D, w, eps, out) {
+      const y = outArray(out, T * D, 'rmsNorm');
       n.rmsNorm(y, x, T, D, w, eps);
       return y;
     },
-    layerNorm(x, T, D, w, b, eps) {
-      const y = new Float32Array(T * D);
+    layerNorm(x, T, D, w, b, eps, out) {
+      const y = outArray(out, T * D, 'layerNorm');
       n.layerNorm(y, x, T, D, w, b, eps);
       return y;
     },
     rope(a: RopeArgs): void {
       n.rope(a.x, a.T, a.rowStride, a.offset, a.heads, a.headStride, a.dim, a.positions, a.theta, a.interleaved);
     },
-    siluMul(gate, up) {
-      const y = new Float32Array(gate.length);
+    siluMul(gate, up, out) {
+      const y = outArray(out, gate.length, 'siluMul');
       n.siluMul(y, gate, up);
       return y;
     },
@@ -111,7 +111,7 @@ export function nativeOps(): Ops | null {
       return out;
     },
     attention(a: AttentionArgs): Float32Array {
-      const out = new Float32Array(a.T * a.heads * a.dv);
+      const out = outArray(a.out, a.T * a.heads * a.dv, 'attention');
       n.attention(out, a.q, a.k, a.kStride, a.kOffset, a.v, a.vStride, a.vOffset, a.T, a.L, a.heads, a.kvHeads, a.dk,
         a.dv, a.scale, a.mask.keyLimit, a.mask.indices ?? null, a.mask.k ?? 0);
       return out;
@@ -124,7 +124,7 @@ export function nativeOps(): Ops | null {
     moe(a: MoeArgs): Float32Array {
       // Only the experts actually routed to cross into C++ (ids remapped to that short list).
       const D = a.experts[0]?.down.rows ?? 0;
-      const out = new Float32Array(a.T * D);
+      const out = outArray(a.out, a.T * D, 'moe');
       const slot = new Map<number, number>();
       const used: LinearWeight[] = [];
       const ids = new Int32Array(a.ids.length);

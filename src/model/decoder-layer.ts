@@ -10,10 +10,11 @@ import { swiglu } from './mlp.js';
 export function decoderLayer(ctx: StepContext, layer: number, w: LayerWeights, h: Float32Array, shared: Selection | undefined): Selection {
   const { ops, cfg, T } = ctx;
   const D = cfg.hiddenSize;
-  const a = ops.rmsNorm(h, T, D, w.inputNorm, cfg.rmsNormEps);
+  // Intermediates live in ctx.ws (one buffer per role, reused by every layer and call).
+  const a = ops.rmsNorm(h, T, D, w.inputNorm, cfg.rmsNormEps, ctx.ws.get('layer.norm', T * D));
   const { out, selection } = mlaAttention(ctx, layer, w.attn, a, shared);
   ops.addInPlace(h, out);
-  const m = ops.rmsNorm(h, T, D, w.postNorm, cfg.rmsNormEps);
-  ops.addInPlace(h, w.mlp.kind === 'dense' ? swiglu(ops, w.mlp.dense, m, T) : moeForward(ctx, layer, w.mlp.moe, m));
+  const m = ops.rmsNorm(h, T, D, w.postNorm, cfg.rmsNormEps, ctx.ws.get('layer.norm', T * D));
+  ops.addInPlace(h, w.mlp.kind === 'dense' ? swiglu(ctx, 'mlp', w.mlp.dense, m) : moeForward(ctx, layer, w.mlp.moe, m));
   return selection;
 }

@@ -63,9 +63,10 @@ function argmaxUnmasked(v: Float64Array, masked: Uint8Array): number {
 
 export function moeForward(ctx: StepContext, layer: number, w: MoeWeights, x: Float32Array): Float32Array {
   const { ops, cfg, T } = ctx;
-  const routing = route(cfg, ops.matmul(x, T, w.router), w.bias, T);
+  const routing = route(cfg, ops.matmul(x, T, w.router, ctx.ws.get('moe.logits', T * w.router.rows)), w.bias, T);
   ctx.trace?.('routing', layer, routing);
-  const y = ops.moe({ x, T, experts: w.experts, ids: routing.ids, weights: routing.weights, k: cfg.numExpertsPerTok });
-  if (w.shared) ops.addInPlace(y, swiglu(ops, w.shared, x, T));
+  const out = ctx.ws.get('moe.out', T * cfg.hiddenSize);
+  const y = ops.moe({ x, T, experts: w.experts, ids: routing.ids, weights: routing.weights, k: cfg.numExpertsPerTok, out });
+  if (w.shared) ops.addInPlace(y, swiglu(ctx, 'shared', w.shared, x));
   return y;
 }

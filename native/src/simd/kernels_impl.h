@@ -233,6 +233,12 @@ struct Impl {
         for (int64_t k0 = 0; k0 < K; k0 += KB) {
           const int64_t kb = imin(KB, K - k0);
           packStrip<F>(w, r, nr, M, k0, kb, wp);
+          // The first panel to reach these rows reads them from DRAM: ask for the next strip now, while
+          // this one computes (prefetches never fault; past the last row they are simply wasted).
+          if (r + M < r1)
+            for (int i = 0; i < M; i++)
+              for (int64_t c = k0 * eb<F>(); c < (k0 + kb) * eb<F>(); c += 64)
+                S::prefetch(w.data + (r + M + i) * w.cols * eb<F>() + c);
           microP<M, NV>(wp, kb, xp + k0 * TP, acc, k0 == 0);
         }
         for (int64_t i = 0; i < nr; i++) {

@@ -1,6 +1,6 @@
 // The TypeScript reference implementation of Ops.
 
-import type { Ops } from '../interface.js';
+import { outArray, type Ops } from '../interface.js';
 import { gatherRows, headMatmul, matmul, matmulT } from './linear.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { rope } from './rope.js';
@@ -8,20 +8,27 @@ import { addInPlace, siluMul, softmax, topk } from './elementwise.js';
 import { attention, indexerTopk } from './attention.js';
 import { moe } from './moe.js';
 
+// The reference computes into fresh arrays and copies into `out` when one is given.
+function into(out: Float32Array | undefined, y: Float32Array, op: string): Float32Array {
+  if (!out) return y;
+  outArray(out, y.length, op).set(y);
+  return out;
+}
+
 export const refOps: Ops = {
   name: 'ref',
-  matmul,
-  matmulT,
-  headMatmul,
-  gatherRows,
-  rmsNorm,
-  layerNorm,
+  matmul: (x, T, w, out) => into(out, matmul(x, T, w), 'matmul'),
+  matmulT: (x, T, w, out) => into(out, matmulT(x, T, w), 'matmulT'),
+  headMatmul: (a) => into(a.out, headMatmul(a), 'headMatmul'),
+  gatherRows: (w, ids, out) => into(out, gatherRows(w, ids), 'gatherRows'),
+  rmsNorm: (x, T, D, w, eps, out) => into(out, rmsNorm(x, T, D, w, eps), 'rmsNorm'),
+  layerNorm: (x, T, D, w, b, eps, out) => into(out, layerNorm(x, T, D, w, b, eps), 'layerNorm'),
   rope,
-  siluMul,
+  siluMul: (g, u, out) => into(out, siluMul(g, u), 'siluMul'),
   addInPlace,
   softmax,
   topk,
-  attention,
+  attention: (a) => into(a.out, attention(a), 'attention'),
   indexerTopk,
-  moe,
+  moe: (a) => into(a.out, moe(a), 'moe'),
 };
