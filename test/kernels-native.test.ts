@@ -267,6 +267,23 @@ describe('native kernels vs reference', { skip }, () => {
         }
       });
 
+      it('copyBlocks: strided rows and blocks, repeated source block, out-of-range rejected', () => {
+        // [rows, blocks, n, src row stride, src block stride, dst offset]: a repeated block (stride 0) and
+        // a large case that runs in parallel.
+        for (const [rows, blocks, n, srs, sbs, dOff] of [[1, 1, 1, 1, 0, 0], [5, 3, 7, 40, 9, 2], [9, 4, 3, 5, 0, 1], [600, 16, 64, 16 * 80, 80, 0]] as const) {
+          const src = randn(3 + (rows - 1) * srs + (blocks - 1) * sbs + n);
+          const drs = blocks * (n + 2), dbs = n + 2;
+          const args = { src, srcOffset: 3, srcRowStride: srs, srcBlockStride: sbs, dstOffset: dOff, dstRowStride: drs, dstBlockStride: dbs, rows, blocks, n };
+          const want = new Float32Array(dOff + rows * drs).fill(-7), got = want.slice();
+          refOps.copyBlocks({ ...args, dst: want });
+          ops.copyBlocks({ ...args, dst: got });
+          assert.deepEqual(got, want, `copyBlocks ${rows}x${blocks}x${n}`);
+        }
+        const base = { src: new Float32Array(10), srcOffset: 0, srcRowStride: 5, srcBlockStride: 0, dst: new Float32Array(10), dstOffset: 0, dstRowStride: 5, dstBlockStride: 0, rows: 2, blocks: 1, n: 5 };
+        assert.throws(() => ops.copyBlocks({ ...base, srcOffset: 1 }), RangeError);
+        assert.throws(() => ops.copyBlocks({ ...base, dst: new Float32Array(9) }), RangeError);
+      });
+
       it('topk with ties and -Infinity', () => {
         for (const [T, N, k] of [[1, 1, 1], [3, 7, 3], [17, 256, 8], [2, 5000, 300]] as const) {
           const x = Float32Array.from({ length: T * N }, () => Math.round(rand() * 20) / 4);

@@ -225,6 +225,18 @@ Napi::Value AddInPlace(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value CopyBlocks(const Napi::CallbackInfo& info) {
+  Args a{info, "copyBlocks"};
+  const int64_t so = a.cnt(1), srs = a.cnt(2), sbs = a.cnt(3), dOff = a.cnt(5), drs = a.cnt(6), dbs = a.cnt(7);
+  const int64_t rows = a.cnt(8), blocks = a.cnt(9), n = a.cnt(10);
+  if (rows == 0 || blocks == 0 || n == 0) return info.Env().Undefined();
+  // Every element read and written lies below the highest (row, block) start + n.
+  const float* src = a.f32(0, so + (rows - 1) * srs + (blocks - 1) * sbs + n) + so;
+  float* dst = a.f32(4, dOff + (rows - 1) * drs + (blocks - 1) * dbs + n) + dOff;
+  copyBlocks(src, srs, sbs, dst, drs, dbs, rows, blocks, n);
+  return info.Env().Undefined();
+}
+
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
   Args a{info, "softmax"};
   const int64_t T = a.cnt(1), N = a.cnt(2);
@@ -340,6 +352,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("rope", Rope);
   fn("siluMul", SiluMul);
   fn("addInPlace", AddInPlace);
+  fn("copyBlocks", CopyBlocks);
   fn("softmax", Softmax);
   fn("topk", Topk);
   fn("attention", Attention);

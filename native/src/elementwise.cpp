@@ -54,3 +54,16 @@ void topk(const float* x, int64_t T, int64_t N, int64_t k, int32_t* out) {
 }
 
 }  // namespace glm5
+
+namespace glm5 {
+
+void copyBlocks(const float* src, int64_t srs, int64_t sbs, float* dst, int64_t drs, int64_t dbs, int64_t rows,
+                int64_t blocks, int64_t n) {
+  const int64_t per = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, blocks * n));  // rows per task
+  parallelFor((rows + per - 1) / per, [&](int64_t task, int) {
+    for (int64_t r = task * per; r < std::min(rows, (task + 1) * per); r++)
+      for (int64_t b = 0; b < blocks; b++) std::copy(src + r * srs + b * sbs, src + r * srs + b * sbs + n, dst + r * drs + b * dbs);
+  });
+}
+
+}  // namespace glm5

@@ -35,6 +35,9 @@ void rope(const RopeArgs& a);
 
 void siluMul(const float* gate, const float* up, int64_t n, float* y);
 void addInPlace(float* a, const float* b, int64_t n);
+// dst[r·drs + b·dbs + i] = src[r·srs + b·sbs + i] for r < rows, b < blocks, i < n (pointers at the offsets).
+void copyBlocks(const float* src, int64_t srs, int64_t sbs, float* dst, int64_t drs, int64_t dbs, int64_t rows,
+                int64_t blocks, int64_t n);
 void softmax(float* x, int64_t T, int64_t N);
 void topk(const float* x, int64_t T, int64_t N, int64_t k, int32_t* out);
 

@@ -114,6 +114,26 @@ export interface RopeArgs {
   readonly interleaved: boolean;
 }
 
+/**
+ * A strided block copy: dst[dstOffset + r·dstRowStride + b·dstBlockStride + i] =
+ * src[srcOffset + r·srcRowStride + b·srcBlockStride + i] for r < rows, b < blocks, i < n. A block stride
+ * of 0 on the source repeats one block into every destination block. Destination blocks must not overlap
+ * each other or the source.
+ */
+export interface CopyArgs {
+  readonly src: Float32Array;
+  readonly srcOffset: number;
+  readonly srcRowStride: number;
+  readonly srcBlockStride: number;
+  readonly dst: Float32Array;
+  readonly dstOffset: number;
+  readonly dstRowStride: number;
+  readonly dstBlockStride: number;
+  readonly rows: number;
+  readonly blocks: number;
+  readonly n: number;
+}
+
 export interface Ops {
   readonly name: string;
   /** y[T, rows] = x[T, cols] · Wᵀ */
@@ -131,6 +151,8 @@ export interface Ops {
   rope(args: RopeArgs): void;
   /** silu(gate) ⊙ up, elementwise. */
   siluMul(gate: Float32Array, up: Float32Array, out?: Float32Array): Float32Array;
+  /** Strided block copy (assembling per-head K, splitting columns): see CopyArgs. */
+  copyBlocks(args: CopyArgs): void;
   /** a += b, in place. */
   addInPlace(a: Float32Array, b: Float32Array): void;
   /** Row-wise softmax over N columns, in place. */

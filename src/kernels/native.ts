@@ -1,7 +1,7 @@
 // Ops backed by the C++ addon (native/src). Thin marshalling only: typed arrays and LinearWeight fields
 // are passed straight through (no copies); outputs are allocated here and filled by the addon.
 
-import { outArray, type AttentionArgs, type HeadMatmulArgs, type IndexerArgs, type MoeArgs, type Ops, type RopeArgs } from './interface.js';
+import { outArray, type AttentionArgs, type CopyArgs, type HeadMatmulArgs, type IndexerArgs, type MoeArgs, type Ops, type RopeArgs } from './interface.js';
 import type { LinearWeight, WeightFormat } from '../tensor/weight.js';
 import { nativeAddon } from './native-addon.js';
 
@@ -23,6 +23,8 @@ export interface NativeKernels {
     positions: Int32Array, theta: number, interleaved: boolean): void;
   siluMul(out: Float32Array, gate: Float32Array, up: Float32Array): void;
   addInPlace(a: Float32Array, b: Float32Array): void;
+  copyBlocks(src: Float32Array, srcOffset: number, srcRowStride: number, srcBlockStride: number, dst: Float32Array,
+    dstOffset: number, dstRowStride: number, dstBlockStride: number, rows: number, blocks: number, n: number): void;
   softmax(x: Float32Array, T: number, N: number): void;
   topk(out: Int32Array, x: Float32Array, T: number, N: number, k: number): void;
   attention(out: Float32Array, q: Float32Array, k: Float32Array, kStride: number, kOffset: number, v: Float32Array,
@@ -98,6 +100,10 @@ export function nativeOps(): Ops | null {
       const y = outArray(out, gate.length, 'siluMul');
       n.siluMul(y, gate, up);
       return y;
+    },
+    copyBlocks(a: CopyArgs): void {
+      n.copyBlocks(a.src, a.srcOffset, a.srcRowStride, a.srcBlockStride, a.dst, a.dstOffset, a.dstRowStride, a.dstBlockStride,
+        a.rows, a.blocks, a.n);
     },
     addInPlace(a, b) {
       n.addInPlace(a, b);

@@ -27,8 +27,8 @@ export function mlaAttention(ctx: StepContext, layer: number, w: AttentionWeight
 
   // Cache row = [RMSNorm(c) (C) ‖ RoPE(k_pe) (R)].
   const ckv = ops.matmul(a, T, w.kvA, ws.get('mla.ckv', T * (C + R))); // [T, C+R]
-  const c = ops.rmsNorm(compactColumns(ckv, T, C + R, 0, C, ws.get('mla.c0', T * C)), T, C, w.kvANorm, cfg.latentNormEps, ws.get('mla.c', T * C));
-  for (let t = 0; t < T; t++) ckv.set(c.subarray(t * C, (t + 1) * C), t * (C + R));
+  const c = ops.rmsNorm(columns(ops, ckv, T, C + R, 0, C, ws.get('mla.c0', T * C)), T, C, w.kvANorm, cfg.latentNormEps, ws.get('mla.c', T * C));
+  ops.copyBlocks({ src: c, srcOffset: 0, srcRowStride: C, srcBlockStride: 0, dst: ckv, dstOffset: 0, dstRowStride: C + R, dstBlockStride: 0, rows: T, blocks: 1, n: C });
   ops.rope({ x: ckv, T, rowStride: C + R, offset: C, heads: 1, headStride: R, dim: R, positions: ctx.positions, theta: cfg.ropeTheta, interleaved: cfg.ropeInterleave });
   const latent = ctx.cache.writeLatent(layer, ckv, T); // [L, C+R]
 
@@ -47,18 +47,13 @@ type Mask = { keyLimit: Int32Array; indices?: Int32Array; k?: number };
 function expanded(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Array, latent: Float32Array, L: number, mask: Mask): Float32Array {
   const { cfg, T } = ctx;
   const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
-  const kv = ops.matmul(compactColumns(latent, L, C + R, 0, C, ctx.ws.get('latent.c', L * C)), L, w.kvB, ctx.ws.get('mla.kv', L * H * (Dn + Dv))); // [L, H, Dn+Dv]
+  const kv = ops.matmul(columns(ops, latent, L, C + R, 0, C, ctx.ws.get('latent.c', L * C)), L, w.kvB, ctx.ws.get('mla.kv', L * H * (Dn + Dv))); // [L, H, Dn+Dv]
   const K = ctx.ws.get('mla.K', L * H * Dq); // [L, H, Dn+R]: per-head k_nope, shared k_pe
   const V = ctx.ws.get('mla.V', L * H * Dv); // [L, H, Dv]
-  // Plain index loops: this runs over L·H rows per layer, where per-row subarray views cost more than the copy.
-  for (let s = 0, src = 0, dk = 0, dvo = 0; s < L; s++) {
-    const pe = s * (C + R) + C;
-    for (let h = 0; h < H; h++) {
-      for (let i = 0; i < Dn; i++) K[dk++] = kv[src++]!;
-      for (let i = 0; i < R; i++) K[dk++] = latent[pe + i]!;
-      for (let i = 0; i < Dv; i++) V[dvo++] = kv[src++]!;
-    }
-  }
+  const per = { rows: L, blocks: H };
+  ops.copyBlocks({ ...per, src: kv, srcOffset: 0, srcRowStride: H * (Dn + Dv), srcBlockStride: Dn + Dv, dst: K, dstOffset: 0, dstRowStride: H * Dq, dstBlockStride: Dq, n: Dn });
+  ops.copyBlocks({ ...per, src: latent, srcOffset: C, srcRowStride: C + R, srcBlockStride: 0, dst: K, dstOffset: Dn, dstRowStride: H * Dq, dstBlockStride: Dq, n: R });
+  ops.copyBlocks({ ...per, src: kv, srcOffset: Dn, srcRowStride: H * (Dn + Dv), srcBlockStride: Dn + Dv, dst: V, dstOffset: 0, dstRowStride: H * Dv, dstBlockStride: Dv, n: Dv });
   return ops.attention({ q, k: K, kStride: H * Dq, kOffset: 0, v: V, vStride: H * Dv, vOffset: 0, T, L, heads: H, kvHeads: H, dk: Dq, dv: Dv, scale: cfg.softmaxScale, mask, out: ctx.ws.get('mla.o', T * H * Dv) });
 }
 
@@ -68,18 +63,17 @@ function absorbed(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Arr
   // q̃_h = W_UK,hᵀ q_nope_h (C wide), followed by the rotary part: one MQA query of width C+R per head.
   const qNopeAbs = ops.headMatmul({ x: q, xStride: Dq, xOffset: 0, T, heads: H, w: w.kvB, headRows: Dn + Dv, rowStart: 0, n: Dn, transposed: true, out: ctx.ws.get('mla.qnabs', T * H * C) }); // [T, H, C]
   const qAbs = ctx.ws.get('mla.qAbs', T * H * (C + R));
-  for (let th = 0, d = 0; th < T * H; th++) {
-    for (let i = 0, o = th * C; i < C; i++) qAbs[d++] = qNopeAbs[o + i]!;
-    for (let i = 0, o = th * Dq + Dn; i < R; i++) qAbs[d++] = q[o + i]!;
-  }
+  const rows = { rows: T * H, blocks: 1, srcBlockStride: 0, dstBlockStride: 0 };
+  ops.copyBlocks({ ...rows, src: qNopeAbs, srcOffset: 0, srcRowStride: C, dst: qAbs, dstOffset: 0, dstRowStride: C + R, n: C });
+  ops.copyBlocks({ ...rows, src: q, srcOffset: Dn, srcRowStride: Dq, dst: qAbs, dstOffset: C, dstRowStride: C + R, n: R });
   // One shared KV head: key = cache row (C+R), value = its first C columns. Scale stays qk_head_dim^-0.5.
   const oLat = ops.attention({ q: qAbs, k: latent, kStride: C + R, kOffset: 0, v: latent, vStride: C + R, vOffset: 0, T, L, heads: H, kvHeads: 1, dk: C + R, dv: C, scale: cfg.softmaxScale, mask, out: ctx.ws.get('mla.olat', T * H * C) }); // [T, H, C]
   // o_h = W_UV,h · ō_h
   return ops.headMatmul({ x: oLat, xStride: C, xOffset: 0, T, heads: H, w: w.kvB, headRows: Dn + Dv, rowStart: Dn, n: Dv, transposed: false, out: ctx.ws.get('mla.o', T * H * Dv) }); // [T, H, Dv]
 }
 
-/** Columns [from, from+n) of each of `rows` rows of width `width`, as a contiguous [rows, n] array. */
-export function compactColumns(x: Float32Array, rows: number, width: number, from: number, n: number, out: Float32Array = new Float32Array(rows * n)): Float32Array {
-  for (let r = 0, d = 0; r < rows; r++) for (let i = 0, o = r * width + from; i < n; i++) out[d++] = x[o + i]!;
+/** Columns [from, from+n) of each of `rows` rows of width `width`, into the contiguous [rows, n] `out`. */
+function columns(ops: Ops, x: Float32Array, rows: number, width: number, from: number, n: number, out: Float32Array): Float32Array {
+  ops.copyBlocks({ src: x, srcOffset: from, srcRowStride: width, srcBlockStride: 0, dst: out, dstOffset: 0, dstRowStride: n, dstBlockStride: 0, rows, blocks: 1, n });
   return out;
 }

@@ -10,7 +10,6 @@ import { loadWeights, type ModelWeights } from './weights.js';
 import { SequenceCache } from './cache.js';
 import type { ForwardOptions, Selection, StepContext } from './context.js';
 import { decoderLayer } from './decoder-layer.js';
-import { compactColumns } from './mla.js';
 import { Workspace } from './workspace.js';
 
 export interface ForwardResult {
@@ -76,7 +75,7 @@ export class GlmModel {
     const which = opts.logits ?? 'all';
     if (which === 'none') return { logits: new Float32Array(0), rows: 0, hidden };
     const rows = which === 'last' ? 1 : T;
-    const x = which === 'last' ? compactColumns(hidden, 1, T * D, (T - 1) * D, D) : hidden;
+    const x = which === 'last' ? hidden.subarray((T - 1) * D, T * D) : hidden;
     return { logits: ops.matmul(x, rows, weights.lmHead), rows, hidden };
   }
 }

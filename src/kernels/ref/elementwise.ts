@@ -1,4 +1,6 @@
-// Reference elementwise and row ops: SiLU-mul, add, softmax, top-k.
+// Reference elementwise and row ops: SiLU-mul, add, softmax, top-k, strided copies.
+
+import type { CopyArgs } from '../interface.js';
 
 export function siluMul(gate: Float32Array, up: Float32Array): Float32Array {
   const y = new Float32Array(gate.length);
@@ -36,4 +38,16 @@ export function topk(x: Float32Array, T: number, N: number, k: number): Int32Arr
   const out = new Int32Array(T * k);
   for (let t = 0; t < T; t++) topkRow(x, t * N, N, k, out, t * k);
   return out;
+}
+
+export function copyBlocks(a: CopyArgs): void {
+  const last = (off: number, rs: number, bs: number) => off + (a.rows - 1) * rs + (a.blocks - 1) * bs + a.n;
+  if (a.rows === 0 || a.blocks === 0 || a.n === 0) return;
+  if (last(a.srcOffset, a.srcRowStride, a.srcBlockStride) > a.src.length) throw new RangeError('copyBlocks: source range past the end');
+  if (last(a.dstOffset, a.dstRowStride, a.dstBlockStride) > a.dst.length) throw new RangeError('copyBlocks: destination range past the end');
+  for (let r = 0; r < a.rows; r++)
+    for (let b = 0; b < a.blocks; b++) {
+      const s = a.srcOffset + r * a.srcRowStride + b * a.srcBlockStride, d = a.dstOffset + r * a.dstRowStride + b * a.dstBlockStride;
+      for (let i = 0; i < a.n; i++) a.dst[d + i] = a.src[s + i]!;
+    }
 }

@@ -4,7 +4,7 @@ import { outArray, type Ops } from '../interface.js';
 import { gatherRows, headMatmul, matmul, matmulT } from './linear.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { rope } from './rope.js';
-import { addInPlace, siluMul, softmax, topk } from './elementwise.js';
+import { addInPlace, copyBlocks, siluMul, softmax, topk } from './elementwise.js';
 import { attention, indexerTopk } from './attention.js';
 import { moe } from './moe.js';
 
@@ -25,6 +25,7 @@ export const refOps: Ops = {
   layerNorm: (x, T, D, w, b, eps, out) => into(out, layerNorm(x, T, D, w, b, eps), 'layerNorm'),
   rope,
   siluMul: (g, u, out) => into(out, siluMul(g, u), 'siluMul'),
+  copyBlocks,
   addInPlace,
   softmax,
   topk,
