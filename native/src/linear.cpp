@@ -44,7 +44,7 @@ void matmul(const WeightRef& w, const float* x, int64_t T, float* y) {
   const bool serial = rows * cols * T < SERIAL_WORK;
   if (T == 1) {
     // Decode: memory bound; equal contiguous row ranges, a few per thread for balance.
-    const int64_t chunk = serial ? rows : std::max<int64_t>(16, roundUp(ceilDiv(rows, 4 * n), 4));
+    const int64_t chunk = serial ? rows : std::max<int64_t>(16, roundUp(ceilDiv(rows, n), 4));
     parallelFor(ceilDiv(rows, chunk), [&](int64_t i, int) {
       const int64_t r0 = i * chunk, r1 = std::min(rows, r0 + chunk);
       k.gemv(w, x, y + r0, r0, r1);

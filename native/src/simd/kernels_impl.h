@@ -163,10 +163,10 @@ struct Impl {
   static constexpr int MRmax = S::ACC;
 
   template <Fmt F>
-  static void packStrip(const WeightRef& w, int64_t r, int64_t nvalid, int M, int64_t k0, int64_t kc, float* buf) {
+  static void packStrip(const WeightRef& w, int64_t r, int64_t nvalid, int M, int64_t k0, int64_t kc, int64_t ld, float* buf) {
     const int64_t blk = scaleBlock(w);
     for (int n = 0; n < M; n++) {
-      float* dst = buf + n * kc;
+      float* dst = buf + n * ld;
       if (n >= nvalid) {
         fillz(dst, dst + kc);
         continue;
@@ -189,7 +189,8 @@ struct Impl {
     }
   }
 
-  template <int M, int NV>
+  // wp rows are LDW apart (a compile-time stride: one base register and immediate offsets for all M rows).
+  template <int M, int NV, int64_t LDW>
   static void microP(const float* wp, int64_t kc, const float* xp, float* acc, bool first) {
     V a[M][NV];  // every loop over m / v is unrolled so that a stays in registers
 #pragma GCC unroll 32
@@ -202,7 +203,7 @@ struct Impl {
       for (int v = 0; v < NV; v++) xv[v] = S::load(xp + k * TP + v * VL);
 #pragma GCC unroll 32
       for (int m = 0; m < M; m++) {
-        const V b = S::set1(wp[m * kc + k]);
+        const V b = S::set1(wp[m * LDW + k]);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) a[m][v] = S::fma(b, xv[v], a[m][v]);
       }
@@ -232,14 +233,14 @@ struct Impl {
         // Rows r..r+M stream in full (prefetch-friendly), converted once per panel; the panel streams from L2.
         for (int64_t k0 = 0; k0 < K; k0 += KB) {
           const int64_t kb = imin(KB, K - k0);
-          packStrip<F>(w, r, nr, M, k0, kb, wp);
+          packStrip<F>(w, r, nr, M, k0, kb, KB, wp);
           // The first panel to reach these rows reads them from DRAM: ask for the next strip now, while
           // this one computes (prefetches never fault; past the last row they are simply wasted).
           if (r + M < r1)
             for (int i = 0; i < M; i++)
               for (int64_t c = k0 * eb<F>(); c < (k0 + kb) * eb<F>(); c += 64)
                 S::prefetch(w.data + (r + M + i) * w.cols * eb<F>() + c);
-          microP<M, NV>(wp, kb, xp + k0 * TP, acc, k0 == 0);
+          microP<M, NV, KB>(wp, kb, xp + k0 * TP, acc, k0 == 0);
         }
         for (int64_t i = 0; i < nr; i++) {
           const float* a = acc + i * TP;
