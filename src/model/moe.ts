@@ -4,7 +4,6 @@
 import type { ModelConfig } from './config.js';
 import type { MoeWeights } from './weights.js';
 import type { StepContext } from './context.js';
-import { swiglu } from './mlp.js';
 
 export interface Routing {
   /** [T, K] expert ids and combine weights. */
@@ -66,7 +65,18 @@ export function moeForward(ctx: StepContext, layer: number, w: MoeWeights, x: Fl
   const routing = route(cfg, ops.matmul(x, T, w.router, ctx.ws.get('moe.logits', T * w.router.rows)), w.bias, T);
   ctx.trace?.('routing', layer, routing);
   const out = ctx.ws.get('moe.out', T * cfg.hiddenSize);
-  const y = ops.moe({ x, T, experts: w.experts, ids: routing.ids, weights: routing.weights, k: cfg.numExpertsPerTok, out });
-  if (w.shared) ops.addInPlace(y, swiglu(ctx, 'shared', w.shared, x));
-  return y;
+  if (!w.shared) return ops.moe({ x, T, experts: w.experts, ids: routing.ids, weights: routing.weights, k: cfg.numExpertsPerTok, out });
+  // The shared expert joins every token's routed experts as one more expert with weight 1, so one expert
+  // pass computes both (one schedule, one read of x; the same sum up to f32 summation order).
+  const K = cfg.numExpertsPerTok, E = w.experts.length;
+  const ids = new Int32Array(T * (K + 1)), weights = new Float32Array(T * (K + 1));
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < K; j++) {
+      ids[t * (K + 1) + j] = routing.ids[t * K + j]!;
+      weights[t * (K + 1) + j] = routing.weights[t * K + j]!;
+    }
+    ids[t * (K + 1) + K] = E;
+    weights[t * (K + 1) + K] = 1;
+  }
+  return ops.moe({ x, T, experts: [...w.experts, w.shared], ids, weights, k: K + 1, out });
 }
