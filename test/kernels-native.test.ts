@@ -202,6 +202,23 @@ describe('native kernels vs reference', { skip }, () => {
         assert.throws(() => addon!.headMatmul(new Float32Array(8), new Float32Array(7), 4, 0, 1, 2, 4, 0, 4, false, ...weightArgs(w)), RangeError);
       });
 
+      it('matmulMany: weights of different formats and rows over one input, decode and prefill', () => {
+        const cols = 130;
+        const ws = [makeWeight('bf16', 33, cols, [128, 128], 0), makeWeight('fp8', 300, cols, [16, 32], 5), makeWeight('f32', 1, cols, [128, 128], 0), makeWeight('int8', 70, cols, [128, 128], 0)];
+        for (const T of [1, 17, 100]) {
+          const x = randn(T * cols);
+          const gs = ws.map((w) => guarded(T * w.rows));
+          ops.matmulMany(x, T, ws, gs.map((g) => g.out));
+          ws.forEach((w, i) => {
+            gs[i]!.check(`matmulMany ${isa} T=${T} #${i}`);
+            const ad = absDots(x, T, w, false);
+            assertClose(gs[i]!.out, refOps.matmul(x, T, w), (j) => 1e-5 * ad[j]! + 1e-6, `matmulMany ${isa} T=${T} #${i}`);
+          });
+        }
+        assert.throws(() => ops.matmulMany(randn(cols), 1, [ws[0]!, makeWeight('bf16', 4, cols + 1)]), RangeError);
+        assert.throws(() => ops.matmulMany(randn(cols), 1, ws, [new Float32Array(33)]), RangeError);
+      });
+
       it('matmul over several token and K blocks (T = 100, cols = 1100)', () => {
         for (const format of ['bf16', 'fp8'] as WeightFormat[]) {
           const w = makeWeight(format, 37, 1100, [128, 128], 0);

@@ -140,6 +140,28 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// matmulMany(outs: Float32Array[], x, T, weights: LinearWeight[]): every weight the same cols.
+Napi::Value MatmulMany(const Napi::CallbackInfo& info) {
+  Args a{info, "matmulMany"};
+  const int64_t T = a.cnt(2);
+  if (info.Length() <= 3 || !info[3].IsArray() || !info[0].IsArray()) a.fail("arguments 0 and 3 must be arrays (outputs, weights)");
+  Napi::Array wa = info[3].As<Napi::Array>(), oa = info[0].As<Napi::Array>();
+  if (wa.Length() == 0 || oa.Length() != wa.Length()) a.range("need one output per weight and at least one weight");
+  std::vector<WeightRef> ws(wa.Length());
+  std::vector<float*> ys(wa.Length());
+  for (uint32_t i = 0; i < wa.Length(); i++) {
+    ws[i] = weightObj(a, wa.Get(i));
+    if (ws[i].cols != ws[0].cols) a.range("weights differ in cols");
+    Napi::Value o = oa.Get(i);
+    if (!o.IsTypedArray() || o.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) a.fail("outputs must be Float32Arrays");
+    auto f = o.As<Napi::Float32Array>();
+    if (int64_t(f.ElementLength()) < T * ws[i].rows) a.range("output " + std::to_string(i) + " too short");
+    ys[i] = prefault(f.Data(), T * ws[i].rows);
+  }
+  matmulMany(ws.data(), int64_t(ws.size()), a.f32(1, T * ws[0].cols), T, ys.data());
+  return info.Env().Undefined();
+}
+
 Napi::Value MatmulT(const Napi::CallbackInfo& info) {
   Args a{info, "matmulT"};
   const int64_t T = a.cnt(2);
@@ -353,6 +375,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("siluMul", SiluMul);
   fn("addInPlace", AddInPlace);
   fn("copyBlocks", CopyBlocks);
+  fn("matmulMany", MatmulMany);
   fn("softmax", Softmax);
   fn("topk", Topk);
   fn("attention", Attention);

@@ -33,38 +33,53 @@ static void fillPanels(int64_t panels, int64_t K, bool serial, const Fill& fill)
   });
 }
 
-void matmul(const WeightRef& w, const float* x, int64_t T, float* y) {
-  const int64_t rows = w.rows, cols = w.cols, n = poolThreads();
+void matmul(const WeightRef& w, const float* x, int64_t T, float* y) { matmulMany(&w, 1, x, T, &y); }
+
+void matmulMany(const WeightRef* ws, int64_t nw, const float* x, int64_t T, float* const* ys) {
+  const int64_t n = poolThreads();
   const Kernels& k = K();
-  if (rows == 0 || T == 0) return;
+  if (T == 0 || nw == 0) return;
+  const int64_t cols = ws[0].cols;
+  int64_t rows = 0;  // all weights' rows, end to end
+  for (int64_t i = 0; i < nw; i++) rows += ws[i].rows;
+  if (rows == 0) return;
   if (cols == 0) {
-    for (int64_t i = 0; i < T * rows; i++) y[i] = 0.f;
+    for (int64_t i = 0; i < nw; i++) std::fill(ys[i], ys[i] + T * ws[i].rows, 0.f);
     return;
   }
   const bool serial = rows * cols * T < SERIAL_WORK;
+  // Tasks are row ranges of one weight: each weight is cut into ceil(rows_i / chunk) pieces.
+  struct Piece { int64_t w, r0, r1; };
+  std::vector<Piece> pieces;
+  auto cut = [&](int64_t chunk) {
+    for (int64_t i = 0; i < nw; i++)
+      for (int64_t r0 = 0; r0 < ws[i].rows; r0 += chunk) pieces.push_back({i, r0, std::min(ws[i].rows, r0 + chunk)});
+  };
   if (T == 1) {
-    // Decode: memory bound; equal contiguous row ranges, a few per thread for balance.
-    const int64_t chunk = serial ? rows : std::max<int64_t>(16, roundUp(ceilDiv(rows, n), 4));
-    parallelFor(ceilDiv(rows, chunk), [&](int64_t i, int) {
-      const int64_t r0 = i * chunk, r1 = std::min(rows, r0 + chunk);
-      k.gemv(w, x, y + r0, r0, r1);
+    // Decode: memory bound; about one contiguous row range per thread over all weights (every piece start
+    // is a cold stream, so few and long is best), a little finer for balance when the total is large.
+    cut(serial ? rows : std::max<int64_t>(16, roundUp(ceilDiv(rows, n), 4)));
+    parallelFor(int64_t(pieces.size()), [&](int64_t i, int) {
+      const Piece& p = pieces[i];
+      k.gemv(ws[p.w], x, ys[p.w] + p.r0, p.r0, p.r1);
     });
     return;
   }
-  // Prefill: x as token panels (one transpose pass), then (panel, row chunk) tasks, panel-major so that
-  // consecutive tasks share a panel; row chunks as long as the task count allows (≥ 4 per thread).
+  // Prefill: x as token panels (one transpose pass, shared by every weight), then (panel, piece) tasks,
+  // panel-major so that consecutive tasks share a panel; pieces as long as the task count allows.
   const int64_t TP = k.panelTokens, nb = ceilDiv(T, TP);
   float* P = panelBuffer(nb * TP * cols);
   fillPanels(nb, cols, serial, [&](int64_t b, int64_t k0, int64_t k1) {
     fillPanel(x + b * TP * cols, cols, nullptr, std::min(TP, T - b * TP), TP, k0, k1, P + b * cols * TP);
   });
   const int64_t nR = serial ? 1 : ceilDiv(4 * n, nb);
-  const int64_t rowChunk = std::max<int64_t>(16, roundUp(ceilDiv(rows, nR), 16));
-  const int64_t nRc = ceilDiv(rows, rowChunk);
-  parallelFor(nb * nRc, [&](int64_t i, int thread) {
-    const int64_t b = i / nRc, r0 = (i % nRc) * rowChunk, r1 = std::min(rows, r0 + rowChunk);
-    const int64_t nt = std::min(TP, T - b * TP);
-    k.gemmPanel(w, P + b * cols * TP, nt, nt, y + b * TP * rows, rows, 1, r0, r1, threadScratch(thread, GEMM_SCRATCH));
+  cut(std::max<int64_t>(16, roundUp(ceilDiv(rows, nR), 16)));
+  const int64_t np = int64_t(pieces.size());
+  parallelFor(nb * np, [&](int64_t i, int thread) {
+    const int64_t b = i / np, nt = std::min(TP, T - b * TP);
+    const Piece& p = pieces[i % np];
+    const int64_t wr = ws[p.w].rows;
+    k.gemmPanel(ws[p.w], P + b * cols * TP, nt, nt, ys[p.w] + b * TP * wr, wr, 1, p.r0, p.r1, threadScratch(thread, GEMM_SCRATCH));
   });
 }
 

@@ -8,6 +8,9 @@ namespace glm5 {
 
 // y[T, rows] = x[T, cols] · Wᵀ
 void matmul(const WeightRef& w, const float* x, int64_t T, float* y);
+// ys[i][T, ws[i].rows] = x[T, cols] · ws[i]ᵀ for i < n (every ws[i].cols == cols): one schedule, one
+// set of token panels, instead of n calls over the same input.
+void matmulMany(const WeightRef* ws, int64_t n, const float* x, int64_t T, float* const* ys);
 // y[T, cols] = x[T, rows] · W
 void matmulT(const WeightRef& w, const float* x, int64_t T, float* y);
 struct HeadMatmulArgs {

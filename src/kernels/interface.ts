@@ -138,6 +138,11 @@ export interface Ops {
   readonly name: string;
   /** y[T, rows] = x[T, cols] · Wᵀ */
   matmul(x: Float32Array, T: number, w: LinearWeight, out?: Float32Array): Float32Array;
+  /**
+   * The products of one input with several weights of the same cols (q_a and kv_a; gate and up): one
+   * pass, one schedule. outs, when given, holds one buffer per weight.
+   */
+  matmulMany(x: Float32Array, T: number, ws: readonly LinearWeight[], outs?: readonly Float32Array[]): Float32Array[];
   /** y[T, cols] = x[T, rows] · W  (the transposed product; used to absorb W_UK into queries) */
   matmulT(x: Float32Array, T: number, w: LinearWeight, out?: Float32Array): Float32Array;
   /** Per-head products over row blocks of one weight, output contiguous (see HeadMatmulArgs). */

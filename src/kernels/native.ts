@@ -13,6 +13,7 @@ type WeightArgs = [Uint8Array, number, number, number, Float32Array | null, numb
 export interface NativeKernels {
   matmul(out: Float32Array, x: Float32Array, T: number, ...w: WeightArgs): void;
   matmulT(out: Float32Array, x: Float32Array, T: number, ...w: WeightArgs): void;
+  matmulMany(outs: Float32Array[], x: Float32Array, T: number, ws: readonly LinearWeight[]): void;
   /** out [T, heads, n or cols] (see HeadMatmulArgs); the weight last. */
   headMatmul(out: Float32Array, x: Float32Array, xStride: number, xOffset: number, T: number, heads: number, headRows: number,
     rowStart: number, n: number, transposed: boolean, ...w: WeightArgs): void;
@@ -66,6 +67,12 @@ export function nativeOps(): Ops | null {
       const y = outArray(out, T * w.rows, 'matmul');
       n.matmul(y, x, T, ...weightArgs(w));
       return y;
+    },
+    matmulMany(x: Float32Array, T: number, ws: readonly LinearWeight[], outs?: readonly Float32Array[]): Float32Array[] {
+      if (outs && outs.length !== ws.length) throw new RangeError(`matmulMany: ${outs.length} outputs for ${ws.length} weights`);
+      const ys = ws.map((w, i) => outArray(outs?.[i], T * w.rows, 'matmulMany'));
+      if (ws.length) n.matmulMany(ys, x, T, ws);
+      return ys;
     },
     matmulT(x: Float32Array, T: number, w: LinearWeight, out?: Float32Array): Float32Array {
       const y = outArray(out, T * w.cols, 'matmulT');

@@ -4,13 +4,14 @@
 import type { IndexerWeights } from './weights.js';
 import type { Selection, StepContext } from './context.js';
 
-export function runIndexer(ctx: StepContext, layer: number, w: IndexerWeights, a: Float32Array, qLat: Float32Array): Selection {
+/** kProj = a·wkᵀ [T, Di] and hw = a·weights_projᵀ [T, Hi] come from the layer's grouped input projection. */
+export function runIndexer(ctx: StepContext, layer: number, w: IndexerWeights, kProj: Float32Array, hw: Float32Array, qLat: Float32Array): Selection {
   const { ops, cfg, T } = ctx;
   const Hi = cfg.indexNHeads, Di = cfg.indexHeadDim, R = cfg.qkRopeHeadDim;
 
   // Keys: one Di-wide key per token (shared by all heads), LayerNorm with bias, rotary on the first R dims.
   const ws = ctx.ws;
-  const k = ops.layerNorm(ops.matmul(a, T, w.wk, ws.get('idx.kproj', T * Di)), T, Di, w.kNormWeight, w.kNormBias, 1e-6, ws.get('idx.k', T * Di)); // [T, Di]
+  const k = ops.layerNorm(kProj, T, Di, w.kNormWeight, w.kNormBias, 1e-6, ws.get('idx.k', T * Di)); // [T, Di]
   ops.rope({ x: k, T, rowStride: Di, offset: 0, heads: 1, headStride: Di, dim: R, positions: ctx.positions, theta: cfg.ropeTheta, interleaved: cfg.indexerRopeInterleave });
   const keys = ctx.cache.writeIndexKeys(layer, k, T); // [L, Di]
   const L = ctx.start + T;
@@ -21,7 +22,7 @@ export function runIndexer(ctx: StepContext, layer: number, w: IndexerWeights, a
   // Queries from the normalised q latent; rotary dims come first in each head (opposite of MLA).
   const q = ops.matmul(qLat, T, w.wqB, ws.get('idx.q', T * Hi * Di)); // [T, Hi, Di]
   ops.rope({ x: q, T, rowStride: Hi * Di, offset: 0, heads: Hi, headStride: Di, dim: R, positions: ctx.positions, theta: cfg.ropeTheta, interleaved: cfg.indexerRopeInterleave });
-  const hw = ops.matmul(a, T, w.weightsProj, ws.get('idx.w', T * Hi)); // [T, Hi], f32; may be negative, no activation
+  // hw [T, Hi], f32; may be negative, no activation
   const s = Hi ** -0.5;
   for (let i = 0; i < hw.length; i++) hw[i] = hw[i]! * s;
 

@@ -20,19 +20,23 @@ export function mlaAttention(ctx: StepContext, layer: number, w: AttentionWeight
   const { ops, cfg, T } = ctx;
   const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dq = cfg.qkHeadDim;
 
-  const ws = ctx.ws, Ql = cfg.qLoraRank;
-  const qLat = ops.rmsNorm(ops.matmul(a, T, w.qA, ws.get('mla.qa', T * Ql)), T, Ql, w.qANorm, cfg.latentNormEps, ws.get('mla.qlat', T * Ql)); // [T, qLora]
+  const ws = ctx.ws, Ql = cfg.qLoraRank, idx = w.indexer;
+  // Every projection of the normed input in one pass: q_a, kv_a and, with an indexer, its key and head-weight projections.
+  const [qa, ckv, idxK, idxW] = ops.matmulMany(a, T, idx ? [w.qA, w.kvA, idx.wk, idx.weightsProj] : [w.qA, w.kvA],
+    idx ? [ws.get('mla.qa', T * Ql), ws.get('mla.ckv', T * (C + R)), ws.get('idx.kproj', T * idx.wk.rows), ws.get('idx.w', T * idx.weightsProj.rows)]
+      : [ws.get('mla.qa', T * Ql), ws.get('mla.ckv', T * (C + R))]) as [Float32Array, Float32Array, Float32Array?, Float32Array?];
+  const qLat = ops.rmsNorm(qa, T, Ql, w.qANorm, cfg.latentNormEps, ws.get('mla.qlat', T * Ql)); // [T, qLora]
   const q = ops.matmul(qLat, T, w.qB, ws.get('mla.q', T * H * Dq)); // [T, H, Dn+R]
   ops.rope({ x: q, T, rowStride: H * Dq, offset: Dn, heads: H, headStride: Dq, dim: R, positions: ctx.positions, theta: cfg.ropeTheta, interleaved: cfg.ropeInterleave });
 
   // Cache row = [RMSNorm(c) (C) ‖ RoPE(k_pe) (R)].
-  const ckv = ops.matmul(a, T, w.kvA, ws.get('mla.ckv', T * (C + R))); // [T, C+R]
+  // ckv [T, C+R]
   const c = ops.rmsNorm(columns(ops, ckv, T, C + R, 0, C, ws.get('mla.c0', T * C)), T, C, w.kvANorm, cfg.latentNormEps, ws.get('mla.c', T * C));
   ops.copyBlocks({ src: c, srcOffset: 0, srcRowStride: C, srcBlockStride: 0, dst: ckv, dstOffset: 0, dstRowStride: C + R, dstBlockStride: 0, rows: T, blocks: 1, n: C });
   ops.rope({ x: ckv, T, rowStride: C + R, offset: C, heads: 1, headStride: R, dim: R, positions: ctx.positions, theta: cfg.ropeTheta, interleaved: cfg.ropeInterleave });
   const latent = ctx.cache.writeLatent(layer, ckv, T); // [L, C+R]
 
-  const selection = w.indexer ? runIndexer(ctx, layer, w.indexer, a, qLat) : shared;
+  const selection = idx ? runIndexer(ctx, layer, idx, idxK!, idxW!, qLat) : shared;
   if (selection === undefined) throw new Error(`layer ${layer}: shared indexer layer has no source selection`);
   ctx.trace?.('topk', layer, selection ? selection.indices : new Int32Array(0));
   const mask = selection ? { keyLimit: ctx.keyLimit, indices: selection.indices, k: selection.k } : { keyLimit: ctx.keyLimit };

@@ -7,8 +7,7 @@ import type { StepContext } from './context.js';
 export function swiglu(ctx: StepContext, role: string, w: MlpWeights, x: Float32Array): Float32Array {
   const { ops, T, ws } = ctx;
   const I = w.gate.rows;
-  const g = ops.matmul(x, T, w.gate, ws.get(`${role}.gate`, T * I));
-  const u = ops.matmul(x, T, w.up, ws.get(`${role}.up`, T * I));
+  const [g, u] = ops.matmulMany(x, T, [w.gate, w.up], [ws.get(`${role}.gate`, T * I), ws.get(`${role}.up`, T * I)]) as [Float32Array, Float32Array];
   const hidden = ops.siluMul(g, u, ws.get(`${role}.act`, T * I));
   return ops.matmul(hidden, T, w.down, ws.get(`${role}.out`, T * w.down.rows));
 }

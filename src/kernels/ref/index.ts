@@ -18,6 +18,7 @@ function into(out: Float32Array | undefined, y: Float32Array, op: string): Float
 export const refOps: Ops = {
   name: 'ref',
   matmul: (x, T, w, out) => into(out, matmul(x, T, w), 'matmul'),
+  matmulMany: (x, T, ws, outs) => ws.map((w, i) => into(outs?.[i], matmul(x, T, w), 'matmulMany')),
   matmulT: (x, T, w, out) => into(out, matmulT(x, T, w), 'matmulT'),
   headMatmul: (a) => into(a.out, headMatmul(a), 'headMatmul'),
   gatherRows: (w, ids, out) => into(out, gatherRows(w, ids), 'gatherRows'),
