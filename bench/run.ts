@@ -67,15 +67,17 @@ async function main() {
   const roofline: Record<string, number> = {};
   for (const ctx of args.quick ? [128] : [128, 4096]) {
     const cache = small.newCache(ctx + 64);
-    let r = small.forward(randomIds(ctx, V, ctx + 1), cache, { logits: 'last' });
+    const first = small.forward(randomIds(ctx, V, ctx + 1), cache, { logits: 'last' });
     const steps = 24;
-    let tok = 0;
-    const [, s] = time(() => {
-      for (let i = 0; i < steps; i++) {
-        tok = argmaxOf(r.logits);
-        r = small.forward([tok], cache, { logits: 'last' });
-      }
-    });
+    // Best of three runs of `steps` greedy tokens from the same context (truncate() rewinds the cache):
+    // single runs on a shared VM vary by up to 2x.
+    const s = Math.min(...[0, 1, 2].map(() => {
+      cache.truncate(ctx);
+      let r = first;
+      return time(() => {
+        for (let i = 0; i < steps; i++) r = small.forward([argmaxOf(r.logits)], cache, { logits: 'last' });
+      })[1];
+    }));
     decode[ctx] = steps / s;
     const bytes = decodeBytesPerToken(small, ctx);
     roofline[ctx] = limits ? (limits.bandwidthGBs * 1e9) / bytes : NaN;
@@ -133,9 +135,18 @@ async function main() {
     const gguf = join(MODELS, 'small-bf16.gguf');
     if (!existsSync(gguf)) exportGguf(presetDir('small'), gguf, { dtype: 'bf16' });
     const threads = limits?.threads ?? 2;
-    const pre = await benchLlamaCpp(gguf, { promptTokens: randomIds(512, V, 512), decodeTokens: 2, threads });
-    const dec = await benchLlamaCpp(gguf, { promptTokens: randomIds(128, V, 129), decodeTokens: 17, threads });
-    if (pre && dec) llama = { prefill_tok_s: pre.prefill_tok_s, decode_tok_s: dec.decode_tok_s };
+    // Best of runs, as for ours (prefill: 2, decode: 3).
+    let best: { prefill_tok_s: number; decode_tok_s: number } | null = null;
+    for (let i = 0; i < 3; i++) {
+      const dec = await benchLlamaCpp(gguf, { promptTokens: randomIds(128, V, 129), decodeTokens: 25, threads });
+      const pre = i < 2 ? await benchLlamaCpp(gguf, { promptTokens: randomIds(512, V, 512), decodeTokens: 2, threads }) : null;
+      if (!dec) break;
+      best = {
+        prefill_tok_s: Math.max(best?.prefill_tok_s ?? 0, pre?.prefill_tok_s ?? 0),
+        decode_tok_s: Math.max(best?.decode_tok_s ?? 0, dec.decode_tok_s),
+      };
+    }
+    if (best && best.prefill_tok_s > 0) llama = best;
   } catch (e) {
     log(`llama.cpp comparison unavailable: ${(e as Error).message}`);
   }
