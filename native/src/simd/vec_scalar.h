@@ -30,7 +30,6 @@ struct VecScalar {
   static V pow2i(V n) { return bitsToF32(uint32_t(int32_t(n) + 127) << 23); }
   static float hmax(V a) { return a; }
   static float hsum(V a) { return a; }
-  static void hsum4(V a, V b, V c, V d, float* out) { out[0] = a, out[1] = b, out[2] = c, out[3] = d; }
   template <Fmt F> static V ld(const uint8_t* p) { return rawElem(F, p, 0); }
 };
 

@@ -44,11 +44,6 @@ struct VecAvx2 {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
-  // out[0..4) = hsum(a), hsum(b), hsum(c), hsum(d), sharing the shuffles.
-  static void hsum4(V a, V b, V c, V d, float* out) {
-    const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
-  }
   template <Fmt F> static V ld(const uint8_t* p) {
     if constexpr (F == Fmt::F32) {
       return _mm256_loadu_ps(reinterpret_cast<const float*>(p));

@@ -40,12 +40,6 @@ struct VecAvx512 {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
-  // out[0..4) = hsum(a), hsum(b), hsum(c), hsum(d), sharing the shuffles.
-  static void hsum4(V a, V b, V c, V d, float* out) {
-    auto h = [](V v) { return _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)); };
-    const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(h(a), h(b)), _mm256_hadd_ps(h(c), h(d)));
-    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
-  }
   template <Fmt F> static V ld(const uint8_t* p) {
     if constexpr (F == Fmt::F32) {
       return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
