@@ -327,6 +327,9 @@ describe('native kernels vs reference', { skip }, () => {
           { T: 2, L: 700, heads: 16, kvHeads: 1, dk: 40, dv: 24, sparse: true, K: 500 },
           { T: 9, L: 300, heads: 8, kvHeads: 2, dk: 16, dv: 19, sparse: true, K: 250 },
           { T: 6, L: 200, heads: 12, kvHeads: 1, dk: 9, dv: 8, sparse: false },
+          // MLA decode shape (narrow tiles: ≤ 16 query rows, dot-product scores), several key blocks per task
+          { T: 1, L: 400, heads: 16, kvHeads: 1, dk: 72, dv: 64, sparse: true, K: 300 },
+          { T: 1, L: 333, heads: 17, kvHeads: 1, dk: 72, dv: 64, sparse: false },
         ];
         for (const c of cases) {
           const { T, L, heads, kvHeads, dk, dv } = c;

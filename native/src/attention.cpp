@@ -115,7 +115,8 @@ bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
   const int64_t items = G * tilesPerG;
   // Split the key list when there are too few tiles for the threads (decode): partials are merged below.
   int64_t S = 1;
-  if (items < 2 * n && n > 1) S = std::max<int64_t>(1, std::min(ceilDiv(2 * n, items), maxKeys / 128));
+  // Chunks of at least one key block (64 keys): at decode a 129-key context still splits over two threads.
+  if (items < 2 * n && n > 1) S = std::max<int64_t>(1, std::min(ceilDiv(2 * n, items), ceilDiv(maxKeys, ATTN_KB)));
   const int64_t chunk = roundUp(ceilDiv(std::max<int64_t>(maxKeys, 1), S), ATTN_KB);
   std::vector<float> part(S > 1 ? items * S * LN * (a.dv + 2) : 0);
   const int64_t hChunks = ceilDiv(group, LN);
@@ -235,7 +236,7 @@ void indexerTopk(const IndexerArgs& a, int32_t* out) {
       const int64_t t = scored[b0 + i], lim = std::min<int64_t>(a.keyLimit[t], L);
       std::vector<uint64_t> keys(lim);
       for (int64_t s = 0; s < lim; s++) keys[s] = topkKey(scores[i * L + s], int32_t(s));
-      selectTopk(keys.data(), lim, Kk, out + t * Kk);
+      selectTopkSet(keys.data(), lim, Kk, out + t * Kk);
     });
   }
 }

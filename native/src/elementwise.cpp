@@ -42,6 +42,19 @@ void selectTopk(uint64_t* keys, int64_t n, int64_t k, int32_t* out) {
   for (int64_t j = 0; j < k; j++) out[j] = int32_t(0xffffffffu - uint32_t(keys[j] & 0xffffffffu));
 }
 
+void selectTopkSet(uint64_t* keys, int64_t n, int64_t k, int32_t* out) {
+  if (k <= 0) return;
+  if (k >= n) {
+    for (int64_t j = 0; j < n; j++) out[j] = int32_t(j);
+    return;
+  }
+  std::nth_element(keys, keys + (k - 1), keys + n, std::greater<uint64_t>());
+  std::vector<uint8_t> chosen(size_t(n), 0);
+  for (int64_t j = 0; j < k; j++) chosen[0xffffffffu - uint32_t(keys[j] & 0xffffffffu)] = 1;
+  for (int64_t s = 0, j = 0; s < n; s++)
+    if (chosen[s]) out[j++] = int32_t(s);
+}
+
 void topk(const float* x, int64_t T, int64_t N, int64_t k, int32_t* out) {
   const int64_t per = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, N));
   parallelFor((T + per - 1) / per, [&](int64_t task, int) {

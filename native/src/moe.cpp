@@ -9,38 +9,35 @@
 
 namespace glm5 {
 
-// One token (decode): every routed expert's gate/up rows in one parallelFor, then the down rows in another
-// (each task owns a row range of the output and sums over the experts), instead of expert after expert.
+// One token (decode): every routed expert's gate/up matrices in one parallelFor, then every expert's down
+// rows in another, each task one contiguous stretch of one matrix (long streams: a task start is a cold
+// read), writing its own rows of a per-expert output; the weighted sum over experts comes last.
 static void moeToken(const MoeArgs& a, float* out) {
   const int64_t D = a.D, k = a.k, n = poolThreads();
   const Kernels& K_ = K();
   const int64_t I = a.experts[3 * a.ids[0]].rows;
-  std::vector<float> gu(2 * k * I), h(k * I);
-  const int64_t serial = 3 * k * I * D < (1 << 15);
-  {
-    const int64_t chunk = serial ? I : std::max<int64_t>(16, (I * 2 * k / (4 * n) + 15) / 16 * 16);
-    const int64_t nc = (I + chunk - 1) / chunk;
-    parallelFor(2 * k * nc, [&](int64_t task, int) {
-      const int64_t m = task / nc, r0 = (task % nc) * chunk, r1 = std::min(I, r0 + chunk);
-      const WeightRef& w = a.experts[3 * a.ids[m / 2] + (m % 2)];
-      K_.gemv(w, a.x, gu.data() + m * I + r0, r0, r1);
-    });
-  }
-  for (int64_t j = 0; j < k; j++) K_.siluMul(gu.data() + 2 * j * I, gu.data() + (2 * j + 1) * I, I, h.data() + j * I);
-  const int64_t chunk = serial ? D : std::max<int64_t>(16, (D / (4 * n) + 15) / 16 * 16);
-  parallelFor((D + chunk - 1) / chunk, [&](int64_t task, int) {
-    const int64_t r0 = task * chunk, r1 = std::min(D, r0 + chunk);
-    float tmp[4096];
-    std::fill(out + r0, out + r1, 0.f);
-    for (int64_t q0 = r0; q0 < r1; q0 += 4096) {
-      const int64_t q1 = std::min(r1, q0 + 4096);
-      for (int64_t j = 0; j < k; j++) {
-        K_.gemv(a.experts[3 * a.ids[j] + 2], h.data() + j * I, tmp, q0, q1);
-        const float wgt = a.weights[j];
-        for (int64_t r = q0; r < q1; r++) out[r] += wgt * tmp[r - q0];
-      }
-    }
+  std::vector<float> gu(2 * k * I), h(k * I), y(k * D);
+  const bool serial = 3 * k * I * D < (1 << 15);
+  // Pieces per matrix: enough that the pool gets ≥ 8 tasks per thread-pair in total, never below 64 rows.
+  auto pieces = [&](int64_t mats, int64_t rows) {
+    return serial ? int64_t(1) : std::max<int64_t>(1, std::min((4 * n + mats - 1) / mats, rows / 64));
+  };
+  const int64_t pu = pieces(2 * k, I), cu = (I + pu - 1) / pu;
+  parallelFor(2 * k * pu, [&](int64_t task, int) {
+    const int64_t m = task / pu, r0 = (task % pu) * cu, r1 = std::min(I, r0 + cu);
+    K_.gemv(a.experts[3 * a.ids[m / 2] + (m % 2)], a.x, gu.data() + m * I + r0, r0, r1);
   });
+  for (int64_t j = 0; j < k; j++) K_.siluMul(gu.data() + 2 * j * I, gu.data() + (2 * j + 1) * I, I, h.data() + j * I);
+  const int64_t pd = pieces(k, D), cd = (D + pd - 1) / pd;
+  parallelFor(k * pd, [&](int64_t task, int) {
+    const int64_t j = task / pd, r0 = (task % pd) * cd, r1 = std::min(D, r0 + cd);
+    K_.gemv(a.experts[3 * a.ids[j] + 2], h.data() + j * I, y.data() + j * D + r0, r0, r1);
+  });
+  for (int64_t r = 0; r < D; r++) out[r] = 0.f;
+  for (int64_t j = 0; j < k; j++) {
+    const float wgt = a.weights[j], *yj = y.data() + j * D;
+    for (int64_t r = 0; r < D; r++) out[r] += wgt * yj[r];
+  }
 }
 
 // Buffers reused across calls (moe is only entered from the JS thread): fresh pages cost a fault each.

@@ -80,6 +80,9 @@ void moe(const MoeArgs& a, float* out);
 // Selects the k best of (score desc, index asc) from candidates `keys` (see topkKey) in place and
 // writes their indices in order to out.
 void selectTopk(uint64_t* keys, int64_t n, int64_t k, int32_t* out);
+// The same selection, written in ascending index order (no sort: O(n)). The DSA selection is a set: in
+// position order, attention reads the cache front to back and sums in the order dense attention does.
+void selectTopkSet(uint64_t* keys, int64_t n, int64_t k, int32_t* out);
 static inline uint64_t topkKey(float v, int32_t idx) {
   if (v == 0.f) v = 0.f;  // -0 ties with +0, as in the reference's comparison
   uint32_t u;

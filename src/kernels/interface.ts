@@ -169,7 +169,7 @@ export interface Ops {
   /**
    * DSA lightning indexer: score I[t,s] = Σ_h w[t,h]·ReLU(q[t,h]·k[s]·scale) over keys s < keyLimit[t] and
    * return each row's selection [T, min(topk, L)]: every visible key when keyLimit[t] ≤ topk (padded with
-   * −1), else the top-k keys by score.
+   * −1), else the top-k keys by score, in ascending position order.
    */
   indexerTopk(args: IndexerArgs): Int32Array;
   /** Σ_j weights[t,j] · down(silu(gate(x_t)) ⊙ up(x_t)) over expert ids[t,j]; output [T, D]. */

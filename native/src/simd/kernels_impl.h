@@ -23,62 +23,57 @@ struct Impl {
   template <Fmt F> static constexpr bool scaled() { return F == Fmt::FP8 || F == Fmt::INT8; }
 
   // ---- gemv: y[r - r0] = W[r] · x -------------------------------------------------------------------
-  template <Fmt F, int R>
-  static void gemvRows(const WeightRef& w, const float* x, float* y, int64_t r) {
+  // The row range is one contiguous stretch of W, read front to back: a row at a time (four independent
+  // accumulators), never several rows interleaved — interleaved short rows (256-512 columns) streamed at
+  // 33-38 GB/s where the same bytes read in order reach 45-53 (docs/native.md). Every cache line is also
+  // prefetched GEMV_AHEAD bytes in advance, across row ends, and the first GEMV_AHEAD bytes are requested
+  // up front, so the stream runs at full speed from its first row.
+  static constexpr int64_t GEMV_AHEAD = 8192;
+
+  template <Fmt F>
+  static inline void prefetchLines(const uint8_t* p, int64_t bytes) {
+    for (int64_t o = 0; o < bytes; o += 64) S::prefetch(p + o);
+  }
+
+  template <Fmt F>
+  static float gemvRow(const WeightRef& w, const float* x, const uint8_t* p, const float* sr) {
     const int64_t cols = w.cols, blk = scaleBlock(w);
-    const uint8_t* p[R];
-    const float* sr[R];
-    for (int i = 0; i < R; i++) p[i] = w.data + (r + i) * cols * eb<F>(), sr[i] = scaleRow(w, r + i);
-    const int64_t rowBytes = cols * eb<F>();
-    const int64_t ahead = R * rowBytes * (rowBytes * R >= 8192 ? 1 : (8192 + R * rowBytes - 1) / (R * rowBytes));
-    V tot[R];
-    float totS[R];
-    for (int i = 0; i < R; i++) tot[i] = S::zero(), totS[i] = 0.f;
+    constexpr int64_t STEP = 4 * VL, STEP_BYTES = STEP * eb<F>();
+    V tot = S::zero();
+    float totS = 0.f;
     for (int64_t c0 = 0, b = 0; c0 < cols; c0 += blk, b++) {
       const int64_t c1 = imin(c0 + blk, cols);
-      V a0[R], a1[R];
-      for (int i = 0; i < R; i++) a0[i] = S::zero(), a1[i] = S::zero();
+      V a0 = S::zero(), a1 = S::zero(), a2 = S::zero(), a3 = S::zero();
       int64_t c = c0;
-      for (; c + 2 * VL <= c1; c += 2 * VL) {
-        const V x0 = S::load(x + c), x1 = S::load(x + c + VL);
-        // Rows are short (often one 4 KiB page, where hardware prefetchers stop): fetch the same
-        // columns of the next row group now. Prefetches never fault, so running past the end is fine.
-        // Short rows (≤ 2 KiB: kv_b heads, 512-column projections) prefetch further ahead, ≥ 8 KiB of
-        // weights, so that DRAM latency is covered.
-        if constexpr (R > 1 && F != Fmt::F32)  // f32 rows span 4+ pages: hardware prefetch suffices
-          for (int i = 0; i < R; i++) S::prefetch(p[i] + ahead + c * eb<F>());
-        for (int i = 0; i < R; i++) {
-          a0[i] = S::fma(S::template ld<F>(p[i] + c * eb<F>()), x0, a0[i]);
-          a1[i] = S::fma(S::template ld<F>(p[i] + (c + VL) * eb<F>()), x1, a1[i]);
-        }
+      for (; c + STEP <= c1; c += STEP) {
+        prefetchLines<F>(p + c * eb<F>() + GEMV_AHEAD, STEP_BYTES);
+        a0 = S::fma(S::template ld<F>(p + c * eb<F>()), S::load(x + c), a0);
+        a1 = S::fma(S::template ld<F>(p + (c + VL) * eb<F>()), S::load(x + c + VL), a1);
+        a2 = S::fma(S::template ld<F>(p + (c + 2 * VL) * eb<F>()), S::load(x + c + 2 * VL), a2);
+        a3 = S::fma(S::template ld<F>(p + (c + 3 * VL) * eb<F>()), S::load(x + c + 3 * VL), a3);
       }
-      for (; c + VL <= c1; c += VL) {
-        const V x0 = S::load(x + c);
-        for (int i = 0; i < R; i++) a0[i] = S::fma(S::template ld<F>(p[i] + c * eb<F>()), x0, a0[i]);
-      }
-      float tail[R];
-      for (int i = 0; i < R; i++) tail[i] = 0.f;
-      for (; c < c1; c++)
-        for (int i = 0; i < R; i++) tail[i] += rawElem(F, p[i], c) * x[c];
-      for (int i = 0; i < R; i++) {
-        if constexpr (scaled<F>()) {
-          const float s = sr[i][b] * scaleMul(F);
-          tot[i] = S::fma(S::add(a0[i], a1[i]), S::set1(s), tot[i]);
-          totS[i] += tail[i] * s;
-        } else {
-          tot[i] = S::add(tot[i], S::add(a0[i], a1[i]));
-          totS[i] += tail[i];
-        }
+      if (c < c1) prefetchLines<F>(p + c * eb<F>() + GEMV_AHEAD, (c1 - c) * eb<F>());
+      for (; c + VL <= c1; c += VL) a0 = S::fma(S::template ld<F>(p + c * eb<F>()), S::load(x + c), a0);
+      float tail = 0.f;
+      for (; c < c1; c++) tail += rawElem(F, p, c) * x[c];
+      const V sum = S::add(S::add(a0, a1), S::add(a2, a3));
+      if constexpr (scaled<F>()) {
+        const float s = sr[b] * scaleMul(F);
+        tot = S::fma(sum, S::set1(s), tot);
+        totS += tail * s;
+      } else {
+        tot = S::add(tot, sum);
+        totS += tail;
       }
     }
-    for (int i = 0; i < R; i++) y[i] = S::hsum(tot[i]) + totS[i];
+    return S::hsum(tot) + totS;
   }
 
   template <Fmt F>
   static void gemvF(const WeightRef& w, const float* x, float* y, int64_t r0, int64_t r1) {
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) gemvRows<F, 4>(w, x, y + (r - r0), r);
-    for (; r < r1; r++) gemvRows<F, 1>(w, x, y + (r - r0), r);
+    const int64_t rowBytes = w.cols * eb<F>();
+    prefetchLines<F>(w.data + r0 * rowBytes, imin(GEMV_AHEAD, (r1 - r0) * rowBytes));
+    for (int64_t r = r0; r < r1; r++) y[r - r0] = gemvRow<F>(w, x, w.data + r * rowBytes, scaleRow(w, r));
   }
 
   static void gemv(const WeightRef& w, const float* x, float* y, int64_t r0, int64_t r1) {
@@ -586,12 +581,15 @@ struct Impl {
   static constexpr int AV = 4;  // lane vectors per tile at most
   static constexpr int64_t KB = ATTN_KB;
 
+  // kpre: rows to prefetch meanwhile (the same micro-tile of the next key block), one cache line per 16 d.
   template <int NK, int NV>
-  static void attnQK(const float* const* krow, const float* qt, int64_t ldq, int64_t dk, float* st) {
+  static void attnQK(const float* const* krow, const float* const* kpre, const float* qt, int64_t ldq, int64_t dk, float* st) {
     V acc[NK][NV];
     for (int r = 0; r < NK; r++)
       for (int v = 0; v < NV; v++) acc[r][v] = S::zero();
     for (int64_t d = 0; d < dk; d++) {
+      if ((d & 15) == 0)
+        for (int r = 0; r < NK; r++) S::prefetch(kpre[r] + d);
       V qv[NV];
       for (int v = 0; v < NV; v++) qv[v] = S::load(qt + d * ldq + v * VL);
       for (int r = 0; r < NK; r++) {
@@ -603,10 +601,10 @@ struct Impl {
       for (int v = 0; v < NV; v++) S::store(st + r * ldq + v * VL, acc[r][v]);
   }
   template <int NK, int NV>
-  static void attnQKAny(int nk, const float* const* krow, const float* qt, int64_t ldq, int64_t dk, float* st) {
+  static void attnQKAny(int nk, const float* const* krow, const float* const* kpre, const float* qt, int64_t ldq, int64_t dk, float* st) {
     if constexpr (NK >= 1) {
-      if (nk == NK) return attnQK<NK, NV>(krow, qt, ldq, dk, st);
-      attnQKAny<NK - 1, NV>(nk, krow, qt, ldq, dk, st);
+      if (nk == NK) return attnQK<NK, NV>(krow, kpre, qt, ldq, dk, st);
+      attnQKAny<NK - 1, NV>(nk, krow, kpre, qt, ldq, dk, st);
     }
   }
 
@@ -638,6 +636,88 @@ struct Impl {
     }
   }
 
+  // ---- narrow tiles (≤ 16 query lanes, e.g. 16 MLA heads over one latent head at decode) -------------------
+  // With one lane vector, the broadcast forms above do one FMA per load. Here scores are dot products along
+  // d (NH query rows x NK key rows per micro-tile: NH + NK loads per NH·NK FMAs) and the output is kept
+  // per query row, Or[i][c] += P[j][i]·V[j][c] (NH rows x NC column vectors: NH + NC loads per NH·NC FMAs).
+  static constexpr int QH = 4;                        // query rows per micro-tile
+  static constexpr int QK_N = S::ACC / QH > 0 ? S::ACC / QH : 1;  // keys per QK micro-tile
+  static constexpr int PV_N = S::ACC / QH > 0 ? S::ACC / QH : 1;  // column vectors per PV micro-tile
+
+  template <int NH, int NK>
+  static void qkDot(const float* const* qr, const float* const* krow, const float* const* kpre, int64_t dk, float* st,
+                    int64_t ldq) {
+    V acc[NH][NK];
+    for (int i = 0; i < NH; i++)
+      for (int j = 0; j < NK; j++) acc[i][j] = S::zero();
+    int64_t d = 0;
+    for (; d + VL <= dk; d += VL) {
+      if (kpre && (d * 4) % 64 == 0)
+        for (int j = 0; j < NK; j++) S::prefetch(kpre[j] + d);
+      V kv[NK];
+      for (int j = 0; j < NK; j++) kv[j] = S::load(krow[j] + d);
+      for (int i = 0; i < NH; i++) {
+        const V qv = S::load(qr[i] + d);
+        for (int j = 0; j < NK; j++) acc[i][j] = S::fma(qv, kv[j], acc[i][j]);
+      }
+    }
+    for (int i = 0; i < NH; i++)
+      for (int j = 0; j < NK; j++) {
+        float s = S::hsum(acc[i][j]);
+        for (int64_t e = d; e < dk; e++) s += qr[i][e] * krow[j][e];
+        st[j * ldq + i] = s;
+      }
+  }
+  template <int NH, int NK>
+  static void qkDotAny(int nh, int nk, const float* const* qr, const float* const* krow, const float* const* kpre,
+                       int64_t dk, float* st, int64_t ldq) {
+    if constexpr (NH >= 1 && NK >= 1) {
+      if (nh < NH) return qkDotAny<NH - 1, NK>(nh, nk, qr, krow, kpre, dk, st, ldq);
+      if (nk < NK) return qkDotAny<NH, NK - 1>(nh, nk, qr, krow, kpre, dk, st, ldq);
+      qkDot<NH, NK>(qr, krow, kpre, dk, st, ldq);
+    }
+  }
+
+  // Or[i][c0 .. c0 + NC·VL) = Or·corr[i] + Σ_j P[j][i0 + i]·V[j][c]
+  template <int NH, int NC>
+  static void pvRows(const float* const* vrow, int64_t nb, int64_t c0, const float* p, int64_t ldq, int64_t i0,
+                     const float* corr, float* orow, int64_t dv) {
+    V acc[NH][NC];
+    for (int i = 0; i < NH; i++) {
+      const V cv = S::set1(corr[i0 + i]);
+      for (int c = 0; c < NC; c++) acc[i][c] = S::mul(S::load(orow + (i0 + i) * dv + c0 + c * VL), cv);
+    }
+    for (int64_t j = 0; j < nb; j++) {
+      V vv[NC];
+      for (int c = 0; c < NC; c++) vv[c] = S::load(vrow[j] + c0 + c * VL);
+      for (int i = 0; i < NH; i++) {
+        const V pb = S::set1(p[j * ldq + i0 + i]);
+        for (int c = 0; c < NC; c++) acc[i][c] = S::fma(pb, vv[c], acc[i][c]);
+      }
+    }
+    for (int i = 0; i < NH; i++)
+      for (int c = 0; c < NC; c++) S::store(orow + (i0 + i) * dv + c0 + c * VL, acc[i][c]);
+  }
+  template <int NH, int NC>
+  static void pvRowsAny(int nh, int nc, const float* const* vrow, int64_t nb, int64_t c0, const float* p, int64_t ldq,
+                        int64_t i0, const float* corr, float* orow, int64_t dv) {
+    if constexpr (NH >= 1 && NC >= 1) {
+      if (nh < NH) return pvRowsAny<NH - 1, NC>(nh, nc, vrow, nb, c0, p, ldq, i0, corr, orow, dv);
+      if (nc < NC) return pvRowsAny<NH, NC - 1>(nh, nc, vrow, nb, c0, p, ldq, i0, corr, orow, dv);
+      pvRows<NH, NC>(vrow, nb, c0, p, ldq, i0, corr, orow, dv);
+    }
+  }
+  // Columns dv % VL (scalar): Or[i][c] = Or·corr + Σ_j P[j][i]·V[j][c].
+  static void pvTail(const float* const* vrow, int64_t nb, int64_t c0, int64_t c1, const float* p, int64_t ldq,
+                     int64_t nq, const float* corr, float* orow, int64_t dv) {
+    for (int64_t i = 0; i < nq; i++)
+      for (int64_t c = c0; c < c1; c++) {
+        float a = orow[i * dv + c] * corr[i];
+        for (int64_t j = 0; j < nb; j++) a += p[j * ldq + i] * vrow[j][c];
+        orow[i * dv + c] = a;
+      }
+  }
+
   template <int NV>
   static void attnTile(const AttnTile& t, float* scratch) {
     constexpr int NK = S::ACC / NV > 1 ? S::ACC / NV : 1;
@@ -648,11 +728,24 @@ struct Impl {
     float* st = ot + dv * ldq;      // [KB][ldq]
     const float* krow[KB];
     const float* vrow[KB];
+    // Key rows of the next block, prefetched while this block's scores are computed: sparse (DSA) rows are
+    // scattered over the cache, where hardware prefetchers do not follow, and each block has ~10 µs of work.
+    const float* knext[KB];
     const float qs = t.scale * 1.44269504088896f;
     int64_t maxLim = 0, minLim = INT64_MAX;
     for (int64_t i = 0; i < nq; i++) maxLim = t.lim[i] > maxLim ? t.lim[i] : maxLim, minLim = t.lim[i] < minLim ? t.lim[i] : minLim;
-    for (int64_t d = 0; d < dk; d++)
-      for (int64_t i = 0; i < ldq; i++) qt[d * ldq + i] = i < nq ? t.q[i][d] * qs : 0.f;
+    // Narrow tiles: qt holds the scaled query rows [nq][dk] and ot the output rows [nq][dv] instead.
+    const bool narrow = nq <= 16;
+    const float* qr[16];
+    if (narrow) {
+      for (int64_t i = 0; i < nq; i++) {
+        for (int64_t d = 0; d < dk; d++) qt[i * dk + d] = t.q[i][d] * qs;
+        qr[i] = qt + i * dk;
+      }
+    } else {
+      for (int64_t d = 0; d < dk; d++)
+        for (int64_t i = 0; i < ldq; i++) qt[d * ldq + i] = i < nq ? t.q[i][d] * qs : 0.f;
+    }
     fillz(ot, ot + dv * ldq);
     alignas(64) float limf[ldq];
     for (int64_t i = 0; i < ldq; i++) limf[i] = i < nq ? float(t.lim[i]) : 0.f;
@@ -667,9 +760,24 @@ struct Impl {
         krow[j] = t.k + r * t.kStride;
         vrow[j] = t.v + r * t.vStride;
       }
+      const int64_t nn = imin(KB, j1 - (jb + KB));  // keys in the next block (≤ 0: none)
+      for (int64_t j = 0; j < nb; j++) {
+        const int64_t r = j < nn ? (t.rows ? t.rows[jb + KB + j] : jb + KB + j) : -1;
+        knext[j] = r >= 0 ? t.k + r * t.kStride : krow[j];
+      }
       int64_t j = 0;
-      for (; j + NK <= nb; j += NK) attnQK<NK, NV>(krow + j, qt, ldq, dk, st + j * ldq);
-      if (j < nb) attnQKAny<NK - 1, NV>(int(nb - j), krow + j, qt, ldq, dk, st + j * ldq);
+      if (narrow) {
+        for (; j < nb; j += QK_N)
+          for (int64_t i = 0; i < nq; i += QH)
+            qkDotAny<QH, QK_N>(int(imin(QH, nq - i)), int(imin(QK_N, nb - j)), qr + i, krow + j, i == 0 ? knext + j : nullptr,
+                               dk, st + j * ldq + i, ldq);
+        // Lanes past nq are not scores: keep them finite for the softmax below (their output is dropped).
+        for (j = 0; j < nb; j++)
+          for (int64_t i = nq; i < ldq; i++) st[j * ldq + i] = 0.f;
+      } else {
+        for (; j + NK <= nb; j += NK) attnQK<NK, NV>(krow + j, knext + j, qt, ldq, dk, st + j * ldq);
+        if (j < nb) attnQKAny<NK - 1, NV>(int(nb - j), krow + j, knext + j, qt, ldq, dk, st + j * ldq);
+      }
       const bool masked = jb + nb > minLim;
       V mx[NV];
       for (int v = 0; v < NV; v++) mx[v] = ninf;
@@ -700,21 +808,33 @@ struct Impl {
         }
       for (int v = 0; v < NV; v++) l[v] = S::fma(l[v], corr[v], sum[v]);
       int64_t c = 0;
-      for (; c + NK <= dv; c += NK) attnPV<NK, NV>(vrow, nb, c, st, ldq, corr, ot);
-      if (c < dv) attnPVAny<NK - 1, NV>(int(dv - c), vrow, nb, c, st, ldq, corr, ot);
+      if (narrow) {
+        alignas(64) float cf[ldq];
+        for (int v = 0; v < NV; v++) S::store(cf + v * VL, corr[v]);
+        const int64_t dvv = dv / VL * VL;
+        for (; c < dvv; c += PV_N * VL)
+          for (int64_t i = 0; i < nq; i += QH)
+            pvRowsAny<QH, PV_N>(int(imin(QH, nq - i)), int(imin(PV_N, (dvv - c) / VL)), vrow, nb, c, st, ldq, i, cf, ot, dv);
+        if (dvv < dv) pvTail(vrow, nb, dvv, dv, st, ldq, nq, cf, ot, dv);
+      } else {
+        for (; c + NK <= dv; c += NK) attnPV<NK, NV>(vrow, nb, c, st, ldq, corr, ot);
+        if (c < dv) attnPVAny<NK - 1, NV>(int(dv - c), vrow, nb, c, st, ldq, corr, ot);
+      }
     }
     alignas(64) float lf[ldq], mf[ldq];
     for (int v = 0; v < NV; v++) S::store(lf + v * VL, l[v]), S::store(mf + v * VL, m[v]);
+    // Output element (lane i, column c) of ot in either layout.
+    const int64_t oi = narrow ? dv : 1, oc = narrow ? 1 : ldq;
     if (t.out) {
       for (int64_t i = 0; i < nq; i++) {
         float* o = t.out[i];
         const float inv = lf[i] > 0 ? 1.f / lf[i] : 0.f;
-        for (int64_t c2 = 0; c2 < dv; c2++) o[c2] = ot[c2 * ldq + i] * inv;
+        for (int64_t c2 = 0; c2 < dv; c2++) o[c2] = ot[i * oi + c2 * oc] * inv;
       }
     } else {
       for (int64_t i = 0; i < nq; i++) {
         float* o = t.pO + i * dv;
-        for (int64_t c2 = 0; c2 < dv; c2++) o[c2] = ot[c2 * ldq + i];
+        for (int64_t c2 = 0; c2 < dv; c2++) o[c2] = ot[i * oi + c2 * oc];
         t.pM[i] = mf[i], t.pL[i] = lf[i];
       }
     }

@@ -72,6 +72,8 @@ export function indexerTopk(a: IndexerArgs): Int32Array {
       scores[s] = acc;
     }
     topkRow(scores, 0, L, K, out, t * K);
+    // A set: in ascending position order (attention then sums in the order dense attention does).
+    out.subarray(t * K, (t + 1) * K).sort();
   }
   return out;
 }
