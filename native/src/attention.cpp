@@ -118,7 +118,8 @@ bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
   // Chunks of at least one key block (64 keys): at decode a 129-key context still splits over two threads.
   if (items < 2 * n && n > 1) S = std::max<int64_t>(1, std::min(ceilDiv(2 * n, items), ceilDiv(maxKeys, ATTN_KB)));
   const int64_t chunk = roundUp(ceilDiv(std::max<int64_t>(maxKeys, 1), S), ATTN_KB);
-  std::vector<float> part(S > 1 ? items * S * LN * (a.dv + 2) : 0);
+  static std::vector<float> partBuf;
+  float* part = S > 1 ? grown(partBuf, size_t(items * S * LN * (a.dv + 2))) : nullptr;
   const int64_t hChunks = ceilDiv(group, LN);
   // Lanes of item i: fills q / out / lim pointers; returns the lane count.
   auto lanes = [&](int64_t item, const float** q, float** o, int32_t* lim, const int32_t** rows) -> int64_t {
@@ -161,7 +162,7 @@ bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
     if (S == 1) {
       tl.out = o;
     } else {
-      float* base = part.data() + (item * S + s) * LN * (a.dv + 2);
+      float* base = part + (item * S + s) * LN * (a.dv + 2);
       tl.pO = base, tl.pM = base + LN * a.dv, tl.pL = tl.pM + LN;
     }
     k.attn(tl, threadScratch(thread, attnScratch(a.dk, a.dv, LN)));
@@ -181,7 +182,7 @@ bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
       if (M == -INFINITY) continue;
       float L = 0;
       for (int64_t s = 0; s < S; s++) {
-        const float* base = part.data() + (item * S + s) * LN * (a.dv + 2);
+        const float* base = part + (item * S + s) * LN * (a.dv + 2);
         const float w = std::exp2(base[LN * a.dv + i] - M);
         if (w == 0.f) continue;
         L += w * base[LN * a.dv + LN + i];
@@ -212,31 +213,32 @@ void indexerTopk(const IndexerArgs& a, int32_t* out) {
   constexpr int64_t KEYS = 1024;  // keys per scoring task
   // Rows are handled in batches so the score buffer stays bounded (≤ 16 M floats).
   const int64_t batch = std::max<int64_t>(1, std::min<int64_t>(int64_t(scored.size()), (int64_t(1) << 24) / std::max<int64_t>(L, 1)));
-  std::vector<float> qT(batch * D * hp), wp(batch * hp), scores(batch * L);
+  static std::vector<float> qpBuf, wpBuf, scoreBuf;
+  static std::vector<std::vector<uint64_t>> keyBufs(poolThreads());
+  float *qpd = grown(qpBuf, size_t(batch * hp * D)), *wpd = grown(wpBuf, size_t(batch * hp)), *scd = grown(scoreBuf, size_t(batch * L));
   for (int64_t b0 = 0; b0 < int64_t(scored.size()); b0 += batch) {
     const int64_t nb = std::min(batch, int64_t(scored.size()) - b0);
-    // Per row: q transposed to [D, Hp] and head weights padded to Hp, so heads lie across SIMD lanes.
+    // Per row: q [H, D] and the head weights, zero-padded to Hp heads (the kernel's head groups).
     for (int64_t i = 0; i < nb; i++) {
       const int64_t t = scored[b0 + i];
-      float* qt = qT.data() + i * D * hp;
-      std::fill(qt, qt + D * hp, 0.f);
-      for (int64_t h = 0; h < H; h++)
-        for (int64_t d = 0; d < D; d++) qt[d * hp + h] = a.q[(t * H + h) * D + d];
-      std::fill(wp.data() + i * hp, wp.data() + (i + 1) * hp, 0.f);
-      for (int64_t h = 0; h < H; h++) wp[i * hp + h] = a.weights[t * H + h];
+      float* qr = qpd + i * hp * D;
+      std::copy(a.q + t * H * D, a.q + (t + 1) * H * D, qr);
+      std::fill(qr + H * D, qr + hp * D, 0.f);
+      std::fill(wpd + i * hp, wpd + (i + 1) * hp, 0.f);
+      for (int64_t h = 0; h < H; h++) wpd[i * hp + h] = a.weights[t * H + h];
     }
     const int64_t tasksPerRow = ceilDiv(L, KEYS);
     parallelFor(nb * tasksPerRow, [&](int64_t task, int) {
       const int64_t i = task / tasksPerRow, t = scored[b0 + i];
       const int64_t lim = std::min<int64_t>(a.keyLimit[t], L);
       const int64_t s0 = (task % tasksPerRow) * KEYS, s1 = std::min(lim, s0 + KEYS);
-      if (s0 < s1) k.indexer(qT.data() + i * D * hp, wp.data() + i * hp, hp, a.keys, D, s0, s1, a.scale, scores.data() + i * L + s0);
+      if (s0 < s1) k.indexer(qpd + i * hp * D, wpd + i * hp, hp, a.keys, D, s0, s1, a.scale, scd + i * L + s0);
     });
-    parallelFor(nb, [&](int64_t i, int) {
+    parallelFor(nb, [&](int64_t i, int thread) {
       const int64_t t = scored[b0 + i], lim = std::min<int64_t>(a.keyLimit[t], L);
-      std::vector<uint64_t> keys(lim);
-      for (int64_t s = 0; s < lim; s++) keys[s] = topkKey(scores[i * L + s], int32_t(s));
-      selectTopkSet(keys.data(), lim, Kk, out + t * Kk);
+      uint64_t* keys = grown(keyBufs[thread], size_t(lim));
+      for (int64_t s = 0; s < lim; s++) keys[s] = topkKey(scd[i * L + s], int32_t(s));
+      selectTopkSet(keys, lim, Kk, out + t * Kk);
     });
   }
 }

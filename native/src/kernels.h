@@ -69,9 +69,9 @@ struct Kernels {
   // Two heads sharing the key / value rows: each row is loaded once for both.
   void (*qk2)(const float* q0, const float* q1, const float* const* keys, int64_t nk, int64_t n, float* s0, float* s1);
   void (*pv2)(const float* p0, const float* p1, const float* const* vals, int64_t nv, int64_t n, float* out0, float* out1);
-  // out[s - s0] = Σ_h w[h] · relu(scale · qT[:, h] · keys[s]) for s in [s0, s1). qT is [D, Hp] with
-  // Hp = roundUp(H, hpad) zero-padded, w is [Hp] zero-padded.
-  void (*indexer)(const float* qT, const float* w, int64_t Hp, const float* keys, int64_t D, int64_t s0,
+  // out[s - s0] = Σ_h w[h] · relu(scale · q[h] · keys[s]) for s in [s0, s1). q is [Hp][D] with
+  // Hp = roundUp(H, hpad), rows h ≥ H zero; w is [Hp], zero-padded.
+  void (*indexer)(const float* q, const float* w, int64_t Hp, const float* keys, int64_t D, int64_t s0,
                   int64_t s1, float scale, float* out);
   int64_t hpad;
   // Attention tile (see AttnTile); scratch ≥ attnScratch(dk, dv) floats.

@@ -30,6 +30,7 @@ struct VecScalar {
   static V pow2i(V n) { return bitsToF32(uint32_t(int32_t(n) + 127) << 23); }
   static float hmax(V a) { return a; }
   static float hsum(V a) { return a; }
+  static V reduceVL(const V* a) { return a[0]; }
   template <Fmt F> static V ld(const uint8_t* p) { return rawElem(F, p, 0); }
 };
 
