@@ -173,10 +173,14 @@ let limits: MachineLimits | null | undefined;
 
 /** Measured once per process (about a second); null without the addon. */
 export function machineLimits(): MachineLimits | null {
-  if (limits !== undefined) return limits;
+  if (limits === undefined) limits = measureMachineLimits();
+  return limits;
+}
+
+/** A fresh measurement (about a second): on a shared VM the limits vary over minutes. */
+export function measureMachineLimits(): MachineLimits | null {
   const n = nativeKernels();
-  limits = n
+  return n
     ? { isa: n.isa(), threads: n.threads(), cpuFeatures: n.cpuFeatures(), bandwidthGBs: n.measureBandwidth(), fmaPeakGflops: n.measureFmaPeak() }
     : null;
-  return limits;
 }
