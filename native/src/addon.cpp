@@ -311,23 +311,55 @@ Napi::Value IndexerTopk(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Expert weights as (gate, up, down) triples, converted and checked once: reading a LinearWeight object
+// through N-API costs ~1 µs (27 of them per decode step and layer). A table stores raw pointers into its
+// weights' buffers: the caller keeps the expert objects (and so their buffers) alive while it is used.
+struct ExpertTable {
+  std::vector<WeightRef> w;
+  int64_t D = -1;  // hidden size every expert fits (-1: no experts)
+};
+
+ExpertTable expertTable(const Args& a, Napi::Array ex) {
+  if (ex.Length() % 3) a.fail("expert weights come in (gate, up, down) triples");
+  ExpertTable t;
+  t.w.resize(ex.Length());
+  for (uint32_t i = 0; i < ex.Length(); i++) t.w[i] = weightObj(a, ex.Get(i));
+  for (size_t e = 0; 3 * e < t.w.size(); e++) {
+    const WeightRef &g = t.w[3 * e], &u = t.w[3 * e + 1], &d = t.w[3 * e + 2];
+    if (t.D < 0) t.D = g.cols;
+    if (g.cols != t.D || u.cols != t.D || u.rows != g.rows || d.rows != t.D || d.cols != g.rows)
+      a.range("expert " + std::to_string(e) + " shapes do not fit D=" + std::to_string(t.D));
+  }
+  return t;
+}
+
+// moeTable(experts: LinearWeight[]) → an opaque table for moe().
+Napi::Value MoeTable(const Napi::CallbackInfo& info) {
+  Args a{info, "moeTable"};
+  if (info.Length() < 1 || !info[0].IsArray()) a.fail("argument 0 must be an array of expert weights");
+  auto* t = new ExpertTable(expertTable(a, info[0].As<Napi::Array>()));
+  return Napi::External<ExpertTable>::New(info.Env(), t, [](Napi::Env, ExpertTable* p) { delete p; });
+}
+
+// moe(out, x, T, D, experts: table | LinearWeight[], ids, weights, k)
 Napi::Value Moe(const Napi::CallbackInfo& info) {
   Args a{info, "moe"};
   const int64_t T = a.cnt(2), D = a.cnt(3), k = a.cnt(7);
-  if (info.Length() <= 4 || !info[4].IsArray()) a.fail("argument 4 must be an array of expert weights");
-  Napi::Array ex = info[4].As<Napi::Array>();
-  if (ex.Length() % 3) a.fail("expert weights come in (gate, up, down) triples");
-  const int64_t E = ex.Length() / 3;
-  std::vector<WeightRef> ws(ex.Length());
-  for (uint32_t i = 0; i < ex.Length(); i++) ws[i] = weightObj(a, ex.Get(i));
-  for (int64_t e = 0; e < E; e++) {
-    const WeightRef &g = ws[3 * e], &u = ws[3 * e + 1], &d = ws[3 * e + 2];
-    if (g.cols != D || u.cols != D || u.rows != g.rows || d.rows != D || d.cols != g.rows) a.range("expert " + std::to_string(e) + " shapes do not fit D=" + std::to_string(D));
+  ExpertTable local;
+  const ExpertTable* t = nullptr;
+  if (info.Length() > 4 && info[4].IsExternal()) {
+    t = info[4].As<Napi::External<ExpertTable>>().Data();
+  } else {
+    if (info.Length() <= 4 || !info[4].IsArray()) a.fail("argument 4 must be an expert table or an array of expert weights");
+    local = expertTable(a, info[4].As<Napi::Array>());
+    t = &local;
   }
+  const int64_t E = int64_t(t->w.size()) / 3;
+  if (E > 0 && t->D != D) a.range("experts fit D=" + std::to_string(t->D) + ", not D=" + std::to_string(D));
   const int32_t* ids = a.i32(5, T * k);
   for (int64_t i = 0; i < T * k; i++)
     if (ids[i] < 0 || ids[i] >= E) a.range("expert id " + std::to_string(ids[i]) + " out of range");
-  MoeArgs r{a.f32(1, T * D), T, D, ws.data(), E, ids, a.f32(6, T * k), k};
+  MoeArgs r{a.f32(1, T * D), T, D, t->w.data(), E, ids, a.f32(6, T * k), k};
   moe(r, prefault(a.f32(0, T * D), T * D));
   return info.Env().Undefined();
 }
@@ -381,6 +413,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("attention", Attention);
   fn("indexerTopk", IndexerTopk);
   fn("moe", Moe);
+  fn("moeTable", MoeTable);
   fn("cpuFeatures", CpuFeatureNames);
   fn("threads", Threads);
   fn("setIsa", SetIsa);

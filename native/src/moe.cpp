@@ -1,6 +1,8 @@
 // MoE expert compute. Decode (T = 1): all experts' gate/up rows in one parallelFor, then down rows.
 // Prefill: pairs grouped by expert, one parallel schedule over all experts' gemm work items per stage.
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <cmath>
 #include <vector>
 #include "ops.h"
@@ -9,33 +11,39 @@
 
 namespace glm5 {
 
-// One token (decode): every routed expert's gate/up matrices in one parallelFor, then every expert's down
-// rows in another, each task one contiguous stretch of one matrix (long streams: a task start is a cold
-// read), writing its own rows of a per-expert output; the weighted sum over experts comes last.
+// One token (decode): one parallelFor over every routed expert's gate/up matrices and then its down rows,
+// each task one contiguous stretch of one matrix (a task start is a cold read, so long ones). No barrier
+// between the phases: the task that completes an expert's gate/up computes its h = silu(g)·u and
+// publishes it; a down task (handed out after every gate/up task) waits only if its expert's last gate/up
+// piece is still running on the other thread. Down tasks are half matrices, so the tail is short.
 static void moeToken(const MoeArgs& a, float* out) {
-  const int64_t D = a.D, k = a.k, n = poolThreads();
+  const int64_t D = a.D, k = a.k;
   const Kernels& K_ = K();
   const int64_t I = a.experts[3 * a.ids[0]].rows;
-  std::vector<float> gu(2 * k * I), h(k * I), y(k * D);
+  static std::vector<float> guBuf, hBuf, yBuf;
+  float *gu = grown(guBuf, size_t(2 * k * I)), *h = grown(hBuf, size_t(k * I)), *y = grown(yBuf, size_t(k * D));
   const bool serial = 3 * k * I * D < (1 << 15);
-  // Pieces per matrix: enough that the pool gets ≥ 8 tasks per thread-pair in total, never below 64 rows.
-  auto pieces = [&](int64_t mats, int64_t rows) {
-    return serial ? int64_t(1) : std::max<int64_t>(1, std::min((4 * n + mats - 1) / mats, rows / 64));
-  };
-  const int64_t pu = pieces(2 * k, I), cu = (I + pu - 1) / pu;
-  parallelFor(2 * k * pu, [&](int64_t task, int) {
-    const int64_t m = task / pu, r0 = (task % pu) * cu, r1 = std::min(I, r0 + cu);
-    K_.gemv(a.experts[3 * a.ids[m / 2] + (m % 2)], a.x, gu.data() + m * I + r0, r0, r1);
-  });
-  for (int64_t j = 0; j < k; j++) K_.siluMul(gu.data() + 2 * j * I, gu.data() + (2 * j + 1) * I, I, h.data() + j * I);
-  const int64_t pd = pieces(k, D), cd = (D + pd - 1) / pd;
-  parallelFor(k * pd, [&](int64_t task, int) {
-    const int64_t j = task / pd, r0 = (task % pd) * cd, r1 = std::min(D, r0 + cd);
-    K_.gemv(a.experts[3 * a.ids[j] + 2], h.data() + j * I, y.data() + j * D + r0, r0, r1);
+  const int64_t pd = serial ? 1 : std::max<int64_t>(1, std::min<int64_t>(2, D / 64)), cd = (D + pd - 1) / pd;
+  const int64_t nUp = 2 * k, nDown = k * pd;
+  std::unique_ptr<std::atomic<int>[]> upDone(new std::atomic<int>[k]), ready(new std::atomic<int>[k]);
+  for (int64_t j = 0; j < k; j++) upDone[j].store(0, std::memory_order_relaxed), ready[j].store(0, std::memory_order_relaxed);
+  parallelFor(nUp + nDown, [&](int64_t task, int) {
+    if (task < nUp) {
+      const int64_t j = task / 2;
+      K_.gemv(a.experts[3 * a.ids[j] + (task % 2)], a.x, gu + task * I, 0, I);
+      if (upDone[j].fetch_add(1, std::memory_order_acq_rel) == 1) {
+        K_.siluMul(gu + 2 * j * I, gu + (2 * j + 1) * I, I, h + j * I);
+        ready[j].store(1, std::memory_order_release);
+      }
+      return;
+    }
+    const int64_t j = (task - nUp) / pd, r0 = ((task - nUp) % pd) * cd, r1 = std::min(D, r0 + cd);
+    while (!ready[j].load(std::memory_order_acquire)) cpuRelax();
+    K_.gemv(a.experts[3 * a.ids[j] + 2], h + j * I, y + j * D + r0, r0, r1);
   });
   for (int64_t r = 0; r < D; r++) out[r] = 0.f;
   for (int64_t j = 0; j < k; j++) {
-    const float wgt = a.weights[j], *yj = y.data() + j * D;
+    const float wgt = a.weights[j], *yj = y + j * D;
     for (int64_t r = 0; r < D; r++) out[r] += wgt * yj[r];
   }
 }

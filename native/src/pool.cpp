@@ -17,12 +17,6 @@ namespace glm5 {
 
 namespace {
 
-inline void cpuRelax() {
-#if defined(__x86_64__)
-  _mm_pause();
-#endif
-}
-
 thread_local bool tInTask = false;
 thread_local int tSelf = 0;
 
@@ -101,6 +95,12 @@ Pool& pool() {
 }  // namespace
 
 int poolThreads() { return pool().n; }
+
+void cpuRelax() {
+#if defined(__x86_64__)
+  _mm_pause();
+#endif
+}
 
 void parallelFor(int64_t n, const std::function<void(int64_t, int)>& fn) {
   if (n <= 0) return;

@@ -8,6 +8,8 @@
 namespace glm5 {
 
 int poolThreads();
+// A spin-wait hint (x86 pause).
+void cpuRelax();
 // Calls fn(task, thread) for task in [0, n), spread over the pool; returns when all are done.
 // Nested calls (from inside a task) run inline on the calling thread.
 void parallelFor(int64_t n, const std::function<void(int64_t task, int thread)>& fn);

@@ -9,6 +9,10 @@ const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2, fp8
 
 type WeightArgs = [Uint8Array, number, number, number, Float32Array | null, number, number, number];
 
+/** An opaque native expert table (moeTable). */
+export type ExpertTable = { readonly __expertTable: unique symbol };
+const tables = new WeakMap<MoeArgs['experts'], ExpertTable>();
+
 /** The addon's raw functions (outputs first, weights as positional fields). Used by native ops and tests. */
 export interface NativeKernels {
   matmul(out: Float32Array, x: Float32Array, T: number, ...w: WeightArgs): void;
@@ -33,8 +37,11 @@ export interface NativeKernels {
     scale: number, keyLimit: Int32Array, indices: Int32Array | null, K: number): void;
   indexerTopk(out: Int32Array, q: Float32Array, weights: Float32Array, keys: Float32Array, T: number, L: number,
     heads: number, dim: number, scale: number, keyLimit: Int32Array, topk: number): void;
-  moe(out: Float32Array, x: Float32Array, T: number, D: number, experts: LinearWeight[], ids: Int32Array,
+  /** experts: a moeTable() or flat (gate, up, down) triples. */
+  moe(out: Float32Array, x: Float32Array, T: number, D: number, experts: LinearWeight[] | ExpertTable, ids: Int32Array,
     weights: Float32Array, k: number): void;
+  /** Converts and checks (gate, up, down) triples once; valid while the weights are alive. */
+  moeTable(experts: LinearWeight[]): ExpertTable;
   mmapFile(path: string): ArrayBuffer;
   cpuFeatures(): string[];
   threads(): number;
@@ -135,25 +142,15 @@ export function nativeOps(): Ops | null {
       return out;
     },
     moe(a: MoeArgs): Float32Array {
-      // Only the experts actually routed to cross into C++ (ids remapped to that short list).
       const D = a.experts[0]?.down.rows ?? 0;
       const out = outArray(a.out, a.T * D, 'moe');
-      const slot = new Map<number, number>();
-      const used: LinearWeight[] = [];
-      const ids = new Int32Array(a.ids.length);
-      for (let i = 0; i < a.T * a.k; i++) {
-        const e = a.ids[i]!;
-        let s = slot.get(e);
-        if (s === undefined) {
-          const ex = a.experts[e];
-          if (!ex) throw new RangeError(`moe: expert id ${e} out of range`);
-          s = slot.size;
-          slot.set(e, s);
-          used.push(ex.gate, ex.up, ex.down);
-        }
-        ids[i] = s;
+      // One native table per experts array (the array and its weights are treated as immutable).
+      let table = tables.get(a.experts);
+      if (!table) {
+        table = n.moeTable(a.experts.flatMap((e) => [e.gate, e.up, e.down]));
+        tables.set(a.experts, table);
       }
-      n.moe(out, a.x, a.T, D, used, ids, a.weights, a.k);
+      n.moe(out, a.x, a.T, D, table, a.ids, a.weights, a.k);
       return out;
     },
   };

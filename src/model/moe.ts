@@ -86,5 +86,16 @@ export function moeForward(ctx: StepContext, layer: number, w: MoeWeights, x: Fl
     ids[t * (K + 1) + K] = E;
     weights[t * (K + 1) + K] = 1;
   }
-  return ops.moe({ x, T, experts: [...w.experts, w.shared], ids, weights, k: K + 1, out });
+  return ops.moe({ x, T, experts: withShared(w), ids, weights, k: K + 1, out });
+}
+
+// The routed experts plus the shared one, one stable array per layer (backends may cache per array).
+const sharedLists = new WeakMap<MoeWeights, MoeWeights['experts']>();
+function withShared(w: MoeWeights): MoeWeights['experts'] {
+  let list = sharedLists.get(w);
+  if (!list) {
+    list = [...w.experts, w.shared!];
+    sharedLists.set(w, list);
+  }
+  return list;
 }
