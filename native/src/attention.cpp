@@ -111,22 +111,29 @@ bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
   // pairs of kv head g in order, so a tile spans consecutive rows (causal limits differ per lane). Sparse: the
   // heads of one row (its own key list). Dense tiles go from the longest to the shortest key range, kv head
   // by kv head, so the tail of the schedule is short and consecutive tiles share K/V blocks.
-  const int64_t tilesPerG = a.indices ? T * ceilDiv(group, LN) : ceilDiv(T * group, LN);
+  // Too few tiles for the threads (decode): with short key lists (≤ 512 keys, cache-resident) the tiles get
+  // fewer lanes, each thread reading the same keys for its own heads; with long ones the key list is split
+  // instead (S chunks of ≥ one 64-key block, partials merged below), so each key row is read once.
+  int64_t LT = LN;  // lanes per tile
+  const auto tilesPerGroup = [&](int64_t lt) { return a.indices ? T * ceilDiv(group, lt) : ceilDiv(T * group, lt); };
+  if (n > 1 && G * tilesPerGroup(LN) < n && maxKeys <= 512) {
+    const int64_t want = ceilDiv(n, G * (a.indices ? T : 1));  // tiles per kv head (per row when sparse)
+    LT = std::max<int64_t>(1, ceilDiv(a.indices ? group : T * group, want));
+  }
+  const int64_t tilesPerG = tilesPerGroup(LT);
   const int64_t items = G * tilesPerG;
-  // Split the key list when there are too few tiles for the threads (decode): partials are merged below.
   int64_t S = 1;
-  // Chunks of at least one key block (64 keys): at decode a 129-key context still splits over two threads.
-  if (items < 2 * n && n > 1) S = std::max<int64_t>(1, std::min(ceilDiv(2 * n, items), ceilDiv(maxKeys, ATTN_KB)));
+  if (items < 2 * n && n > 1 && LT == LN) S = std::max<int64_t>(1, std::min(ceilDiv(2 * n, items), ceilDiv(maxKeys, ATTN_KB)));
   const int64_t chunk = roundUp(ceilDiv(std::max<int64_t>(maxKeys, 1), S), ATTN_KB);
   static std::vector<float> partBuf;
   float* part = S > 1 ? grown(partBuf, size_t(items * S * LN * (a.dv + 2))) : nullptr;
-  const int64_t hChunks = ceilDiv(group, LN);
+  const int64_t hChunks = ceilDiv(group, LT);
   // Lanes of item i: fills q / out / lim pointers; returns the lane count.
   auto lanes = [&](int64_t item, const float** q, float** o, int32_t* lim, const int32_t** rows) -> int64_t {
     const int64_t g = item / tilesPerG, tile = item % tilesPerG;
     int64_t nq = 0;
     if (a.indices) {
-      const int64_t t = tile / hChunks, h0 = g * group + (tile % hChunks) * LN, h1 = std::min(g * group + group, h0 + LN);
+      const int64_t t = tile / hChunks, h0 = g * group + (tile % hChunks) * LT, h1 = std::min(g * group + group, h0 + LT);
       *rows = lists[t].data();
       for (int64_t h = h0; h < h1; h++, nq++) {
         q[nq] = a.q + (t * H + h) * a.dk;
@@ -135,7 +142,7 @@ bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
       }
     } else {
       *rows = nullptr;
-      const int64_t e0 = (tilesPerG - 1 - tile) * LN, e1 = std::min(T * group, e0 + LN);
+      const int64_t e0 = (tilesPerG - 1 - tile) * LT, e1 = std::min(T * group, e0 + LT);
       for (int64_t e = e0; e < e1; e++, nq++) {
         const int64_t t = e / group, h = g * group + e % group;
         q[nq] = a.q + (t * H + h) * a.dk;
