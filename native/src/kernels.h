@@ -59,6 +59,10 @@ struct Kernels {
   void (*gemmPanel)(const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr, int64_t r0,
                     int64_t r1, float* scratch);
   int64_t panelTokens;
+  // Few tokens (nt ≤ dotTokens): y(i, r) = xr[i] · W[r, :] for r in [r0, r1) to y[i·yt + r·yr], token rows
+  // row-major. Returns false (nothing written) for formats it does not handle (fp8, int8: use gemmPanel).
+  bool (*gemmDot)(const WeightRef& w, const float* const* xr, int64_t nt, float* y, int64_t yt, int64_t yr, int64_t r0, int64_t r1);
+  int64_t dotTokens;
   // y[t·ldy + c] = Σ_r x[t·ldx + r] W[r, c] for t in [t0, t1), c in [c0, c1).
   void (*gemmT)(const WeightRef& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t t0, int64_t t1,
                 int64_t c0, int64_t c1);
@@ -91,6 +95,9 @@ static inline int64_t attnScratch(int64_t dk, int64_t dv, int64_t lanes) { retur
 
 // Scratch floats gemmPanel needs per thread.
 constexpr int64_t GEMM_SCRATCH = 64 * 1024;
+
+// Formats gemmDot handles.
+static inline bool dotFormat(Fmt f) { return f == Fmt::F32 || f == Fmt::BF16 || f == Fmt::F16; }
 
 const Kernels* kernelsScalar();
 const Kernels* kernelsAvx2();    // nullptr when not compiled in

@@ -65,6 +65,20 @@ void matmulMany(const WeightRef* ws, int64_t nw, const float* x, int64_t T, floa
     });
     return;
   }
+  // A few tokens (≤ dotTokens, e.g. speculative verification, short chunks): dot-product tiles straight from
+  // the row-major x, when every weight's format has them.
+  bool dot = T <= k.dotTokens;
+  for (int64_t i = 0; i < nw; i++) dot = dot && dotFormat(ws[i].fmt);
+  if (dot) {
+    const float* xr[64];
+    for (int64_t t = 0; t < T; t++) xr[t] = x + t * cols;
+    cut(serial ? rows : std::max<int64_t>(16, roundUp(ceilDiv(rows, 4 * n), 16)));
+    parallelFor(int64_t(pieces.size()), [&](int64_t i, int) {
+      const Piece& p = pieces[i];
+      k.gemmDot(ws[p.w], xr, T, ys[p.w], ws[p.w].rows, 1, p.r0, p.r1);
+    });
+    return;
+  }
   // Prefill: x as token panels (one transpose pass, shared by every weight), then (panel, piece) tasks,
   // panel-major so that consecutive tasks share a panel; pieces as long as the task count allows.
   const int64_t TP = k.panelTokens, nb = ceilDiv(T, TP);

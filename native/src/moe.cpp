@@ -90,7 +90,13 @@ static void moeBatch(const MoeArgs& a, float* out) {
   float* yb = scratchVec(2, size_t(P * D)).data();
   float* gb = gu;
   float* ub = gu + hq[E];
-  parallelFor(NP, [&](int64_t q, int) { fillPanel(a.x, D, tok.data() + first(q), lanes(q), TP, 0, D, xg + q * D * TP); });
+  // Panels of at most dotTokens pairs (most routed experts' at short prompts) with unscaled weights take
+  // dot-product tiles from row-major data instead: x rows directly, gate / up / h as [pair][rows] inside the
+  // panel's own region (siluMul is elementwise, so it does not mind the layout).
+  auto small = [&](int64_t q) { return lanes(q) <= K_.dotTokens && dotFormat(a.experts[3 * expertOf[q]].fmt); };
+  parallelFor(NP, [&](int64_t q, int) {
+    if (!small(q)) fillPanel(a.x, D, tok.data() + first(q), lanes(q), TP, 0, D, xg + q * D * TP);
+  });
   struct Item { int64_t q, m, r0, r1; };
   std::vector<Item> items;
   // Row chunks as long as possible while the schedule keeps ≥ ~8 items per thread.
@@ -110,15 +116,29 @@ static void moeBatch(const MoeArgs& a, float* out) {
   plan(2, [&](int64_t e) { return a.experts[3 * e].rows; });
   parallelFor(int64_t(items.size()), [&](int64_t i, int thread) {
     const Item& it = items[i];
-    K_.gemmPanel(a.experts[3 * expertOf[it.q] + it.m], xg + it.q * D * TP, lanes(it.q), TP, hPanel(it.m ? ub : gb, it.q), 1, TP,
-                 it.r0, it.r1, threadScratch(thread, GEMM_SCRATCH));
+    const WeightRef& w = a.experts[3 * expertOf[it.q] + it.m];
+    if (small(it.q)) {
+      const float* xr[64];
+      for (int64_t l = 0; l < lanes(it.q); l++) xr[l] = a.x + tok[first(it.q) + l] * D;
+      K_.gemmDot(w, xr, lanes(it.q), hPanel(it.m ? ub : gb, it.q), w.rows, 1, it.r0, it.r1);
+      return;
+    }
+    K_.gemmPanel(w, xg + it.q * D * TP, lanes(it.q), TP, hPanel(it.m ? ub : gb, it.q), 1, TP, it.r0, it.r1,
+                 threadScratch(thread, GEMM_SCRATCH));
   });
   siluMul(gb, ub, hq[E], gb);
   plan(1, [&](int64_t) { return D; });
   parallelFor(int64_t(items.size()), [&](int64_t i, int thread) {
     const Item& it = items[i];
-    K_.gemmPanel(a.experts[3 * expertOf[it.q] + 2], hPanel(gb, it.q), lanes(it.q), lanes(it.q), yb + first(it.q) * D, D, 1, it.r0,
-                 it.r1, threadScratch(thread, GEMM_SCRATCH));
+    const WeightRef& w = a.experts[3 * expertOf[it.q] + 2];
+    if (small(it.q)) {
+      const float* hr[64];
+      for (int64_t l = 0; l < lanes(it.q); l++) hr[l] = hPanel(gb, it.q) + l * w.cols;
+      K_.gemmDot(w, hr, lanes(it.q), yb + first(it.q) * D, D, 1, it.r0, it.r1);
+      return;
+    }
+    K_.gemmPanel(w, hPanel(gb, it.q), lanes(it.q), lanes(it.q), yb + first(it.q) * D, D, 1, it.r0, it.r1,
+                 threadScratch(thread, GEMM_SCRATCH));
   });
   const int64_t TCH = std::max<int64_t>(1, 64 / k);
   parallelFor((T + TCH - 1) / TCH, [&](int64_t i, int) {

@@ -10,6 +10,7 @@ namespace glm5 {
 // inline function with external linkage could be merged with the AVX-compiled copy and then run on a
 // CPU without AVX (SIGILL).
 static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline void fillz(float* p, float* e) { for (; p < e; p++) *p = 0.f; }
 
 static inline float bitsToF32(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }

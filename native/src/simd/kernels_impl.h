@@ -142,6 +142,77 @@ struct Impl {
     }
   }
 
+  // ---- gemmDot: y(i, r) = x_i · W[r] for a few tokens (rows xr[i]) ----------------------------------------
+  // For nt ≤ VL tokens the panel kernel fills one lane vector at best, partly, and broadcasts every weight
+  // (one load per FMA). Here both operands stay row-major: a micro-tile of DT tokens x DR weight rows
+  // accumulates dot products along k (DT + DR loads per VL FMAs) and the DT·DR = VL accumulators are reduced
+  // together (S::reduceVL). Weights are converted in registers; unscaled formats (f32/bf16/f16) only.
+  static constexpr int DT = VL >= 16 ? 8 : VL >= 8 ? 4 : 1;  // tokens per micro-tile
+  static constexpr int DR = VL / DT;                         // weight rows per micro-tile
+
+  template <Fmt F>
+  __attribute__((always_inline)) static V dotTile(const float* const* xr, const uint8_t* const* wr, int64_t K) {
+    V acc[VL];
+    for (int i = 0; i < VL; i++) acc[i] = S::zero();
+    int64_t k = 0;
+    for (; k + VL <= K; k += VL) {
+      V wv[DR];
+#pragma GCC unroll 16
+      for (int r = 0; r < DR; r++) wv[r] = S::template ld<F>(wr[r] + k * eb<F>());
+#pragma GCC unroll 16
+      for (int t = 0; t < DT; t++) {
+        const V xv = S::load(xr[t] + k);
+#pragma GCC unroll 16
+        for (int r = 0; r < DR; r++) acc[r * DT + t] = S::fma(wv[r], xv, acc[r * DT + t]);
+      }
+    }
+    V sum = S::reduceVL(acc);
+    if (k < K) {
+      alignas(64) float tail[VL];
+      for (int r = 0; r < DR; r++)
+        for (int t = 0; t < DT; t++) {
+          float a = 0.f;
+          for (int64_t e = k; e < K; e++) a += rawElem(F, wr[r], e) * xr[t][e];
+          tail[r * DT + t] = a;
+        }
+      sum = S::add(sum, S::load(tail));
+    }
+    return sum;
+  }
+
+  template <Fmt F>
+  static void gemmDotF(const WeightRef& w, const float* const* xr, int64_t nt, float* y, int64_t yt, int64_t yr, int64_t r0,
+                       int64_t r1) {
+    const int64_t K = w.cols;
+    // Row blocks of ≤ 128 KiB of weights stay in L2 while every token group passes over them.
+    const int64_t RB = imax(DR, (int64_t(128) << 10) / imax(1, K * eb<F>()) / DR * DR);
+    for (int64_t b0 = r0; b0 < r1; b0 += RB) {
+      const int64_t b1 = imin(r1, b0 + RB);
+      for (int64_t t0 = 0; t0 < nt; t0 += DT) {
+        const float* xs[DT];
+        for (int t = 0; t < DT; t++) xs[t] = xr[imin(t0 + t, nt - 1)];  // past nt: repeat the last token
+        for (int64_t ra = b0; ra < b1; ra += DR) {
+          const uint8_t* ws[DR];
+          for (int r = 0; r < DR; r++) ws[r] = w.data + imin(ra + r, b1 - 1) * K * eb<F>();
+          alignas(64) float z[VL];
+          S::store(z, dotTile<F>(xs, ws, K));
+          for (int r = 0; r < DR && ra + r < b1; r++)
+            for (int t = 0; t < DT && t0 + t < nt; t++) y[(t0 + t) * yt + (ra + r) * yr] = z[r * DT + t];
+        }
+      }
+    }
+  }
+
+  static bool gemmDot(const WeightRef& w, const float* const* xr, int64_t nt, float* y, int64_t yt, int64_t yr, int64_t r0,
+                      int64_t r1) {
+    switch (w.fmt) {
+      case Fmt::F32: return gemmDotF<Fmt::F32>(w, xr, nt, y, yt, yr, r0, r1), true;
+      case Fmt::BF16: return gemmDotF<Fmt::BF16>(w, xr, nt, y, yt, yr, r0, r1), true;
+      case Fmt::F16: return gemmDotF<Fmt::F16>(w, xr, nt, y, yt, yr, r0, r1), true;
+      default: return false;  // scaled formats: the panel kernel
+    }
+  }
+
   // ---- gemmPanel: y(t, r) = x_t · W[r] for one token panel x row range ----------------------------------
   // Outer-product form (BLIS style, transposed): the tokens lie across SIMD lanes, so the panel is
   // xp[k][TP] (built once per op by the driver) and each weight element is broadcast. A micro-tile keeps
@@ -906,6 +977,8 @@ struct Impl {
     k.gemv = &gemv;
     k.gemvT = &gemvT;
     k.gemmPanel = &gemmPanel;
+    k.gemmDot = &gemmDot;
+    k.dotTokens = VL;
     k.panelTokens = TP;
     k.gemmT = &gemmT;
     k.qk = &qk;
