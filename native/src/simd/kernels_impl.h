@@ -144,61 +144,86 @@ struct Impl {
 
   // ---- gemmDot: y(i, r) = x_i · W[r] for a few tokens (rows xr[i]) ----------------------------------------
   // For nt ≤ VL tokens the panel kernel fills one lane vector at best, partly, and broadcasts every weight
-  // (one load per FMA). Here both operands stay row-major: a micro-tile of DT tokens x DR weight rows
-  // accumulates dot products along k (DT + DR loads per VL FMAs) and the DT·DR = VL accumulators are reduced
+  // (one load per FMA). Here both operands stay row-major: a micro-tile of NT tokens x VL/NT weight rows
+  // accumulates dot products along k (NT + VL/NT loads per VL FMAs) and its VL accumulators are reduced
   // together (S::reduceVL). Weights are converted in registers; unscaled formats (f32/bf16/f16) only.
-  static constexpr int DT = VL >= 16 ? 8 : VL >= 8 ? 4 : 1;  // tokens per micro-tile
-  static constexpr int DR = VL / DT;                         // weight rows per micro-tile
+  static constexpr int DT = VL >= 16 ? 8 : VL >= 8 ? 4 : 1;  // tokens per micro-tile (full groups)
 
-  template <Fmt F>
+  // One micro-tile: NT tokens x VL/NT weight rows, so that the VL accumulators reduce in one reduceVL.
+  template <Fmt F, int NT>
   __attribute__((always_inline)) static V dotTile(const float* const* xr, const uint8_t* const* wr, int64_t K) {
+    constexpr int NR = VL / NT;
     V acc[VL];
     for (int i = 0; i < VL; i++) acc[i] = S::zero();
     int64_t k = 0;
     for (; k + VL <= K; k += VL) {
-      V wv[DR];
+      V wv[NR];
 #pragma GCC unroll 16
-      for (int r = 0; r < DR; r++) wv[r] = S::template ld<F>(wr[r] + k * eb<F>());
+      for (int r = 0; r < NR; r++) wv[r] = S::template ld<F>(wr[r] + k * eb<F>());
 #pragma GCC unroll 16
-      for (int t = 0; t < DT; t++) {
+      for (int t = 0; t < NT; t++) {
         const V xv = S::load(xr[t] + k);
 #pragma GCC unroll 16
-        for (int r = 0; r < DR; r++) acc[r * DT + t] = S::fma(wv[r], xv, acc[r * DT + t]);
+        for (int r = 0; r < NR; r++) acc[r * NT + t] = S::fma(wv[r], xv, acc[r * NT + t]);
       }
     }
     V sum = S::reduceVL(acc);
     if (k < K) {
       alignas(64) float tail[VL];
-      for (int r = 0; r < DR; r++)
-        for (int t = 0; t < DT; t++) {
+      for (int r = 0; r < NR; r++)
+        for (int t = 0; t < NT; t++) {
           float a = 0.f;
           for (int64_t e = k; e < K; e++) a += rawElem(F, wr[r], e) * xr[t][e];
-          tail[r * DT + t] = a;
+          tail[r * NT + t] = a;
         }
       sum = S::add(sum, S::load(tail));
     }
     return sum;
   }
 
+  // Tokens [t0, t0 + nt) (nt ≤ NT; missing ones repeat the last) x rows [b0, b1) of one L2 row block.
+  template <Fmt F, int NT>
+  static void dotRows(const WeightRef& w, const float* const* xr, int64_t t0, int64_t nt, float* y, int64_t yt, int64_t yr,
+                      int64_t b0, int64_t b1) {
+    constexpr int NR = VL / NT;
+    const int64_t K = w.cols;
+    const float* xs[NT];
+    for (int t = 0; t < NT; t++) xs[t] = xr[t0 + imin(t, nt - 1)];
+    for (int64_t ra = b0; ra < b1; ra += NR) {
+      const uint8_t* ws[NR];
+      for (int r = 0; r < NR; r++) ws[r] = w.data + imin(ra + r, b1 - 1) * K * eb<F>();
+      alignas(64) float z[VL];
+      S::store(z, dotTile<F, NT>(xs, ws, K));
+      for (int r = 0; r < NR && ra + r < b1; r++)
+        for (int t = 0; t < nt; t++) y[(t0 + t) * yt + (ra + r) * yr] = z[r * NT + t];
+    }
+  }
+
   template <Fmt F>
   static void gemmDotF(const WeightRef& w, const float* const* xr, int64_t nt, float* y, int64_t yt, int64_t yr, int64_t r0,
                        int64_t r1) {
     const int64_t K = w.cols;
-    // Row blocks of ≤ 128 KiB of weights stay in L2 while every token group passes over them.
-    const int64_t RB = imax(DR, (int64_t(128) << 10) / imax(1, K * eb<F>()) / DR * DR);
+    // Row blocks of ≤ 128 KiB of weights stay in L2 while every token group passes over them. Token groups
+    // of DT; a remainder of ≤ DT/2 (≤ DT/4) tokens takes a tile of DT/2 (DT/4) tokens x more rows, so
+    // short groups do not compute padding.
+    const int64_t RB = imax(VL, (int64_t(128) << 10) / imax(1, K * eb<F>()) / VL * VL);
     for (int64_t b0 = r0; b0 < r1; b0 += RB) {
       const int64_t b1 = imin(r1, b0 + RB);
       for (int64_t t0 = 0; t0 < nt; t0 += DT) {
-        const float* xs[DT];
-        for (int t = 0; t < DT; t++) xs[t] = xr[imin(t0 + t, nt - 1)];  // past nt: repeat the last token
-        for (int64_t ra = b0; ra < b1; ra += DR) {
-          const uint8_t* ws[DR];
-          for (int r = 0; r < DR; r++) ws[r] = w.data + imin(ra + r, b1 - 1) * K * eb<F>();
-          alignas(64) float z[VL];
-          S::store(z, dotTile<F>(xs, ws, K));
-          for (int r = 0; r < DR && ra + r < b1; r++)
-            for (int t = 0; t < DT && t0 + t < nt; t++) y[(t0 + t) * yt + (ra + r) * yr] = z[r * DT + t];
+        const int64_t m = imin(DT, nt - t0);
+        if constexpr (DT >= 4) {
+          if (m <= DT / 4) {
+            dotRows<F, (DT >= 4 ? DT / 4 : 1)>(w, xr, t0, m, y, yt, yr, b0, b1);
+            continue;
+          }
         }
+        if constexpr (DT >= 2) {
+          if (m <= DT / 2) {
+            dotRows<F, (DT >= 2 ? DT / 2 : 1)>(w, xr, t0, m, y, yt, yr, b0, b1);
+            continue;
+          }
+        }
+        dotRows<F, DT>(w, xr, t0, m, y, yt, yr, b0, b1);
       }
     }
   }
