@@ -570,62 +570,30 @@ struct Impl {
   }
 
   // ---- indexer: out[s] = Σ_h w[h] relu(scale · q_h · k_s) ---------------------------------------------------
-  // Dot products along d, IK keys x IH heads per micro-tile (IH + IK loads per VL FMAs), the VL accumulators
-  // reduced together by one transposing reduction (S::reduceVL); relu and head weights then apply lane-wise.
-  // q is [Hp][D] (rows h ≥ H zero), w is [Hp] (zero-padded), Hp a multiple of IH (= hpad).
+  // The gemmDot tile with heads as its "tokens" and keys as its "rows": dot products along d, IK keys x IH
+  // heads per micro-tile (IH + IK loads per VL FMAs), the VL accumulators reduced together (S::reduceVL);
+  // scale, relu and head weights then apply lane-wise. q is [Hp][D] (rows h ≥ H zero), w is [Hp]
+  // (zero-padded), Hp a multiple of IH (= hpad).
   static constexpr int IK = VL >= 2 ? 2 : 1;  // keys per micro-tile
   static constexpr int IH = VL / IK;          // heads per micro-tile
-  static constexpr int64_t IDX_AHEAD = 16;    // keys prefetched ahead
-
-  // Inlined so that the VL accumulators stay in registers through the reduction.
-  __attribute__((always_inline)) static V idxTile(const float* q, int64_t D, const float* const* kr) {
-    V acc[VL];
-    for (int i = 0; i < VL; i++) acc[i] = S::zero();
-    int64_t d = 0;
-    for (; d + VL <= D; d += VL) {
-      V kv[IK];
-#pragma GCC unroll 16
-      for (int k = 0; k < IK; k++) {
-        // Keys stream from DRAM at long context: request them IDX_AHEAD keys early (hardware prefetch alone
-        // ran this loop at ~8 GB/s per core over a 64K-key cache).
-        if ((d * 4) % 64 == 0) S::prefetch(kr[k] + d + IDX_AHEAD * D);
-        kv[k] = S::load(kr[k] + d);
-      }
-#pragma GCC unroll 16
-      for (int h = 0; h < IH; h++) {
-        const V qv = S::load(q + h * D + d);
-#pragma GCC unroll 16
-        for (int k = 0; k < IK; k++) acc[k * IH + h] = S::fma(qv, kv[k], acc[k * IH + h]);
-      }
-    }
-    V r = S::reduceVL(acc);
-    if (d < D) {
-      alignas(64) float tail[VL];
-      for (int k = 0; k < IK; k++)
-        for (int h = 0; h < IH; h++) {
-          float t = 0.f;
-          for (int64_t e = d; e < D; e++) t += q[h * D + e] * kr[k][e];
-          tail[k * IH + h] = t;
-        }
-      r = S::add(r, S::load(tail));
-    }
-    return r;
-  }
 
   static void indexer(const float* q, const float* w, int64_t Hp, const float* keys, int64_t D, int64_t s0,
                       int64_t s1, float scale, float* out) {
     const int64_t groups = Hp / IH;
     std::vector<float> wl(size_t(groups * VL));  // per head group: w in the tile's lane order (k·IH + h)
+    std::vector<const float*> qr(static_cast<size_t>(Hp));
     for (int64_t g = 0; g < groups; g++)
       for (int k = 0; k < IK; k++)
         for (int h = 0; h < IH; h++) wl[g * VL + k * IH + h] = w[g * IH + h];
+    for (int64_t h = 0; h < Hp; h++) qr[h] = q + h * D;
     const V sc = S::set1(scale);
     for (int64_t s = s0; s < s1; s += IK) {
-      const float* kr[IK];
-      for (int k = 0; k < IK; k++) kr[k] = keys + imin(s + k, s1 - 1) * D;  // past the end: repeat the last key
+      const uint8_t* kr[IK];
+      for (int k = 0; k < IK; k++)  // past the end: repeat the last key
+        kr[k] = reinterpret_cast<const uint8_t*>(keys + imin(s + k, s1 - 1) * D);
       V tz = S::zero();
       for (int64_t g = 0; g < groups; g++)
-        tz = S::fma(S::max(S::mul(idxTile(q + g * IH * D, D, kr), sc), S::zero()), S::load(wl.data() + g * VL), tz);
+        tz = S::fma(S::max(S::mul(dotTile<Fmt::F32, IH>(qr.data() + g * IH, kr, D), sc), S::zero()), S::load(wl.data() + g * VL), tz);
       alignas(64) float z[VL];
       S::store(z, tz);
       for (int k = 0; k < IK && s + k < s1; k++) {
