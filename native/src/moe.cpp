@@ -1,5 +1,6 @@
-// MoE expert compute. Decode (T = 1): all experts' gate/up rows in one parallelFor, then down rows.
-// Prefill: pairs grouped by expert, one parallel schedule over all experts' gemm work items per stage.
+// MoE expert compute. Decode (T = 1): one parallelFor over all experts' gate/up then down matrices, with
+// per-expert readiness instead of a barrier. Prefill: pairs grouped by expert, one parallel schedule over
+// all experts' gemm work items per stage.
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -25,7 +26,11 @@ static void moeToken(const MoeArgs& a, float* out) {
   const bool serial = 3 * k * I * D < (1 << 15);
   const int64_t pd = serial ? 1 : std::max<int64_t>(1, std::min<int64_t>(2, D / 64)), cd = (D + pd - 1) / pd;
   const int64_t nUp = 2 * k, nDown = k * pd;
-  std::unique_ptr<std::atomic<int>[]> upDone(new std::atomic<int>[k]), ready(new std::atomic<int>[k]);
+  // Per expert: gate/up tasks done, h ready (grown-only, like the buffers: no allocation per call).
+  static std::unique_ptr<std::atomic<int>[]> flags;
+  static int64_t flagCap = 0;
+  if (flagCap < 2 * k) flags.reset(new std::atomic<int>[2 * k]), flagCap = 2 * k;
+  std::atomic<int>*upDone = flags.get(), *ready = flags.get() + k;
   for (int64_t j = 0; j < k; j++) upDone[j].store(0, std::memory_order_relaxed), ready[j].store(0, std::memory_order_relaxed);
   parallelFor(nUp + nDown, [&](int64_t task, int) {
     if (task < nUp) {
