@@ -2,6 +2,7 @@
 // then call the op drivers. Outputs are caller-allocated typed arrays; nothing is copied.
 #include <napi.h>
 #include <sys/mman.h>
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -282,15 +283,30 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   r.scale = float(a.num(14));
   if (r.kvHeads == 0 || r.heads % r.kvHeads) a.range("heads must be a multiple of kvHeads");
   r.q = a.f32(1, r.T * r.heads * r.dk);
-  const int64_t kNeed = r.L ? r.kOffset + (r.L - 1) * r.kStride + r.kvHeads * r.dk : 0;
-  const int64_t vNeed = r.L ? r.vOffset + (r.L - 1) * r.vStride + r.kvHeads * r.dv : 0;
-  r.k = a.f32(2, kNeed);
-  r.v = a.f32(5, vNeed);
+  int64_t kNeed = r.L ? r.kOffset + (r.L - 1) * r.kStride + r.kvHeads * r.dk : 0;
+  int64_t vNeed = r.L ? r.vOffset + (r.L - 1) * r.vStride + r.kvHeads * r.dv : 0;
   r.keyLimit = a.i32(15, r.T);
   if (!a.isNull(16)) {
     r.K = a.cnt(17);
     r.indices = a.i32(16, r.T * r.K);
   }
+  if (!a.isNull(18)) {
+    // Paged: every block the logical keys [0, L) use must lie inside k and v.
+    r.blockSize = a.cnt(19);
+    if (r.blockSize < 1) a.range("blockSize must be ≥ 1");
+    const int64_t nb = ceilDiv(r.L, r.blockSize);
+    r.table = a.i32(18, nb);
+    int64_t maxBlock = -1;
+    for (int64_t b = 0; b < nb; b++) {
+      if (r.table[b] < 0) a.range("block table entry " + std::to_string(b) + " is negative");
+      maxBlock = std::max<int64_t>(maxBlock, r.table[b]);
+    }
+    const int64_t rows = (maxBlock + 1) * r.blockSize;
+    kNeed = r.L ? r.kOffset + (rows - 1) * r.kStride + r.kvHeads * r.dk : 0;
+    vNeed = r.L ? r.vOffset + (rows - 1) * r.vStride + r.kvHeads * r.dv : 0;
+  }
+  r.k = a.f32(2, kNeed);
+  r.v = a.f32(5, vNeed);
   float* out = prefault(a.f32(0, r.T * r.heads * r.dv), r.T * r.heads * r.dv);
   int64_t bad = 0;
   if (!attention(r, out, &bad)) a.range("key " + std::to_string(bad) + " ≥ L=" + std::to_string(r.L));
@@ -305,7 +321,20 @@ Napi::Value IndexerTopk(const Napi::CallbackInfo& info) {
   r.topk = a.cnt(10);
   r.q = a.f32(1, r.T * r.heads * r.dim);
   r.weights = a.f32(2, r.T * r.heads);
-  r.keys = a.f32(3, r.L * r.dim);
+  int64_t keyRows = r.L;
+  if (!a.isNull(11)) {
+    r.blockSize = a.cnt(12);
+    if (r.blockSize < 1) a.range("blockSize must be ≥ 1");
+    const int64_t nb = ceilDiv(r.L, r.blockSize);
+    r.table = a.i32(11, nb);
+    int64_t maxBlock = -1;
+    for (int64_t b = 0; b < nb; b++) {
+      if (r.table[b] < 0) a.range("block table entry " + std::to_string(b) + " is negative");
+      maxBlock = std::max<int64_t>(maxBlock, r.table[b]);
+    }
+    keyRows = (maxBlock + 1) * r.blockSize;
+  }
+  r.keys = a.f32(3, keyRows * r.dim);
   r.keyLimit = a.i32(9, r.T);
   indexerTopk(r, a.i32(0, r.T * std::min(r.topk, r.L)));
   return info.Env().Undefined();

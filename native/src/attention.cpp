@@ -79,23 +79,34 @@ static void attentionRows(const AttentionArgs& a, const std::vector<std::vector<
   });
 }
 
-bool attention(const AttentionArgs& a, float* out, int64_t* badKey) {
-  const int64_t T = a.T, H = a.heads, G = a.kvHeads, group = H / G, n = poolThreads();
-  // Visible keys per row: a list for sparse masks, [0, lim) for dense ones.
+bool attention(const AttentionArgs& args, float* out, int64_t* badKey) {
+  const int64_t T = args.T, H = args.heads, G = args.kvHeads, group = H / G, n = poolThreads();
+  // Visible keys per row: a list for sparse masks, [0, lim) for dense ones. Paged keys always take lists
+  // (of physical rows), so everything below reads rows through them.
+  AttentionArgs a = args;
+  static const int32_t kListed = 0;
+  if (args.table && !a.indices) a.indices = &kListed;
+  const auto phys = [&](int32_t s) -> int32_t {
+    return args.table ? int32_t(args.table[s / args.blockSize] * args.blockSize + s % args.blockSize) : s;
+  };
   std::vector<std::vector<int32_t>> lists(a.indices ? T : 0);
   int64_t maxKeys = 0;
   for (int64_t t = 0; t < T; t++) {
     const int32_t lim = a.keyLimit[t];
-    if (!a.indices) {
+    if (!args.indices) {
       if (lim > a.L) return *badKey = lim - 1, false;
       maxKeys = std::max<int64_t>(maxKeys, lim);
+      if (args.table) {
+        lists[t].resize(size_t(std::max<int32_t>(lim, 0)));
+        for (int32_t s = 0; s < lim; s++) lists[t][size_t(s)] = phys(s);
+      }
       continue;
     }
     for (int64_t j = 0; j < a.K; j++) {
       const int32_t s = a.indices[t * a.K + j];
       if (s >= 0 && s < lim) {
         if (s >= a.L) return *badKey = s, false;
-        lists[t].push_back(s);
+        lists[t].push_back(phys(s));
       }
     }
     maxKeys = std::max<int64_t>(maxKeys, int64_t(lists[t].size()));
@@ -239,7 +250,19 @@ void indexerTopk(const IndexerArgs& a, int32_t* out) {
       const int64_t i = task / tasksPerRow, t = scored[b0 + i];
       const int64_t lim = std::min<int64_t>(a.keyLimit[t], L);
       const int64_t s0 = (task % tasksPerRow) * KEYS, s1 = std::min(lim, s0 + KEYS);
-      if (s0 < s1) k.indexer(qpd + i * hp * D, wpd + i * hp, hp, a.keys, D, s0, s1, a.scale, scd + i * L + s0);
+      if (s0 >= s1) return;
+      if (!a.table) {
+        k.indexer(qpd + i * hp * D, wpd + i * hp, hp, a.keys, D, s0, s1, a.scale, scd + i * L + s0);
+        return;
+      }
+      // Paged keys: one kernel call per block segment, reading the block's rows in place.
+      const int64_t B = a.blockSize;
+      for (int64_t s = s0; s < s1;) {
+        const int64_t b = s / B, e = std::min(s1, (b + 1) * B);
+        const float* base = a.keys + int64_t(a.table[b]) * B * D;
+        k.indexer(qpd + i * hp * D, wpd + i * hp, hp, base, D, s - b * B, e - b * B, a.scale, scd + i * L + s);
+        s = e;
+      }
     });
     parallelFor(nb, [&](int64_t i, int thread) {
       const int64_t t = scored[b0 + i], lim = std::min<int64_t>(a.keyLimit[t], L);

@@ -52,6 +52,9 @@ struct AttentionArgs {
   const int32_t* keyLimit;
   const int32_t* indices;  // [T, K] or null (dense)
   int64_t K;
+  // Paged keys / values (or null): logical key s lives in row table[s / blockSize]·blockSize + s % blockSize.
+  const int32_t* table;
+  int64_t blockSize;
 };
 // Returns false (and writes nothing) when a visible key is ≥ L; `badKey` gets it.
 bool attention(const AttentionArgs& a, float* out, int64_t* badKey);
@@ -62,6 +65,9 @@ struct IndexerArgs {
   float scale;
   const int32_t* keyLimit;
   int64_t topk;
+  // Paged keys (or null), as in AttentionArgs.
+  const int32_t* table;
+  int64_t blockSize;
 };
 // out [T, min(topk, L)]
 void indexerTopk(const IndexerArgs& a, int32_t* out);

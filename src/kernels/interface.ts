@@ -20,6 +20,16 @@ export interface KeyMask {
   readonly k?: number;
 }
 
+/**
+ * Paged key storage: logical key s lives in row table[⌊s / blockSize⌋]·blockSize + s mod blockSize of the
+ * key (and value) arrays. Masks, limits and L stay logical; kernels read the blocks in place.
+ */
+export interface Pages {
+  /** [⌈L / blockSize⌉] physical block ids. */
+  readonly table: Int32Array;
+  readonly blockSize: number;
+}
+
 export interface AttentionArgs {
   /** [T, Hq, Dk] */
   readonly q: Float32Array;
@@ -41,6 +51,8 @@ export interface AttentionArgs {
   readonly dv: number;
   readonly scale: number;
   readonly mask: KeyMask;
+  /** Paged k / v (absent: row s is row s). */
+  readonly pages?: Pages;
   readonly out?: Float32Array;
 }
 
@@ -60,6 +72,8 @@ export interface IndexerArgs {
   /** [T] causal limits as in KeyMask. */
   readonly keyLimit: Int32Array;
   readonly topk: number;
+  /** Paged keys (absent: key s is row s). */
+  readonly pages?: Pages;
 }
 
 export interface MoeArgs {

@@ -34,9 +34,9 @@ export interface NativeKernels {
   topk(out: Int32Array, x: Float32Array, T: number, N: number, k: number): void;
   attention(out: Float32Array, q: Float32Array, k: Float32Array, kStride: number, kOffset: number, v: Float32Array,
     vStride: number, vOffset: number, T: number, L: number, heads: number, kvHeads: number, dk: number, dv: number,
-    scale: number, keyLimit: Int32Array, indices: Int32Array | null, K: number): void;
+    scale: number, keyLimit: Int32Array, indices: Int32Array | null, K: number, table: Int32Array | null, blockSize: number): void;
   indexerTopk(out: Int32Array, q: Float32Array, weights: Float32Array, keys: Float32Array, T: number, L: number,
-    heads: number, dim: number, scale: number, keyLimit: Int32Array, topk: number): void;
+    heads: number, dim: number, scale: number, keyLimit: Int32Array, topk: number, table: Int32Array | null, blockSize: number): void;
   /** experts: a moeTable() or flat (gate, up, down) triples. */
   moe(out: Float32Array, x: Float32Array, T: number, D: number, experts: LinearWeight[] | ExpertTable, ids: Int32Array,
     weights: Float32Array, k: number): void;
@@ -133,12 +133,12 @@ export function nativeOps(): Ops | null {
     attention(a: AttentionArgs): Float32Array {
       const out = outArray(a.out, a.T * a.heads * a.dv, 'attention');
       n.attention(out, a.q, a.k, a.kStride, a.kOffset, a.v, a.vStride, a.vOffset, a.T, a.L, a.heads, a.kvHeads, a.dk,
-        a.dv, a.scale, a.mask.keyLimit, a.mask.indices ?? null, a.mask.k ?? 0);
+        a.dv, a.scale, a.mask.keyLimit, a.mask.indices ?? null, a.mask.k ?? 0, a.pages?.table ?? null, a.pages?.blockSize ?? 0);
       return out;
     },
     indexerTopk(a: IndexerArgs): Int32Array {
       const out = new Int32Array(a.T * Math.min(a.topk, a.L));
-      n.indexerTopk(out, a.q, a.weights, a.keys, a.T, a.L, a.heads, a.dim, a.scale, a.keyLimit, a.topk);
+      n.indexerTopk(out, a.q, a.weights, a.keys, a.T, a.L, a.heads, a.dim, a.scale, a.keyLimit, a.topk, a.pages?.table ?? null, a.pages?.blockSize ?? 0);
       return out;
     },
     moe(a: MoeArgs): Float32Array {

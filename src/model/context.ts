@@ -1,7 +1,7 @@
-// What every block of one forward call sees: the ops, the config, the cache and the step's positions.
+// What every block of one model step sees: the ops, the config, the step's rows (a batch of sequences,
+// flattened) and, per sequence, its cache and where its rows sit in the batch.
 
-import type { Ops } from '../kernels/interface.js';
-import type { SequenceCache } from './cache.js';
+import type { Ops, Pages } from '../kernels/interface.js';
 import type { ModelConfig } from './config.js';
 import type { Workspace } from './workspace.js';
 
@@ -21,24 +21,59 @@ export interface ForwardOptions {
   readonly trace?: Trace;
 }
 
+/** Key rows as the kernels read them: one array, optionally paged through a block table. */
+export interface KeyStore {
+  readonly data: Float32Array;
+  readonly pages?: Pages;
+}
+
+/**
+ * One sequence's cache as the model sees it (contiguous `SequenceCache`, or a paged view). Per layer:
+ * latent rows [C+R] and, for full-indexer layers, indexer keys [Di]. A step writes rows [length, length+T)
+ * of every layer, then commits them once at its end.
+ */
+export interface KvCache {
+  /** Committed positions (every layer holds this many rows). */
+  readonly length: number;
+  /** Stores rows[rowOffset .. rowOffset+T) ([T, C+R]) at positions [length, length+T) of `layer`. */
+  writeLatent(layer: number, rows: Float32Array, rowOffset: number, T: number): void;
+  /** Same for indexer keys ([T, Di]); only full-indexer layers have them. */
+  writeIndexKeys(layer: number, rows: Float32Array, rowOffset: number, T: number): void;
+  latent(layer: number): KeyStore;
+  indexKeys(layer: number): KeyStore;
+  /** Positions [0, L) of a layer's latent rows as one contiguous [L, C+R] array (a view, or a copy into `out`). */
+  latentRows(layer: number, L: number, out: () => Float32Array): Float32Array;
+  /** Called once at the end of a step over T new positions. */
+  commit(T: number): void;
+}
+
+/** One sequence's slice of a step. */
+export interface StepSequence {
+  readonly cache: KvCache;
+  /** Cache length before this step (position of the sequence's first row). */
+  readonly start: number;
+  /** New rows of this sequence. */
+  readonly T: number;
+  /** Index of its first row in the step's flattened rows. */
+  readonly row0: number;
+  readonly form: 'expanded' | 'absorbed';
+}
+
 export interface StepContext {
   readonly ops: Ops;
   readonly cfg: ModelConfig;
-  readonly cache: SequenceCache;
-  /** New tokens in this call. */
+  /** All rows of the step (every sequence's new tokens, concatenated). */
   readonly T: number;
-  /** Cache length before this call (position of the first new token). */
-  readonly start: number;
-  /** [T] absolute positions. */
+  /** [T] absolute positions of the rows. */
   readonly positions: Int32Array;
-  /** [T] causal key limits: position + 1. */
+  /** [T] causal key limits: position + 1 (within each row's own sequence). */
   readonly keyLimit: Int32Array;
-  readonly form: 'expanded' | 'absorbed';
+  readonly seqs: readonly StepSequence[];
   readonly forceDense: boolean;
   readonly trace?: Trace;
   /** Scratch buffers reused across layers and calls. */
   readonly ws: Workspace;
 }
 
-/** A DSA selection for this call's rows: [T, k] absolute key positions (−1 = none), or null = dense causal. */
+/** A DSA selection for one sequence's rows: [T, k] absolute key positions (−1 = none), or null = dense causal. */
 export type Selection = { readonly indices: Int32Array; readonly k: number } | null;

@@ -1,11 +1,15 @@
 // DSA lightning indexer (spec §3.4): a cheap multi-head ReLU score over every cached key picks the
-// top-k keys each query may attend to. Keys are cached per full-indexer layer.
+// top-k keys each query may attend to. Keys are cached per full-indexer layer. Projections run once over
+// all rows of the step; scoring and top-k run per sequence against that sequence's keys.
 
 import type { IndexerWeights } from './weights.js';
 import type { Selection, StepContext } from './context.js';
 
-/** kProj = a·wkᵀ [T, Di] and hw = a·weights_projᵀ [T, Hi] come from the layer's grouped input projection. */
-export function runIndexer(ctx: StepContext, layer: number, w: IndexerWeights, kProj: Float32Array, hw: Float32Array, qLat: Float32Array): Selection {
+/**
+ * kProj = a·wkᵀ [T, Di] and hw = a·weights_projᵀ [T, Hi] come from the layer's grouped input projection.
+ * Returns one selection per sequence of the step.
+ */
+export function runIndexer(ctx: StepContext, layer: number, w: IndexerWeights, kProj: Float32Array, hw: Float32Array, qLat: Float32Array): Selection[] {
   const { ops, cfg, T } = ctx;
   const Hi = cfg.indexNHeads, Di = cfg.indexHeadDim, R = cfg.qkRopeHeadDim;
 
@@ -13,11 +17,11 @@ export function runIndexer(ctx: StepContext, layer: number, w: IndexerWeights, k
   const ws = ctx.ws;
   const k = ops.layerNorm(kProj, T, Di, w.kNormWeight, w.kNormBias, 1e-6, ws.get('idx.k', T * Di)); // [T, Di]
   ops.rope({ x: k, T, rowStride: Di, offset: 0, heads: 1, headStride: Di, dim: R, positions: ctx.positions, theta: cfg.ropeTheta, interleaved: cfg.indexerRopeInterleave });
-  const keys = ctx.cache.writeIndexKeys(layer, k, T); // [L, Di]
-  const L = ctx.start + T;
+  for (const s of ctx.seqs) s.cache.writeIndexKeys(layer, k, s.row0, s.T);
 
-  // When no row sees more than index_topk keys, top-k keeps everything: DSA ≡ dense causal (spec §3.5).
-  if (ctx.forceDense || L <= cfg.indexTopk) return null;
+  // When no row of a sequence sees more than index_topk keys, top-k keeps everything: DSA ≡ dense causal (spec §3.5).
+  const scored = ctx.seqs.map((s) => !ctx.forceDense && s.start + s.T > cfg.indexTopk);
+  if (!scored.includes(true)) return ctx.seqs.map(() => null);
 
   // Queries from the normalised q latent; rotary dims come first in each head (opposite of MLA).
   const q = ops.matmul(qLat, T, w.wqB, ws.get('idx.q', T * Hi * Di)); // [T, Hi, Di]
@@ -26,6 +30,14 @@ export function runIndexer(ctx: StepContext, layer: number, w: IndexerWeights, k
   const s = Hi ** -0.5;
   for (let i = 0; i < hw.length; i++) hw[i] = hw[i]! * s;
 
-  const indices = ops.indexerTopk({ q, weights: hw, keys, T, L, heads: Hi, dim: Di, scale: Di ** -0.5, keyLimit: ctx.keyLimit, topk: cfg.indexTopk });
-  return { indices, k: Math.min(cfg.indexTopk, L) };
+  return ctx.seqs.map((seq, i) => {
+    if (!scored[i]) return null;
+    const L = seq.start + seq.T, r0 = seq.row0, r1 = seq.row0 + seq.T;
+    const keys = seq.cache.indexKeys(layer);
+    const indices = ops.indexerTopk({
+      q: q.subarray(r0 * Hi * Di, r1 * Hi * Di), weights: hw.subarray(r0 * Hi, r1 * Hi), keys: keys.data, pages: keys.pages,
+      T: seq.T, L, heads: Hi, dim: Di, scale: Di ** -0.5, keyLimit: ctx.keyLimit.subarray(r0, r1), topk: cfg.indexTopk,
+    });
+    return { indices, k: Math.min(cfg.indexTopk, L) };
+  });
 }

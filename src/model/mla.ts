@@ -1,24 +1,26 @@
 // Multi-head latent attention (spec §3.3, §3.7) with the DSA selection applied as a key mask.
 // Two forms of the same math: expanded (per-head K/V rebuilt from the cached latent; prefill) and
 // absorbed (W_UK folded into the query, W_UV applied after attention; decode reads only the latent cache).
+// Projections run once over every row of the step; attention runs per sequence against its own cache.
 
 import type { Ops } from '../kernels/interface.js';
 import type { AttentionWeights } from './weights.js';
-import type { Selection, StepContext } from './context.js';
+import type { Selection, StepContext, StepSequence } from './context.js';
 import { runIndexer } from './indexer.js';
 
 export interface AttentionResult {
   readonly out: Float32Array; // [T, hidden]
-  readonly selection: Selection;
+  /** One per sequence of the step. */
+  readonly selections: Selection[];
 }
 
 /**
- * `shared` is the selection produced by this layer's indexer source (shared-indexer layers) — a
+ * `shared` holds the selections produced by this layer's indexer source (shared-indexer layers) — a
  * shared layer runs no indexer of its own.
  */
-export function mlaAttention(ctx: StepContext, layer: number, w: AttentionWeights, a: Float32Array, shared: Selection | undefined): AttentionResult {
+export function mlaAttention(ctx: StepContext, layer: number, w: AttentionWeights, a: Float32Array, shared: Selection[] | undefined): AttentionResult {
   const { ops, cfg, T } = ctx;
-  const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dq = cfg.qkHeadDim;
+  const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
 
   const ws = ctx.ws, Ql = cfg.qLoraRank, idx = w.indexer;
   // Every projection of the normed input in one pass: q_a, kv_a and, with an indexer, its key and head-weight projections.
@@ -34,46 +36,75 @@ export function mlaAttention(ctx: StepContext, layer: number, w: AttentionWeight
   const c = ops.rmsNorm(columns(ops, ckv, T, C + R, 0, C, ws.get('mla.c0', T * C)), T, C, w.kvANorm, cfg.latentNormEps, ws.get('mla.c', T * C));
   ops.copyBlocks({ src: c, srcOffset: 0, srcRowStride: C, srcBlockStride: 0, dst: ckv, dstOffset: 0, dstRowStride: C + R, dstBlockStride: 0, rows: T, blocks: 1, n: C });
   ops.rope({ x: ckv, T, rowStride: C + R, offset: C, heads: 1, headStride: R, dim: R, positions: ctx.positions, theta: cfg.ropeTheta, interleaved: cfg.ropeInterleave });
-  const latent = ctx.cache.writeLatent(layer, ckv, T); // [L, C+R]
+  for (const s of ctx.seqs) s.cache.writeLatent(layer, ckv, s.row0, s.T);
 
-  const selection = idx ? runIndexer(ctx, layer, idx, idxK!, idxW!, qLat) : shared;
-  if (selection === undefined) throw new Error(`layer ${layer}: shared indexer layer has no source selection`);
-  ctx.trace?.('topk', layer, selection ? selection.indices : new Int32Array(0));
-  const mask = selection ? { keyLimit: ctx.keyLimit, indices: selection.indices, k: selection.k } : { keyLimit: ctx.keyLimit };
-  const L = ctx.start + T;
+  const selections = idx ? runIndexer(ctx, layer, idx, idxK!, idxW!, qLat) : shared;
+  if (selections === undefined) throw new Error(`layer ${layer}: shared indexer layer has no source selection`);
+  if (ctx.trace && ctx.seqs.length === 1) ctx.trace('topk', layer, selections[0] ? selections[0].indices : new Int32Array(0));
 
-  const o = ctx.form === 'absorbed' ? absorbed(ops, ctx, w, q, latent, L, mask) : expanded(ops, ctx, w, q, latent, L, mask);
-  return { out: ops.matmul(o, T, w.o, ws.get('attn.out', T * cfg.hiddenSize)), selection };
+  const o = ws.get('mla.o', T * H * Dv); // [T, H, Dv]
+  // Runs of consecutive absorbed sequences share their query absorption and W_UV products (one pass
+  // over kv_b for all decode rows); expanded sequences rebuild K/V from their own context.
+  for (let i = 0; i < ctx.seqs.length;) {
+    let j = i + 1;
+    if (ctx.seqs[i]!.form === 'absorbed') {
+      while (j < ctx.seqs.length && ctx.seqs[j]!.form === 'absorbed' && ctx.seqs[j]!.row0 === ctx.seqs[j - 1]!.row0 + ctx.seqs[j - 1]!.T) j++;
+      absorbed(ctx, layer, w, q, ctx.seqs.slice(i, j), selections.slice(i, j), o);
+    } else {
+      expanded(ctx, layer, w, q, ctx.seqs[i]!, selections[i]!, o);
+    }
+    i = j;
+  }
+  return { out: ops.matmul(o, T, w.o, ws.get('attn.out', T * cfg.hiddenSize)), selections };
 }
 
-type Mask = { keyLimit: Int32Array; indices?: Int32Array; k?: number };
+function maskOf(ctx: StepContext, s: StepSequence, sel: Selection) {
+  const keyLimit = ctx.keyLimit.subarray(s.row0, s.row0 + s.T);
+  return sel ? { keyLimit, indices: sel.indices, k: sel.k } : { keyLimit };
+}
 
-function expanded(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Array, latent: Float32Array, L: number, mask: Mask): Float32Array {
-  const { cfg, T } = ctx;
+function expanded(ctx: StepContext, layer: number, w: AttentionWeights, q: Float32Array, s: StepSequence, sel: Selection, o: Float32Array): void {
+  const { cfg, ops, ws } = ctx;
   const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
-  const kv = ops.matmul(columns(ops, latent, L, C + R, 0, C, ctx.ws.get('latent.c', L * C)), L, w.kvB, ctx.ws.get('mla.kv', L * H * (Dn + Dv))); // [L, H, Dn+Dv]
-  const K = ctx.ws.get('mla.K', L * H * Dq); // [L, H, Dn+R]: per-head k_nope, shared k_pe
-  const V = ctx.ws.get('mla.V', L * H * Dv); // [L, H, Dv]
+  const L = s.start + s.T;
+  const latent = s.cache.latentRows(layer, L, () => ws.get('latent.rows', L * (C + R))); // [L, C+R]
+  const kv = ops.matmul(columns(ops, latent, L, C + R, 0, C, ws.get('latent.c', L * C)), L, w.kvB, ws.get('mla.kv', L * H * (Dn + Dv))); // [L, H, Dn+Dv]
+  const K = ws.get('mla.K', L * H * Dq); // [L, H, Dn+R]: per-head k_nope, shared k_pe
+  const V = ws.get('mla.V', L * H * Dv); // [L, H, Dv]
   const per = { rows: L, blocks: H };
   ops.copyBlocks({ ...per, src: kv, srcOffset: 0, srcRowStride: H * (Dn + Dv), srcBlockStride: Dn + Dv, dst: K, dstOffset: 0, dstRowStride: H * Dq, dstBlockStride: Dq, n: Dn });
   ops.copyBlocks({ ...per, src: latent, srcOffset: C, srcRowStride: C + R, srcBlockStride: 0, dst: K, dstOffset: Dn, dstRowStride: H * Dq, dstBlockStride: Dq, n: R });
   ops.copyBlocks({ ...per, src: kv, srcOffset: Dn, srcRowStride: H * (Dn + Dv), srcBlockStride: Dn + Dv, dst: V, dstOffset: 0, dstRowStride: H * Dv, dstBlockStride: Dv, n: Dv });
-  return ops.attention({ q, k: K, kStride: H * Dq, kOffset: 0, v: V, vStride: H * Dv, vOffset: 0, T, L, heads: H, kvHeads: H, dk: Dq, dv: Dv, scale: cfg.softmaxScale, mask, out: ctx.ws.get('mla.o', T * H * Dv) });
+  const r0 = s.row0, r1 = s.row0 + s.T;
+  ops.attention({
+    q: q.subarray(r0 * H * Dq, r1 * H * Dq), k: K, kStride: H * Dq, kOffset: 0, v: V, vStride: H * Dv, vOffset: 0, T: s.T, L, heads: H, kvHeads: H,
+    dk: Dq, dv: Dv, scale: cfg.softmaxScale, mask: maskOf(ctx, s, sel), out: o.subarray(r0 * H * Dv, r1 * H * Dv),
+  });
 }
 
-function absorbed(ops: Ops, ctx: StepContext, w: AttentionWeights, q: Float32Array, latent: Float32Array, L: number, mask: Mask): Float32Array {
-  const { cfg, T } = ctx;
+/** Sequences `seqs` own the consecutive rows [seqs[0].row0, last.row0 + last.T). */
+function absorbed(ctx: StepContext, layer: number, w: AttentionWeights, q: Float32Array, seqs: readonly StepSequence[], sels: readonly Selection[], o: Float32Array): void {
+  const { cfg, ops, ws } = ctx;
   const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
+  const r0 = seqs[0]!.row0, last = seqs[seqs.length - 1]!, Tg = last.row0 + last.T - r0;
   // q̃_h = W_UK,hᵀ q_nope_h (C wide), followed by the rotary part: one MQA query of width C+R per head.
-  const qNopeAbs = ops.headMatmul({ x: q, xStride: Dq, xOffset: 0, T, heads: H, w: w.kvB, headRows: Dn + Dv, rowStart: 0, n: Dn, transposed: true, out: ctx.ws.get('mla.qnabs', T * H * C) }); // [T, H, C]
-  const qAbs = ctx.ws.get('mla.qAbs', T * H * (C + R));
-  const rows = { rows: T * H, blocks: 1, srcBlockStride: 0, dstBlockStride: 0 };
+  const qNopeAbs = ops.headMatmul({ x: q, xStride: Dq, xOffset: r0 * H * Dq, T: Tg, heads: H, w: w.kvB, headRows: Dn + Dv, rowStart: 0, n: Dn, transposed: true, out: ws.get('mla.qnabs', Tg * H * C) }); // [Tg, H, C]
+  const qAbs = ws.get('mla.qAbs', Tg * H * (C + R));
+  const rows = { rows: Tg * H, blocks: 1, srcBlockStride: 0, dstBlockStride: 0 };
   ops.copyBlocks({ ...rows, src: qNopeAbs, srcOffset: 0, srcRowStride: C, dst: qAbs, dstOffset: 0, dstRowStride: C + R, n: C });
-  ops.copyBlocks({ ...rows, src: q, srcOffset: Dn, srcRowStride: Dq, dst: qAbs, dstOffset: C, dstRowStride: C + R, n: R });
-  // One shared KV head: key = cache row (C+R), value = its first C columns. Scale stays qk_head_dim^-0.5.
-  const oLat = ops.attention({ q: qAbs, k: latent, kStride: C + R, kOffset: 0, v: latent, vStride: C + R, vOffset: 0, T, L, heads: H, kvHeads: 1, dk: C + R, dv: C, scale: cfg.softmaxScale, mask, out: ctx.ws.get('mla.olat', T * H * C) }); // [T, H, C]
+  ops.copyBlocks({ ...rows, src: q, srcOffset: r0 * H * Dq + Dn, srcRowStride: Dq, dst: qAbs, dstOffset: C, dstRowStride: C + R, n: R });
+  const oLat = ws.get('mla.olat', Tg * H * C); // [Tg, H, C]
+  seqs.forEach((s, i) => {
+    // One shared KV head: key = cache row (C+R), value = its first C columns. Scale stays qk_head_dim^-0.5.
+    const a = s.row0 - r0, b = a + s.T, latent = s.cache.latent(layer);
+    ops.attention({
+      q: qAbs.subarray(a * H * (C + R), b * H * (C + R)), k: latent.data, kStride: C + R, kOffset: 0, v: latent.data, vStride: C + R, vOffset: 0,
+      pages: latent.pages, T: s.T, L: s.start + s.T, heads: H, kvHeads: 1, dk: C + R, dv: C, scale: cfg.softmaxScale, mask: maskOf(ctx, s, sels[i]!),
+      out: oLat.subarray(a * H * C, b * H * C),
+    });
+  });
   // o_h = W_UV,h · ō_h
-  return ops.headMatmul({ x: oLat, xStride: C, xOffset: 0, T, heads: H, w: w.kvB, headRows: Dn + Dv, rowStart: Dn, n: Dv, transposed: false, out: ctx.ws.get('mla.o', T * H * Dv) }); // [T, H, Dv]
+  ops.headMatmul({ x: oLat, xStride: C, xOffset: 0, T: Tg, heads: H, w: w.kvB, headRows: Dn + Dv, rowStart: Dn, n: Dv, transposed: false, out: o.subarray(r0 * H * Dv, (r0 + Tg) * H * Dv) }); // [Tg, H, Dv]
 }
 
 /** Columns [from, from+n) of each of `rows` rows of width `width`, into the contiguous [rows, n] `out`. */

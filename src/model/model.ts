@@ -8,7 +8,7 @@ import { quantizeInt8, type LinearWeight } from '../tensor/weight.js';
 import { loadConfig, type ModelConfig } from './config.js';
 import { loadWeights, type ModelWeights } from './weights.js';
 import { SequenceCache } from './cache.js';
-import type { ForwardOptions, Selection, StepContext } from './context.js';
+import type { ForwardOptions, KvCache, Selection, StepContext, StepSequence } from './context.js';
 import { decoderLayer } from './decoder-layer.js';
 import { Workspace } from './workspace.js';
 
@@ -17,6 +17,24 @@ export interface ForwardResult {
   readonly logits: Float32Array;
   readonly rows: number;
   /** [T, hidden] final-normed hidden states of every new position (MTP input). */
+  readonly hidden: Float32Array;
+}
+
+/** One sequence's part of a batched step. */
+export interface StepInput {
+  /** New tokens of this sequence (a prefill chunk, a decode token, or a verified draft). */
+  readonly tokens: ArrayLike<number>;
+  readonly cache: KvCache;
+  /** Which of its rows get logits. */
+  readonly logits: 'all' | 'last' | 'none';
+}
+
+export interface StepResult {
+  /** [Σ logit rows, V], sequences in input order, each sequence's rows in position order. */
+  readonly logits: Float32Array;
+  /** Per sequence: index of its first logit row in `logits`, and how many it has. */
+  readonly logitRows: readonly { readonly first: number; readonly count: number }[];
+  /** [T, hidden] final-normed hidden states of every row of the step (MTP input). */
   readonly hidden: Float32Array;
 }
 
@@ -42,41 +60,75 @@ export class GlmModel {
     return new SequenceCache(this.cfg, { capacity });
   }
 
-  forward(tokens: ArrayLike<number>, cache: SequenceCache, opts: ForwardOptions = {}): ForwardResult {
-    const { cfg, ops, weights } = this;
-    const T = tokens.length;
-    if (T === 0) throw new RangeError('forward: no tokens');
-    const start = cache.length;
-    if (start + T > cfg.maxPositionEmbeddings) {
-      throw new RangeError(`context of ${start + T} tokens exceeds max_position_embeddings ${cfg.maxPositionEmbeddings}`);
-    }
-    const positions = new Int32Array(T);
-    const keyLimit = new Int32Array(T);
-    for (let t = 0; t < T; t++) {
-      positions[t] = start + t;
-      keyLimit[t] = start + t + 1;
-    }
-    const form = opts.attention === 'expanded' || opts.attention === 'absorbed' ? opts.attention : T > 1 ? 'expanded' : 'absorbed';
-    const ctx: StepContext = { ops, cfg, cache, T, start, positions, keyLimit, form, forceDense: opts.forceDense ?? false, trace: opts.trace, ws: this.ws };
+  /** One sequence: the batch-of-one case of `step`. */
+  forward(tokens: ArrayLike<number>, cache: KvCache, opts: ForwardOptions = {}): ForwardResult {
+    const r = this.step([{ tokens, cache, logits: opts.logits ?? 'all' }], opts);
+    return { logits: r.logits, rows: r.logitRows[0]!.count, hidden: r.hidden };
+  }
 
-    const h = ops.gatherRows(weights.embed, Int32Array.from(tokens)); // [T, hidden]
+  /**
+   * One model step over a batch of sequences of any lengths and positions: their rows are flattened, so
+   * every projection and the MoE read their weights once for the whole step; attention and the indexer
+   * run per sequence against its own cache. Each cache gains its sequence's rows (committed at the end).
+   */
+  step(batch: readonly StepInput[], opts: Omit<ForwardOptions, 'logits'> = {}): StepResult {
+    const { cfg, ops, weights } = this;
+    if (batch.length === 0) throw new RangeError('step: empty batch');
+    let T = 0;
+    for (const b of batch) {
+      if (b.tokens.length === 0) throw new RangeError('forward: no tokens');
+      const end = b.cache.length + b.tokens.length;
+      if (end > cfg.maxPositionEmbeddings) throw new RangeError(`context of ${end} tokens exceeds max_position_embeddings ${cfg.maxPositionEmbeddings}`);
+      T += b.tokens.length;
+    }
+    const ids = new Int32Array(T), positions = new Int32Array(T), keyLimit = new Int32Array(T);
+    const seqs: StepSequence[] = [];
+    let row = 0;
+    for (const b of batch) {
+      const n = b.tokens.length, start = b.cache.length;
+      for (let t = 0; t < n; t++) {
+        ids[row + t] = b.tokens[t]!;
+        positions[row + t] = start + t;
+        keyLimit[row + t] = start + t + 1;
+      }
+      const form = opts.attention === 'expanded' || opts.attention === 'absorbed' ? opts.attention : n > 1 ? 'expanded' : 'absorbed';
+      seqs.push({ cache: b.cache, start, T: n, row0: row, form });
+      row += n;
+    }
+    const ctx: StepContext = { ops, cfg, T, positions, keyLimit, seqs, forceDense: opts.forceDense ?? false, trace: opts.trace, ws: this.ws };
+
+    const h = ops.gatherRows(weights.embed, ids); // [T, hidden]
     opts.trace?.('hidden.embed', -1, h);
-    const selections: Selection[] = [];
+    const selections: Selection[][] = [];
     for (let l = 0; l < cfg.numLayers; l++) {
       const src = cfg.indexerSource[l]!;
       selections[l] = decoderLayer(ctx, l, weights.layers[l]!, h, src === l ? undefined : selections[src]);
       opts.trace?.('hidden.layer', l, h);
     }
-    cache.commit(T);
+    for (const s of seqs) s.cache.commit(s.T);
 
     const D = cfg.hiddenSize;
     const hidden = ops.rmsNorm(h, T, D, weights.norm, cfg.rmsNormEps);
     opts.trace?.('hidden.final_norm', -1, hidden);
-    const which = opts.logits ?? 'all';
-    if (which === 'none') return { logits: new Float32Array(0), rows: 0, hidden };
-    const rows = which === 'last' ? 1 : T;
-    const x = which === 'last' ? hidden.subarray((T - 1) * D, T * D) : hidden;
-    return { logits: ops.matmul(x, rows, weights.lmHead), rows, hidden };
+    // Rows that want logits, gathered so lm_head runs once.
+    const logitRows: { first: number; count: number }[] = [];
+    const pick: number[] = [];
+    batch.forEach((b, i) => {
+      const s = seqs[i]!;
+      const first = pick.length;
+      if (b.logits === 'all') for (let t = 0; t < s.T; t++) pick.push(s.row0 + t);
+      else if (b.logits === 'last') pick.push(s.row0 + s.T - 1);
+      logitRows.push({ first, count: pick.length - first });
+    });
+    if (pick.length === 0) return { logits: new Float32Array(0), logitRows, hidden };
+    let x = hidden;
+    const contiguous = pick.every((r, i) => r === pick[0]! + i);
+    if (contiguous) x = hidden.subarray(pick[0]! * D, (pick[0]! + pick.length) * D);
+    else {
+      x = new Float32Array(pick.length * D);
+      pick.forEach((r, i) => x.set(hidden.subarray(r * D, (r + 1) * D), i * D));
+    }
+    return { logits: ops.matmul(x, pick.length, weights.lmHead), logitRows, hidden };
   }
 }
 

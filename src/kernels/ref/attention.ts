@@ -1,6 +1,6 @@
 // Reference masked softmax attention and the DSA indexer (scores in f64, softmax in f64).
 
-import type { AttentionArgs, IndexerArgs, KeyMask } from '../interface.js';
+import type { AttentionArgs, IndexerArgs, KeyMask, Pages } from '../interface.js';
 import { topkRow } from './elementwise.js';
 
 /** The keys row t reads, per the mask. */
@@ -16,6 +16,14 @@ export function visibleKeys(mask: KeyMask, t: number): number[] {
   return out;
 }
 
+/** Physical row of logical key s. */
+export function pagedRow(pages: Pages | undefined, s: number): number {
+  if (!pages) return s;
+  const b = Math.floor(s / pages.blockSize);
+  if (b >= pages.table.length) throw new RangeError(`key ${s} is beyond the block table (${pages.table.length} blocks)`);
+  return pages.table[b]! * pages.blockSize + (s % pages.blockSize);
+}
+
 export function attention(a: AttentionArgs): Float32Array {
   const { T, heads, kvHeads, dk, dv } = a;
   const group = heads / kvHeads;
@@ -27,7 +35,7 @@ export function attention(a: AttentionArgs): Float32Array {
       const g = Math.floor(h / group);
       const qo = (t * heads + h) * dk;
       const scores = keys.map((s) => {
-        const ko = a.kOffset + s * a.kStride + g * dk;
+        const ko = a.kOffset + pagedRow(a.pages, s) * a.kStride + g * dk;
         let acc = 0;
         for (let i = 0; i < dk; i++) acc += a.q[qo + i]! * a.k[ko + i]!;
         return acc * a.scale;
@@ -38,7 +46,7 @@ export function attention(a: AttentionArgs): Float32Array {
       const oo = (t * heads + h) * dv;
       for (let i = 0; i < dv; i++) {
         let acc = 0;
-        keys.forEach((s, j) => (acc += p[j]! * a.v[a.vOffset + s * a.vStride + g * dv + i]!));
+        keys.forEach((s, j) => (acc += p[j]! * a.v[a.vOffset + pagedRow(a.pages, s) * a.vStride + g * dv + i]!));
         out[oo + i] = keys.length ? acc / sum : 0;
       }
     }
@@ -63,10 +71,11 @@ export function indexerTopk(a: IndexerArgs): Int32Array {
         continue;
       }
       let acc = 0;
+      const ko = pagedRow(a.pages, s) * dim;
       for (let h = 0; h < heads; h++) {
         const qo = (t * heads + h) * dim;
         let d = 0;
-        for (let i = 0; i < dim; i++) d += a.q[qo + i]! * a.keys[s * dim + i]!;
+        for (let i = 0; i < dim; i++) d += a.q[qo + i]! * a.keys[ko + i]!;
         acc += a.weights[t * heads + h]! * Math.max(0, d * a.scale);
       }
       scores[s] = acc;
