@@ -1,0 +1,140 @@
+// Runs one prepared request on the engine: submits its n choices, turns engine events into the dialect's JSON or
+// SSE frames, aborts everything when the client goes away, and reports timing and usage for the ledger.
+
+import type { EngineEvent, EngineStats, GenerateRequest, Usage } from '../engine/types.js';
+import { RequestError } from '../engine/types.js';
+import { ChoiceTracker, totalUsage } from './protocol/choices.js';
+import type { ChoiceResult } from './protocol/choices.js';
+import { ApiError } from './protocol/common.js';
+import type { ModelContext } from './protocol/common.js';
+import type { Prepared } from './protocol/dialect.js';
+import { SseChannel } from './sse.js';
+
+/** A running request as the engine hands it back (src/engine/engine.ts RequestStream satisfies it). */
+export interface EngineStream extends AsyncIterable<EngineEvent> {
+  readonly id: string;
+  abort(): void;
+}
+
+/** What the server needs from the engine (the Engine class satisfies it). */
+export interface ServingEngine extends ModelContext {
+  submit(req: GenerateRequest): EngineStream;
+  stats(): EngineStats;
+}
+
+export interface Outcome {
+  usage: Usage;
+  finish: string | null;
+  ttftMs: number | null;
+  /** true when the client went away (or the server aborted it) before the end. */
+  aborted: boolean;
+  error: string | null;
+}
+
+export interface RunHooks {
+  /** Fires when the request ends, before its last bytes are sent (the ledger row is written here). */
+  onEnd(o: Outcome): void;
+  /** Every token event's arrival (for the inter-token histogram). */
+  onToken?(): void;
+  keepAliveMs: number;
+}
+
+/** Submits every choice; a request the engine can never run becomes a 400 before any byte is sent. */
+export function submitAll(engine: ServingEngine, p: Prepared, requestId: string): EngineStream[] {
+  const streams: EngineStream[] = [];
+  try {
+    for (let i = 0; i < p.n; i++) {
+      const seed = p.plan.sampling.seed;
+      streams.push(engine.submit({ id: p.n > 1 ? `${requestId}-${i}` : requestId, prompt: p.plan.prompt, sampling: { ...p.plan.sampling, ...(seed !== undefined ? { seed: seed + i } : {}) } }));
+    }
+  } catch (e) {
+    for (const s of streams) s.abort();
+    if (e instanceof RequestError) {
+      if (e.code === 'context_length_exceeded') throw new ApiError('context_length', e.message, 'messages');
+      if (e.code === 'engine_closed') throw new ApiError('overloaded', 'the server is shutting down', null, 503);
+      throw new ApiError('invalid_request', e.message);
+    }
+    throw e;
+  }
+  return streams;
+}
+
+/** Drives all choices, calling onEvents for each choice's output as it comes. */
+async function drive(
+  streams: EngineStream[], p: Prepared, t0: number, hooks: RunHooks,
+  onEvents: (t: ChoiceTracker, ev: EngineEvent, events: ReturnType<ChoiceTracker['push']>) => Promise<void>,
+): Promise<{ trackers: ChoiceTracker[]; ttftMs: number | null }> {
+  const trackers = streams.map((_, i) => new ChoiceTracker(i, p.plan.output, p.wantLogprobs));
+  let ttftMs: number | null = null;
+  await Promise.all(streams.map(async (s, i) => {
+    const t = trackers[i]!;
+    for await (const ev of s) {
+      if (ev.type === 'token') {
+        if (ttftMs === null && ev.ids.length > 0) ttftMs = performance.now() - t0;
+        hooks.onToken?.();
+      }
+      await onEvents(t, ev, t.push(ev));
+    }
+  }));
+  return { trackers, ttftMs };
+}
+
+function outcome(trackers: ChoiceTracker[], ttftMs: number | null, aborted: boolean): Outcome {
+  const usage = totalUsage(trackers.map((t) => t.usage ?? { promptTokens: 0, cachedTokens: 0, completionTokens: 0 }));
+  const results = trackers.filter((t) => t.finished).map((t) => t.result());
+  const err = results.find((r) => r.finish === 'error');
+  return { usage, finish: results[0]?.finish ?? null, ttftMs, aborted: aborted || results.some((r) => r.finish === 'abort'), error: err ? err.error ?? 'engine error' : null };
+}
+
+/** Non-streaming: the whole answer as one JSON body (null when the client left first). */
+export async function runJson(streams: EngineStream[], p: Prepared, signal: AbortSignal, t0: number, hooks: RunHooks): Promise<unknown> {
+  const abortAll = (): void => streams.forEach((s) => s.abort());
+  signal.addEventListener('abort', abortAll, { once: true });
+  try {
+    const { trackers, ttftMs } = await drive(streams, p, t0, hooks, async () => {});
+    const o = outcome(trackers, ttftMs, signal.aborted);
+    hooks.onEnd(o);
+    if (o.error) throw new ApiError('api', `generation failed: ${o.error}`);
+    const results: ChoiceResult[] = trackers.map((t) => t.result());
+    return p.respond(results, o.usage);
+  } finally {
+    signal.removeEventListener('abort', abortAll);
+  }
+}
+
+/** Streaming: opening frames at once, keep-alives during silences, the dialect's frames as events arrive. */
+export function runSse(streams: EngineStream[], p: Prepared, signal: AbortSignal, t0: number, hooks: RunHooks): SseChannel {
+  const ch = new SseChannel();
+  const w = p.writer();
+  const abortAll = (): void => streams.forEach((s) => s.abort());
+  ch.onCancel(abortAll);
+  signal.addEventListener('abort', abortAll, { once: true });
+  const timer = setInterval(() => {
+    if (Date.now() - ch.lastSend >= hooks.keepAliveMs) void ch.send([w.keepAlive()]);
+  }, Math.max(50, Math.min(hooks.keepAliveMs, 1000)));
+  void (async () => {
+    let sent = 0;
+    try {
+      await ch.send(w.open());
+      const { trackers, ttftMs } = await drive(streams, p, t0, hooks, async (t, ev, events) => {
+        const frames = w.events(t.index, events, ev.type === 'token' ? ev.logprobs : undefined);
+        if (ev.type === 'done' && ev.finishReason !== 'error' && ev.finishReason !== 'abort') frames.push(...w.choiceDone(t.result()));
+        sent += frames.length;
+        await ch.send(frames);
+      });
+      const o = outcome(trackers, ttftMs, signal.aborted || ch.isCancelled);
+      hooks.onEnd(o);
+      if (o.error) await ch.send(w.fail(new ApiError('api', `generation failed: ${o.error}`)));
+      else if (o.aborted) await ch.send(w.fail(new ApiError('overloaded', 'the request was aborted (server shutting down)', null, 503)));
+      else await ch.send(w.close(o.usage));
+    } catch (e) {
+      await ch.send(w.fail(e instanceof ApiError ? e : new ApiError('api', (e as Error).message)));
+    } finally {
+      void sent;
+      clearInterval(timer);
+      signal.removeEventListener('abort', abortAll);
+      ch.close();
+    }
+  })();
+  return ch;
+}

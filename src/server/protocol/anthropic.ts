@@ -1,0 +1,276 @@
+// Anthropic Messages (/v1/messages, /v1/messages/count_tokens; serving.md §6, clients.md §5) as Claude Code uses
+// it: blocks → chat messages (system inline, tool_use/tool_result, thinking), output events → content blocks with
+// strict framing (message_start first, one block open at a time, signature before a thinking block stops).
+
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { TokenLogprob, Usage } from '../../engine/types.js';
+import type { ChatMessage, ToolCallInput, ToolDefinition } from '../../text/chat-messages.js';
+import type { ChoiceResult, Finish } from './choices.js';
+import { ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zInt, zNum } from './common.js';
+import type { ModelContext } from './common.js';
+import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
+import type { OutputEvent } from './output.js';
+
+const block = z.looseObject({ type: z.string() });
+const content = z.union([z.string(), z.array(block)]);
+const zMessage = z.object({ role: z.string(), content });
+const zTool = z.looseObject({ name: z.string().min(1), type: z.string().nullish(), description: z.string().nullish(), input_schema: z.unknown().optional() });
+
+const messagesBase = {
+  model: z.string(),
+  system: z.union([z.string(), z.array(block)]).nullish(),
+  messages: z.array(zMessage),
+  tools: z.array(zTool).nullish(),
+  tool_choice: z.object({ type: z.string(), name: z.string().optional() }).nullish(),
+  thinking: z.object({ type: z.string(), budget_tokens: z.number().optional() }).nullish(),
+  output_config: z.object({ effort: z.string().nullish() }).nullish(),
+};
+export const messagesRequest = z.object({
+  ...messagesBase,
+  max_tokens: z.number().int().min(1),
+  stop_sequences: z.array(z.string()).nullish(),
+  temperature: zNum,
+  top_p: zNum,
+  top_k: zInt,
+  stream: z.boolean().nullish(),
+});
+export const countTokensRequest = z.object(messagesBase);
+type Block = z.infer<typeof block>;
+
+/** Claude Code's first system block changes `cch=` on every request; normalise it or no prefix is ever reused. */
+export function normalizeBillingHeader(text: string): string {
+  return text.startsWith('x-anthropic-billing-header:') ? text.replace(/cch=[^;]*;?/g, 'cch=0;') : text;
+}
+
+/** Our thinking signature: a hash of the text (any opaque value works; we accept our own back). */
+export function thinkingSignature(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
+
+function blockText(b: Block): string {
+  if (b.type === 'text' && typeof b.text === 'string') return b.text;
+  if (b.type === 'tool_reference' && typeof b.tool_name === 'string') return `Tool ${b.tool_name} is available.`;
+  return '';
+}
+
+function resultText(c: unknown): string {
+  if (typeof c === 'string') return c;
+  if (Array.isArray(c)) return (c as Block[]).map(blockText).filter((s) => s !== '').join('\n');
+  return '';
+}
+
+/** Anthropic messages → OpenAI-format chat messages in the same order (vLLM's mapping). */
+export function toChatMessages(system: string | Block[] | null | undefined, messages: z.infer<typeof zMessage>[]): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  if (system != null) {
+    const text = typeof system === 'string' ? normalizeBillingHeader(system) : system.map((b) => normalizeBillingHeader(blockText(b))).join('\n');
+    if (text !== '') out.push({ role: 'system', content: text });
+  }
+  messages.forEach((m, i) => {
+    if (typeof m.content === 'string') {
+      out.push({ role: m.role, content: m.content });
+      return;
+    }
+    if (m.role === 'assistant') {
+      let text = '';
+      let reasoning: string | undefined;
+      const calls: ToolCallInput[] = [];
+      for (const b of m.content) {
+        if (b.type === 'text') text += blockText(b);
+        else if (b.type === 'thinking' && typeof b.thinking === 'string') reasoning = (reasoning ?? '') + b.thinking;
+        else if (b.type === 'tool_use') {
+          if (typeof b.name !== 'string') throw new ApiError('invalid_request', `messages.${i}: tool_use needs a name`, `messages.${i}.content`);
+          const input = b.input ?? {};
+          if (typeof input !== 'object' || Array.isArray(input)) throw new ApiError('invalid_request', `messages.${i}: tool_use input must be an object`, `messages.${i}.content`);
+          calls.push({ id: String(b.id ?? ''), type: 'function', function: { name: b.name, arguments: input as Record<string, unknown> } });
+        }
+      }
+      const msg: ChatMessage = { role: 'assistant', content: text };
+      if (reasoning !== undefined) msg.reasoning_content = reasoning;
+      if (calls.length > 0) msg.tool_calls = calls;
+      out.push(msg);
+      return;
+    }
+    // user (or inline system) turns: tool_result blocks become tool messages in block order, text stays a turn.
+    let text = '';
+    const flush = (): void => {
+      if (text !== '') out.push({ role: m.role, content: text });
+      text = '';
+    };
+    for (const b of m.content) {
+      if (b.type === 'tool_result') {
+        flush();
+        const t = resultText(b.content);
+        out.push({ role: 'tool', content: b.is_error === true && !t.startsWith('Error') ? `Error: ${t}` : t, tool_call_id: String(b.tool_use_id ?? '') });
+      } else text += blockText(b);
+    }
+    flush();
+  });
+  return out;
+}
+
+/** Tools with an input_schema; typed server tools (web_search…) the model cannot run are dropped. */
+export function anthropicTools(tools: z.infer<typeof zTool>[] | null | undefined): ToolDefinition[] {
+  const out: ToolDefinition[] = [];
+  (tools ?? []).forEach((t, i) => {
+    if (t.input_schema === undefined || (t.type != null && t.type !== 'custom')) return;
+    checkToolSchema(t.name, t.input_schema, `tools.${i}.input_schema`);
+    const fn: ToolDefinition['function'] = { name: t.name, parameters: t.input_schema as Record<string, unknown> };
+    if (t.description != null) fn.description = t.description;
+    out.push({ type: 'function', function: fn });
+  });
+  return out;
+}
+
+function render(ctx: ModelContext, req: z.infer<typeof countTokensRequest>) {
+  const choice = req.tool_choice;
+  const toolChoice = !choice || choice.type === 'auto' ? 'auto' : choice.type === 'any' ? 'required' : choice.type === 'none' ? 'none'
+    : choice.type === 'tool' && choice.name ? { name: choice.name } : 'auto';
+  return renderChat(ctx, {
+    messages: toChatMessages(req.system, req.messages), tools: anthropicTools(req.tools), toolChoice,
+    thinking: resolveThinking({ type: req.thinking?.type, effort: req.output_config?.effort ?? undefined }),
+  });
+}
+
+export function countTokens(body: unknown, ctx: ModelContext): { input_tokens: number } {
+  const req = parseBody(countTokensRequest, body);
+  return { input_tokens: render(ctx, req).prompt.length };
+}
+
+export function prepareMessages(body: unknown, ctx: ModelContext): Prepared {
+  const req = parseBody(messagesRequest, body);
+  const r = render(ctx, req);
+  const s = sampling({ temperature: req.temperature, top_p: req.top_p, top_k: req.top_k, stop: req.stop_sequences }, maxTokens(ctx, r.prompt.length, req.max_tokens));
+  const id = newId('msg_');
+  const model = req.model;
+  return {
+    endpoint: 'messages', plan: { prompt: r.prompt, sampling: s, output: { ...r.output, newToolCallId: () => newId('toolu_') }, tools: r.tools },
+    n: 1, stream: req.stream === true, wantLogprobs: false, model,
+    writer: () => new MessagesStream(id, model),
+    respond: (choices, usage) => {
+      const c = choices[0]!;
+      // Blocks in output order, exactly as the stream shows them.
+      const blocks = c.output.segments.map((g) => {
+        if (g.kind === 'tool') {
+          const t = c.output.toolCalls[g.index]!;
+          return { type: 'tool_use', id: t.id, name: t.name, input: t.arguments };
+        }
+        return g.kind === 'reasoning' ? { type: 'thinking', thinking: g.text, signature: thinkingSignature(g.text) } : { type: 'text', text: g.text };
+      });
+      return {
+        id, type: 'message', role: 'assistant', model, content: blocks,
+        stop_reason: stopReason(c.finish), stop_sequence: c.stopSequence, usage: usageJson(usage),
+      };
+    },
+  };
+}
+
+export function stopReason(f: Finish): string {
+  switch (f) {
+    case 'length': return 'max_tokens';
+    case 'tool_calls': return 'tool_use';
+    case 'stop_sequence': return 'stop_sequence';
+    default: return 'end_turn';
+  }
+}
+
+/** input_tokens excludes cached tokens (Anthropic convention). */
+export function usageJson(u: Usage): Record<string, number> {
+  return { input_tokens: u.promptTokens - u.cachedTokens, output_tokens: u.completionTokens, cache_read_input_tokens: u.cachedTokens, cache_creation_input_tokens: 0 };
+}
+
+const frame = (data: { type: string } & Record<string, unknown>): SseFrame => ({ event: data.type, data: JSON.stringify(data) });
+
+type Open = { kind: 'thinking'; text: string } | { kind: 'text' } | { kind: 'tool'; call: number } | undefined;
+
+class MessagesStream implements StreamWriter {
+  private index = -1;
+  private open_: Open;
+
+  constructor(private readonly id: string, private readonly model: string) {}
+
+  open(): SseFrame[] {
+    return [frame({
+      type: 'message_start',
+      message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 } },
+    })];
+  }
+
+  private closeBlock(out: SseFrame[]): void {
+    const o = this.open_;
+    if (!o) return;
+    if (o.kind === 'thinking') out.push(frame({ type: 'content_block_delta', index: this.index, delta: { type: 'signature_delta', signature: thinkingSignature(o.text) } }));
+    out.push(frame({ type: 'content_block_stop', index: this.index }));
+    this.open_ = undefined;
+  }
+
+  private start(out: SseFrame[], o: NonNullable<Open>, block: Record<string, unknown>): void {
+    this.closeBlock(out);
+    this.index++;
+    this.open_ = o;
+    out.push(frame({ type: 'content_block_start', index: this.index, content_block: block }));
+  }
+
+  events(_choice: number, events: readonly OutputEvent[], _logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
+    const out: SseFrame[] = [];
+    for (const e of events) {
+      switch (e.kind) {
+        case 'reasoning':
+          if (this.open_?.kind !== 'thinking') this.start(out, { kind: 'thinking', text: '' }, { type: 'thinking', thinking: '', signature: '' });
+          (this.open_ as { text: string }).text += e.text;
+          out.push(frame({ type: 'content_block_delta', index: this.index, delta: { type: 'thinking_delta', thinking: e.text } }));
+          break;
+        case 'content':
+          if (this.open_?.kind !== 'text') this.start(out, { kind: 'text' }, { type: 'text', text: '' });
+          out.push(frame({ type: 'content_block_delta', index: this.index, delta: { type: 'text_delta', text: e.text } }));
+          break;
+        case 'tool_start':
+          this.start(out, { kind: 'tool', call: e.index }, { type: 'tool_use', id: e.id, name: e.name, input: {} });
+          break;
+        case 'tool_args':
+          if (e.text) out.push(frame({ type: 'content_block_delta', index: this.index, delta: { type: 'input_json_delta', partial_json: e.text } }));
+          break;
+        case 'tool_end':
+          this.closeBlock(out);
+          break;
+      }
+    }
+    return out;
+  }
+
+  private finish: ChoiceResult | undefined;
+
+  choiceDone(r: ChoiceResult): SseFrame[] {
+    this.finish = r;
+    const out: SseFrame[] = [];
+    this.closeBlock(out);
+    return out;
+  }
+
+  close(usage: Usage): SseFrame[] {
+    const r = this.finish;
+    return [
+      frame({ type: 'message_delta', delta: { stop_reason: stopReason(r?.finish ?? 'stop'), stop_sequence: r?.stopSequence ?? null }, usage: usageJson(usage) }),
+      frame({ type: 'message_stop' }),
+    ];
+  }
+
+  fail(e: ApiError): SseFrame[] {
+    return [frame({ type: 'error', error: { type: e.status === 400 ? 'invalid_request_error' : 'overloaded_error', message: e.message } })];
+  }
+
+  keepAlive(): SseFrame {
+    return frame({ type: 'ping' });
+  }
+}
+
+const ANTHROPIC_TYPES: Record<string, string> = {
+  invalid_request: 'invalid_request_error', context_length: 'invalid_request_error', authentication: 'authentication_error',
+  permission: 'permission_error', not_found: 'not_found_error', too_large: 'request_too_large', rate_limit: 'rate_limit_error',
+  quota: 'rate_limit_error', api: 'api_error', overloaded: 'overloaded_error',
+};
+
+export function anthropicError(e: ApiError): unknown {
+  return { type: 'error', error: { type: ANTHROPIC_TYPES[e.kind] ?? 'api_error', message: e.message } };
+}

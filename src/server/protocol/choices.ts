@@ -1,0 +1,80 @@
+// The dialect-independent middle of every request: engine events of one choice → ModelOutput events, and the
+// finished choice (output, finish reason, logprobs). Dialect modules only format what this produces.
+
+import type { DoneEvent, EngineEvent, TokenLogprob, Usage } from '../../engine/types.js';
+import { ModelOutput } from './output.js';
+import type { ModelOutputOptions, OutputEvent, OutputResult } from './output.js';
+
+export type Finish = 'stop' | 'length' | 'tool_calls' | 'stop_sequence' | 'abort' | 'error';
+
+export interface ChoiceResult {
+  readonly index: number;
+  readonly output: OutputResult;
+  readonly finish: Finish;
+  /** The stop string that matched, when finish is stop_sequence. */
+  readonly stopSequence: string | null;
+  readonly logprobs: TokenLogprob[] | null;
+  readonly text: string;
+  readonly error?: string;
+}
+
+/** Tracks one choice: feed engine events, get output events; after `done`, `result()`. */
+export class ChoiceTracker {
+  readonly output: ModelOutput;
+  private text = '';
+  private logprobs: TokenLogprob[] | null = null;
+  private done: DoneEvent | undefined;
+
+  constructor(readonly index: number, options: ModelOutputOptions, wantLogprobs: boolean) {
+    this.output = new ModelOutput(options);
+    if (wantLogprobs) this.logprobs = [];
+  }
+
+  /** Output events for one engine event (on `done` the parser is flushed). */
+  push(ev: EngineEvent): OutputEvent[] {
+    if (ev.type === 'token') {
+      this.text += ev.text;
+      if (this.logprobs && ev.logprobs) this.logprobs.push(...ev.logprobs);
+      return this.output.push(ev.text);
+    }
+    this.done = ev;
+    return this.output.finish();
+  }
+
+  get usage(): Usage | undefined {
+    return this.done?.usage;
+  }
+
+  get finished(): boolean {
+    return this.done !== undefined;
+  }
+
+  result(): ChoiceResult {
+    const d = this.done;
+    if (!d) throw new Error('choice not finished');
+    const out = this.output.result();
+    return {
+      index: this.index, output: out, finish: finishOf(d, out.toolCalls.length), text: this.text,
+      stopSequence: d.finishReason === 'stop' && typeof d.stopReason === 'string' ? d.stopReason : null,
+      logprobs: this.logprobs, ...(d.error !== undefined ? { error: d.error } : {}),
+    };
+  }
+}
+
+/** `length` wins over tool calls (serving.md §4); a tool stop always carries ≥ 1 call (clients.md §2 #1). */
+export function finishOf(d: DoneEvent, toolCalls: number): Finish {
+  switch (d.finishReason) {
+    case 'length': return 'length';
+    case 'abort': return 'abort';
+    case 'error': return 'error';
+    case 'stop':
+      if (toolCalls > 0) return 'tool_calls';
+      return typeof d.stopReason === 'string' ? 'stop_sequence' : 'stop';
+  }
+}
+
+/** n choices share one prompt: the prompt is billed once (first choice's cache view), completions add up. */
+export function totalUsage(usages: readonly Usage[]): Usage {
+  const first = usages[0] ?? { promptTokens: 0, cachedTokens: 0, completionTokens: 0 };
+  return { promptTokens: first.promptTokens, cachedTokens: first.cachedTokens, completionTokens: usages.reduce((a, u) => a + u.completionTokens, 0) };
+}

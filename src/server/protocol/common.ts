@@ -1,0 +1,202 @@
+// What every dialect shares: the model context a request is rendered against, typed API errors (mapped to each
+// dialect's error shape by its module), the one thinking switch (clients.md §1), sampling fields → the engine's
+// SamplingParams, and prompt rendering with the context check.
+
+import type { SamplingParams } from '../../engine/types.js';
+import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
+import { ChatInputError } from '../../text/chat-messages.js';
+import type { ChatTemplate } from '../../text/chat-template.js';
+import type { Tokenizer } from '../../text/tokenizer.js';
+import type { ModelOutputOptions } from './output.js';
+import { z } from 'zod';
+
+/** The model a request is rendered for (an Engine satisfies it). */
+export interface ModelContext {
+  readonly tokenizer: Tokenizer;
+  readonly template: ChatTemplate;
+  /** max_position_embeddings: prompt + completion must fit. */
+  readonly maxContext: number;
+}
+
+/** Serving limits (serving.md §7). */
+export const MAX_OUTPUT_TOKENS = 131_072;
+
+export type ErrorKind =
+  | 'invalid_request' | 'context_length' | 'authentication' | 'permission' | 'not_found' | 'too_large'
+  | 'rate_limit' | 'quota' | 'api' | 'overloaded';
+
+const STATUS: Record<ErrorKind, number> = {
+  invalid_request: 400, context_length: 400, authentication: 401, permission: 403, not_found: 404, too_large: 413,
+  rate_limit: 429, quota: 429, api: 500, overloaded: 529,
+};
+
+/** A request the server answers with an error; each dialect renders it in its own shape. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: number;
+  constructor(readonly kind: ErrorKind, message: string, readonly param: string | null = null, status?: number) {
+    super(message);
+    this.status = status ?? STATUS[kind];
+  }
+}
+
+/** Z.ai-style business codes for the OpenAI shape's `code` (serving.md §5). */
+export function zaiCode(e: ApiError): string | null {
+  switch (e.kind) {
+    case 'authentication': return '1002';
+    case 'quota': return '1113';
+    case 'rate_limit': return '1302';
+    case 'not_found': return '1211';
+    case 'context_length': return 'context_length_exceeded';
+    case 'invalid_request': return '1210';
+    default: return null;
+  }
+}
+
+/** A zod failure as one readable 400: `messages.0.content: expected string, received number`. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = issue.path.map(String).join('.');
+  throw new ApiError('invalid_request', path ? `${path}: ${issue.message}` : issue.message, path || null);
+}
+
+/** Thinking requests from any dialect's knobs; undefined = the template's default (GLM-5: on). */
+export interface ThinkingKnobs {
+  /** Z.ai / Anthropic `thinking.type`. */
+  type?: string | undefined;
+  /** `chat_template_kwargs.enable_thinking` or top-level `enable_thinking`. */
+  enable?: boolean | undefined;
+  /** `reasoning_effort`, Responses `reasoning.effort`, Anthropic `output_config.effort`. */
+  effort?: string | undefined;
+}
+
+/** One switch from many knobs: an explicit enabled/disabled wins, then enable_thinking, then effort `none` = off. */
+export function resolveThinking(k: ThinkingKnobs): boolean | undefined {
+  if (k.type === 'disabled') return false;
+  if (k.type === 'enabled' || k.type === 'adaptive') return true;
+  if (k.enable !== undefined) return k.enable;
+  if (k.effort === 'none') return false;
+  if (k.effort !== undefined) return true;
+  return undefined;
+}
+
+/** A request rendered and ready for the engine. */
+export interface Plan {
+  readonly prompt: number[];
+  readonly sampling: Partial<SamplingParams>;
+  /** Options for each choice's ModelOutput (thinking as the prompt actually ended). */
+  readonly output: ModelOutputOptions;
+  /** The tool names the model may call (for tool_choice checks and lookups). */
+  readonly tools: readonly ToolDefinition[];
+}
+
+export interface RenderInput {
+  readonly messages: ChatMessage[];
+  readonly tools: ToolDefinition[];
+  readonly toolChoice: 'auto' | 'none' | 'required' | { name: string };
+  readonly thinking: boolean | undefined;
+  readonly clearThinking?: boolean | undefined;
+  readonly reasoningEffort?: string | undefined;
+  readonly templateKwargs?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Renders the chat and decides how the output is parsed. tool_choice `required` / named are prompt-level only
+ * (GLM's XML calls do not fit JSON grammars; vLLM does the same): a named choice keeps only that tool in the
+ * prompt. `none` keeps the tools block (as vLLM) but turns tool parsing off.
+ */
+export function renderChat(ctx: ModelContext, input: RenderInput): { prompt: number[]; output: ModelOutputOptions; tools: ToolDefinition[] } {
+  let tools = input.tools;
+  const choice = input.toolChoice;
+  if (typeof choice === 'object') {
+    tools = tools.filter((t) => t.function.name === choice.name);
+    if (tools.length === 0) throw new ApiError('invalid_request', `tool_choice names '${choice.name}', which is not among the tools`, 'tool_choice');
+  } else if (choice === 'required' && tools.length === 0) {
+    throw new ApiError('invalid_request', "tool_choice 'required' needs at least one tool", 'tool_choice');
+  }
+  if (input.messages.length === 0) throw new ApiError('invalid_request', 'messages must not be empty', 'messages');
+  let encoded;
+  try {
+    encoded = ctx.template.encodeChat({
+      messages: input.messages, tools, thinking: input.thinking, clearThinking: input.clearThinking,
+      reasoningEffort: input.reasoningEffort, templateKwargs: input.templateKwargs,
+    }, ctx.tokenizer);
+  } catch (e) {
+    if (e instanceof ChatInputError) throw new ApiError('invalid_request', e.message, 'messages');
+    throw new ApiError('invalid_request', `the chat template could not render these messages: ${(e as Error).message}`, 'messages');
+  }
+  checkContext(ctx, encoded.ids.length);
+  // The parser must agree with how the prompt ended: `…</think>` means thinking is off whatever was asked.
+  const thinking = input.thinking !== false && !encoded.prompt.endsWith('</think>');
+  return { prompt: encoded.ids, tools, output: { thinking, tools, parseToolCalls: choice !== 'none' } };
+}
+
+/** Claude Code matches this wording to recover (clients.md §5); the other dialects share it. */
+export function checkContext(ctx: ModelContext, promptTokens: number): void {
+  if (promptTokens >= ctx.maxContext) {
+    throw new ApiError('context_length', `prompt is too long: ${promptTokens} tokens > ${ctx.maxContext - 1} maximum`, 'messages');
+  }
+}
+
+/**
+ * max_tokens: absent → the rest of the context, capped at 128K (serving.md §7); present → as asked, clamped to
+ * what the context has left (generation then ends with `length` at the context's end).
+ */
+export function maxTokens(ctx: ModelContext, promptTokens: number, asked: number | undefined | null): number {
+  const room = ctx.maxContext - promptTokens;
+  if (asked === undefined || asked === null) return Math.min(room, MAX_OUTPUT_TOKENS);
+  return Math.min(asked, room);
+}
+
+export interface SamplingFields {
+  temperature?: number | null | undefined;
+  top_p?: number | null | undefined;
+  top_k?: number | null | undefined;
+  min_p?: number | null | undefined;
+  seed?: number | null | undefined;
+  do_sample?: boolean | null | undefined;
+  presence_penalty?: number | null | undefined;
+  frequency_penalty?: number | null | undefined;
+  repetition_penalty?: number | null | undefined;
+  stop?: string | string[] | null | undefined;
+}
+
+/** Request sampling → the engine's (unset fields fall back to generation_config.json inside the engine). */
+export function sampling(f: SamplingFields, maxTokens: number): Partial<SamplingParams> {
+  const s: { -readonly [K in keyof SamplingParams]?: SamplingParams[K] } = { maxTokens };
+  if (f.do_sample === false) s.temperature = 0;
+  else if (f.temperature != null) s.temperature = f.temperature;
+  if (f.do_sample !== false && f.top_p != null) s.topP = f.top_p;
+  if (f.top_k != null) s.topK = f.top_k;
+  if (f.min_p != null) s.minP = f.min_p;
+  if (f.seed != null) s.seed = f.seed;
+  if (f.presence_penalty != null) s.presencePenalty = f.presence_penalty;
+  if (f.frequency_penalty != null) s.frequencyPenalty = f.frequency_penalty;
+  if (f.repetition_penalty != null) s.repetitionPenalty = f.repetition_penalty;
+  if (f.stop != null) s.stop = (typeof f.stop === 'string' ? [f.stop] : f.stop).filter((x) => x !== '');
+  return s;
+}
+
+/** Zod pieces shared by the dialects: numbers that may be null, stop lists. */
+export const zNum = z.number().nullish();
+export const zInt = z.number().int().nullish();
+export const zStop = z.union([z.string(), z.array(z.string())]).nullish();
+
+/** A tool's JSON schema must be an object schema (or absent); anything else is an invalid tool schema (400). */
+export function checkToolSchema(name: string, schema: unknown, where: string): void {
+  if (schema === undefined || schema === null) return;
+  if (typeof schema !== 'object' || Array.isArray(schema)) throw new ApiError('invalid_request', `${where}: the parameters of tool '${name}' must be a JSON schema object`, where);
+  const s = schema as Record<string, unknown>;
+  if (s.type !== undefined && s.type !== 'object') throw new ApiError('invalid_request', `${where}: the parameters of tool '${name}' must have type "object", got ${JSON.stringify(s.type)}`, where);
+  if (s.properties !== undefined && (typeof s.properties !== 'object' || s.properties === null || Array.isArray(s.properties))) {
+    throw new ApiError('invalid_request', `${where}: 'properties' of tool '${name}' must be an object`, where);
+  }
+}
+
+/** Unique ids with a dialect prefix. */
+export function newId(prefix: string): string {
+  const hex = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
+  return prefix + hex;
+}

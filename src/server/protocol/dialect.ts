@@ -1,0 +1,47 @@
+// The contract between a dialect module and the HTTP layer: a validated, rendered request plus the two ways of
+// answering it (one JSON body, or SSE frames as events arrive).
+
+import type { TokenLogprob, Usage } from '../../engine/types.js';
+import type { ChoiceResult } from './choices.js';
+import type { ApiError, Plan } from './common.js';
+import type { OutputEvent } from './output.js';
+
+export interface SseFrame {
+  readonly event?: string;
+  /** JSON text (or `[DONE]`). */
+  readonly data?: string;
+  /** A comment line (`: keep-alive`). */
+  readonly comment?: string;
+}
+
+export interface StreamWriter {
+  /** Sent as soon as the request is accepted (before prefill). */
+  open(): SseFrame[];
+  events(choice: number, events: readonly OutputEvent[], logprobs: readonly TokenLogprob[] | undefined): SseFrame[];
+  choiceDone(result: ChoiceResult): SseFrame[];
+  /** After every choice finished. */
+  close(usage: Usage): SseFrame[];
+  /** A failure after the stream started (the last frames sent). */
+  fail(error: ApiError): SseFrame[];
+  /** Sent during long silences (prefill). */
+  keepAlive(): SseFrame;
+}
+
+export type Endpoint = 'chat' | 'completions' | 'responses' | 'messages';
+
+export interface Prepared {
+  readonly endpoint: Endpoint;
+  readonly plan: Plan;
+  readonly n: number;
+  readonly stream: boolean;
+  readonly wantLogprobs: boolean;
+  /** The model name the client asked for (echoed back). */
+  readonly model: string;
+  writer(): StreamWriter;
+  respond(choices: readonly ChoiceResult[], usage: Usage): unknown;
+}
+
+/** Renders an ApiError as the dialect's JSON error body. */
+export type ErrorShape = (e: ApiError) => unknown;
+
+export const seconds = (): number => Math.floor(Date.now() / 1000);

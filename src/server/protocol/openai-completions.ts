@@ -1,0 +1,125 @@
+// OpenAI Completions (/v1/completions): a raw prompt (text or token ids, no template), text out; logprobs, echo.
+// No reasoning or tool parsing: the text is returned as the model wrote it.
+
+import { z } from 'zod';
+import type { TokenLogprob, Usage } from '../../engine/types.js';
+import type { ChoiceResult } from './choices.js';
+import { ApiError, checkContext, maxTokens, newId, parseBody, sampling, zInt, zNum, zStop } from './common.js';
+import type { ModelContext } from './common.js';
+import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
+import { seconds } from './dialect.js';
+import { finishReason, openaiError, usageJson } from './openai-chat.js';
+import type { OutputEvent } from './output.js';
+
+export const completionsRequest = z.object({
+  model: z.string(),
+  prompt: z.union([z.string(), z.array(z.number().int().min(0)).min(1), z.array(z.string()).length(1), z.array(z.array(z.number().int().min(0)).min(1)).length(1)]),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  max_tokens: zInt,
+  temperature: zNum,
+  top_p: zNum,
+  top_k: zInt,
+  min_p: zNum,
+  presence_penalty: zNum,
+  frequency_penalty: zNum,
+  repetition_penalty: zNum,
+  stop: zStop,
+  n: zInt,
+  seed: zInt,
+  logprobs: zInt,
+  echo: z.boolean().nullish(),
+  ignore_eos: z.boolean().nullish(),
+  suffix: z.string().nullish(),
+});
+
+export function prepareCompletions(body: unknown, ctx: ModelContext): Prepared {
+  const req = parseBody(completionsRequest, body);
+  if (req.suffix) throw new ApiError('invalid_request', 'suffix (fill-in-the-middle) is not supported', 'suffix');
+  const n = req.n ?? 1;
+  if (n < 1 || n > 16) throw new ApiError('invalid_request', 'n must be between 1 and 16', 'n');
+  const p = req.prompt;
+  const raw: string | number[] = typeof p === 'string' ? p : typeof p[0] === 'string' ? (p[0] as string) : Array.isArray(p[0]) ? (p[0] as number[]) : (p as number[]);
+  // A raw prompt is the caller's whole model input (often a rendered template): added tokens are matched, as vLLM does.
+  const prompt = typeof raw === 'string' ? ctx.tokenizer.encode(raw, { special: true }) : raw;
+  if (prompt.length === 0) throw new ApiError('invalid_request', 'prompt must not be empty', 'prompt');
+  const vocab = ctx.tokenizer.vocabSize;
+  const bad = prompt.find((t) => t >= vocab);
+  if (bad !== undefined) throw new ApiError('invalid_request', `prompt token id ${bad} is outside the vocabulary (size ${vocab})`, 'prompt');
+  checkContext(ctx, prompt.length);
+  const s = { ...sampling(req, maxTokens(ctx, prompt.length, req.max_tokens ?? 16)), ...(req.ignore_eos ? { ignoreEos: true } : {}) };
+  const wantLogprobs = req.logprobs != null;
+  const echo = req.echo === true ? ctx.tokenizer.decode(prompt) : '';
+  const id = newId('cmpl-');
+  const created = seconds();
+  const model = req.model;
+  return {
+    endpoint: 'completions', plan: { prompt, sampling: wantLogprobs ? { ...s, logprobs: req.logprobs! } : s, output: { thinking: false }, tools: [] },
+    n, stream: req.stream === true, wantLogprobs, model,
+    writer: () => new CompletionsStream(id, created, model, req.stream_options?.include_usage === true, echo, n),
+    respond: (choices, usage) => ({
+      id, object: 'text_completion', created, model,
+      choices: choices.map((c) => ({ index: c.index, text: echo + c.text, finish_reason: finishReason(c.finish === 'tool_calls' ? 'stop' : c.finish), logprobs: c.logprobs ? logprobsJson(c.logprobs, echo.length) : null })),
+      usage: usageJson(usage),
+    }),
+  };
+}
+
+/** The legacy logprobs object: tokens, token_logprobs, top_logprobs (token → logprob), text_offset. */
+function logprobsJson(lps: readonly TokenLogprob[], offset: number): unknown {
+  const text_offset: number[] = [];
+  let at = offset;
+  for (const l of lps) {
+    text_offset.push(at);
+    at += l.text.length;
+  }
+  return {
+    tokens: lps.map((l) => l.text), token_logprobs: lps.map((l) => l.logprob),
+    top_logprobs: lps.map((l) => Object.fromEntries(l.top.map((t) => [t.text, t.logprob]))), text_offset,
+  };
+}
+
+class CompletionsStream implements StreamWriter {
+  private readonly offsets: number[];
+  constructor(
+    private readonly id: string, private readonly created: number, private readonly model: string,
+    private readonly includeUsage: boolean, private readonly echo: string, n: number,
+  ) {
+    this.offsets = new Array<number>(n).fill(echo.length);
+  }
+
+  private chunk(index: number, text: string, finish: string | null, logprobs: unknown = null): SseFrame {
+    return { data: JSON.stringify({ id: this.id, object: 'text_completion', created: this.created, model: this.model, choices: [{ index, text, finish_reason: finish, logprobs }], ...(this.includeUsage ? { usage: null } : {}) }) };
+  }
+
+  open(): SseFrame[] {
+    return this.echo ? this.offsets.map((_, i) => this.chunk(i, this.echo, null)) : [];
+  }
+
+  events(choice: number, events: readonly OutputEvent[], logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
+    const text = events.map((e) => (e.kind === 'content' || e.kind === 'reasoning' ? e.text : '')).join('');
+    if (text === '' && !logprobs?.length) return [];
+    const lp = logprobs?.length ? logprobsJson(logprobs, this.offsets[choice]!) : null;
+    this.offsets[choice]! += text.length;
+    return [this.chunk(choice, text, null, lp)];
+  }
+
+  choiceDone(r: ChoiceResult): SseFrame[] {
+    return [this.chunk(r.index, '', finishReason(r.finish === 'tool_calls' ? 'stop' : r.finish))];
+  }
+
+  close(usage: Usage): SseFrame[] {
+    const frames: SseFrame[] = [];
+    if (this.includeUsage) frames.push({ data: JSON.stringify({ id: this.id, object: 'text_completion', created: this.created, model: this.model, choices: [], usage: usageJson(usage) }) });
+    frames.push({ data: '[DONE]' });
+    return frames;
+  }
+
+  fail(e: ApiError): SseFrame[] {
+    return [{ data: JSON.stringify(openaiError(e)) }, { data: '[DONE]' }];
+  }
+
+  keepAlive(): SseFrame {
+    return { comment: 'keep-alive' };
+  }
+}
