@@ -1,0 +1,188 @@
+// Token choice for one request from one row of logits: logit bias, penalties, temperature, top-k, top-p,
+// min-p, a draw from the request's own seeded generator, and log-probabilities. Pure functions over
+// plain arrays (the engine keeps the per-request state).
+//
+// Cost: one pass over the vocabulary for bias/penalties/softmax, plus a sort of only the candidates that
+// can matter (a histogram of probability ratios finds them), so a 150K vocabulary stays well under a
+// decode step (measured in bench/serving.ts).
+
+import type { SamplingParams, TokenLogprob } from './types.js';
+
+/** Per-request penalty state: how often each token appeared in the output, and which appeared anywhere. */
+export interface PenaltyState {
+  readonly outputCounts: Map<number, number>;
+  /** Tokens of prompt and output (repetition penalty). */
+  readonly seen: Set<number>;
+}
+
+/** A small fast seeded generator (sfc32), one per request: its draws depend only on the seed and on how many came before. */
+export class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+  constructor(seed: number) {
+    // splitmix32 expands the seed into the state; the first draws are discarded to decorrelate seeds.
+    let s = seed >>> 0;
+    const next = () => {
+      s = (s + 0x9e3779b9) >>> 0;
+      let z = s;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.a = next(); this.b = next(); this.c = next(); this.d = next();
+    for (let i = 0; i < 12; i++) this.nextU32();
+  }
+  nextU32(): number {
+    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
+    this.d = (this.d + 1) >>> 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) >>> 0;
+    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
+    this.c = (this.c + t) >>> 0;
+    return t;
+  }
+  /** Uniform in [0, 1) with 53 bits. */
+  next(): number {
+    return (this.nextU32() * 2 ** 21 + (this.nextU32() >>> 11)) / 2 ** 53;
+  }
+}
+
+let work = new Float32Array(0);
+let probs = new Float64Array(0);
+let cand = new Int32Array(0);
+const NB = 64; // ratio buckets: bucket b holds p/pmax in (2^-(b+1)/2, 2^-b/2]; the last one everything below
+const bucketCount = new Int32Array(NB);
+const bucketMass = new Float64Array(NB);
+
+/** Applies bias and penalties to logits[0..V) (copied; the input is not changed) and returns the working row. */
+export function processLogits(logits: Float32Array, V: number, p: SamplingParams, state: PenaltyState): Float32Array {
+  if (work.length < V) work = new Float32Array(V);
+  const x = work.subarray(0, V);
+  x.set(logits.subarray(0, V));
+  for (const [id, b] of p.logitBias) if (id >= 0 && id < V) x[id] = x[id]! + b;
+  if (p.repetitionPenalty !== 1) {
+    for (const id of state.seen) {
+      if (id >= V) continue;
+      const v = x[id]!;
+      x[id] = v > 0 ? v / p.repetitionPenalty : v * p.repetitionPenalty;
+    }
+  }
+  if (p.presencePenalty !== 0 || p.frequencyPenalty !== 0) {
+    for (const [id, n] of state.outputCounts) if (id < V) x[id] = x[id]! - p.presencePenalty - p.frequencyPenalty * n;
+  }
+  return x;
+}
+
+function argmaxOf(x: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
+  return best;
+}
+
+/** Chooses the next token from a processed row (processLogits). Temperature 0 → argmax (first on ties). */
+export function chooseToken(x: Float32Array, p: SamplingParams, rng: Rng): number {
+  const V = x.length;
+  if (p.temperature <= 0 || p.topK === 1) return argmaxOf(x);
+  const invT = 1 / p.temperature;
+  let mx = -Infinity;
+  for (let i = 0; i < V; i++) if (x[i]! > mx) mx = x[i]!;
+  if (mx === -Infinity) return argmaxOf(x);
+  if (probs.length < V) probs = new Float64Array(V);
+  let total = 0;
+  for (let i = 0; i < V; i++) total += probs[i] = Math.exp((x[i]! - mx) * invT);
+  // Every probability is relative to the top one (pmax = 1 in these units).
+  const minRatio = p.minP > 0 ? p.minP : 0;
+  const topK = p.topK > 0 ? p.topK : 0;
+  if (topK === 0 && p.topP >= 1) {
+    // No truncation but min-p: one pass draws from the kept mass.
+    let kept = total;
+    if (minRatio > 0) {
+      kept = 0;
+      for (let i = 0; i < V; i++) if (probs[i]! >= minRatio) kept += probs[i]!;
+    }
+    let u = rng.next() * kept;
+    let last = 0;
+    for (let i = 0; i < V; i++) {
+      const q = probs[i]!;
+      if (q < minRatio) continue;
+      last = i;
+      if ((u -= q) < 0) return i;
+    }
+    return last;
+  }
+  // Candidates: whole buckets (by ratio to the top) until they hold top-k tokens or top-p of the mass.
+  bucketCount.fill(0);
+  bucketMass.fill(0);
+  for (let i = 0; i < V; i++) {
+    const q = probs[i]!;
+    const b = q >= 1 ? 0 : Math.min(NB - 1, Math.floor(-Math.log2(q) * 2));
+    bucketCount[b]!++;
+    bucketMass[b] += q;
+  }
+  let last = NB - 1, count = 0, mass = 0;
+  for (let b = 0; b < NB; b++) {
+    count += bucketCount[b]!;
+    mass += bucketMass[b]!;
+    if ((topK > 0 && count >= topK) || (p.topP < 1 && mass >= p.topP * total)) {
+      last = b;
+      break;
+    }
+  }
+  if (cand.length < count) cand = new Int32Array(Math.max(count, 1024));
+  let n = 0;
+  for (let i = 0; i < V; i++) {
+    const q = probs[i]!;
+    if ((q >= 1 ? 0 : Math.min(NB - 1, Math.floor(-Math.log2(q) * 2))) <= last) cand[n++] = i;
+  }
+  const c = Array.from(cand.subarray(0, n)).sort((a, b) => probs[b]! - probs[a]! || a - b);
+  let keep = topK > 0 ? Math.min(topK, c.length) : c.length;
+  if (p.topP < 1) {
+    // top-p over the distribution left after top-k (renormalised), smallest prefix reaching it.
+    let kt = 0;
+    for (let j = 0; j < keep; j++) kt += probs[c[j]!]!;
+    let acc = 0;
+    for (let j = 0; j < keep; j++) {
+      acc += probs[c[j]!]!;
+      if (acc >= p.topP * kt) {
+        keep = j + 1;
+        break;
+      }
+    }
+  }
+  if (minRatio > 0) while (keep > 1 && probs[c[keep - 1]!]! < minRatio) keep--;
+  let kept = 0;
+  for (let j = 0; j < keep; j++) kept += probs[c[j]!]!;
+  let u = rng.next() * kept;
+  for (let j = 0; j < keep; j++) if ((u -= probs[c[j]!]!) < 0) return c[j]!;
+  return c[keep - 1]!;
+}
+
+/** Log-probability of `id` and the `top` most likely tokens under the model's raw logits (before sampling transforms). */
+export function logprobsOf(logits: Float32Array, V: number, id: number, top: number, text: (id: number) => string): TokenLogprob {
+  let mx = -Infinity;
+  for (let i = 0; i < V; i++) if (logits[i]! > mx) mx = logits[i]!;
+  let s = 0;
+  for (let i = 0; i < V; i++) s += Math.exp(logits[i]! - mx);
+  const lse = mx + Math.log(s);
+  const best: number[] = [];
+  if (top > 0) {
+    // One pass keeping the `top` largest in a small sorted array (ties: lower id first).
+    for (let i = 0; i < V; i++) {
+      const v = logits[i]!;
+      if (best.length === top && v <= logits[best[top - 1]!]!) continue;
+      let j = best.length < top ? best.length : top - 1;
+      best[j] = i;
+      while (j > 0 && logits[best[j - 1]!]! < v) {
+        best[j] = best[j - 1]!;
+        best[j - 1] = i;
+        j--;
+      }
+    }
+  }
+  return {
+    id, text: text(id), logprob: logits[id]! - lse,
+    top: best.map((t) => ({ id: t, text: text(t), logprob: logits[t]! - lse })),
+  };
+}

@@ -1,0 +1,146 @@
+// Paged storage of the model's cache: fixed-size blocks of positions in one pool per layer, shared by
+// every sequence, and per-sequence views that address it through a block table. A block holds, per
+// layer, B latent rows [C+R] and, for full-indexer layers, B indexer keys [Di] — the same rows as the
+// contiguous SequenceCache. Kernels read blocks in place (the table goes to attention and the indexer);
+// only the expanded (prefill) form gathers a sequence's latent rows, as it re-expands them anyway.
+//
+// Which blocks a sequence owns, and block sharing between sequences, is the engine's business
+// (engine/block-manager.ts): the pool only stores rows, the view only maps positions to rows.
+
+import type { ModelConfig } from './config.js';
+import type { KeyStore, KvCache } from './context.js';
+
+export interface PagedPoolOptions {
+  readonly numBlocks: number;
+  /** Positions per block. */
+  readonly blockSize: number;
+}
+
+export class PagedKvPool {
+  readonly numBlocks: number;
+  readonly blockSize: number;
+  /** Per layer: [numBlocks·B, C+R]. */
+  readonly latent: Float32Array[];
+  /** Per layer: [numBlocks·B, Di] for full-indexer layers, else null. */
+  readonly indexKeys: (Float32Array | null)[];
+  readonly latentWidth: number;
+  readonly keyWidth: number;
+
+  constructor(readonly cfg: ModelConfig, opts: PagedPoolOptions) {
+    if (!(opts.numBlocks >= 1) || !(opts.blockSize >= 1)) throw new RangeError('paged cache needs ≥ 1 block of ≥ 1 position');
+    this.numBlocks = opts.numBlocks;
+    this.blockSize = opts.blockSize;
+    this.latentWidth = cfg.kvLoraRank + cfg.qkRopeHeadDim;
+    this.keyWidth = cfg.indexHeadDim;
+    const rows = opts.numBlocks * opts.blockSize;
+    // Zero-filled lazily by the OS: pages are touched only as blocks are first written.
+    this.latent = Array.from({ length: cfg.numLayers }, () => new Float32Array(rows * this.latentWidth));
+    this.indexKeys = cfg.indexerTypes.map((t) => (t === 'full' ? new Float32Array(rows * this.keyWidth) : null));
+  }
+
+  /** Bytes one block takes across all layers. */
+  static bytesPerBlock(cfg: ModelConfig, blockSize: number): number {
+    const full = cfg.indexerTypes.filter((t) => t === 'full').length;
+    return 4 * blockSize * (cfg.numLayers * (cfg.kvLoraRank + cfg.qkRopeHeadDim) + full * cfg.indexHeadDim);
+  }
+
+  /** A fresh empty view (no blocks); the caller appends blocks before writing. */
+  view(): PagedSequence {
+    return new PagedSequence(this);
+  }
+}
+
+/** One sequence's positions in the pool: position p is row table[⌊p/B⌋]·B + p mod B of every layer. */
+export class PagedSequence implements KvCache {
+  length = 0;
+  /** Block ids in position order; only the first `blocks` entries are meaningful. */
+  private tableBuf = new Int32Array(8);
+  private blocks = 0;
+
+  constructor(readonly pool: PagedKvPool) {}
+
+  get numBlocks(): number {
+    return this.blocks;
+  }
+
+  /** Positions the current blocks can hold. */
+  get capacity(): number {
+    return this.blocks * this.pool.blockSize;
+  }
+
+  get table(): Int32Array {
+    return this.tableBuf.subarray(0, this.blocks);
+  }
+
+  appendBlock(id: number): void {
+    if (!(id >= 0 && id < this.pool.numBlocks)) throw new RangeError(`block ${id} outside the pool (${this.pool.numBlocks} blocks)`);
+    if (this.blocks === this.tableBuf.length) {
+      const next = new Int32Array(this.tableBuf.length * 2);
+      next.set(this.tableBuf);
+      this.tableBuf = next;
+    }
+    this.tableBuf[this.blocks++] = id;
+  }
+
+  /** Drops positions ≥ n and the blocks no longer needed; returns the dropped block ids (for the owner to release). */
+  truncate(n: number): number[] {
+    if (n < 0 || n > this.length) throw new RangeError(`truncate(${n}) outside [0, ${this.length}]`);
+    this.length = n;
+    const keep = Math.ceil(n / this.pool.blockSize);
+    const dropped = Array.from(this.tableBuf.subarray(keep, this.blocks));
+    this.blocks = keep;
+    return dropped;
+  }
+
+  /** Starts the sequence on already-filled blocks (a prefix-cache hit): positions [0, n) are in them. */
+  adopt(blockIds: readonly number[], n: number): void {
+    if (this.length !== 0 || this.blocks !== 0) throw new Error('adopt: the sequence is not empty');
+    if (n > blockIds.length * this.pool.blockSize) throw new RangeError(`adopt: ${n} positions do not fit ${blockIds.length} blocks`);
+    for (const id of blockIds) this.appendBlock(id);
+    this.length = n;
+  }
+
+  writeLatent(layer: number, rows: Float32Array, rowOffset: number, T: number): void {
+    this.scatter(this.pool.latent[layer]!, this.pool.latentWidth, rows, rowOffset, T);
+  }
+
+  writeIndexKeys(layer: number, rows: Float32Array, rowOffset: number, T: number): void {
+    const dst = this.pool.indexKeys[layer];
+    if (!dst) throw new Error(`layer ${layer} has no indexer key cache (shared indexer)`);
+    this.scatter(dst, this.pool.keyWidth, rows, rowOffset, T);
+  }
+
+  latent(layer: number): KeyStore {
+    return { data: this.pool.latent[layer]!, pages: { table: this.table, blockSize: this.pool.blockSize } };
+  }
+
+  indexKeys(layer: number): KeyStore {
+    const data = this.pool.indexKeys[layer];
+    if (!data) throw new Error(`layer ${layer} has no indexer key cache (shared indexer)`);
+    return { data, pages: { table: this.table, blockSize: this.pool.blockSize } };
+  }
+
+  latentRows(layer: number, L: number, out: () => Float32Array): Float32Array {
+    const dst = out(), src = this.pool.latent[layer]!, W = this.pool.latentWidth, B = this.pool.blockSize;
+    for (let p = 0; p < L; p += B) {
+      const n = Math.min(B, L - p), b = this.tableBuf[p / B]!;
+      dst.set(src.subarray(b * B * W, (b * B + n) * W), p * W);
+    }
+    return dst;
+  }
+
+  commit(T: number): void {
+    if (this.length + T > this.capacity) throw new RangeError(`commit: ${this.length + T} positions exceed the ${this.blocks} blocks held`);
+    this.length += T;
+  }
+
+  private scatter(dst: Float32Array, W: number, rows: Float32Array, rowOffset: number, T: number): void {
+    const B = this.pool.blockSize;
+    if (this.length + T > this.capacity) throw new RangeError(`write of ${T} rows at ${this.length}: only ${this.blocks} blocks (${this.capacity} positions) held`);
+    for (let t = 0; t < T;) {
+      const p = this.length + t, b = this.tableBuf[Math.floor(p / B)]!, off = p % B, n = Math.min(B - off, T - t);
+      dst.set(rows.subarray((rowOffset + t) * W, (rowOffset + t + n) * W), (b * B + off) * W);
+      t += n;
+    }
+  }
+}
