@@ -125,7 +125,8 @@ export function chooseToken(x: Float32Array, p: SamplingParams, rng: Rng): numbe
   for (let b = 0; b < NB; b++) {
     count += bucketCount[b]!;
     mass += bucketMass[b]!;
-    if ((topK > 0 && count >= topK) || (p.topP < 1 && mass >= p.topP * total)) {
+    // With top-k, top-p applies to the top-k mass, so all k must be candidates; without, the total mass.
+    if (topK > 0 ? count >= topK : mass >= p.topP * total) {
       last = b;
       break;
     }
@@ -140,8 +141,11 @@ export function chooseToken(x: Float32Array, p: SamplingParams, rng: Rng): numbe
   let keep = topK > 0 ? Math.min(topK, c.length) : c.length;
   if (p.topP < 1) {
     // top-p over the distribution left after top-k (renormalised), smallest prefix reaching it.
-    let kt = 0;
-    for (let j = 0; j < keep; j++) kt += probs[c[j]!]!;
+    let kt = total;
+    if (topK > 0) {
+      kt = 0;
+      for (let j = 0; j < keep; j++) kt += probs[c[j]!]!;
+    }
     let acc = 0;
     for (let j = 0; j < keep; j++) {
       acc += probs[c[j]!]!;
