@@ -17,12 +17,12 @@ test('init writes a complete HF folder; generate --json prints ids and speed', (
   const dir = join(tmpDir(), 'tiny');
   glm5('init', '--preset', 'tiny', '--seed', '5', '--dtype', 'bf16', dir);
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja']) assert.ok(existsSync(join(dir, f)), f);
-  const out = JSON.parse(glm5('generate', dir, '--tokens', '1,2,3', '-n', '7', '--ignore-eos', '--json'));
+  const out = JSON.parse(glm5('generate', dir, '--tokens', '1,2,3', '-n', '7', '--ignore-eos', '--temperature', '0', '--json'));
   assert.equal(out.ids.length, 7);
   assert.ok(out.ids.every((x: number) => Number.isInteger(x) && x >= 0));
   assert.ok(out.tokens_per_s > 0);
   // Deterministic: same seed, same ids, whichever backend.
-  const again = JSON.parse(glm5('generate', dir, '--tokens', '1,2,3', '-n', '7', '--ignore-eos', '--json', '--backend', 'ref'));
+  const again = JSON.parse(glm5('generate', dir, '--tokens', '1,2,3', '-n', '7', '--ignore-eos', '--temperature', '0', '--json', '--backend', 'ref'));
   assert.deepEqual(again.ids, out.ids);
 });
 

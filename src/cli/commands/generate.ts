@@ -1,88 +1,129 @@
-// glm5 generate: greedy decoding, from token ids (--tokens) or from text (--prompt, rendered as a
-// user turn through the checkpoint's chat template unless --raw). Prefill once, then one token per
-// step through the cache; text is streamed through the incremental decoder (never half a character).
+// glm5 generate: one request through the serving engine, from token ids (--tokens) or from text
+// (--prompt, rendered as a user turn through the checkpoint's chat template unless --raw). Sampling
+// defaults come from the checkpoint's generation_config.json; the flags override them. Text is streamed
+// as the engine emits it (never half a character; stop strings trimmed).
 
 import type { Command } from '../main.js';
 import { UsageError } from '../main.js';
 import { intArg, parse, tokenList } from '../args.js';
-import { loadModel, MODEL_OPTIONS } from '../load-model.js';
-import { argmax } from '../../model/sampling.js';
-import { Tokenizer } from '../../text/tokenizer.js';
-import { ChatTemplate } from '../../text/chat-template.js';
+import { MODEL_OPTIONS } from '../load-model.js';
+import { resolveModelDir } from '../default-model.js';
+import { Engine } from '../../engine/engine.js';
+import type { SamplingParams } from '../../engine/types.js';
+import { RequestError } from '../../engine/types.js';
 
-const USAGE =
-  'glm5 generate DIR (--tokens 1,2,3 | --prompt TEXT [--raw] [--thinking on|off]) [-n 20] [--ignore-eos] [--json] [--backend auto|native|ref] [--quantize int8]';
+const USAGE = `glm5 generate [DIR] (--prompt TEXT [--raw] [--thinking on|off] | --tokens 1,2,3) [options]
+
+DIR defaults to the bundled model (models/glm5-nano).
+
+  -n, --max-tokens N        tokens to generate at most (default 64)
+  --temperature X           0 = greedy; default from generation_config.json
+  --top-p X  --top-k N  --min-p X
+  --repetition-penalty X  --presence-penalty X  --frequency-penalty X
+  --seed N                  reproducible sampling
+  --stop TEXT               stop string (repeatable); trimmed from the output
+  --stop-token ID           stop token id (repeatable)
+  --ignore-eos              keep going past the end-of-sequence tokens
+  --logprobs N              print each token's log-probability and N alternatives (with --json)
+  --json                    one JSON object: ids, text, finish_reason, usage, tokens_per_s
+  --backend auto|native|ref  --quantize int8  --kv-cache-gb X`;
 
 export const command: Command = {
-  summary: 'greedy-decode from token ids or a text prompt and report speed',
+  summary: 'generate from a text prompt or token ids through the engine (sampling flags, streaming)',
   async run(argv) {
     const { values, positionals } = parse(argv, {
       tokens: { type: 'string' },
       prompt: { type: 'string' },
       raw: { type: 'boolean', default: false },
       thinking: { type: 'string' },
-      n: { type: 'string', short: 'n', default: '20' },
+      n: { type: 'string', short: 'n' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-p': { type: 'string' },
+      'top-k': { type: 'string' },
+      'min-p': { type: 'string' },
+      'repetition-penalty': { type: 'string' },
+      'presence-penalty': { type: 'string' },
+      'frequency-penalty': { type: 'string' },
+      seed: { type: 'string' },
+      stop: { type: 'string', multiple: true },
+      'stop-token': { type: 'string', multiple: true },
+      logprobs: { type: 'string' },
       'ignore-eos': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      'kv-cache-gb': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
       ...MODEL_OPTIONS,
     }, USAGE);
-    const dir = positionals[0];
-    if (!dir) throw new UsageError(`expected a model folder\nusage: ${USAGE}`);
+    if (values.help) {
+      console.log(USAGE);
+      return;
+    }
+    const dir = resolveModelDir(positionals[0]);
     if ((values.tokens === undefined) === (values.prompt === undefined)) throw new UsageError(`give exactly one of --tokens and --prompt\nusage: ${USAGE}`);
     if (values.thinking !== undefined && !['on', 'off'].includes(values.thinking)) throw new UsageError('--thinking must be on or off');
-    const n = intArg(values.n, 'n');
-    if (n < 0) throw new UsageError('-n must be ≥ 0');
+    const n = intArg(values['max-tokens'] ?? values.n, 'max-tokens', 64);
+    if (n < 1) throw new UsageError('-n must be ≥ 1');
+    const num = (k: keyof typeof values) => {
+      const v = values[k];
+      if (v === undefined) return undefined;
+      const x = Number(v);
+      if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--${String(k)} must be a number, got '${String(v)}'`);
+      return x;
+    };
+    const sampling: Partial<SamplingParams> = {
+      maxTokens: n, temperature: num('temperature'), topP: num('top-p'), topK: num('top-k'), minP: num('min-p'),
+      repetitionPenalty: num('repetition-penalty'), presencePenalty: num('presence-penalty'), frequencyPenalty: num('frequency-penalty'),
+      seed: num('seed'), stop: values.stop ?? [], stopTokenIds: (values['stop-token'] ?? []).map((s) => intArg(s, 'stop-token')),
+      ignoreEos: values['ignore-eos'], logprobs: num('logprobs'),
+    };
+    if (values.backend !== undefined && !['auto', 'native', 'ref'].includes(values.backend)) throw new UsageError(`--backend must be auto, native or ref, got '${values.backend}'`);
+    if (values.quantize !== undefined && values.quantize !== 'int8') throw new UsageError(`--quantize supports only int8, got '${values.quantize}'`);
 
-    const tokenizer = values.prompt !== undefined ? Tokenizer.fromDir(dir) : null;
+    const ids = values.tokens !== undefined ? tokenList(values.tokens) : undefined;
+    const engine = Engine.load(dir, {
+      backend: values.backend as 'auto' | 'native' | 'ref', quantize: values.quantize as 'int8' | undefined,
+      kvCacheGb: num('kv-cache-gb') ?? 1, maxRunning: 1,
+    });
     let prompt: number[];
-    if (values.prompt === undefined) prompt = tokenList(values.tokens);
-    else if (values.raw) prompt = tokenizer!.encode(values.prompt, { special: false });
+    if (ids) prompt = ids;
     else {
-      prompt = ChatTemplate.fromDir(dir).encodeChat(
-        { messages: [{ role: 'user', content: values.prompt }], thinking: values.thinking === undefined ? undefined : values.thinking === 'on' },
-        tokenizer!,
-      ).ids;
+      if (!engine.tokenizer || !engine.template) throw new UsageError(`${dir} has no tokenizer.json: use --tokens`);
+      prompt = values.raw
+        ? engine.tokenizer.encode(values.prompt, { special: false })
+        : engine.template.encodeChat({ messages: [{ role: 'user', content: values.prompt }], thinking: values.thinking === undefined ? undefined : values.thinking === 'on' }, engine.tokenizer).ids;
     }
-
-    const model = loadModel(dir, values);
-    const V = model.cfg.vocabSize;
-    for (const id of prompt) if (id >= V) throw new UsageError(`token id ${id} is outside the vocabulary (size ${V})`);
     if (prompt.length === 0) throw new UsageError('the prompt is empty');
-    if (prompt.length + n > model.cfg.maxPositionEmbeddings) throw new UsageError(`prompt (${prompt.length}) + n (${n}) exceeds the context of ${model.cfg.maxPositionEmbeddings}`);
-    const eos = new Set(values['ignore-eos'] ? [] : model.cfg.eosTokenIds);
-    const decoder = tokenizer?.createDecoder();
-    const streamText = decoder && !values.json;
 
-    const cache = model.newCache(prompt.length + n);
+    let stream;
+    try {
+      stream = engine.submit({ prompt, sampling });
+    } catch (e) {
+      if (e instanceof RequestError) throw new UsageError(e.message);
+      throw e;
+    }
+    const streamText = engine.tokenizer !== null && !values.json;
     const t0 = performance.now();
-    let r = model.forward(prompt, cache, { logits: 'last' });
+    let tFirst = 0;
+    for await (const ev of stream) {
+      if (ev.type === 'token' && ev.ids.length > 0 && tFirst === 0) tFirst = performance.now();
+      if (ev.type === 'token' && streamText) process.stdout.write(ev.text);
+    }
     const t1 = performance.now();
-    const out: number[] = [];
-    let text = '';
-    while (out.length < n) {
-      const next = argmax(r.logits, 0, V);
-      out.push(next);
-      if (decoder) {
-        const piece = decoder.push(next);
-        text += piece;
-        if (streamText) process.stdout.write(piece);
-      }
-      if (eos.has(next) || out.length === n) break;
-      r = model.forward([next], cache, { logits: 'last' });
-    }
-    const t2 = performance.now();
-    if (decoder) {
-      const rest = decoder.flush();
-      text += rest;
-      if (streamText) process.stdout.write(rest + '\n');
-    }
-    const decodeSteps = Math.max(out.length - 1, 0);
-    const tokensPerS = decodeSteps > 0 ? (decodeSteps * 1000) / (t2 - t1) : 0;
+    const r = await stream.result;
+    if (r.finishReason === 'error') throw new Error(r.error ?? 'generation failed');
+    const decodeSteps = Math.max(r.ids.length - 1, 0);
+    const tokensPerS = decodeSteps > 0 ? (decodeSteps * 1000) / (t1 - tFirst) : 0;
     if (values.json) {
-      console.log(JSON.stringify(tokenizer ? { ids: out, text, tokens_per_s: tokensPerS } : { ids: out, tokens_per_s: tokensPerS }));
+      const out: Record<string, unknown> = { ids: r.ids, finish_reason: r.finishReason, usage: r.usage, tokens_per_s: tokensPerS };
+      if (engine.tokenizer) out.text = r.text;
+      if (r.logprobs) out.logprobs = r.logprobs;
+      console.log(JSON.stringify(out));
     } else {
-      if (!decoder) console.log(out.join(','));
-      console.error(`prefill ${prompt.length} tokens in ${(t1 - t0).toFixed(1)} ms (${((prompt.length * 1000) / (t1 - t0)).toFixed(1)} tok/s); decode ${decodeSteps} tokens at ${tokensPerS.toFixed(2)} tok/s [${model.ops.name}]`);
+      if (streamText) process.stdout.write('\n');
+      else console.log(r.ids.join(','));
+      console.error(`prompt ${prompt.length} tokens, first token after ${(tFirst - t0).toFixed(1)} ms; ${r.ids.length} tokens at ${tokensPerS.toFixed(2)} tok/s (${r.finishReason}) [${engine.model.ops.name}]`);
     }
+    await engine.close();
   },
 };
