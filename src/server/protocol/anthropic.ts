@@ -116,8 +116,9 @@ export function anthropicTools(tools: z.infer<typeof zTool>[] | null | undefined
   (tools ?? []).forEach((t, i) => {
     if (t.input_schema === undefined || (t.type != null && t.type !== 'custom')) return;
     checkToolSchema(t.name, t.input_schema, `tools.${i}.input_schema`);
-    const fn: ToolDefinition['function'] = { name: t.name, parameters: t.input_schema as Record<string, unknown> };
+    const fn: ToolDefinition['function'] = { name: t.name };
     if (t.description != null) fn.description = t.description;
+    fn.parameters = t.input_schema as Record<string, unknown>;
     out.push({ type: 'function', function: fn });
   });
   return out;

@@ -42,22 +42,24 @@ export function responsesTools(tools: z.infer<typeof zTool>[] | null | undefined
   const out: ToolDefinition[] = [];
   const kinds = new Map<string, ToolKind>();
   const add = (t: z.infer<typeof zTool>, where: string, namespace?: string): void => {
+    // Built-ins (web_search, image_generation, tool_search, …) cannot run here: dropped from the prompt.
+    if (t.type !== 'function' && t.type !== 'custom') return;
     if (!t.name) throw new ApiError('invalid_request', `${where}.name is required`, `${where}.name`);
     const modelName = namespace ? `${namespace}__${t.name}` : t.name;
     if (t.type === 'function') {
       checkToolSchema(t.name, t.parameters, `${where}.parameters`);
-      const fn: ToolDefinition['function'] = { name: modelName, parameters: (t.parameters ?? { type: 'object', properties: {} }) as Record<string, unknown> };
+      // Key order as in Chat tools (name, description, parameters): the template serialises it.
+      const fn: ToolDefinition['function'] = { name: modelName };
       if (t.description != null) fn.description = t.description;
+      fn.parameters = (t.parameters ?? { type: 'object', properties: {} }) as Record<string, unknown>;
       out.push({ type: 'function', function: fn });
       kinds.set(modelName, namespace ? { kind: 'function', name: t.name, namespace } : { kind: 'function', name: t.name });
-    } else if (t.type === 'custom') {
+    } else {
       // Free-form input (apply_patch): one string argument the model fills verbatim.
-      const fn: ToolDefinition['function'] = { name: modelName, parameters: { type: 'object', properties: { input: { type: 'string', description: 'the raw input' } }, required: ['input'] } };
-      fn.description = t.description ?? '';
+      const fn: ToolDefinition['function'] = { name: modelName, description: t.description ?? '', parameters: { type: 'object', properties: { input: { type: 'string', description: 'the raw input' } }, required: ['input'] } };
       out.push({ type: 'function', function: fn });
       kinds.set(modelName, { kind: 'custom', name: t.name });
     }
-    // Built-ins (web_search, image_generation, tool_search, …) cannot run here: dropped from the prompt.
   };
   (tools ?? []).forEach((t, i) => {
     if (t.type === 'namespace') (t.tools ?? []).forEach((s, j) => add(s as z.infer<typeof zTool>, `tools.${i}.tools.${j}`, t.name));

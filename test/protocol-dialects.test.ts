@@ -1,0 +1,243 @@
+// The GLM output → protocol failures other servers shipped (clients.md §2, one case each), run through the Chat,
+// Anthropic and Responses mappers under every split of the model output into deltas (all single and double cut
+// points, one character at a time): the stream a client accumulates must equal the non-streamed answer, and both
+// must be the expected reasoning / text / calls. No engine, no sockets.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FinishReason } from '../src/engine/types.js';
+import type { ToolDefinition } from '../src/text/chat-messages.js';
+import { DEMO_TOOLS } from '../src/server/demo-tools.js';
+import { prepareChat } from '../src/server/protocol/openai-chat.js';
+import { prepareMessages } from '../src/server/protocol/anthropic.js';
+import { prepareResponses } from '../src/server/protocol/responses.js';
+import type { Prepared } from '../src/server/protocol/dialect.js';
+import { accumulateAnthropic, accumulateChat, accumulateResponses, presetContext, respondScripted, streamScripted } from './server-helpers.js';
+
+const ctx = presetContext();
+const SEARCH: ToolDefinition = { type: 'function', function: { name: 'search', parameters: { type: 'object', properties: {
+  query: { type: 'string' }, limit: { type: 'integer' }, tags: { type: 'array' },
+} } } };
+const TOOLS = [...DEMO_TOOLS, SEARCH];
+
+interface Case {
+  name: string;
+  /** Model output after the prompt (which ends in `<think>` unless thinking is off). */
+  text: string;
+  tools?: ToolDefinition[];
+  thinking?: boolean;
+  finishReason?: FinishReason;
+  expect: { reasoning: string | null; content: string | null; calls: [string, Record<string, unknown>][]; finish: 'stop' | 'length' | 'tool_calls' };
+}
+
+const call = (name: string, args: Record<string, string>): string =>
+  `<tool_call>${name}${Object.entries(args).map(([k, v]) => `<arg_key>${k}</arg_key><arg_value>${v}</arg_value>`).join('')}</tool_call>`;
+
+const CASES: Case[] = [
+  {
+    name: '#1 <tool_call> before </think> ends the reasoning; the tool stop carries the call',
+    text: 'I need the calculator' + call('calculator', { expression: '2 + 2' }),
+    expect: { reasoning: 'I need the calculator', content: null, calls: [['calculator', { expression: '2 + 2' }]], finish: 'tool_calls' },
+  },
+  {
+    name: '#3 a name is emitted once, whole, only if declared (undeclared call dropped)',
+    text: 'Time.</think>' + call('rm_rf', { path: '/' }) + call('get_current_time', { timezone: 'Asia/Tokyo' }),
+    expect: { reasoning: 'Time.', content: null, calls: [['get_current_time', { timezone: 'Asia/Tokyo' }]], finish: 'tool_calls' },
+  },
+  {
+    name: '#4 zero-argument call survives streaming',
+    text: '</think><tool_call>get_current_time</tool_call>',
+    expect: { reasoning: null, content: null, calls: [['get_current_time', {}]], finish: 'tool_calls' },
+  },
+  {
+    name: '#6 parallel calls stay apart (N calls → N indices / blocks)',
+    text: 'Two.</think>Checking.\n' + call('convert_units', { value: '5', from_unit: 'mile', to_unit: 'kilometer' }) + '\n' + call('calculator', { expression: '6 * 7' }),
+    expect: { reasoning: 'Two.', content: 'Checking.', calls: [['convert_units', { value: 5, from_unit: 'mile', to_unit: 'kilometer' }], ['calculator', { expression: '6 * 7' }]], finish: 'tool_calls' },
+  },
+  {
+    name: '#7 values typed by the declared schema only; string parameters verbatim',
+    text: '</think>' + call('search', { query: ' [1, 2] ', limit: '10', tags: '["a", "b"]' }),
+    expect: { reasoning: null, content: null, calls: [['search', { query: ' [1, 2] ', limit: 10, tags: ['a', 'b'] }]], finish: 'tool_calls' },
+  },
+  {
+    name: '#9 no tools declared → no tool parsing, text verbatim',
+    text: 'ok</think>Write <tool_call>calculator</tool_call> to call it.',
+    tools: [],
+    expect: { reasoning: 'ok', content: 'Write <tool_call>calculator</tool_call> to call it.', calls: [], finish: 'stop' },
+  },
+  {
+    name: '#10 EOF inside a call after its name: closed with the pairs so far (finish length)',
+    text: '</think>Sure.' + '<tool_call>calculator<arg_key>expression</arg_key><arg_value>1 +',
+    finishReason: 'length',
+    expect: { reasoning: null, content: 'Sure.', calls: [['calculator', { expression: '1 +' }]], finish: 'length' },
+  },
+  {
+    name: '#10 EOF inside a call before its name is complete: text',
+    text: '</think>Sure.<tool_call>calcul',
+    finishReason: 'length',
+    expect: { reasoning: null, content: 'Sure.<tool_call>calcul', calls: [], finish: 'length' },
+  },
+  {
+    name: '#10 wrong closing tag (</tool_call> inside a value) still makes one clean call',
+    text: '</think><tool_call>calculator<arg_key>expression</arg_key><arg_value>3*3</tool_call>',
+    expect: { reasoning: null, content: null, calls: [['calculator', { expression: '3*3' }]], finish: 'tool_calls' },
+  },
+  {
+    name: 'empty <think></think> makes no empty reasoning part',
+    text: '</think>Hello there.',
+    expect: { reasoning: null, content: 'Hello there.', calls: [], finish: 'stop' },
+  },
+  {
+    name: 'thinking off: everything is content, calls still parsed',
+    text: 'Done: ' + call('calculator', { expression: '1' }),
+    thinking: false,
+    expect: { reasoning: null, content: 'Done:', calls: [['calculator', { expression: '1' }]], finish: 'tool_calls' },
+  },
+  {
+    name: 'reasoning cut by max_tokens: all reasoning, no content',
+    text: 'still thinking about ü and 漢字',
+    finishReason: 'length',
+    expect: { reasoning: 'still thinking about ü and 漢字', content: null, calls: [], finish: 'length' },
+  },
+];
+
+/**
+ * Every way to cut the text once, every way to cut it twice with the cuts up to 12 characters apart (a short
+ * middle delta at any position: tags split across deltas, many tokens in one delta), one character at a time,
+ * and the whole text in one delta.
+ */
+function* splits(text: string): Generator<string[]> {
+  yield [text];
+  yield [...text];
+  for (let i = 1; i < text.length; i++) {
+    yield [text.slice(0, i), text.slice(i)];
+    for (let j = i + 1; j < Math.min(text.length, i + 13); j++) yield [text.slice(0, i), text.slice(i, j), text.slice(j)];
+  }
+}
+
+const user = [{ role: 'user', content: 'hi' }];
+function prepared(c: Case): { chat: Prepared; messages: Prepared; responses: Prepared } {
+  const tools = c.tools ?? TOOLS;
+  const thinkingOff = c.thinking === false;
+  return {
+    chat: prepareChat({ model: 'glm-5', messages: user, tools: tools.length ? tools : undefined, ...(thinkingOff ? { thinking: { type: 'disabled' } } : {}) }, ctx),
+    messages: prepareMessages({
+      model: 'glm-5', max_tokens: 100, messages: user,
+      tools: tools.map((t) => ({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters })),
+      ...(thinkingOff ? { thinking: { type: 'disabled' } } : {}),
+    }, ctx),
+    responses: prepareResponses({
+      model: 'glm-5', input: 'hi', tools: tools.map((t) => ({ type: 'function', name: t.function.name, parameters: t.function.parameters })),
+      ...(thinkingOff ? { reasoning: { effort: 'none' } } : {}),
+    }, ctx),
+  };
+}
+
+const dropIds = (items: unknown[]): unknown[] => (items as Record<string, unknown>[]).map((it) => (it.type === 'message' || it.type === 'reasoning' ? { ...it, id: '' } : it));
+
+for (const c of CASES) {
+  test(`clients.md §2 ${c.name}`, () => {
+    const p = prepared(c);
+    const end = { finishReason: c.finishReason ?? 'stop' };
+    // Expected answers, non-streaming, in each dialect.
+    const chatFull = respondScripted(p.chat, c.text, end);
+    const choice = (chatFull.choices as { message: Record<string, unknown>; finish_reason: string }[])[0]!;
+    assert.equal(choice.message.reasoning_content, c.expect.reasoning);
+    assert.equal(choice.message.content, c.expect.content);
+    const calls = (choice.message.tool_calls ?? []) as { function: { name: string; arguments: string } }[];
+    assert.deepEqual(calls.map((t) => [t.function.name, JSON.parse(t.function.arguments)]), c.expect.calls);
+    assert.equal(choice.finish_reason, c.expect.finish);
+
+    const msgFull = respondScripted(p.messages, c.text, end);
+    const blocks = msgFull.content as Record<string, unknown>[];
+    assert.deepEqual(blocks.filter((b) => b.type === 'tool_use').map((b) => [b.name, b.input]), c.expect.calls, 'N calls → N tool_use blocks');
+    assert.equal(blocks.filter((b) => b.type === 'thinking').map((b) => b.thinking).join('') || null, c.expect.reasoning);
+    assert.equal(msgFull.stop_reason, { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use' }[c.expect.finish]);
+
+    const respFull = respondScripted(p.responses, c.text, end);
+    const out = respFull.output as Record<string, unknown>[];
+    assert.deepEqual(out.filter((i) => i.type === 'function_call').map((i) => [i.name, JSON.parse(i.arguments as string)]), c.expect.calls);
+    assert.equal(respFull.status, c.expect.finish === 'length' ? 'incomplete' : 'completed');
+
+    // Every split streams to the same answer.
+    let n = 0;
+    for (const pieces of splits(c.text)) {
+      n++;
+      const chat = accumulateChat(streamScripted(p.chat, pieces, end));
+      assert.deepEqual(chat.message, choice.message, `chat stream ≠ final for ${JSON.stringify(pieces)}`);
+      assert.equal(chat.finish, choice.finish_reason);
+      const msg = accumulateAnthropic(streamScripted(p.messages, pieces, end));
+      assert.deepEqual(msg.content, blocks, `anthropic stream ≠ final for ${JSON.stringify(pieces)}`);
+      assert.equal(msg.stop_reason, msgFull.stop_reason);
+      const resp = accumulateResponses(streamScripted(p.responses, pieces, end));
+      assert.deepEqual(dropIds(resp.items), dropIds(out), `responses stream ≠ final for ${JSON.stringify(pieces)}`);
+      assert.equal(resp.response.status, respFull.status);
+    }
+    assert.ok(n > c.text.length);
+  });
+}
+
+test('clients.md §2 #2: flat, custom and namespace Responses tools map back to their items', () => {
+  const p = prepareResponses({
+    model: 'glm-5', input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'patch it' }] }],
+    tools: [
+      { type: 'custom', name: 'apply_patch', description: 'Apply a patch', format: { type: 'grammar' } },
+      { type: 'namespace', name: 'mcp_fs', tools: [{ type: 'function', name: 'read', parameters: { type: 'object', properties: { path: { type: 'string' } } } }] },
+      { type: 'web_search' },
+    ],
+  }, ctx);
+  const prompt = ctx.tokenizer.decode(p.plan.prompt);
+  assert.ok(prompt.includes('"apply_patch"') && prompt.includes('"mcp_fs__read"') && !prompt.includes('web_search'), 'built-ins dropped, others in the prompt');
+  const patch = '*** Begin Patch\n  keep  spaces\n*** End Patch';
+  const text = '</think>' + call('apply_patch', { input: patch }) + call('mcp_fs__read', { path: 'a.txt' });
+  const full = respondScripted(p, text);
+  const out = full.output as Record<string, unknown>[];
+  assert.deepEqual(out.map((i) => [i.type, i.name, i.input ?? i.arguments, i.namespace]), [
+    ['custom_tool_call', 'apply_patch', patch, undefined],
+    ['function_call', 'read', '{"path": "a.txt"}', 'mcp_fs'],
+  ]);
+  for (const pieces of [[text], [...text]]) {
+    const r = accumulateResponses(streamScripted(p, pieces));
+    assert.deepEqual(dropIds(r.items), dropIds(out));
+    assert.equal(r.response.status, 'completed');
+  }
+});
+
+test('clients.md §2 #8: reasoning_content and reasoning in history render the same prompt', () => {
+  const history = (field: string) => [
+    { role: 'user', content: 'time in Paris?' },
+    { role: 'assistant', content: null, [field]: 'Need the tool.', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_current_time', arguments: '{"timezone": "Europe/Paris"}' } }] },
+    { role: 'tool', tool_call_id: 'c1', content: '{"time": "12:00"}' },
+  ];
+  const a = prepareChat({ model: 'glm-5', messages: history('reasoning_content'), tools: DEMO_TOOLS }, ctx);
+  const b = prepareChat({ model: 'glm-5', messages: history('reasoning'), tools: DEMO_TOOLS }, ctx);
+  assert.deepEqual(a.plan.prompt, b.plan.prompt);
+  assert.ok(ctx.tokenizer.decode(a.plan.prompt).includes('<think>Need the tool.</think><tool_call>get_current_time'));
+  // Anthropic thinking blocks and Responses reasoning items land in the same place.
+  const m = prepareMessages({ model: 'glm-5', max_tokens: 10, tools: DEMO_TOOLS.map((t) => ({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters })), messages: [
+    { role: 'user', content: 'time in Paris?' },
+    { role: 'assistant', content: [{ type: 'thinking', thinking: 'Need the tool.', signature: 'x' }, { type: 'tool_use', id: 'c1', name: 'get_current_time', input: { timezone: 'Europe/Paris' } }] },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c1', content: '{"time": "12:00"}' }] },
+  ] }, ctx);
+  assert.deepEqual(m.plan.prompt, a.plan.prompt);
+  const r = prepareResponses({ model: 'glm-5', tools: DEMO_TOOLS.map((t) => ({ type: 'function', ...t.function })), input: [
+    { type: 'message', role: 'user', content: 'time in Paris?' },
+    { type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'Need the tool.' }] },
+    { type: 'function_call', call_id: 'c1', name: 'get_current_time', arguments: '{"timezone": "Europe/Paris"}' },
+    { type: 'function_call_output', call_id: 'c1', output: '{"time": "12:00"}' },
+  ] }, ctx);
+  assert.deepEqual(r.plan.prompt, a.plan.prompt);
+});
+
+test('clients.md §2 #10: parser state is per request (interleaved streams do not leak)', () => {
+  const c = CASES[3]!;
+  const p1 = prepared(c).chat;
+  const p2 = prepared(CASES[0]!).chat;
+  // Two requests streamed alternately, character by character.
+  const a = [...c.text];
+  const b = [...CASES[0]!.text];
+  const framesA = streamScripted(p1, a);
+  const framesB = streamScripted(p2, b);
+  assert.deepEqual(accumulateChat(framesA).message, (respondScripted(p1, c.text).choices as { message: unknown }[])[0]!.message);
+  assert.deepEqual(accumulateChat(framesB).message, (respondScripted(p2, CASES[0]!.text).choices as { message: unknown }[])[0]!.message);
+});
