@@ -91,7 +91,7 @@ export class GlmModel {
         positions[row + t] = start + t;
         keyLimit[row + t] = start + t + 1;
       }
-      const form = opts.attention === 'expanded' || opts.attention === 'absorbed' ? opts.attention : n > 1 ? 'expanded' : 'absorbed';
+      const form = opts.attention === 'expanded' || opts.attention === 'absorbed' ? opts.attention : autoForm(cfg, n, start + n);
       seqs.push({ cache: b.cache, start, T: n, row0: row, form });
       row += n;
     }
@@ -130,6 +130,20 @@ export class GlmModel {
     }
     return { logits: ops.matmul(x, pick.length, weights.lmHead), logitRows, hidden };
   }
+}
+
+/**
+ * The cheaper MLA form for T new rows over L keys (multiply-adds per head): expanded rebuilds K/V for all
+ * L keys, then attends at width Dq+Dv; absorbed folds W_UK / W_UV into T queries, then attends at the
+ * latent width 2C+R. A prompt from scratch (T = L) expands; decode and short chunks over a long cached
+ * context (a prefix-cache hit, a draft to verify) absorb.
+ */
+function autoForm(cfg: ModelConfig, T: number, L: number): 'expanded' | 'absorbed' {
+  if (T === 1) return 'absorbed';
+  const C = cfg.kvLoraRank, R = cfg.qkRopeHeadDim, Dn = cfg.qkNopeHeadDim, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
+  const expanded = L * C * (Dn + Dv) + T * L * (Dq + Dv);
+  const absorbed = T * C * (Dn + Dv) + T * L * (2 * C + R);
+  return absorbed < expanded ? 'absorbed' : 'expanded';
 }
 
 /** Applies f to every projection/expert weight (not the embedding, norms, router or indexer head weights). */

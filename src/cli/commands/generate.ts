@@ -90,8 +90,8 @@ export const command: Command = {
     else {
       if (!engine.tokenizer || !engine.template) throw new UsageError(`${dir} has no tokenizer.json: use --tokens`);
       prompt = values.raw
-        ? engine.tokenizer.encode(values.prompt, { special: false })
-        : engine.template.encodeChat({ messages: [{ role: 'user', content: values.prompt }], thinking: values.thinking === undefined ? undefined : values.thinking === 'on' }, engine.tokenizer).ids;
+        ? engine.tokenizer.encode(values.prompt!, { special: false })
+        : engine.template.encodeChat({ messages: [{ role: 'user', content: values.prompt! }], thinking: values.thinking === undefined ? undefined : values.thinking === 'on' }, engine.tokenizer).ids;
     }
     if (prompt.length === 0) throw new UsageError('the prompt is empty');
 
