@@ -1,0 +1,181 @@
+// glm5 chat: an interactive terminal chat over the engine (no server): streams the answer, shows reasoning dimmed
+// and tool calls plainly, runs the default model's demo tools with --tools demo and feeds their results back.
+
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import cliProgress from 'cli-progress';
+import type { Command } from '../main.js';
+import { UsageError } from '../main.js';
+import { intArg, parse } from '../args.js';
+import { resolveModelDir } from '../default-model.js';
+import { Engine } from '../../engine/engine.js';
+import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
+import { DEMO_TOOLS, runDemoTool } from '../../server/demo-tools.js';
+import { ModelOutput } from '../../server/protocol/output.js';
+import type { OutputToolCall } from '../../server/protocol/output.js';
+import { ENGINE_FLAGS, engineOptions, servingEngine } from './serve.js';
+
+const USAGE = `glm5 chat [DIR] [options]
+
+Chat with a checkpoint in the terminal (default: the bundled models/glm5-nano). Answers stream as they are
+generated; reasoning is shown dimmed, tool calls plainly.
+
+options:
+  --tools demo              let the model call calculator, get_current_time and convert_units; the calls run
+                            here and their results go back to the model
+  --thinking on|off         start with thinking on (default) or off
+  --system TEXT             a system message
+  --max-tokens N            per answer (default 1024)
+  --temperature T           (default: the checkpoint's generation_config.json)
+  --kv-cache-gb N, --backend auto|native|ref, --quantize int8
+
+in the chat:
+  /reset             forget the conversation
+  /thinking on|off   switch thinking
+  /exit              quit (or Ctrl-D)`;
+
+const DIM = '\x1b[2m';
+const BOLD = '\x1b[1m';
+const RESET = '\x1b[0m';
+
+/**
+ * Reads the checkpoint's weight files once with a progress bar (large checkpoints only): the model maps them,
+ * and a first pass through the page cache turns a slow, stuttering first answer into a visible wait.
+ */
+export async function warmCheckpoint(dir: string, minBytes = 512 * 1024 * 1024): Promise<void> {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).map((f) => join(dir, f));
+  const total = files.reduce((a, f) => a + statSync(f).size, 0);
+  if (total < minBytes || !process.stderr.isTTY) return;
+  const bar = new cliProgress.SingleBar({
+    format: 'loading {bar} {percentage}% | {value}/{total} MB', stream: process.stderr, hideCursor: true, clearOnComplete: true,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(Math.round(total / 1e6), 0);
+  let done = 0;
+  for (const f of files) {
+    for await (const chunk of createReadStream(f, { highWaterMark: 16 * 1024 * 1024 })) {
+      done += (chunk as Buffer).length;
+      bar.update(Math.round(done / 1e6));
+    }
+  }
+  bar.stop();
+}
+
+function showCall(c: OutputToolCall): string {
+  return `${BOLD}→ ${c.name}(${c.argumentsJson})${RESET}`;
+}
+
+export const command: Command = {
+  summary: 'chat with a model in the terminal (streaming, thinking shown dimmed, --tools demo)',
+  async run(argv) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      console.log(USAGE);
+      return;
+    }
+    const { values, positionals } = parse(argv, {
+      tools: { type: 'string' },
+      thinking: { type: 'string', default: 'on' },
+      system: { type: 'string' },
+      'max-tokens': { type: 'string', default: '1024' },
+      temperature: { type: 'string' },
+      ...ENGINE_FLAGS,
+    }, USAGE);
+    if (values.tools !== undefined && values.tools !== 'demo') throw new UsageError(`--tools supports only 'demo', got '${values.tools}'`);
+    if (!['on', 'off'].includes(values.thinking)) throw new UsageError('--thinking must be on or off');
+    const maxTokens = intArg(values['max-tokens'], 'max-tokens');
+    const temperature = values.temperature !== undefined ? Number(values.temperature) : undefined;
+    if (temperature !== undefined && !(temperature >= 0)) throw new UsageError('--temperature must be a number ≥ 0');
+    const dir = resolve(resolveModelDir(positionals[0]));
+    await warmCheckpoint(dir);
+    const engine = servingEngine(Engine.load(dir, engineOptions(values)));
+    const tools: ToolDefinition[] = values.tools === 'demo' ? DEMO_TOOLS : [];
+    const tty = process.stdout.isTTY;
+    const dim = (s: string): string => (tty ? DIM + s + RESET : s);
+    let thinking = values.thinking === 'on';
+    const fresh = (): ChatMessage[] => (values.system ? [{ role: 'system', content: values.system }] : []);
+    let messages = fresh();
+
+    /** One assistant turn (with tool rounds): streams to stdout, appends to messages. */
+    const answer = async (): Promise<void> => {
+      for (let round = 0; round < 8; round++) {
+        const { ids } = engine.template.encodeChat({ messages, tools, thinking }, engine.tokenizer);
+        if (ids.length >= engine.maxContext) {
+          console.log(dim(`(the conversation is ${ids.length} tokens, over the model's ${engine.maxContext}: /reset)`));
+          return;
+        }
+        const out = new ModelOutput({ thinking, tools });
+        const stream = engine.submit({ prompt: ids, sampling: { maxTokens: Math.min(maxTokens, engine.maxContext - ids.length), ...(temperature !== undefined ? { temperature } : {}) } });
+        let last: string | undefined;
+        const show = (evs: ReturnType<ModelOutput['push']>): void => {
+          for (const e of evs) {
+            if (e.kind === 'reasoning') process.stdout.write(dim(e.text));
+            else if (e.kind === 'content') {
+              if (last === 'reasoning') process.stdout.write('\n');
+              process.stdout.write(e.text);
+            }
+            if (e.kind !== 'tool_args' && e.kind !== 'tool_end') last = e.kind;
+          }
+        };
+        let finish = 'stop';
+        for await (const ev of stream) {
+          if (ev.type === 'token') show(out.push(ev.text));
+          else {
+            show(out.finish());
+            finish = ev.finishReason;
+          }
+        }
+        process.stdout.write('\n');
+        const r = out.result();
+        const msg: ChatMessage = { role: 'assistant', content: r.content ?? '' };
+        if (r.reasoning !== null) msg.reasoning_content = r.reasoning;
+        if (r.toolCalls.length > 0) msg.tool_calls = r.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+        messages.push(msg);
+        if (finish === 'length') console.log(dim(`(cut at ${maxTokens} tokens)`));
+        if (r.toolCalls.length === 0 || finish !== 'stop') return;
+        for (const c of r.toolCalls) {
+          const result = runDemoTool(c.name, c.arguments);
+          console.log(showCall(c));
+          console.log(dim(`← ${result}`));
+          messages.push({ role: 'tool', tool_call_id: c.id, content: result });
+        }
+      }
+    };
+
+    console.error(dim(`glm5 chat: ${dir}${tools.length ? ', demo tools on' : ''}, thinking ${thinking ? 'on' : 'off'} — /reset, /thinking on|off, /exit`));
+    const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: tty });
+    const prompt = (): void => {
+      if (tty) rl.setPrompt(`${BOLD}> ${RESET}`);
+      rl.prompt();
+    };
+    prompt();
+    const lines = rl[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await lines.next();
+        if (next.done) break;
+        const line = next.value.trim();
+        if (line === '') {
+          prompt();
+          continue;
+        }
+        if (line === '/exit' || line === '/quit') break;
+        if (line === '/reset') {
+          messages = fresh();
+          console.log(dim('(conversation cleared)'));
+        } else if (/^\/thinking\s+(on|off)$/.test(line)) {
+          thinking = line.endsWith('on');
+          console.log(dim(`(thinking ${thinking ? 'on' : 'off'})`));
+        } else if (line.startsWith('/')) {
+          console.log(dim('commands: /reset, /thinking on|off, /exit'));
+        } else {
+          messages.push({ role: 'user', content: line });
+          await answer();
+        }
+        prompt();
+      }
+    } finally {
+      rl.close();
+      await engine.close();
+    }
+  },
+};

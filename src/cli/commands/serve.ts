@@ -1,0 +1,139 @@
+// glm5 serve: the OpenAI (Chat Completions, Completions, Responses) and Anthropic Messages APIs over the engine,
+// with API keys, a usage ledger, Prometheus metrics and a draining shutdown on SIGTERM / SIGINT.
+
+import { basename, resolve } from 'node:path';
+import type { Command } from '../main.js';
+import { UsageError } from '../main.js';
+import { intArg, parse } from '../args.js';
+import { resolveModelDir } from '../default-model.js';
+import { Engine } from '../../engine/engine.js';
+import type { EngineOptions } from '../../engine/engine.js';
+import type { ServingEngine } from '../../server/generate.js';
+import { ModelNames } from '../../server/models.js';
+import { loadPricing } from '../../server/pricing.js';
+import { startServer } from '../../server/server.js';
+import { dbPath } from './keys.js';
+import { warmCheckpoint } from './chat.js';
+
+const USAGE = `glm5 serve [DIR] [options]
+
+Serves a GLM-5 checkpoint folder (default: the bundled models/glm5-nano) over HTTP:
+  POST /v1/chat/completions        OpenAI Chat Completions (tools, thinking, n, logprobs, streaming)
+  POST /v1/completions             OpenAI Completions (text or token-id prompts, echo, logprobs)
+  POST /v1/responses               OpenAI Responses, stateless (Codex CLI)
+  POST /v1/messages                Anthropic Messages (Claude Code); /v1/messages/count_tokens
+  GET  /v1/models, /health, /metrics (Prometheus)
+
+options:
+  --host ADDR               listen address (default 127.0.0.1; 0.0.0.0 for every interface)
+  --port N                  (default 8000; 0 picks a free port)
+  --served-model-name NAME  a model name to answer to; repeat for more (default: glm-5 and the folder name)
+  --alias PATTERN           extra accepted model names, * as wildcard; repeat (default: claude-* gpt-*)
+  --db FILE                 keys and usage ledger, SQLite (default: $GLM5_HOME/glm5.db, GLM5_HOME=~/.glm5)
+  --pricing FILE            prices per million tokens, JSON (default: GLM-5 / GLM-5.1 list prices, docs/server.md)
+  --max-body-mb N           largest request body (default 16)
+  --keep-alive-s N          ping / keep-alive after N silent seconds while streaming (default 10)
+  --drain-timeout-s N       on SIGTERM: let requests finish this long, then abort them (default 30)
+  --kv-cache-gb N           KV cache budget (default: 30% of free memory, at most 8)
+  --block-size N            positions per cache block (default 32)
+  --max-running N           requests batched at once (default 32)
+  --max-step-tokens N       tokens per engine step, prefill chunks included (default 512)
+  --backend auto|native|ref, --quantize int8
+
+API keys: none configured = open to anyone who can reach the port (the server says so at start);
+create one with \`glm5 keys create NAME\`. Usage and cost: \`glm5 usage\`.`;
+
+const num = (v: string | undefined, name: string): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${v}'`);
+  return n;
+};
+
+/** The engine as the server sees it (a checkpoint without tokenizer.json cannot serve chat). */
+export function servingEngine(e: Engine): ServingEngine & { close(): Promise<void> } {
+  const { tokenizer, template } = e;
+  if (!tokenizer || !template) throw new UsageError(`${e.modelDir}: no tokenizer.json; serving needs the checkpoint's tokenizer and chat template`);
+  return { tokenizer, template, maxContext: e.maxContext, submit: (r) => e.submit(r), stats: () => e.stats(), close: () => e.close() };
+}
+
+export function engineOptions(values: Record<string, string | boolean | string[] | undefined>): EngineOptions {
+  const backend = (values.backend as string | undefined) ?? 'auto';
+  if (!['auto', 'native', 'ref'].includes(backend)) throw new UsageError(`--backend must be auto, native or ref, got '${backend}'`);
+  const quantize = values.quantize as string | undefined;
+  if (quantize !== undefined && quantize !== 'int8') throw new UsageError(`--quantize supports only int8, got '${quantize}'`);
+  const o: { -readonly [K in keyof EngineOptions]: EngineOptions[K] } = { backend: backend as EngineOptions['backend'] };
+  if (quantize) o.quantize = 'int8';
+  const kv = num(values['kv-cache-gb'] as string | undefined, 'kv-cache-gb');
+  if (kv !== undefined) o.kvCacheGb = kv;
+  if (values['block-size'] !== undefined) o.blockSize = intArg(values['block-size'] as string, 'block-size');
+  if (values['max-running'] !== undefined) o.maxRunning = intArg(values['max-running'] as string, 'max-running');
+  if (values['max-step-tokens'] !== undefined) o.maxStepTokens = intArg(values['max-step-tokens'] as string, 'max-step-tokens');
+  return o;
+}
+
+export const ENGINE_FLAGS = {
+  'kv-cache-gb': { type: 'string' },
+  'block-size': { type: 'string' },
+  'max-running': { type: 'string' },
+  'max-step-tokens': { type: 'string' },
+  backend: { type: 'string', default: 'auto' },
+  quantize: { type: 'string' },
+} as const;
+
+export const command: Command = {
+  summary: 'serve the OpenAI and Anthropic APIs (chat, completions, responses, messages) over HTTP',
+  async run(argv) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      console.log(USAGE);
+      return;
+    }
+    const { values, positionals } = parse(argv, {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '8000' },
+      'served-model-name': { type: 'string', multiple: true },
+      alias: { type: 'string', multiple: true },
+      db: { type: 'string' },
+      pricing: { type: 'string' },
+      'max-body-mb': { type: 'string', default: '16' },
+      'keep-alive-s': { type: 'string', default: '10' },
+      'drain-timeout-s': { type: 'string', default: '30' },
+      ...ENGINE_FLAGS,
+    }, USAGE);
+    if (positionals.length > 1) throw new UsageError(`expected at most one model folder\nusage: glm5 serve [DIR] [options] (glm5 serve --help)`);
+    const dir = resolve(resolveModelDir(positionals[0]));
+    const port = intArg(values.port, 'port');
+    if (port < 0 || port > 65535) throw new UsageError('--port must be between 0 and 65535');
+    const pricing = loadPricing(values.pricing);
+    const served = values['served-model-name'] ?? ['glm-5', basename(dir)];
+    const models = new ModelNames([...new Set(served)], values.alias ?? ['claude-*', 'gpt-*']);
+
+    await warmCheckpoint(dir);
+    const engine = servingEngine(Engine.load(dir, engineOptions(values)));
+    const server = await startServer({
+      engine, models, host: values.host, port, dbPath: dbPath(values.db), pricing,
+      maxBodyBytes: Math.round(num(values['max-body-mb'], 'max-body-mb')! * 1024 * 1024),
+      keepAliveMs: num(values['keep-alive-s'], 'keep-alive-s')! * 1000,
+    });
+    const drainMs = Number(values['drain-timeout-s']) * 1000;
+    console.error(`glm5 serve: ${models.served.join(', ')} from ${dir} (context ${engine.maxContext} tokens)`);
+    if (server.open) console.error('glm5 serve: no API keys configured: the server is open to anyone who can reach it (create one with `glm5 keys create NAME`)');
+    console.error(`glm5 serve: ledger ${dbPath(values.db)}`);
+    console.error(`glm5 serve: listening on ${server.url}`);
+
+    await new Promise<void>((done) => {
+      let stopping = false;
+      const stop = (sig: string): void => {
+        if (stopping) return;
+        stopping = true;
+        console.error(`glm5 serve: ${sig}: draining (new requests get 503; in-flight ones have ${drainMs / 1000}s)`);
+        void server.shutdown(drainMs).then(({ finished, aborted }) => {
+          console.error(`glm5 serve: stopped (${finished} finished, ${aborted} aborted)`);
+          done();
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  },
+};
