@@ -205,3 +205,80 @@ export function accumulateResponses(frames: readonly SseFrame[]): { items: Recor
   assert.ok(typeof response.id === 'string');
   return { items, response, text, reasoning };
 }
+
+// ---- a real server in a child process ------------------------------------------------------------------------
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly db: string;
+  stderr(): string;
+  /** Sends a signal and waits for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** A tiny random-weight checkpoint with the preset tokenizer and template (written once per test process). */
+let tinyDir: string | undefined;
+export function tinyModelDir(): string {
+  if (tinyDir) return tinyDir;
+  tinyDir = mkdtempSync(join(tmpdir(), 'glm5-serve-model-'));
+  const r = spawnSyncNode(['init', '--preset', 'tiny', '--seed', '3', tinyDir]);
+  if (r.status !== 0) throw new Error(`glm5 init failed: ${r.stderr}`);
+  return tinyDir;
+}
+
+import { spawnSync } from 'node:child_process';
+function spawnSyncNode(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs a glm5 CLI command to completion (keys, usage). */
+export function glm5(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `glm5 serve DIR --port 0 …` as a child process; resolves once it listens. */
+export async function startServerProcess(args: string[] = [], dir = tinyModelDir()): Promise<ServerProcess> {
+  const db = join(mkdtempSync(join(tmpdir(), 'glm5-serve-db-')), 'glm5.db');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), 'serve', dir, '--port', '0', '--db', db,
+    '--kv-cache-gb', '0.05', '--max-running', '16', '--backend', 'ref', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 30_000);
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${err}`));
+    });
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    url, child, db, stderr: () => err,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** One Prometheus sample's value (the first series of that name). */
+export async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  if (!m) throw new Error(`metric ${name} not found`);
+  return Number(m[1]);
+}

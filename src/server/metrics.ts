@@ -31,7 +31,7 @@ export class Metrics {
     };
     engineGauge('glm5_requests_running', 'Requests the engine is running', (s) => s.running);
     engineGauge('glm5_requests_waiting', 'Requests queued in the engine', (s) => s.waiting);
-    engineGauge('glm5_cache_blocks_used', 'KV cache blocks held by requests or the prefix cache', (s) => s.blocksUsed);
+    engineGauge('glm5_cache_blocks_used', 'KV cache blocks held by requests (the prefix cache not counted)', (s) => s.blocksUsed);
     engineGauge('glm5_cache_blocks_cached', 'KV cache blocks held only by the prefix cache (evictable)', (s) => s.blocksCached);
     engineGauge('glm5_cache_blocks_total', 'KV cache blocks in the pool', (s) => s.blocksTotal);
     engineGauge('glm5_prefix_cache_hit_rate', 'Prompt tokens served from the prefix cache / all prompt tokens', (s) => s.prefixHitRate);
