@@ -148,7 +148,7 @@ export function prepareMessages(body: unknown, ctx: ModelContext): Prepared {
   return {
     endpoint: 'messages', plan: { prompt: r.prompt, sampling: s, output: { ...r.output, newToolCallId: () => newId('toolu_') }, tools: r.tools },
     n: 1, stream: req.stream === true, wantLogprobs: false, model,
-    writer: () => new MessagesStream(id, model),
+    writer: () => new MessagesStream(id, model, r.prompt.length),
     respond: (choices, usage) => {
       const c = choices[0]!;
       // Blocks in output order, exactly as the stream shows them.
@@ -189,12 +189,14 @@ class MessagesStream implements StreamWriter {
   private index = -1;
   private open_: Open;
 
-  constructor(private readonly id: string, private readonly model: string) {}
+  constructor(private readonly id: string, private readonly model: string, private readonly promptTokens: number) {}
 
   open(): SseFrame[] {
+    // Sent before prefill: the cache split is not known yet, so the whole prompt counts as input here; message_delta
+    // carries the exact numbers.
     return [frame({
       type: 'message_start',
-      message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 } },
+      message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: this.promptTokens, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 } },
     })];
   }
 
