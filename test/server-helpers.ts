@@ -266,10 +266,12 @@ export async function startServerProcess(args: string[] = [], dir = tinyModelDir
     });
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let signalled = false;
   return {
     url, child, db, stderr: () => err,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null) child.kill(signal);
+      if (!signalled && child.exitCode === null) child.kill(signal);
+      signalled = true;
       return exited;
     },
   };

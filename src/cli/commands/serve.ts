@@ -124,7 +124,10 @@ export const command: Command = {
     await new Promise<void>((done) => {
       let stopping = false;
       const stop = (sig: string): void => {
-        if (stopping) return;
+        if (stopping) {
+          console.error(`glm5 serve: ${sig}: already draining`);
+          return;
+        }
         stopping = true;
         console.error(`glm5 serve: ${sig}: draining (new requests get 503; in-flight ones have ${drainMs / 1000}s)`);
         void server.shutdown(drainMs).then(({ finished, aborted }) => {
@@ -132,8 +135,8 @@ export const command: Command = {
           done();
         });
       };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
     });
   },
 };
