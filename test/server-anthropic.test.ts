@@ -12,7 +12,7 @@ let server: ServerProcess;
 let client: Anthropic;
 
 before(async () => {
-  server = await startServerProcess();
+  server = await startServerProcess(['--keep-alive-s', '0.02']); // pings between events: the SDK must skip them
   client = new Anthropic({ baseURL: server.url, apiKey: 'unused', maxRetries: 0 });
 });
 after(async () => {
@@ -30,6 +30,8 @@ test('messages: create and stream agree (greedy); MessageStream finishes; usage 
   stream.on('streamEvent', (e) => events.push(e.type));
   const final = await stream.finalMessage();
   assert.equal(events[0], 'message_start');
+  const raw = await fetch(`${server.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, messages: [{ role: 'user', content: 'a b c d e f g h '.repeat(120) }], stream: true }) });
+  assert.match(await raw.text(), /^event: message_start\n[^]*event: ping\ndata: \{"type":"ping"\}/, 'message_start at once, pings during a long prefill');
   assert.equal(events[events.length - 1], 'message_stop');
   assert.deepEqual(final.content.map((b) => b.type), m.content.map((b) => b.type));
   assert.deepEqual(final.content, m.content);

@@ -248,7 +248,7 @@ export function glm5(args: string[], env: Record<string, string> = {}): { status
 export async function startServerProcess(args: string[] = [], dir = tinyModelDir()): Promise<ServerProcess> {
   const db = join(mkdtempSync(join(tmpdir(), 'glm5-serve-db-')), 'glm5.db');
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), 'serve', dir, '--port', '0', '--db', db,
-    '--kv-cache-gb', '0.05', '--max-running', '16', '--backend', 'ref', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    '--kv-cache-gb', '0.05', '--max-running', '16', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 30_000);

@@ -12,7 +12,7 @@ let server: ServerProcess;
 let client: OpenAI;
 
 before(async () => {
-  server = await startServerProcess(['--max-body-mb', '1']);
+  server = await startServerProcess(['--max-body-mb', '1', '--keep-alive-s', '0.02']); // keep-alives between events: the SDKs must skip them
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
 after(async () => {

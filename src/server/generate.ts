@@ -111,7 +111,7 @@ export function runSse(streams: EngineStream[], p: Prepared, signal: AbortSignal
   signal.addEventListener('abort', abortAll, { once: true });
   const timer = setInterval(() => {
     if (Date.now() - ch.lastSend >= hooks.keepAliveMs) void ch.send([w.keepAlive()]);
-  }, Math.max(50, Math.min(hooks.keepAliveMs, 1000)));
+  }, Math.max(10, Math.min(hooks.keepAliveMs / 2, 1000)));
   void (async () => {
     let sent = 0;
     try {
