@@ -1,0 +1,87 @@
+// Tool-call round trips with the bundled default model (models/glm5-nano, trained to call the demo tools), one per
+// dialect through the official SDKs: the model calls a demo tool, the client runs it (runDemoTool) and sends the
+// result back in the dialect's own shape, and the model answers. Skipped until the model folder exists.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { DEFAULT_MODEL_DIR } from '../src/cli/default-model.js';
+import { DEMO_TOOLS, runDemoTool } from '../src/server/demo-tools.js';
+import { startServerProcess } from './server-helpers.js';
+import type { ServerProcess } from './server-helpers.js';
+
+const HAVE_MODEL = existsSync(join(DEFAULT_MODEL_DIR, 'config.json'));
+const skip = HAVE_MODEL ? false : 'models/glm5-nano is not in this checkout yet';
+
+let server: ServerProcess;
+let openai: OpenAI;
+let anthropic: Anthropic;
+
+before(async () => {
+  if (!HAVE_MODEL) return;
+  server = await startServerProcess([], DEFAULT_MODEL_DIR);
+  openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'x', maxRetries: 0 });
+  anthropic = new Anthropic({ baseURL: server.url, apiKey: 'x', maxRetries: 0 });
+});
+after(async () => {
+  if (HAVE_MODEL) assert.equal(await server.stop(), 0);
+});
+
+const ASK = 'What is 12 times 7?';
+
+test('Chat Completions: call → result → answer, streamed with the SDK accumulator', { skip }, async () => {
+  const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: ASK }];
+  const stream = openai.chat.completions.stream({ model: 'glm-5', messages, tools: DEMO_TOOLS as OpenAI.ChatCompletionTool[], temperature: 0, max_tokens: 200 });
+  let reasoning = '';
+  stream.on('chunk', (c) => {
+    reasoning += (c.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? '';
+  });
+  const first = await stream.finalChatCompletion();
+  const choice = first.choices[0]!;
+  assert.equal(choice.finish_reason, 'tool_calls', JSON.stringify(choice.message));
+  const call = choice.message.tool_calls![0]! as OpenAI.ChatCompletionMessageFunctionToolCall;
+  assert.equal(call.function.name, 'calculator');
+  const args = JSON.parse(call.function.arguments) as { expression: string };
+  const result = runDemoTool('calculator', args);
+  assert.equal(result, '{"result": 84}', `expression ${args.expression}`);
+  messages.push({ role: 'assistant', content: choice.message.content, tool_calls: [call], reasoning_content: reasoning } as OpenAI.ChatCompletionAssistantMessageParam);
+  messages.push({ role: 'tool', tool_call_id: call.id, content: result });
+  const second = await openai.chat.completions.create({ model: 'glm-5', messages, tools: DEMO_TOOLS as OpenAI.ChatCompletionTool[], temperature: 0, max_tokens: 200 });
+  assert.equal(second.choices[0]!.finish_reason, 'stop');
+  assert.match(second.choices[0]!.message.content ?? '', /84/);
+});
+
+test('Anthropic Messages: tool_use → tool_result → text', { skip }, async () => {
+  const tools = DEMO_TOOLS.map((t) => ({ name: t.function.name, description: t.function.description!, input_schema: t.function.parameters as Anthropic.Tool.InputSchema }));
+  const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'Convert 5 miles to kilometers.' }];
+  const first = await anthropic.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 200, temperature: 0, tools, messages }).finalMessage();
+  assert.equal(first.stop_reason, 'tool_use', JSON.stringify(first.content));
+  const use = first.content.find((b) => b.type === 'tool_use')!;
+  assert.equal(use.name, 'convert_units');
+  const input = use.input as { value: number; from_unit: string; to_unit: string };
+  assert.equal(input.value, 5, 'number-typed argument arrives as a number');
+  messages.push({ role: 'assistant', content: first.content });
+  messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: runDemoTool('convert_units', input) }] });
+  const second = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 200, temperature: 0, tools, messages });
+  assert.equal(second.stop_reason, 'end_turn');
+  assert.ok(second.content.some((b) => b.type === 'text' && /8\.0/.test(b.text)), JSON.stringify(second.content));
+});
+
+test('Responses: function_call → function_call_output → message', { skip }, async () => {
+  const tools = DEMO_TOOLS.map((t) => ({ type: 'function' as const, name: t.function.name, description: t.function.description!, parameters: t.function.parameters!, strict: false }));
+  const input: OpenAI.Responses.ResponseInput = [{ role: 'user', content: 'What time is it in Tokyo?' }];
+  const first = await openai.responses.stream({ model: 'glm-5', input, tools, temperature: 0, max_output_tokens: 200, store: false }).finalResponse();
+  const call = first.output.find((i) => i.type === 'function_call');
+  assert.ok(call && call.type === 'function_call', JSON.stringify(first.output));
+  assert.equal(call.name, 'get_current_time');
+  const args = JSON.parse(call.arguments) as { timezone: string };
+  assert.equal(args.timezone, 'Asia/Tokyo');
+  input.push(...(first.output as OpenAI.Responses.ResponseInputItem[]));
+  input.push({ type: 'function_call_output', call_id: call.call_id, output: runDemoTool('get_current_time', args, new Date('2026-12-01T06:30:00Z')) });
+  const second = await openai.responses.create({ model: 'glm-5', input, tools, temperature: 0, max_output_tokens: 200, store: false });
+  assert.equal(second.status, 'completed');
+  assert.match(second.output_text, /15:30/);
+});
