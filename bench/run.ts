@@ -1,6 +1,7 @@
 // npm run bench [-- --json] [--quick]: speed of the small preset at batch 1 against this machine's
 // measured limits (memory bandwidth, FMA peak), sparse-vs-dense decode at long context on the `long`
-// preset, the tokenizer, and llama.cpp on the same weights when it is set up (npm run bench:setup).
+// preset, the serving engine at 1 / 4 / 16 streams and its prefix cache (bench/serving.ts; `--only serving`
+// runs just that), the tokenizer, and llama.cpp on the same weights when it is set up (npm run bench:setup).
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { measureMachineLimits, type MachineLimits } from '../src/kernels/native.
 import { Rng } from '../src/tensor/random.js';
 import { decodeBytesPerToken, paramCounts, prefillFlops } from './model-cost.js';
 
-const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const log = (s: string) => { if (!args.json) console.log(s); };
 const MODELS = join(fileURLToPath(new URL('.', import.meta.url)), '.models');
 
@@ -51,6 +52,12 @@ async function main() {
   // --- small preset, batch 1 ---
   const small = GlmModel.load(presetDir('small'), { ops });
   const V = small.cfg.vocabSize;
+  if (args.only === 'serving') {
+    const { benchServing } = await import('./serving.js');
+    const serving = await benchServing(small, log);
+    if (args.json) console.log(JSON.stringify({ backend: ops.name, isa: start?.isa ?? null, threads: start?.threads ?? null, serving }));
+    return;
+  }
   const p = paramCounts(small);
   log(`small preset: ${(p.total / 1e6).toFixed(0)}M params total, ${(p.active / 1e6).toFixed(0)}M active per token, bf16`);
   const prefill: Record<string, number> = {};
@@ -116,6 +123,10 @@ async function main() {
       log(`decode at ${ctx}: sparse ${dsa[ctx]!.sparse_ms.toFixed(2)} ms/token, dense ${dsa[ctx]!.dense_ms.toFixed(2)} ms/token (dense/sparse ${(dsa[ctx]!.dense_ms / dsa[ctx]!.sparse_ms).toFixed(2)}×)`);
     }
   }
+
+  // --- serving: the engine with many requests at once ---
+  const { benchServing } = await import('./serving.js');
+  const serving = await benchServing(small, log);
 
   // --- tokenizer ---
   let tokenizer: Record<string, number> | null = null;
@@ -189,6 +200,11 @@ async function main() {
     dsa_speedup_64k: dsa[65536] ? dsa[65536].dense_ms / dsa[65536].sparse_ms : null,
     llamacpp_prefill_ratio: llama && prefill[512] ? prefill[512] / llama.prefill_tok_s : null,
     llamacpp_decode_ratio: llama && decode[128] ? decode[128] / llama.decode_tok_s : null,
+    serving,
+    batch16_vs_batch1_throughput: serving.batch16_vs_batch1_throughput,
+    prefix_hit_ttft_speedup: serving.prefix_hit_ttft_speedup,
+    engine_overhead_fraction: serving.engine_overhead_fraction,
+    llamaserver_batch16_ratio: null,
     tokenizer,
     peak_rss_mb: rss,
   };

@@ -43,7 +43,7 @@ static void moeToken(const MoeArgs& a, float* out) {
       return;
     }
     const int64_t j = (task - nUp) / pd, r0 = ((task - nUp) % pd) * cd, r1 = std::min(D, r0 + cd);
-    while (!ready[j].load(std::memory_order_acquire)) cpuRelax();
+    spinUntil([&] { return ready[j].load(std::memory_order_acquire); });
     K_.gemv(a.experts[3 * a.ids[j] + 2], h + j * I, y + j * D + r0, r0, r1);
   });
   for (int64_t r = 0; r < D; r++) out[r] = 0.f;

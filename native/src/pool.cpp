@@ -74,7 +74,7 @@ struct Pool {
     }
     cv.notify_all();
     work(0);
-    while (pending.load(std::memory_order_acquire) != 0) cpuRelax();
+    spinUntil([&] { return pending.load(std::memory_order_acquire) == 0; });
   }
 };
 
@@ -101,6 +101,8 @@ void cpuRelax() {
   _mm_pause();
 #endif
 }
+
+void yieldThread() { std::this_thread::yield(); }
 
 void parallelFor(int64_t n, const std::function<void(int64_t, int)>& fn) {
   if (n <= 0) return;
