@@ -11,15 +11,11 @@ import type { SamplingParams } from '../src/engine/types.js';
 
 const base = samplingDefaults({});
 
-/** The textbook pipeline: sort everything, top-k, renormalise, top-p, min-p, draw. */
+/** The textbook pipeline: sort everything, top-k, renormalise, top-p, min-p; the draw walks the kept ids in order. */
 function naive(x: Float32Array, p: SamplingParams, rng: Rng): number {
   const V = x.length, mx = Math.max(...x);
   const q = Array.from(x, (v) => Math.exp((v - mx) / p.temperature));
-  // Without top-k / top-p nothing needs an order: the draw walks the vocabulary in id order.
-  const untruncated = p.topK <= 0 && p.topP >= 1;
-  let order = Array.from({ length: V }, (_, i) => i);
-  if (untruncated) order = order.filter((i) => q[i]! >= p.minP);
-  else order.sort((a, b) => q[b]! - q[a]! || a - b);
+  let order = Array.from({ length: V }, (_, i) => i).sort((a, b) => q[b]! - q[a]! || a - b);
   if (p.topK > 0) order = order.slice(0, p.topK);
   if (p.topP < 1) {
     const kt = order.reduce((s, i) => s + q[i]!, 0);
@@ -30,7 +26,8 @@ function naive(x: Float32Array, p: SamplingParams, rng: Rng): number {
     }
     order = order.slice(0, keep);
   }
-  if (p.minP > 0 && !untruncated) while (order.length > 1 && q[order[order.length - 1]!]! < p.minP) order.pop();
+  if (p.minP > 0) order = order.filter((i) => q[i]! >= p.minP);
+  order.sort((a, b) => a - b);
   const kept = order.reduce((s, i) => s + q[i]!, 0);
   let u = rng.next() * kept;
   for (const i of order) if ((u -= q[i]!) < 0) return i;

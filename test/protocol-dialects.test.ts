@@ -241,3 +241,36 @@ test('clients.md §2 #10: parser state is per request (interleaved streams do no
   assert.deepEqual(accumulateChat(framesA).message, (respondScripted(p1, c.text).choices as { message: unknown }[])[0]!.message);
   assert.deepEqual(accumulateChat(framesB).message, (respondScripted(p2, CASES[0]!.text).choices as { message: unknown }[])[0]!.message);
 });
+
+test('parallel_tool_calls false keeps the first call; a stop string maps to each dialect', () => {
+  const text = '</think>' + call('calculator', { expression: '1' }) + call('calculator', { expression: '2' });
+  const one = prepareChat({ model: 'glm-5', messages: user, tools: TOOLS, parallel_tool_calls: false }, ctx);
+  const full = respondScripted(one, text);
+  const calls = (full.choices as { message: { tool_calls: { function: { arguments: string } }[] } }[])[0]!.message.tool_calls;
+  assert.deepEqual(calls.map((c) => c.function.arguments), ['{"expression": "1"}']);
+  assert.deepEqual(accumulateChat(streamScripted(one, [...text])).message, (full.choices as { message: unknown }[])[0]!.message);
+
+  const end = { finishReason: 'stop' as const, stopReason: 'END' };
+  const m = prepareMessages({ model: 'glm-5', max_tokens: 10, messages: user, stop_sequences: ['END'] }, ctx);
+  assert.deepEqual(m.plan.sampling.stop, ['END']);
+  const mm = respondScripted(m, '</think>done', end);
+  assert.deepEqual([mm.stop_reason, mm.stop_sequence], ['stop_sequence', 'END']);
+  const streamed = accumulateAnthropic(streamScripted(m, ['</think>do', 'ne'], end));
+  assert.deepEqual([streamed.stop_reason, streamed.stop_sequence], ['stop_sequence', 'END']);
+  const c = prepareChat({ model: 'glm-5', messages: user, stop: 'END' }, ctx);
+  assert.equal((respondScripted(c, 'x', end).choices as { finish_reason: string }[])[0]!.finish_reason, 'stop');
+});
+
+test('sampling fields reach the engine; out-of-range values are 400s naming the field', () => {
+  const p = prepareChat({ model: 'glm-5', messages: user, temperature: 0.3, top_p: 0.9, top_k: 5, seed: 11, max_tokens: 7, stop: ['a', 'b'], presence_penalty: 0.5 }, ctx);
+  assert.deepEqual({ ...p.plan.sampling }, { maxTokens: 7, temperature: 0.3, topP: 0.9, topK: 5, seed: 11, presencePenalty: 0.5, stop: ['a', 'b'] });
+  assert.equal(prepareChat({ model: 'glm-5', messages: user, do_sample: false, temperature: 0.7 }, ctx).plan.sampling.temperature, 0, 'do_sample false = greedy');
+  assert.equal(prepareChat({ model: 'glm-5', messages: user }, ctx).plan.sampling.maxTokens, 4096 - p.plan.prompt.length, 'absent max_tokens = the rest of the context');
+  assert.equal(prepareChat({ model: 'glm-5', messages: user, max_tokens: 99999 }, ctx).plan.sampling.maxTokens, 4096 - p.plan.prompt.length, 'clamped to the context');
+  for (const [body, re] of [
+    [{ temperature: 3 }, /^temperature: /], [{ top_p: 0 }, /^top_p: /], [{ max_tokens: 0 }, /^max_tokens: /], [{ n: 0 }, /^n must/],
+    [{ top_logprobs: 21, logprobs: true }, /^top_logprobs: /], [{ tool_choice: 'sometimes' }, /^tool_choice/], [{ tool_choice: { type: 'function', function: { name: 'nope' } }, tools: TOOLS }, /not among the tools/],
+  ] as [Record<string, unknown>, RegExp][]) {
+    assert.throws(() => prepareChat({ model: 'glm-5', messages: user, ...body }, ctx), (e: Error & { status?: number }) => e.status === 400 && re.test(e.message), JSON.stringify(body));
+  }
+});

@@ -75,6 +75,14 @@ test('chat: n=2 gives two choices; logprobs carry token, logprob, bytes, top_log
   const s = client.chat.completions.stream({ model: 'glm-5', messages: user('Count'), max_tokens: 5, n: 2, seed: 3 });
   const f = await s.finalChatCompletion();
   assert.deepEqual(f.choices.map((c) => c.message.content), r.choices.map((c) => c.message.content), 'n streams = n non-streamed');
+  const ls = client.chat.completions.stream({ model: 'glm-5', messages: user('Count'), max_tokens: 5, seed: 3, logprobs: true, top_logprobs: 2, stream_options: { include_usage: true } });
+  const lf = await ls.finalChatCompletion();
+  const a = lf.choices[0]!.logprobs!.content!;
+  const b = r.choices[0]!.logprobs!.content!;
+  assert.deepEqual(a.map((e) => e.token), b.map((e) => e.token), 'streamed logprobs = non-streamed (same seed)');
+  // The n=2 run shared its steps with another sequence: batched vs alone differs in the last float bits only.
+  a.forEach((e, i) => assert.ok(Math.abs(e.logprob - b[i]!.logprob) < 1e-5));
+  assert.equal(lf.choices[0]!.logprobs!.content!.length, lf.usage!.completion_tokens);
 });
 
 test('chat: a repeated long prefix is served from the cache (prompt_tokens_details.cached_tokens)', async () => {

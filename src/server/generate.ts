@@ -50,7 +50,11 @@ export function submitAll(engine: ServingEngine, p: Prepared, requestId: string)
   } catch (e) {
     for (const s of streams) s.abort();
     if (e instanceof RequestError) {
-      if (e.code === 'context_length_exceeded') throw new ApiError('context_length', e.message, 'messages');
+      if (e.code === 'context_length_exceeded') {
+        // Claude Code recovers on this wording (clients.md §5); the engine's reason follows.
+        const limit = /holds (\d+)/.exec(e.message)?.[1] ?? String(engine.maxContext - 1);
+        throw new ApiError('context_length', `prompt is too long: ${p.plan.prompt.length} tokens > ${Number(limit) - 1} maximum (${e.message})`, 'messages');
+      }
       if (e.code === 'engine_closed') throw new ApiError('overloaded', 'the server is shutting down', null, 503);
       throw new ApiError('invalid_request', e.message);
     }
@@ -112,25 +116,28 @@ export function runSse(streams: EngineStream[], p: Prepared, signal: AbortSignal
   const timer = setInterval(() => {
     if (Date.now() - ch.lastSend >= hooks.keepAliveMs) void ch.send([w.keepAlive()]);
   }, Math.max(10, Math.min(hooks.keepAliveMs / 2, 1000)));
+  let ended = false;
   void (async () => {
-    let sent = 0;
     try {
       await ch.send(w.open());
       const { trackers, ttftMs } = await drive(streams, p, t0, hooks, async (t, ev, events) => {
         const frames = w.events(t.index, events, ev.type === 'token' ? ev.logprobs : undefined);
         if (ev.type === 'done' && ev.finishReason !== 'error' && ev.finishReason !== 'abort') frames.push(...w.choiceDone(t.result()));
-        sent += frames.length;
         await ch.send(frames);
       });
       const o = outcome(trackers, ttftMs, signal.aborted || ch.isCancelled);
+      ended = true;
       hooks.onEnd(o);
       if (o.error) await ch.send(w.fail(new ApiError('api', `generation failed: ${o.error}`)));
       else if (o.aborted) await ch.send(w.fail(new ApiError('overloaded', 'the request was aborted (server shutting down)', null, 503)));
       else await ch.send(w.close(o.usage));
     } catch (e) {
-      await ch.send(w.fail(e instanceof ApiError ? e : new ApiError('api', (e as Error).message)));
+      // An engine or writer failure mid-stream: the client gets the dialect's failure event, the ledger its row.
+      abortAll();
+      const err = e instanceof ApiError ? e : new ApiError('api', (e as Error).message);
+      if (!ended) hooks.onEnd({ usage: { promptTokens: 0, cachedTokens: 0, completionTokens: 0 }, finish: 'error', ttftMs: null, aborted: false, error: err.message });
+      await ch.send(w.fail(err));
     } finally {
-      void sent;
       clearInterval(timer);
       signal.removeEventListener('abort', abortAll);
       ch.close();

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { TokenLogprob, Usage } from '../../engine/types.js';
 import type { ChatMessage, ToolCallInput, ToolDefinition } from '../../text/chat-messages.js';
 import type { ChoiceResult, Finish } from './choices.js';
-import { ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zInt, zNum } from './common.js';
+import { ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zInt, zTemperature, zTopP } from './common.js';
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
 import type { OutputEvent } from './output.js';
@@ -30,8 +30,8 @@ export const messagesRequest = z.object({
   ...messagesBase,
   max_tokens: z.number().int().min(1),
   stop_sequences: z.array(z.string()).nullish(),
-  temperature: zNum,
-  top_p: zNum,
+  temperature: zTemperature,
+  top_p: zTopP,
   top_k: zInt,
   stream: z.boolean().nullish(),
 });

@@ -183,6 +183,8 @@ export function sampling(f: SamplingFields, maxTokens: number): Partial<Sampling
 export const zNum = z.number().nullish();
 export const zInt = z.number().int().nullish();
 export const zStop = z.union([z.string(), z.array(z.string())]).nullish();
+export const zTemperature = z.number().min(0).max(2).nullish();
+export const zTopP = z.number().gt(0).max(1).nullish();
 
 /** A tool's JSON schema must be an object schema (or absent); anything else is an invalid tool schema (400). */
 export function checkToolSchema(name: string, schema: unknown, where: string): void {

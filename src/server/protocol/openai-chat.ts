@@ -6,7 +6,7 @@ import type { TokenLogprob, Usage } from '../../engine/types.js';
 import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
 import type { ChoiceResult, Finish } from './choices.js';
 import {
-  ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zaiCode, zInt, zNum, zStop,
+  ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zaiCode, zInt, zNum, zStop, zTemperature, zTopP,
 } from './common.js';
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
@@ -45,10 +45,10 @@ export const chatRequest = z.object({
   messages: z.array(message),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  max_tokens: zInt,
-  max_completion_tokens: zInt,
-  temperature: zNum,
-  top_p: zNum,
+  max_tokens: zInt.refine((v) => v == null || v >= 1, 'must be at least 1'),
+  max_completion_tokens: zInt.refine((v) => v == null || v >= 1, 'must be at least 1'),
+  temperature: zTemperature,
+  top_p: zTopP,
   top_k: zInt,
   min_p: zNum,
   presence_penalty: zNum,
@@ -58,7 +58,7 @@ export const chatRequest = z.object({
   n: zInt,
   seed: zInt,
   logprobs: z.boolean().nullish(),
-  top_logprobs: zInt,
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
   tools: z.array(zFunctionTool).nullish(),
   tool_choice: zToolChoice,
   parallel_tool_calls: z.boolean().nullish(),
@@ -126,7 +126,8 @@ export function prepareChat(body: unknown, ctx: ModelContext): Prepared {
   });
   const s = sampling(req, maxTokens(ctx, r.prompt.length, req.max_completion_tokens ?? req.max_tokens));
   const wantLogprobs = req.logprobs === true;
-  const plan = { prompt: r.prompt, sampling: wantLogprobs ? { ...s, logprobs: req.top_logprobs ?? 0 } : s, output: r.output, tools: r.tools };
+  const output = req.parallel_tool_calls === false ? { ...r.output, maxToolCalls: 1 } : r.output;
+  const plan = { prompt: r.prompt, sampling: wantLogprobs ? { ...s, logprobs: req.top_logprobs ?? 0 } : s, output, tools: r.tools };
   const id = newId('chatcmpl-');
   const created = seconds();
   const model = req.model;

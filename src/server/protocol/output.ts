@@ -48,6 +48,8 @@ export interface ModelOutputOptions {
   /** false for tool_choice none. */
   readonly parseToolCalls?: boolean;
   readonly newToolCallId?: () => string;
+  /** parallel_tool_calls false → 1: calls after the first are dropped like undeclared ones. */
+  readonly maxToolCalls?: number;
 }
 
 interface CallState {
@@ -123,7 +125,7 @@ export class ModelOutput {
       for (const tc of d.tool_calls ?? []) {
         if (tc.id !== undefined) {
           const name = tc.function.name ?? '';
-          if (!this.declared.has(name)) {
+          if (!this.declared.has(name) || this.calls.length >= (this.options.maxToolCalls ?? Infinity)) {
             this.byParserIndex.set(tc.index, null);
             continue;
           }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { TokenLogprob, Usage } from '../../engine/types.js';
 import type { ChatMessage, ToolCallInput, ToolDefinition } from '../../text/chat-messages.js';
 import type { ChoiceResult } from './choices.js';
-import { ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zInt, zNum } from './common.js';
+import { ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zInt, zTemperature, zTopP } from './common.js';
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
 import { seconds } from './dialect.js';
@@ -27,8 +27,8 @@ export const responsesRequest = z.object({
   store: z.boolean().nullish(),
   stream: z.boolean().nullish(),
   max_output_tokens: zInt,
-  temperature: zNum,
-  top_p: zNum,
+  temperature: zTemperature,
+  top_p: zTopP,
   previous_response_id: z.string().nullish(),
   text: z.object({ format: z.object({ type: z.string() }).nullish() }).nullish(),
 });
