@@ -2,9 +2,9 @@
 // min-p, a draw from the request's own seeded generator, and log-probabilities. Pure functions over
 // plain arrays (the engine keeps the per-request state).
 //
-// Cost: one pass over the vocabulary for bias/penalties/softmax, plus a sort of only the candidates that
-// can matter (a histogram of probability ratios finds them), so a 150K vocabulary stays well under a
-// decode step (measured in bench/serving.ts).
+// Cost: a few passes over the vocabulary (bias/penalties, softmax with a histogram of probability ratios,
+// the draw) plus a sort of only the ratio bucket where a top-k / top-p cut falls, so a 150K vocabulary
+// stays well under a decode step (measured in bench/serving.ts).
 
 import type { SamplingParams, TokenLogprob } from './types.js';
 
@@ -51,7 +51,8 @@ export class Rng {
 
 let work = new Float32Array(0);
 let probs = new Float64Array(0);
-let cand = new Int32Array(0);
+let bucketOf = new Uint8Array(0);
+let member = new Uint8Array(0);
 const NB = 64; // ratio buckets: bucket b holds p/pmax in (2^-(b+1)/2, 2^-b/2]; the last one everything below
 const bucketCount = new Int32Array(NB);
 const bucketMass = new Float64Array(NB);
@@ -81,7 +82,12 @@ function argmaxOf(x: Float32Array): number {
   return best;
 }
 
-/** Chooses the next token from a processed row (processLogits). Temperature 0 → argmax (first on ties). */
+/**
+ * Chooses the next token from a processed row (processLogits). Temperature 0 → argmax (first on ties).
+ * The kept set is exactly the textbook one (sort by probability, ties by lower id; top-k; top-p of what
+ * top-k kept; min-p relative to the top token), but only the one or two ratio buckets where a cut falls
+ * are sorted. The draw then walks the kept tokens in id order.
+ */
 export function chooseToken(x: Float32Array, p: SamplingParams, rng: Rng): number {
   const V = x.length;
   if (p.temperature <= 0 || p.topK === 1) return argmaxOf(x);
@@ -89,78 +95,101 @@ export function chooseToken(x: Float32Array, p: SamplingParams, rng: Rng): numbe
   let mx = -Infinity;
   for (let i = 0; i < V; i++) if (x[i]! > mx) mx = x[i]!;
   if (mx === -Infinity) return argmaxOf(x);
-  if (probs.length < V) probs = new Float64Array(V);
-  let total = 0;
-  for (let i = 0; i < V; i++) total += probs[i] = Math.exp((x[i]! - mx) * invT);
-  // Every probability is relative to the top one (pmax = 1 in these units).
+  if (probs.length < V) {
+    probs = new Float64Array(V);
+    bucketOf = new Uint8Array(V);
+    member = new Uint8Array(V);
+  }
   const minRatio = p.minP > 0 ? p.minP : 0;
   const topK = p.topK > 0 ? p.topK : 0;
-  if (topK === 0 && p.topP >= 1) {
-    // No truncation but min-p: one pass draws from the kept mass.
-    let kept = total;
-    if (minRatio > 0) {
-      kept = 0;
-      for (let i = 0; i < V; i++) if (probs[i]! >= minRatio) kept += probs[i]!;
+  if ((topK === 0 || topK >= V) && p.topP >= 1) {
+    // No truncation (min-p at most): one pass for the probabilities, one for the draw.
+    let kept = 0;
+    for (let i = 0; i < V; i++) {
+      const q = Math.exp((x[i]! - mx) * invT);
+      probs[i] = q;
+      if (q >= minRatio) kept += q;
     }
-    let u = rng.next() * kept;
-    let last = 0;
+    let u = rng.next() * kept, pick = 0;
     for (let i = 0; i < V; i++) {
       const q = probs[i]!;
       if (q < minRatio) continue;
-      last = i;
-      if ((u -= q) < 0) return i;
+      pick = i;
+      if ((u -= q) < 0) break;
     }
-    return last;
+    return pick;
   }
-  // Candidates: whole buckets (by ratio to the top) until they hold top-k tokens or top-p of the mass.
+  // Probabilities relative to the top token (pmax = 1 in these units) and their half-octave bucket:
+  // −2·log2(p/pmax) = 2(mx − x)/(T·ln 2), so no logarithm is needed.
+  const toBucket = (2 / Math.LN2) * invT;
   bucketCount.fill(0);
   bucketMass.fill(0);
+  let total = 0;
   for (let i = 0; i < V; i++) {
-    const q = probs[i]!;
-    const b = q >= 1 ? 0 : Math.min(NB - 1, Math.floor(-Math.log2(q) * 2));
+    const d = mx - x[i]!;
+    const q = Math.exp((x[i]! - mx) * invT);
+    probs[i] = q;
+    total += q;
+    const b = Math.min(NB - 1, Math.floor(d * toBucket));
+    bucketOf[i] = b;
     bucketCount[b]!++;
     bucketMass[b] += q;
   }
-  let last = NB - 1, count = 0, mass = 0;
-  for (let b = 0; b < NB; b++) {
-    count += bucketCount[b]!;
-    mass += bucketMass[b]!;
-    // With top-k, top-p applies to the top-k mass, so all k must be candidates; without, the total mass.
-    if (topK > 0 ? count >= topK : mass >= p.topP * total) {
-      last = b;
-      break;
-    }
+  // Kept so far: every token of a bucket < lb, and the lc best of bucket lb (lb = NB: everything).
+  let lb = NB, lc = 0;
+  let sorted: number[] = [];
+  const sortBucket = (b: number) => {
+    sorted = [];
+    for (let i = 0; i < V; i++) if (bucketOf[i] === b) sorted.push(i);
+    sorted.sort((a, c) => probs[c]! - probs[a]! || a - c);
+  };
+  if (topK > 0 && topK < V) {
+    let before = 0, b = 0;
+    while (before + bucketCount[b]! < topK) before += bucketCount[b++]!;
+    lb = b;
+    lc = topK - before;
+    sortBucket(b);
   }
-  if (cand.length < count) cand = new Int32Array(Math.max(count, 1024));
-  let n = 0;
-  for (let i = 0; i < V; i++) {
-    const q = probs[i]!;
-    if ((q >= 1 ? 0 : Math.min(NB - 1, Math.floor(-Math.log2(q) * 2))) <= last) cand[n++] = i;
-  }
-  const c = Array.from(cand.subarray(0, n)).sort((a, b) => probs[b]! - probs[a]! || a - b);
-  let keep = topK > 0 ? Math.min(topK, c.length) : c.length;
   if (p.topP < 1) {
-    // top-p over the distribution left after top-k (renormalised), smallest prefix reaching it.
-    let kt = total;
-    if (topK > 0) {
-      kt = 0;
-      for (let j = 0; j < keep; j++) kt += probs[c[j]!]!;
-    }
-    let acc = 0;
-    for (let j = 0; j < keep; j++) {
-      acc += probs[c[j]!]!;
-      if (acc >= p.topP * kt) {
-        keep = j + 1;
-        break;
+    // The mass top-k kept, then the bucket where top-p of it is reached.
+    let kept = 0;
+    for (let b = 0; b < Math.min(lb, NB); b++) kept += bucketMass[b]!;
+    if (lb < NB) for (let j = 0; j < lc; j++) kept += probs[sorted[j]!]!;
+    const target = p.topP * kept;
+    let acc = 0, b = 0;
+    while (b < lb && acc + bucketMass[b]! < target) acc += bucketMass[b++]!;
+    if (b < NB) {
+      if (b < lb) {
+        sortBucket(b);
+        lb = b;
+        lc = sorted.length;
+      }
+      for (let j = 0; j < lc; j++) {
+        acc += probs[sorted[j]!]!;
+        if (acc >= target) {
+          lc = j + 1;
+          break;
+        }
       }
     }
   }
-  if (minRatio > 0) while (keep > 1 && probs[c[keep - 1]!]! < minRatio) keep--;
-  let kept = 0;
-  for (let j = 0; j < keep; j++) kept += probs[c[j]!]!;
-  let u = rng.next() * kept;
-  for (let j = 0; j < keep; j++) if ((u -= probs[c[j]!]!) < 0) return c[j]!;
-  return c[keep - 1]!;
+  if (lb < NB) for (let j = 0; j < lc; j++) member[sorted[j]!] = 1;
+  // Dropped tokens get probability 0 (probs is scratch), then one draw pass.
+  let keptMass = 0;
+  for (let i = 0; i < V; i++) {
+    const b = bucketOf[i]!, q = probs[i]!;
+    if (b > lb || (b === lb && member[i] !== 1) || q < minRatio) probs[i] = 0;
+    else keptMass += q;
+  }
+  let u = rng.next() * keptMass, pick = -1;
+  for (let i = 0; i < V; i++) {
+    const q = probs[i]!;
+    if (q === 0) continue;
+    pick = i;
+    if ((u -= q) < 0) break;
+  }
+  if (lb < NB) for (let j = 0; j < lc; j++) member[sorted[j]!] = 0;
+  return pick;
 }
 
 /** Log-probability of `id` and the `top` most likely tokens under the model's raw logits (before sampling transforms). */
