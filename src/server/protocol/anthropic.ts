@@ -22,7 +22,7 @@ const messagesBase = {
   system: z.union([z.string(), z.array(block)]).nullish(),
   messages: z.array(zMessage),
   tools: z.array(zTool).nullish(),
-  tool_choice: z.object({ type: z.string(), name: z.string().optional() }).nullish(),
+  tool_choice: z.object({ type: z.string(), name: z.string().optional(), disable_parallel_tool_use: z.boolean().optional() }).nullish(),
   thinking: z.object({ type: z.string(), budget_tokens: z.number().optional() }).nullish(),
   output_config: z.object({ effort: z.string().nullish() }).nullish(),
 };
@@ -146,7 +146,8 @@ export function prepareMessages(body: unknown, ctx: ModelContext): Prepared {
   const id = newId('msg_');
   const model = req.model;
   return {
-    endpoint: 'messages', plan: { prompt: r.prompt, sampling: s, output: { ...r.output, newToolCallId: () => newId('toolu_') }, tools: r.tools },
+    endpoint: 'messages',
+    plan: { prompt: r.prompt, sampling: s, output: { ...r.output, newToolCallId: () => newId('toolu_'), ...(req.tool_choice?.disable_parallel_tool_use ? { maxToolCalls: 1 } : {}) }, tools: r.tools },
     n: 1, stream: req.stream === true, wantLogprobs: false, model,
     writer: () => new MessagesStream(id, model, r.prompt.length),
     respond: (choices, usage) => {

@@ -137,7 +137,7 @@ export function prepareResponses(body: unknown, ctx: ModelContext): Prepared {
     incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
   });
   return {
-    endpoint: 'responses', plan: { prompt: r.prompt, sampling: s, output: r.output, tools: r.tools }, n: 1, stream: req.stream === true, wantLogprobs: false, model,
+    endpoint: 'responses', plan: { prompt: r.prompt, sampling: s, output: req.parallel_tool_calls === false ? { ...r.output, maxToolCalls: 1 } : r.output, tools: r.tools }, n: 1, stream: req.stream === true, wantLogprobs: false, model,
     writer: () => new ResponsesStream(shell, kinds),
     respond: (choices, usage) => {
       const c = choices[0]!;
