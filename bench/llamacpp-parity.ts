@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { GlmModel } from '../src/model/model.js';
 import { refOps } from '../src/kernels/ref/index.js';
 import { presetConfig } from '../src/model/presets.js';
-import { writeSyntheticCheckpoint } from '../src/checkpoint/synthetic.js';
+import { writeSyntheticCheckpoint } from '../src/model/synthetic.js';
 import { writePresetTextFiles } from '../src/text/preset.js';
 import { exportGguf } from '../src/gguf/export.js';
 import type { GgufDType } from '../src/gguf/glm-dsa.js';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GlmModel } from '../src/model/model.js';
 import { presetConfig, type PresetName } from '../src/model/presets.js';
-import { writeSyntheticCheckpoint } from '../src/checkpoint/synthetic.js';
+import { writeSyntheticCheckpoint } from '../src/model/synthetic.js';
 import { writePresetTextFiles } from '../src/text/preset.js';
 import { selectOps } from '../src/kernels/select.js';
 import { measureMachineLimits, type MachineLimits } from '../src/kernels/native.js';

@@ -10,7 +10,7 @@ import { exportGguf } from '../src/gguf/export.js';
 import { splitKvB } from '../src/gguf/glm-dsa.js';
 import { Checkpoint } from '../src/checkpoint/checkpoint.js';
 import { presetConfig } from '../src/model/presets.js';
-import { writeSyntheticCheckpoint, type SyntheticDType } from '../src/checkpoint/synthetic.js';
+import { writeSyntheticCheckpoint, type SyntheticDType } from '../src/model/synthetic.js';
 import { writePresetTextFiles } from '../src/text/preset.js';
 import { loadConfig } from '../src/model/config.js';
 import { dequantize, linearFromTensor, tensorToF32 } from '../src/tensor/weight.js';

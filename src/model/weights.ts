@@ -1,10 +1,11 @@
-// Checkpoint tensor names → typed weights. The only place HF names appear; every shape is checked
+// Checkpoint tensors → typed weights, through the tensor table (tensor-names.ts); every shape is checked
 // against the config, every tensor in the checkpoint must be accounted for (unknown → error).
 
 import type { Checkpoint } from '../checkpoint/checkpoint.js';
 import { CheckpointError } from '../checkpoint/errors.js';
 import { linearFromTensor, tensorToF32, type LinearWeight } from '../tensor/weight.js';
 import type { ModelConfig } from './config.js';
+import { checkpointTensors, lmHeadTensor, mtpDuplicateNames, parseLayerName, type TensorSpec } from './tensor-names.js';
 
 export interface IndexerWeights {
   /** [Hi·Di, qLoraRank] */
@@ -80,7 +81,9 @@ class Loader {
   readonly used = new Set<string>();
   constructor(readonly ckpt: Checkpoint, readonly cfg: ModelConfig) {}
 
-  linear(name: string, rows: number, cols: number): LinearWeight {
+  linear(spec: TensorSpec): LinearWeight {
+    const [rows, cols] = spec.shape as readonly [number, number];
+    const name = spec.name;
     const t = this.ckpt.get(name, [rows, cols]);
     this.used.add(name);
     const scaleName = name.replace(/\.weight$/, '.weight_scale_inv');
@@ -93,9 +96,9 @@ class Loader {
     return linearFromTensor(t, scale, this.cfg.fp8BlockSize);
   }
 
-  vector(name: string, n: number): Float32Array {
-    const t = this.ckpt.get(name, [n]);
-    this.used.add(name);
+  vector(spec: TensorSpec): Float32Array {
+    const t = this.ckpt.get(spec.name, [spec.shape[0]]);
+    this.used.add(spec.name);
     return tensorToF32(t);
   }
 
@@ -104,94 +107,100 @@ class Loader {
   }
 }
 
-function loadMlp(ld: Loader, p: string, hidden: number, inter: number): MlpWeights {
-  return {
-    gate: ld.linear(`${p}.gate_proj.weight`, inter, hidden),
-    up: ld.linear(`${p}.up_proj.weight`, inter, hidden),
-    down: ld.linear(`${p}.down_proj.weight`, hidden, inter),
+/** The specs of one layer by key (tensor-names.ts is the only place HF names are spelled). */
+function byKey(specs: readonly TensorSpec[]): (key: string) => TensorSpec {
+  const m = new Map(specs.map((s) => [s.key, s]));
+  return (key) => {
+    const s = m.get(key);
+    if (!s) throw new Error(`internal: no tensor for ${key}`);
+    return s;
   };
 }
 
-function loadLayer(ld: Loader, i: number, kind: 'dense' | 'sparse', hasIndexer: boolean): LayerWeights {
+function loadMlp(ld: Loader, t: (key: string) => TensorSpec, key: string): MlpWeights {
+  return { gate: ld.linear(t(`${key}.gate`)), up: ld.linear(t(`${key}.up`)), down: ld.linear(t(`${key}.down`)) };
+}
+
+function loadLayer(ld: Loader, specs: readonly TensorSpec[], kind: 'dense' | 'sparse', hasIndexer: boolean): LayerWeights {
   const c = ld.cfg;
-  const p = `model.layers.${i}`;
-  const H = c.numHeads, D = c.hiddenSize, C = c.kvLoraRank, R = c.qkRopeHeadDim;
-  const a = `${p}.self_attn`;
+  const t = byKey(specs);
   const indexer: IndexerWeights | null = hasIndexer
     ? {
-        wqB: ld.linear(`${a}.indexer.wq_b.weight`, c.indexNHeads * c.indexHeadDim, c.qLoraRank),
-        wk: ld.linear(`${a}.indexer.wk.weight`, c.indexHeadDim, D),
-        kNormWeight: ld.vector(`${a}.indexer.k_norm.weight`, c.indexHeadDim),
-        kNormBias: ld.vector(`${a}.indexer.k_norm.bias`, c.indexHeadDim),
-        weightsProj: ld.linear(`${a}.indexer.weights_proj.weight`, c.indexNHeads, D),
+        wqB: ld.linear(t('indexer.wqB')),
+        wk: ld.linear(t('indexer.wk')),
+        kNormWeight: ld.vector(t('indexer.kNormWeight')),
+        kNormBias: ld.vector(t('indexer.kNormBias')),
+        weightsProj: ld.linear(t('indexer.weightsProj')),
       }
     : null;
   const attn: AttentionWeights = {
-    qA: ld.linear(`${a}.q_a_proj.weight`, c.qLoraRank, D),
-    qANorm: ld.vector(`${a}.q_a_layernorm.weight`, c.qLoraRank),
-    qB: ld.linear(`${a}.q_b_proj.weight`, H * c.qkHeadDim, c.qLoraRank),
-    kvA: ld.linear(`${a}.kv_a_proj_with_mqa.weight`, C + R, D),
-    kvANorm: ld.vector(`${a}.kv_a_layernorm.weight`, C),
-    kvB: ld.linear(`${a}.kv_b_proj.weight`, H * (c.qkNopeHeadDim + c.vHeadDim), C),
-    o: ld.linear(`${a}.o_proj.weight`, D, H * c.vHeadDim),
+    qA: ld.linear(t('attn.qA')),
+    qANorm: ld.vector(t('attn.qANorm')),
+    qB: ld.linear(t('attn.qB')),
+    kvA: ld.linear(t('attn.kvA')),
+    kvANorm: ld.vector(t('attn.kvANorm')),
+    kvB: ld.linear(t('attn.kvB')),
+    o: ld.linear(t('attn.o')),
     indexer,
   };
   let mlp: LayerWeights['mlp'];
   if (kind === 'dense') {
-    mlp = { kind: 'dense', dense: loadMlp(ld, `${p}.mlp`, D, c.intermediateSize) };
+    mlp = { kind: 'dense', dense: loadMlp(ld, t, 'dense') };
   } else {
-    const E = c.nRoutedExperts;
     mlp = {
       kind: 'moe',
       moe: {
-        router: ld.linear(`${p}.mlp.gate.weight`, E, D),
-        bias: ld.vector(`${p}.mlp.gate.e_score_correction_bias`, E),
-        experts: Array.from({ length: E }, (_, e) => loadMlp(ld, `${p}.mlp.experts.${e}`, D, c.moeIntermediateSize)),
-        shared: c.nSharedExperts > 0 ? loadMlp(ld, `${p}.mlp.shared_experts`, D, c.moeIntermediateSize * c.nSharedExperts) : null,
+        router: ld.linear(t('moe.router')),
+        bias: ld.vector(t('moe.bias')),
+        experts: Array.from({ length: c.nRoutedExperts }, (_, e) => loadMlp(ld, t, `expert.${e}`)),
+        shared: c.nSharedExperts > 0 ? loadMlp(ld, t, 'shared') : null,
       },
     };
   }
-  return {
-    inputNorm: ld.vector(`${p}.input_layernorm.weight`, D),
-    postNorm: ld.vector(`${p}.post_attention_layernorm.weight`, D),
-    attn,
-    mlp,
-  };
+  return { inputNorm: ld.vector(t('inputNorm')), postNorm: ld.vector(t('postNorm')), attn, mlp };
 }
 
 export function loadWeights(ckpt: Checkpoint, cfg: ModelConfig): ModelWeights {
   const ld = new Loader(ckpt, cfg);
-  const D = cfg.hiddenSize;
-  const embed = ld.linear('model.embed_tokens.weight', cfg.vocabSize, D);
+  const all = checkpointTensors(cfg);
+  const top = byKey(all.filter((s) => parseLayerName(s.name) === null));
+  const perLayer = new Map<number, TensorSpec[]>();
+  for (const s of all) {
+    const l = parseLayerName(s.name);
+    if (l) perLayer.set(l.layer, [...(perLayer.get(l.layer) ?? []), s]);
+  }
+  const embed = ld.linear(top('embed'));
   const layers = Array.from({ length: cfg.numLayers }, (_, i) =>
-    loadLayer(ld, i, cfg.mlpLayerTypes[i]!, cfg.indexerTypes[i] === 'full'),
+    loadLayer(ld, perLayer.get(i)!, cfg.mlpLayerTypes[i]!, cfg.indexerTypes[i] === 'full'),
   );
-  const norm = ld.vector('model.norm.weight', D);
-  const lmHead = cfg.tieWordEmbeddings && !ld.has('lm_head.weight') ? embed : ld.linear('lm_head.weight', cfg.vocabSize, D);
+  const norm = ld.vector(top('norm'));
+  const head = lmHeadTensor(cfg);
+  const lmHead = cfg.tieWordEmbeddings && !ld.has(head.name) ? embed : ld.linear(head);
 
   // MTP layers sit after the main stack (index numLayers + j); always MoE with their own full indexer.
   const mtp: MtpWeights[] = [];
   for (let j = 0; j < cfg.numNextnPredictLayers; j++) {
     const i = cfg.numLayers + j;
-    const p = `model.layers.${i}`;
-    if (!ld.has(`${p}.eh_proj.weight`)) break; // config announces MTP but the checkpoint omits it: run without.
+    const specs = perLayer.get(i)!;
+    const t = byKey(specs);
+    if (!ld.has(t('mtp.ehProj').name)) break; // config announces MTP but the checkpoint omits it: run without.
     mtp.push({
-      layer: loadLayer(ld, i, 'sparse', true),
-      enorm: ld.vector(`${p}.enorm.weight`, D),
-      hnorm: ld.vector(`${p}.hnorm.weight`, D),
-      ehProj: ld.linear(`${p}.eh_proj.weight`, D, 2 * D),
-      headNorm: ld.vector(`${p}.shared_head.norm.weight`, D),
+      layer: loadLayer(ld, specs, 'sparse', true),
+      enorm: ld.vector(t('mtp.enorm')),
+      hnorm: ld.vector(t('mtp.hnorm')),
+      ehProj: ld.linear(t('mtp.ehProj')),
+      headNorm: ld.vector(t('mtp.headNorm')),
     });
     // Some exports copy the shared embedding/head into the MTP layer; they duplicate the main ones.
-    for (const extra of [`${p}.embed_tokens.weight`, `${p}.shared_head.head.weight`]) if (ld.has(extra)) ld.used.add(extra);
+    for (const extra of mtpDuplicateNames(i)) if (ld.has(extra)) ld.used.add(extra);
   }
 
   for (const name of ckpt.names()) {
     if (ld.used.has(name)) continue;
     const t = ckpt.get(name);
     // Shared-indexer layers of GLM-5.2 carry no indexer weights, but some GGUF-era exports keep them: ignore those.
-    const m = /^model\.layers\.(\d+)\.self_attn\.indexer\./.exec(name);
-    if (m && cfg.indexerTypes[Number(m[1])] === 'shared') continue;
+    const l = parseLayerName(name);
+    if (l && l.rest.startsWith('self_attn.indexer.') && cfg.indexerTypes[l.layer] === 'shared') continue;
     throw new CheckpointError(t.file, 'unknown tensor (not part of a glm_moe_dsa checkpoint with this config)', name);
   }
   return { embed, layers, norm, lmHead, mtp };

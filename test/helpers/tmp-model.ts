@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { presetConfig } from '../../src/model/presets.js';
-import { writeSyntheticCheckpoint, type SyntheticDType } from '../../src/checkpoint/synthetic.js';
+import { writeSyntheticCheckpoint, type SyntheticDType } from '../../src/model/synthetic.js';
 
 export function tmpDir(prefix = 'glm5-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -6,7 +6,7 @@ import type { Command } from '../main.js';
 import { UsageError } from '../main.js';
 import { intArg, parse } from '../args.js';
 import { PRESETS, presetConfig, type PresetName } from '../../model/presets.js';
-import { writeSyntheticCheckpoint, type SyntheticDType } from '../../checkpoint/synthetic.js';
+import { writeSyntheticCheckpoint, type SyntheticDType } from '../../model/synthetic.js';
 import { writePresetTextFiles } from '../../text/preset.js';
 
 const USAGE = 'glm5 init --preset tiny|small|long [--seed N] [--dtype f32|bf16|fp8] [--shard-mb N] [--force] DIR';

@@ -4,13 +4,13 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig } from '../model/config.js';
+import { parseConfig } from './config.js';
 import { Rng } from '../tensor/random.js';
 import { f32ToBf16 } from '../tensor/dtype.js';
 import { quantizeFp8Blocks } from '../tensor/fp8.js';
-import { checkpointLayout, type TensorSpec } from './layout.js';
-import type { TensorToWrite } from './safetensors.js';
-import { writeCheckpointTensors } from './writer.js';
+import { checkpointTensors, type TensorSpec } from './tensor-names.js';
+import type { TensorToWrite } from '../checkpoint/safetensors.js';
+import { writeCheckpointTensors } from '../checkpoint/writer.js';
 
 export type SyntheticDType = 'f32' | 'bf16' | 'fp8';
 
@@ -59,7 +59,7 @@ export function writeSyntheticCheckpoint(dir: string, config: Record<string, unk
   const tensors: TensorToWrite[] = [];
   // Values are drawn in layout order, one tensor at a time, so a seed always gives the same weights
   // whatever the dtype; FP8 weights come with their scale tensor right after them.
-  for (const spec of checkpointLayout(cfg)) {
+  for (const spec of checkpointTensors(cfg)) {
     const shape = [...spec.shape];
     const keepF32 = spec.role === 'router_bias';
     if (opts.dtype === 'fp8' && spec.role === 'linear') {
