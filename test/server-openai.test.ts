@@ -24,6 +24,8 @@ const user = (content: string): OpenAI.ChatCompletionMessageParam[] => [{ role: 
 test('models and health', async () => {
   const models = await client.models.list();
   assert.ok(models.data.some((m) => m.id === 'glm-5'));
+  assert.equal((await client.models.retrieve('glm-5')).id, 'glm-5');
+  await assert.rejects(client.models.retrieve('llama-3'), (e: unknown) => e instanceof OpenAI.NotFoundError);
   const health = (await (await fetch(`${server.url}/health`)).json()) as { status: string };
   assert.equal(health.status, 'ok');
 });

@@ -95,6 +95,11 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
 
   app.get('/health', (c) => c.json({ status: inFlight.draining ? 'draining' : 'ok', model: o.models.primary, ...o.engine.stats() }, inFlight.draining ? 503 : 200));
   app.get('/v1/models', (c) => c.json(o.models.list(started) as object));
+  app.get('/v1/models/:id{.+}', (c) => {
+    const id = c.req.param('id');
+    if (!o.models.accepts(id)) return errorResponse(c, new ApiError('not_found', `The model '${id}' does not exist`, 'model'));
+    return c.json({ id, object: 'model', created: started, owned_by: 'glm5' });
+  });
   app.get('/metrics', async (c) => c.text(await o.metrics.registry.metrics(), 200, { 'Content-Type': o.metrics.registry.contentType }));
 
   const generation = (endpoint: Endpoint, prepare: (body: unknown, e: ServingEngine) => Prepared) => async (c: Context): Promise<Response> => {
