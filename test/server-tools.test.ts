@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { DEFAULT_MODEL_DIR } from '../src/cli/default-model.js';
 import { DEMO_TOOLS, runDemoTool } from '../src/server/demo-tools.js';
-import { startServerProcess } from './server-helpers.js';
+import { glm5, startServerProcess } from './server-helpers.js';
 import type { ServerProcess } from './server-helpers.js';
 
 const HAVE_MODEL = existsSync(join(DEFAULT_MODEL_DIR, 'config.json'));
@@ -84,4 +84,12 @@ test('Responses: function_call → function_call_output → message', { skip }, 
   const second = await openai.responses.create({ model: 'glm-5', input, tools, temperature: 0, max_output_tokens: 200, store: false });
   assert.equal(second.status, 'completed');
   assert.match(second.output_text, /15:30/);
+});
+
+test('glm5 chat --tools demo runs the call and feeds the result back', { skip }, () => {
+  const r = glm5(['chat', '--tools', 'demo', '--temperature', '0', '--max-tokens', '200'], {}, 'What is 12 times 7?\n/exit\n');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /→ calculator\(\{"expression": "12 \* 7"\}\)/);
+  assert.match(r.stdout, /← \{"result": 84\}/);
+  assert.match(r.stdout.split('← {"result": 84}')[1]!, /84/, 'the answer after the tool result uses it');
 });
