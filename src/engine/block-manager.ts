@@ -63,9 +63,10 @@ export class BlockManager {
   }
 
   /** Chained hashes of the full blocks of `tokens` (the last partial block has none). */
-  blockHashes(tokens: readonly number[], from = 0, parent = this.salt): string[] {
+  blockHashes(tokens: readonly number[], from = 0, parent = ''): string[] {
     const B = this.blockSize, out: string[] = [];
-    let prev = parent;
+    // The first block's parent is the manager's salt (the weights) plus the caller's (the kind of content).
+    let prev = from === 0 ? `${this.salt}|${parent}` : parent;
     for (let i = from; (i + 1) * B <= tokens.length; i++) {
       const h = createHash('sha1').update(prev).update(Int32Array.from(tokens.slice(i * B, (i + 1) * B))).digest('base64');
       out.push(h);

@@ -15,7 +15,9 @@ import { ChatTemplate } from '../text/chat-template.js';
 import type { IncrementalDecoder } from '../text/incremental-decoder.js';
 import { BlockManager } from './block-manager.js';
 import { Scheduler, type SchedRequest } from './scheduler.js';
-import { chooseToken, logprobsOf, processLogits, Rng, type PenaltyState } from './sampler.js';
+import { chooseToken, distribution, logprobsOf, processLogits, Rng, sampleFrom, type PenaltyState } from './sampler.js';
+import { verifyDraft } from './speculative.js';
+import { mtpStep, type MtpInput } from '../model/mtp.js';
 import { StopStringMatcher } from './stop-strings.js';
 import {
   RequestError, type DoneEvent, type EngineEvent, type EngineStats, type FinishReason, type GenerateRequest, type GenerationResult,
@@ -35,7 +37,20 @@ export interface EngineOptions {
   readonly prefixCache?: boolean;
   readonly backend?: BackendName;
   readonly quantize?: 'int8';
+  /**
+   * Draft tokens per step from the checkpoint's MTP layer (0 = off). Default: DEFAULT_SPECULATIVE when the
+   * checkpoint has an MTP layer, else 0.
+   */
+  readonly speculative?: number;
+  /**
+   * Benchmark hook only (never for real output): accept each greedy draft with this probability instead of
+   * checking it, to measure speed as a function of acceptance on random-weight models.
+   */
+  readonly forceAcceptance?: number;
 }
+
+/** Draft length used when the checkpoint has an MTP layer and nothing else is asked (measured: BENCHMARKS.md). */
+export const DEFAULT_SPECULATIVE = 2;
 
 export interface RequestStream extends AsyncIterable<EngineEvent> {
   readonly id: string;
@@ -68,6 +83,30 @@ interface Req extends SchedRequest {
   readonly queue: EngineEvent[];
   wake: (() => void) | undefined;
   resolve: (r: GenerationResult) => void;
+  /** Speculation state (null: this request does not speculate). */
+  readonly spec: SpecState | null;
+  lookahead: number;
+  readonly hashSalt: string;
+  readonly completePositions: number;
+  onRelease(): void;
+  onAdopt(n: number): void;
+}
+
+interface SpecState {
+  /** The MTP layer's view of the request's blocks (its length lags the main one until caught up). */
+  readonly mtp: PagedSequence;
+  /** The first draft (from the MTP row at the last computed position) once the MTP has caught up. */
+  next: { token: number; q: Float64Array | null; hidden: Float32Array } | undefined;
+}
+
+export interface SpeculationStats {
+  readonly k: number;
+  /** Verify steps, drafts proposed, drafts accepted, and accepted drafts by position (0 = first draft). */
+  readonly steps: number;
+  readonly drafted: number;
+  readonly accepted: number;
+  readonly acceptedAt: readonly number[];
+  readonly draftedAt: readonly number[];
 }
 
 export class Engine {
@@ -84,6 +123,11 @@ export class Engine {
   private nextId = 0;
   private readonly counters = { promptTokens: 0, cachedPromptTokens: 0, generatedTokens: 0, steps: 0, modelMs: 0, stepMs: 0 };
   private readonly recent: { t: number; n: number }[] = [];
+  /** Draft tokens per verify step (0: speculation off). */
+  readonly k: number;
+  private readonly forceAcceptance: number | undefined;
+  private readonly forceRng = new Rng(12345);
+  private readonly spec = { steps: 0, drafted: 0, accepted: 0, acceptedAt: [] as number[], draftedAt: [] as number[] };
 
   constructor(readonly model: GlmModel, opts: EngineOptions & { tokenizer?: Tokenizer | null; template?: ChatTemplate | null; generationConfig?: Record<string, unknown>; salt?: string; modelDir?: string } = {}) {
     const cfg = model.cfg;
@@ -93,11 +137,14 @@ export class Engine {
     this.modelDir = opts.modelDir ?? '';
     const B = opts.blockSize ?? 32;
     const gb = opts.kvCacheGb ?? Math.min(8, (0.3 * freemem()) / 1e9);
-    const perBlock = PagedKvPool.bytesPerBlock(cfg, B);
+    const mtpLayers = model.weights.mtp.length > 0 ? 1 : 0;
+    this.k = mtpLayers ? Math.max(0, Math.floor(opts.speculative ?? DEFAULT_SPECULATIVE)) : 0;
+    this.forceAcceptance = opts.forceAcceptance;
+    const perBlock = PagedKvPool.bytesPerBlock(cfg, B, this.k > 0 ? mtpLayers : 0);
     // At most one max-length context per running request is ever useful.
     const cap = Math.ceil(cfg.maxPositionEmbeddings / B) * (opts.maxRunning ?? 32);
     const numBlocks = Math.max(1, Math.min(cap, Math.floor((gb * 1e9) / perBlock)));
-    this.pool = new PagedKvPool(cfg, { numBlocks, blockSize: B });
+    this.pool = new PagedKvPool(cfg, { numBlocks, blockSize: B, mtpLayers: this.k > 0 ? mtpLayers : 0 });
     this.blocks = new BlockManager(numBlocks, B, opts.salt ?? '');
     this.sched = new Scheduler<Req>(this.blocks, { maxRunning: opts.maxRunning ?? 32, maxStepTokens: opts.maxStepTokens ?? 512, prefixCache: opts.prefixCache ?? true });
     this.V = this.tokenizer ? Math.min(cfg.vocabSize, this.tokenizer.vocabSize) : cfg.vocabSize;
@@ -151,7 +198,25 @@ export class Engine {
       stopper: new StopStringMatcher(params.stop),
       stopIds: new Set([...params.stopTokenIds, ...(params.ignoreEos ? [] : this.model.cfg.eosTokenIds)]),
       maxTotal, text: '', logprobs: params.logprobs !== undefined ? [] : undefined, done: undefined, queue: [], wake: undefined, resolve: () => {},
+      spec: null, lookahead: 0, hashSalt: '', completePositions: 0, onRelease: () => {}, onAdopt: () => {},
     };
+    const useSpec = this.k > 0 && request.speculative !== false;
+    const seq = r.seq as PagedSequence;
+    const spec: SpecState | null = useSpec ? { mtp: seq.sibling(), next: undefined } : null;
+    Object.assign(r, {
+      spec,
+      // Blocks of speculating requests also hold MTP rows: they are named apart from blocks without them.
+      hashSalt: useSpec ? 'mtp' : '',
+      onRelease: () => {
+        if (spec) {
+          spec.mtp.rewind(0);
+          spec.next = undefined;
+        }
+      },
+      // Adopted blocks were named with the 'mtp' salt: their MTP rows are complete too.
+      onAdopt: (n: number) => spec?.mtp.extendTo(n),
+    });
+    Object.defineProperty(r, 'completePositions', { get: () => (spec ? Math.min(r.numComputed, spec.mtp.length) : r.numComputed) });
     // Resumed output: the decoder must see it so the next piece continues the same UTF-8 stream.
     if (r.decoder) for (const t of resumed) r.decoder.push(t);
     const result = new Promise<GenerationResult>((res) => (r.resolve = res));
@@ -196,6 +261,7 @@ export class Engine {
       prefixHitRate: c.promptTokens ? c.cachedPromptTokens / c.promptTokens : 0,
       promptTokens: c.promptTokens, cachedPromptTokens: c.cachedPromptTokens, generatedTokens: c.generatedTokens,
       preemptions: this.sched.preemptions, steps: c.steps, tokensPerS: (n * 1000) / span,
+      draftTokens: this.spec.drafted, acceptedDraftTokens: this.spec.accepted, speculativeSteps: this.spec.steps,
     };
   }
 
@@ -235,50 +301,198 @@ export class Engine {
     setImmediate(() => this.loop());
   }
 
-  /** One engine step: plan → batched model step → sample → update. */
+  /**
+   * One engine step: plan → drafts (MTP chain) → one batched model step → acceptance / sampling → MTP
+   * catch-up over the new rows (which also yields each speculating request's next first draft).
+   */
   step(): void {
     const t0 = performance.now();
+    // Decoders whose MTP has caught up propose drafts this step (bounded by what they may still generate).
+    for (const r of this.sched.running) {
+      r.lookahead = r.spec?.next && r.numComputed === r.tokens.length - 1 ? Math.max(0, Math.min(this.k, r.maxTotal - r.tokens.length - 1)) : 0;
+    }
     const plan = this.sched.schedule();
     if (plan.entries.length === 0) return;
-    const inputs = plan.entries.map((e) => ({
-      tokens: e.req.tokens.slice(e.req.numComputed, e.req.numComputed + e.n),
-      cache: e.req.seq as PagedSequence,
-      logits: e.sample ? ('last' as const) : ('none' as const),
-    }));
-    let out;
-    const tm = performance.now();
+    let modelMs = 0;
+    const drafts = new Map<Req, { tokens: number[]; qs: (Float64Array | null)[] }>();
     try {
+      const ts = performance.now();
+      this.draft(plan.entries.map((e) => e.req).filter((r) => r.lookahead > 0), drafts);
+      modelMs += performance.now() - ts;
+    } catch (err) {
+      for (const e of plan.entries) this.finish(e.req, 'error', (err as Error).message);
+      return;
+    }
+    const inputs = plan.entries.map((e) => {
+      const d = drafts.get(e.req);
+      return {
+        tokens: [...e.req.tokens.slice(e.req.numComputed, e.req.numComputed + e.n), ...(d ? d.tokens : [])],
+        cache: e.req.seq as PagedSequence,
+        logits: d ? ('all' as const) : e.sample ? ('last' as const) : ('none' as const),
+      };
+    });
+    let out;
+    try {
+      const ts = performance.now();
       out = this.model.step(inputs);
+      modelMs += performance.now() - ts;
     } catch (err) {
       // A failed step leaves the caches of its requests half-written: they end with an error.
       for (const e of plan.entries) this.finish(e.req, 'error', (err as Error).message);
       return;
     }
-    const tm1 = performance.now();
-    const V = this.model.cfg.vocabSize;
-    let generated = 0;
+    const V = this.model.cfg.vocabSize, D = this.model.cfg.hiddenSize;
+    let generated = 0, row0 = 0;
+    const catchUp: { r: Req; hidden: Float32Array }[] = [];
     plan.entries.forEach((e, i) => {
-      const r = e.req;
-      r.numComputed += e.n;
-      this.sched.registerFullBlocks(r);
-      if (!e.sample) return;
-      const first = out.logitRows[i]!.first;
-      const row = out.logits.subarray(first * V, (first + 1) * V);
-      this.sampleInto(r, row);
-      generated++;
+      const r = e.req, n0 = r.numComputed, rows = inputs[i]!.tokens.length, first = out.logitRows[i]!.first;
+      const hidden = out.hidden.subarray(row0 * D, (row0 + rows) * D);
+      row0 += rows;
+      const d = drafts.get(r);
+      let valid = e.n; // rows whose cache entries stay
+      if (d) {
+        const before = r.tokens.length;
+        const accepted = this.acceptDrafts(r, d, out.logits.subarray(first * V, (first + d.tokens.length + 1) * V));
+        generated += r.tokens.length - before;
+        valid = 1 + accepted;
+        if (!r.done) {
+          // Rejected drafts: their main rows and the chained MTP rows are rolled back (blocks stay reserved).
+          (r.seq as PagedSequence).rewind(n0 + valid);
+          r.spec!.mtp.rewind(n0);
+        }
+      } else if (e.sample) {
+        this.sampleInto(r, out.logits.subarray(first * V, (first + 1) * V));
+        generated++;
+      }
+      r.numComputed = n0 + valid;
+      if (r.done) return;
+      if (r.spec) catchUp.push({ r, hidden: hidden.subarray(0, valid * D) });
+      else this.sched.registerFullBlocks(r);
     });
+    try {
+      const ts = performance.now();
+      this.catchUp(catchUp);
+      modelMs += performance.now() - ts;
+    } catch (err) {
+      for (const c of catchUp) this.finish(c.r, 'error', (err as Error).message);
+    }
+    for (const c of catchUp) if (!c.r.done) this.sched.registerFullBlocks(c.r);
     this.counters.steps++;
     this.counters.generatedTokens += generated;
-    this.recent.push({ t: tm1, n: generated });
     const t1 = performance.now();
-    this.counters.modelMs += tm1 - tm;
+    this.recent.push({ t: t1, n: generated });
+    this.counters.modelMs += modelMs;
     this.counters.stepMs += t1 - t0;
   }
 
+  /** Chains the MTP layer from each request's first draft to `lookahead` drafts (batched across requests). */
+  private draft(reqs: Req[], out: Map<Req, { tokens: number[]; qs: (Float64Array | null)[] }>): void {
+    const D = this.model.cfg.hiddenSize, V = this.model.cfg.vocabSize;
+    const hidden = new Map<Req, Float32Array>();
+    for (const r of reqs) {
+      const next = r.spec!.next!;
+      out.set(r, { tokens: [next.token], qs: [next.q] });
+      hidden.set(r, next.hidden);
+    }
+    for (let j = 2; ; j++) {
+      const active = reqs.filter((r) => r.lookahead >= j);
+      if (active.length === 0) break;
+      const inputs: MtpInput[] = active.map((r) => ({ hidden: hidden.get(r)!, tokens: [out.get(r)!.tokens[j - 2]!], cache: r.spec!.mtp, logits: 'last' }));
+      const res = mtpStep(this.model, inputs);
+      active.forEach((r, i) => {
+        const d = out.get(r)!;
+        const row = res.logits.subarray(res.logitRows[i]!.first * V, (res.logitRows[i]!.first + 1) * V);
+        const { token, q } = this.proposal(r, row, d.tokens);
+        d.tokens.push(token);
+        d.qs.push(q);
+        hidden.set(r, res.hidden.slice(i * D, (i + 1) * D));
+      });
+    }
+    for (const r of reqs) {
+      const n = out.get(r)!.tokens.length;
+      this.spec.drafted += n;
+      for (let j = 0; j < n; j++) this.spec.draftedAt[j] = (this.spec.draftedAt[j] ?? 0) + 1;
+    }
+  }
+
+  /** A draft token from MTP logits under the request's sampling (greedy: argmax; else drawn from q, returned for verification). */
+  private proposal(r: Req, row: Float32Array, pending: readonly number[]): { token: number; q: Float64Array | null } {
+    const x = processLogits(row, this.V, r.params, withTokens(r.penalty, r.params, pending));
+    if (r.params.temperature <= 0) return { token: chooseToken(x, r.params, r.rng), q: null };
+    const q = distribution(x, r.params);
+    return { token: sampleFrom(q, r.rng), q };
+  }
+
+  /**
+   * Verifies drafts against the target rows [k + 1, V] (row j scores the token after the j-th input) and
+   * appends the emitted tokens; returns how many drafts were accepted.
+   */
+  private acceptDrafts(r: Req, d: { tokens: number[]; qs: (Float64Array | null)[] }, rows: Float32Array): number {
+    const V = this.model.cfg.vocabSize, p = r.params;
+    this.spec.steps++;
+    let accepted = 0;
+    for (let j = 0; j < d.tokens.length; j++) {
+      const row = rows.subarray(j * V, (j + 1) * V), draft = d.tokens[j]!;
+      const x = processLogits(row, this.V, p, r.penalty);
+      let token: number;
+      if (this.forceAcceptance !== undefined && p.temperature <= 0) {
+        // Benchmark hook: the coin decides; a rejection emits some token other than the draft.
+        const target = chooseToken(x, p, r.rng);
+        token = this.forceRng.next() < this.forceAcceptance ? draft : target !== draft ? target : (draft + 1) % this.V;
+      } else if (p.temperature <= 0 || !d.qs[j]) {
+        token = chooseToken(x, p, r.rng);
+      } else {
+        const v = verifyDraft(distribution(x, p), d.qs[j]!, draft, r.rng);
+        token = v.accepted ? draft : v.token;
+      }
+      this.appendToken(r, token, row);
+      if (token !== draft) return accepted;
+      accepted++;
+      this.spec.accepted++;
+      this.spec.acceptedAt[j] = (this.spec.acceptedAt[j] ?? 0) + 1;
+      if (r.done) return accepted;
+    }
+    // Every draft accepted: the last row gives one more token for free.
+    this.sampleInto(r, rows.subarray(d.tokens.length * V, (d.tokens.length + 1) * V));
+    return accepted;
+  }
+
+  /** Runs the MTP layer over each speculating request's new rows (hidden h_i with token t_{i+1}); the last row's logits give the next first draft. */
+  private catchUp(items: { r: Req; hidden: Float32Array }[]): void {
+    const D = this.model.cfg.hiddenSize, V = this.model.cfg.vocabSize;
+    const todo = items.filter((c) => c.hidden.length > 0);
+    for (const c of items) c.r.spec!.next = undefined;
+    if (todo.length === 0) return;
+    const inputs: MtpInput[] = todo.map(({ r, hidden }) => {
+      const m = r.spec!.mtp.length, n = hidden.length / D;
+      if (m + n !== r.numComputed) throw new Error(`internal: MTP at ${m} + ${n} rows ≠ ${r.numComputed} computed`);
+      // Row i pairs h_i with t_{i+1}; a first draft exists once t_{numComputed} (the sampled token) is known.
+      return { hidden, tokens: r.tokens.slice(m + 1, m + n + 1), cache: r.spec!.mtp, logits: r.tokens.length === r.numComputed + 1 ? 'last' : 'none' };
+    });
+    const res = mtpStep(this.model, inputs);
+    todo.forEach(({ r }, i) => {
+      const lr = res.logitRows[i]!;
+      if (lr.count === 0) return;
+      const row = res.logits.subarray(lr.first * V, (lr.first + 1) * V);
+      const rowIndex = inputs.slice(0, i + 1).reduce((a, x) => a + x.tokens.length, 0) - 1;
+      const { token, q } = this.proposal(r, row, []);
+      r.spec!.next = { token, q, hidden: res.hidden.slice(rowIndex * D, (rowIndex + 1) * D) };
+    });
+  }
+
+  /** Draft acceptance so far (speculative decoding). */
+  speculation(): SpeculationStats {
+    return { k: this.k, ...this.spec, acceptedAt: [...this.spec.acceptedAt], draftedAt: [...this.spec.draftedAt] };
+  }
+
   private sampleInto(r: Req, row: Float32Array): void {
+    const x = processLogits(row, this.V, r.params, r.penalty);
+    this.appendToken(r, chooseToken(x, r.params, r.rng), row);
+  }
+
+  /** Appends a chosen token: penalties, logprobs, text, stop conditions, the event. */
+  private appendToken(r: Req, id: number, row: Float32Array): void {
     const p = r.params;
-    const x = processLogits(row, this.V, p, r.penalty);
-    const id = chooseToken(x, p, r.rng);
     r.tokens.push(id);
     r.penalty.seen.add(id);
     r.penalty.outputCounts.set(id, (r.penalty.outputCounts.get(id) ?? 0) + 1);
@@ -333,6 +547,17 @@ export class Engine {
       id: r.id, ids: r.tokens.slice(r.startLen), text: r.text, finishReason: reason, stopReason, error, usage, logprobs: r.logprobs,
     });
   }
+}
+
+/** The penalty state as if `pending` (drafts not yet accepted) had been generated; shared when no penalty reads it. */
+function withTokens(state: PenaltyState, p: SamplingParams, pending: readonly number[]): PenaltyState {
+  if (pending.length === 0 || (p.repetitionPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0)) return state;
+  const counts = new Map(state.outputCounts), seen = new Set(state.seen);
+  for (const t of pending) {
+    counts.set(t, (counts.get(t) ?? 0) + 1);
+    seen.add(t);
+  }
+  return { outputCounts: counts, seen };
 }
 
 function countsOf(ids: readonly number[]): Map<number, number> {

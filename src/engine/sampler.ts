@@ -89,12 +89,54 @@ function argmaxOf(x: Float32Array): number {
  * are sorted. The draw then walks the kept tokens in id order.
  */
 export function chooseToken(x: Float32Array, p: SamplingParams, rng: Rng): number {
-  const V = x.length;
   if (p.temperature <= 0 || p.topK === 1) return argmaxOf(x);
+  const kept = filtered(x, p);
+  if (kept < 0) return argmaxOf(x);
+  return drawFrom(probs, x.length, kept, rng);
+}
+
+/** Index drawn from weights w[0..V) (zeros are never drawn) with total `mass`. */
+function drawFrom(w: Float64Array, V: number, mass: number, rng: Rng): number {
+  let u = rng.next() * mass, pick = -1;
+  for (let i = 0; i < V; i++) {
+    const q = w[i]!;
+    if (q === 0) continue;
+    pick = i;
+    if ((u -= q) < 0) break;
+  }
+  return pick;
+}
+
+/**
+ * The sampling distribution of a processed row as probabilities summing to 1 (a fresh array): what
+ * chooseToken draws from. Temperature 0 (or top-k 1) is the one-hot argmax.
+ */
+export function distribution(x: Float32Array, p: SamplingParams): Float64Array {
+  const V = x.length, out = new Float64Array(V);
+  const kept = p.temperature <= 0 || p.topK === 1 ? -1 : filtered(x, p);
+  if (kept <= 0) {
+    out[argmaxOf(x)] = 1;
+    return out;
+  }
+  for (let i = 0; i < V; i++) out[i] = probs[i]! / kept;
+  return out;
+}
+
+/** Draws from a distribution (sums to 1) with the request's generator. */
+export function sampleFrom(d: Float64Array, rng: Rng): number {
+  return drawFrom(d, d.length, 1, rng);
+}
+
+/**
+ * Fills the module scratch `probs[0..V)` with the kept tokens' unnormalised probabilities (0 for dropped
+ * ones) and returns their mass, or −1 when every logit is −∞.
+ */
+function filtered(x: Float32Array, p: SamplingParams): number {
+  const V = x.length;
   const invT = 1 / p.temperature;
   let mx = -Infinity;
   for (let i = 0; i < V; i++) if (x[i]! > mx) mx = x[i]!;
-  if (mx === -Infinity) return argmaxOf(x);
+  if (mx === -Infinity) return -1;
   if (probs.length < V) {
     probs = new Float64Array(V);
     bucketOf = new Uint8Array(V);
@@ -103,21 +145,16 @@ export function chooseToken(x: Float32Array, p: SamplingParams, rng: Rng): numbe
   const minRatio = p.minP > 0 ? p.minP : 0;
   const topK = p.topK > 0 ? p.topK : 0;
   if ((topK === 0 || topK >= V) && p.topP >= 1) {
-    // No truncation (min-p at most): one pass for the probabilities, one for the draw.
+    // No truncation (min-p at most): one pass.
     let kept = 0;
     for (let i = 0; i < V; i++) {
       const q = Math.exp((x[i]! - mx) * invT);
-      probs[i] = q;
-      if (q >= minRatio) kept += q;
+      if (q >= minRatio) {
+        probs[i] = q;
+        kept += q;
+      } else probs[i] = 0;
     }
-    let u = rng.next() * kept, pick = 0;
-    for (let i = 0; i < V; i++) {
-      const q = probs[i]!;
-      if (q < minRatio) continue;
-      pick = i;
-      if ((u -= q) < 0) break;
-    }
-    return pick;
+    return kept;
   }
   // Probabilities relative to the top token (pmax = 1 in these units) and their half-octave bucket:
   // −2·log2(p/pmax) = 2(mx − x)/(T·ln 2), so no logarithm is needed.
@@ -181,15 +218,8 @@ export function chooseToken(x: Float32Array, p: SamplingParams, rng: Rng): numbe
     if (b > lb || (b === lb && member[i] !== 1) || q < minRatio) probs[i] = 0;
     else keptMass += q;
   }
-  let u = rng.next() * keptMass, pick = -1;
-  for (let i = 0; i < V; i++) {
-    const q = probs[i]!;
-    if (q === 0) continue;
-    pick = i;
-    if ((u -= q) < 0) break;
-  }
   if (lb < NB) for (let j = 0; j < lc; j++) member[sorted[j]!] = 0;
-  return pick;
+  return keptMass;
 }
 
 /** Log-probability of `id` and the `top` most likely tokens under the model's raw logits (before sampling transforms). */

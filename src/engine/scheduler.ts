@@ -19,6 +19,16 @@ export interface SchedRequest {
   hashes: string[];
   /** Prompt tokens that came from the prefix cache at first admission (undefined until admitted). */
   cachedTokens: number | undefined;
+  /** Extra positions wanted beyond the known tokens this step (speculative drafts); set to what was granted. */
+  lookahead: number;
+  /** Starts the prefix-hash chain: requests whose blocks hold different content (e.g. MTP rows or not) never share. */
+  readonly hashSalt: string;
+  /** Positions whose every cached row (main and, with speculation, the MTP layer's) is final. */
+  readonly completePositions: number;
+  /** Called when the request's blocks are released (preemption, removal): drop state tied to them. */
+  onRelease(): void;
+  /** Called after the request adopted n cached positions. */
+  onAdopt(n: number): void;
 }
 
 export interface PlanEntry<R> {
@@ -74,8 +84,10 @@ export class Scheduler<R extends SchedRequest> {
       const need = r.tokens.length - r.numComputed;
       if (need <= 0) continue;
       const n = Math.min(need, budget);
+      // Draft positions ride along only with a whole decode token, within the budget.
+      r.lookahead = n === need ? Math.max(0, Math.min(r.lookahead, budget - n)) : 0;
       let ok = true;
-      while (!this.ensureBlocks(r, r.numComputed + n)) {
+      while (!this.ensureBlocks(r, r.numComputed + n + r.lookahead)) {
         // Victims come from the end, so they were not scheduled yet this step.
         const victim = this.running[this.running.length - 1]!;
         this.preempt(victim);
@@ -87,7 +99,7 @@ export class Scheduler<R extends SchedRequest> {
       }
       if (!ok) break;
       entries.push({ req: r, n, sample: r.numComputed + n === r.tokens.length });
-      budget -= n;
+      budget -= n + r.lookahead;
     }
     while (budget > 0 && this.waiting.length > 0 && this.running.length < this.opts.maxRunning) {
       const r = this.waiting[0]!;
@@ -96,6 +108,7 @@ export class Scheduler<R extends SchedRequest> {
         else r.cachedTokens ??= 0;
       }
       const n = Math.min(r.tokens.length - r.numComputed, budget);
+      r.lookahead = 0;
       if (!this.ensureBlocks(r, r.numComputed + n)) {
         // Not now: give the adopted prefix back so waiting requests hold no blocks.
         if (this.running.length > 0 || entries.length > 0) {
@@ -115,9 +128,9 @@ export class Scheduler<R extends SchedRequest> {
   /** After a step: registers the request's newly filled blocks in the prefix cache. */
   registerFullBlocks(r: R): void {
     if (!this.opts.prefixCache) return;
-    const B = this.bm.blockSize, full = Math.floor(r.numComputed / B);
+    const B = this.bm.blockSize, full = Math.floor(r.completePositions / B);
     if (full <= r.hashes.length) return;
-    const fresh = this.bm.blockHashes(r.tokens.slice(0, full * B), r.hashes.length, r.hashes[r.hashes.length - 1]);
+    const fresh = this.bm.blockHashes(r.tokens.slice(0, full * B), r.hashes.length, r.hashes[r.hashes.length - 1] ?? r.hashSalt);
     const table = r.seq.table;
     fresh.forEach((h, j) => this.bm.register(table[r.hashes.length + j]!, h));
     r.hashes.push(...fresh);
@@ -127,12 +140,13 @@ export class Scheduler<R extends SchedRequest> {
     const B = this.bm.blockSize;
     // The last token is always computed (its logits start generation), so its block is never shared.
     const usable = Math.floor((r.tokens.length - 1) / B);
-    const hashes = this.bm.blockHashes(r.tokens.slice(0, usable * B));
+    const hashes = this.bm.blockHashes(r.tokens.slice(0, usable * B), 0, r.hashSalt);
     const blocks = this.bm.adoptPrefix(hashes);
     r.seq.adopt(blocks, blocks.length * B);
     r.numComputed = blocks.length * B;
     r.hashes = hashes.slice(0, blocks.length);
     r.cachedTokens ??= r.numComputed;
+    r.onAdopt(r.numComputed);
   }
 
   private ensureBlocks(r: R, positions: number): boolean {
@@ -155,5 +169,7 @@ export class Scheduler<R extends SchedRequest> {
     for (const b of r.seq.truncate(0)) this.bm.release(b);
     r.numComputed = 0;
     r.hashes = [];
+    r.lookahead = 0;
+    r.onRelease();
   }
 }

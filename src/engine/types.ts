@@ -46,6 +46,8 @@ export interface GenerateRequest {
    */
   readonly generated?: readonly number[];
   readonly sampling?: Partial<SamplingParams>;
+  /** false: never draft for this request (speculative decoding is on by default when the checkpoint has an MTP layer). */
+  readonly speculative?: boolean;
 }
 
 export interface TopLogprob {
@@ -122,6 +124,10 @@ export interface EngineStats {
   readonly steps: number;
   /** Generated tokens per second over the last few seconds. */
   readonly tokensPerS: number;
+  /** Speculative decoding: drafts proposed and accepted, verify steps (0 when off). */
+  readonly draftTokens: number;
+  readonly acceptedDraftTokens: number;
+  readonly speculativeSteps: number;
 }
 
 /** Thrown by submit() when a request can never run (e.g. longer than the context or the whole cache). */

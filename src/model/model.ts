@@ -47,6 +47,11 @@ export interface LoadOptions {
 export class GlmModel {
   private readonly ws = new Workspace();
 
+  /** Scratch shared by the model's steps (the MTP step uses it too). */
+  get workspace(): Workspace {
+    return this.ws;
+  }
+
   constructor(readonly cfg: ModelConfig, readonly weights: ModelWeights, readonly ops: Ops) {}
 
   static load(dir: string, opts: LoadOptions): GlmModel {
@@ -58,6 +63,12 @@ export class GlmModel {
 
   newCache(capacity?: number): SequenceCache {
     return new SequenceCache(this.cfg, { capacity });
+  }
+
+  /** A contiguous cache for the MTP layer(s): layer slots numLayers.. hold them (earlier slots stay empty). */
+  newMtpCache(capacity?: number): SequenceCache {
+    const n = this.cfg.numLayers + this.weights.mtp.length;
+    return new SequenceCache(this.cfg, { capacity, layers: n, fullIndexer: Array.from({ length: n }, (_, i) => i >= this.cfg.numLayers) });
   }
 
   /** One sequence: the batch-of-one case of `step`. */

@@ -14,6 +14,8 @@ export interface PagedPoolOptions {
   readonly numBlocks: number;
   /** Positions per block. */
   readonly blockSize: number;
+  /** MTP layers stored after the main ones (layer slots numLayers..; each with a full indexer). */
+  readonly mtpLayers?: number;
 }
 
 export class PagedKvPool {
@@ -33,15 +35,17 @@ export class PagedKvPool {
     this.latentWidth = cfg.kvLoraRank + cfg.qkRopeHeadDim;
     this.keyWidth = cfg.indexHeadDim;
     const rows = opts.numBlocks * opts.blockSize;
+    const mtp = opts.mtpLayers ?? 0;
     // Zero-filled lazily by the OS: pages are touched only as blocks are first written.
-    this.latent = Array.from({ length: cfg.numLayers }, () => new Float32Array(rows * this.latentWidth));
-    this.indexKeys = cfg.indexerTypes.map((t) => (t === 'full' ? new Float32Array(rows * this.keyWidth) : null));
+    this.latent = Array.from({ length: cfg.numLayers + mtp }, () => new Float32Array(rows * this.latentWidth));
+    this.indexKeys = [...cfg.indexerTypes.map((t) => t === 'full'), ...Array.from({ length: mtp }, () => true)]
+      .map((full) => (full ? new Float32Array(rows * this.keyWidth) : null));
   }
 
-  /** Bytes one block takes across all layers. */
-  static bytesPerBlock(cfg: ModelConfig, blockSize: number): number {
-    const full = cfg.indexerTypes.filter((t) => t === 'full').length;
-    return 4 * blockSize * (cfg.numLayers * (cfg.kvLoraRank + cfg.qkRopeHeadDim) + full * cfg.indexHeadDim);
+  /** Bytes one block takes across all layers (and `mtpLayers` MTP layers). */
+  static bytesPerBlock(cfg: ModelConfig, blockSize: number, mtpLayers = 0): number {
+    const full = cfg.indexerTypes.filter((t) => t === 'full').length + mtpLayers;
+    return 4 * blockSize * ((cfg.numLayers + mtpLayers) * (cfg.kvLoraRank + cfg.qkRopeHeadDim) + full * cfg.indexHeadDim);
   }
 
   /** A fresh empty view (no blocks); the caller appends blocks before writing. */
@@ -50,29 +54,50 @@ export class PagedKvPool {
   }
 }
 
-/** One sequence's positions in the pool: position p is row table[⌊p/B⌋]·B + p mod B of every layer. */
+/**
+ * One sequence's positions in the pool: position p is row table[⌊p/B⌋]·B + p mod B of every layer.
+ * A sibling view (the MTP layer's) shares the owner's blocks but keeps its own length.
+ */
 export class PagedSequence implements KvCache {
   length = 0;
   /** Block ids in position order; only the first `blocks` entries are meaningful. */
   private tableBuf = new Int32Array(8);
   private blocks = 0;
 
-  constructor(readonly pool: PagedKvPool) {}
+  constructor(readonly pool: PagedKvPool, private readonly owner: PagedSequence | null = null) {}
+
+  /** A view over the same blocks with its own length (the MTP layer lags the main layers). */
+  sibling(): PagedSequence {
+    return new PagedSequence(this.pool, this);
+  }
+
+  /** Positions [length, n) of the blocks already hold this view's rows (a sibling on adopted prefix blocks). */
+  extendTo(n: number): void {
+    if (n < this.length || n > this.capacity) throw new RangeError(`extendTo(${n}) outside [${this.length}, ${this.capacity}]`);
+    this.length = n;
+  }
+
+  /** Rolls the view back to n positions, keeping its blocks (rejected drafts; a sibling's blocks belong to the owner). */
+  rewind(n: number): void {
+    if (n < 0 || n > this.length) throw new RangeError(`rewind(${n}) outside [0, ${this.length}]`);
+    this.length = n;
+  }
 
   get numBlocks(): number {
-    return this.blocks;
+    return this.owner ? this.owner.numBlocks : this.blocks;
   }
 
   /** Positions the current blocks can hold. */
   get capacity(): number {
-    return this.blocks * this.pool.blockSize;
+    return this.numBlocks * this.pool.blockSize;
   }
 
   get table(): Int32Array {
-    return this.tableBuf.subarray(0, this.blocks);
+    return this.owner ? this.owner.table : this.tableBuf.subarray(0, this.blocks);
   }
 
   appendBlock(id: number): void {
+    if (this.owner) throw new Error('appendBlock on a sibling view (blocks belong to the owner)');
     if (!(id >= 0 && id < this.pool.numBlocks)) throw new RangeError(`block ${id} outside the pool (${this.pool.numBlocks} blocks)`);
     if (this.blocks === this.tableBuf.length) {
       const next = new Int32Array(this.tableBuf.length * 2);
@@ -121,24 +146,24 @@ export class PagedSequence implements KvCache {
   }
 
   latentRows(layer: number, L: number, out: () => Float32Array): Float32Array {
-    const dst = out(), src = this.pool.latent[layer]!, W = this.pool.latentWidth, B = this.pool.blockSize;
+    const dst = out(), src = this.pool.latent[layer]!, W = this.pool.latentWidth, B = this.pool.blockSize, table = this.table;
     for (let p = 0; p < L; p += B) {
-      const n = Math.min(B, L - p), b = this.tableBuf[p / B]!;
+      const n = Math.min(B, L - p), b = table[p / B]!;
       dst.set(src.subarray(b * B * W, (b * B + n) * W), p * W);
     }
     return dst;
   }
 
   commit(T: number): void {
-    if (this.length + T > this.capacity) throw new RangeError(`commit: ${this.length + T} positions exceed the ${this.blocks} blocks held`);
+    if (this.length + T > this.capacity) throw new RangeError(`commit: ${this.length + T} positions exceed the ${this.numBlocks} blocks held`);
     this.length += T;
   }
 
   private scatter(dst: Float32Array, W: number, rows: Float32Array, rowOffset: number, T: number): void {
-    const B = this.pool.blockSize;
-    if (this.length + T > this.capacity) throw new RangeError(`write of ${T} rows at ${this.length}: only ${this.blocks} blocks (${this.capacity} positions) held`);
+    const B = this.pool.blockSize, table = this.table;
+    if (this.length + T > this.capacity) throw new RangeError(`write of ${T} rows at ${this.length}: only ${this.numBlocks} blocks (${this.capacity} positions) held`);
     for (let t = 0; t < T;) {
-      const p = this.length + t, b = this.tableBuf[Math.floor(p / B)]!, off = p % B, n = Math.min(B - off, T - t);
+      const p = this.length + t, b = table[Math.floor(p / B)]!, off = p % B, n = Math.min(B - off, T - t);
       dst.set(rows.subarray((rowOffset + t) * W, (rowOffset + t + n) * W), (b * B + off) * W);
       t += n;
     }

@@ -1,0 +1,128 @@
+// MTP speculative decoding: the MTP step batches like the main step; greedy output with speculation is
+// token-for-token the output without, alone, in batches, after prefix-cache hits and under preemption;
+// the acceptance rule keeps the target distribution (statistical test on a small vocabulary).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GlmModel } from '../src/model/model.js';
+import { PagedKvPool } from '../src/model/paged-cache.js';
+import { mtpStep } from '../src/model/mtp.js';
+import { Engine } from '../src/engine/engine.js';
+import { verifyDraft } from '../src/engine/speculative.js';
+import { Rng as SampleRng } from '../src/engine/sampler.js';
+import { Rng } from '../src/tensor/random.js';
+import { maxAbsDiff } from './helpers/golden.js';
+import { tinyCheckpoint } from './helpers/tmp-model.js';
+import { opsUnderTest } from './helpers/ops.js';
+
+const dir = tinyCheckpoint({ seed: 21, overrides: { index_topk: 5, num_nextn_predict_layers: 1 } });
+const prompt = (seed: number, n: number) => Array.from({ length: n }, (_, i) => 2 + new Rng(seed * 31 + i).int(290));
+const greedy = { temperature: 0, ignoreEos: true };
+
+test('the acceptance rule keeps the target distribution', () => {
+  const g = new SampleRng(9), rng = new SampleRng(4);
+  for (let c = 0; c < 3; c++) {
+    const norm = (a: number[]) => Float64Array.from(a, (x) => x / a.reduce((s, y) => s + y, 0));
+    const p = norm(Array.from({ length: 6 }, () => g.next() ** 2)), q = norm(Array.from({ length: 6 }, () => g.next() ** 2));
+    if (c === 2) q.fill(0).set([1], 0); // a one-hot draft (greedy draft model, sampled target)
+    const counts = new Float64Array(6), N = 200000;
+    let accepted = 0;
+    for (let i = 0; i < N; i++) {
+      let u = rng.next(), d = 0;
+      while (d < 5 && (u -= q[d]!) >= 0) d++;
+      const v = verifyDraft(p, q, d, rng);
+      if (v.accepted) accepted++;
+      counts[v.accepted ? d : v.token]!++;
+    }
+    for (let i = 0; i < 6; i++) assert.ok(Math.abs(counts[i]! / N - p[i]!) < 0.006, `case ${c}, token ${i}: ${counts[i]! / N} vs ${p[i]}`);
+    // The acceptance rate is Σ min(p, q).
+    const want = Array.from(p).reduce((s, x, i) => s + Math.min(x, q[i]!), 0);
+    assert.ok(Math.abs(accepted / N - want) < 0.006);
+  }
+});
+
+for (const ops of opsUnderTest()) {
+  const model = GlmModel.load(dir, { ops });
+  const D = model.cfg.hiddenSize, V = model.cfg.vocabSize;
+
+  test(`MTP step: batched and paged equals one sequence at a time, contiguous [${ops.name}]`, () => {
+    const seqs = [prompt(1, 7), prompt(2, 4)];
+    const hiddens = seqs.map((s) => model.forward(s, model.newCache(), { logits: 'none' }).hidden);
+    const alone = seqs.map((s, i) => mtpStep(model, [{ hidden: hiddens[i]!.subarray(0, (s.length - 1) * D), tokens: s.slice(1), cache: model.newMtpCache(), logits: 'all' }]));
+    const pool = new PagedKvPool(model.cfg, { numBlocks: 16, blockSize: 4, mtpLayers: 1 });
+    const views = seqs.map((_, i) => {
+      const v = pool.view();
+      v.appendBlock(2 * i + 3);
+      v.appendBlock(2 * i + 4);
+      return v.sibling();
+    });
+    const both = mtpStep(model, seqs.map((s, i) => ({ hidden: hiddens[i]!.subarray(0, (s.length - 1) * D), tokens: s.slice(1), cache: views[i]!, logits: 'all' as const })));
+    seqs.forEach((s, i) => {
+      const lr = both.logitRows[i]!;
+      assert.equal(lr.count, s.length - 1);
+      const d = maxAbsDiff(both.logits.subarray(lr.first * V, (lr.first + lr.count) * V), alone[i]!.logits);
+      assert.ok(d < 1e-5, `sequence ${i}: ${d}`);
+    });
+  });
+
+  test(`speculative greedy = plain greedy: alone, batched, prefix hits, preemption [${ops.name}]`, async () => {
+    const prompts = Array.from({ length: 6 }, (_, i) => prompt(50 + i, 3 + ((i * 5) % 11)));
+    const kv = (blocks: number) => (blocks * PagedKvPool.bytesPerBlock(model.cfg, 4, 1)) / 1e9;
+    const plain = new Engine(model, { blockSize: 4, kvCacheGb: kv(128), speculative: 0 });
+    const want = await Promise.all(prompts.map((p) => plain.submit({ prompt: p, sampling: { ...greedy, maxTokens: 12 } }).result.then((r) => [...r.ids])));
+    for (const k of [1, 3]) {
+      const spec = new Engine(model, { blockSize: 4, kvCacheGb: kv(128), speculative: k, maxStepTokens: 24 });
+      const alone = await spec.submit({ prompt: prompts[0]!, sampling: { ...greedy, maxTokens: 12 } }).result;
+      assert.deepEqual([...alone.ids], want[0], `k=${k} alone`);
+      const batch = await Promise.all(prompts.map((p) => spec.submit({ prompt: p, sampling: { ...greedy, maxTokens: 12 } }).result));
+      batch.forEach((r, i) => assert.deepEqual([...r.ids], want[i], `k=${k} request ${i} in a batch`));
+      // Prefix hits: the same prompts again adopt blocks that hold main and MTP rows.
+      const hits = await Promise.all(prompts.map((p) => spec.submit({ prompt: p, sampling: { ...greedy, maxTokens: 12 } }).result));
+      hits.forEach((r, i) => assert.deepEqual([...r.ids], want[i], `k=${k} request ${i} after a prefix hit`));
+      assert.ok(hits.some((r) => r.usage.cachedTokens > 0));
+      const st = spec.speculation();
+      assert.ok(st.steps > 0 && st.drafted > 0, 'drafts were proposed and verified');
+      assert.equal(spec.stats().blocksUsed, 0);
+    }
+    const tight = new Engine(model, { blockSize: 4, kvCacheGb: kv(10), speculative: 2, maxStepTokens: 12 });
+    const res = await Promise.all(prompts.map((p) => tight.submit({ prompt: p, sampling: { ...greedy, maxTokens: 12 } }).result));
+    res.forEach((r, i) => assert.deepEqual([...r.ids], want[i], `request ${i} under preemption`));
+    assert.ok(tight.stats().preemptions > 0);
+    assert.equal(tight.stats().blocksUsed, 0);
+  });
+
+  test(`drafts that get accepted (3 allowed tokens): greedy output unchanged, bonus tokens, rollback [${ops.name}]`, async () => {
+    // A logit bias leaves 3 tokens, so the random MTP agrees with the target often and every path of the
+    // acceptance code runs (partial acceptance, all accepted + bonus, rollback of the rest).
+    const logitBias = new Map(Array.from({ length: V }, (_, t) => [t, t === 7 || t === 8 || t === 9 ? 0 : -1e4] as [number, number]));
+    const sampling = { ...greedy, maxTokens: 16, logitBias };
+    const plain = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 0 });
+    const spec = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 3 });
+    const prompts = Array.from({ length: 5 }, (_, i) => prompt(80 + i, 4 + i));
+    const want = await Promise.all(prompts.map((p) => plain.submit({ prompt: p, sampling }).result));
+    const got = await Promise.all(prompts.map((p) => spec.submit({ prompt: p, sampling }).result));
+    got.forEach((r, i) => assert.deepEqual([...r.ids], [...want[i]!.ids], `request ${i}`));
+    const st = spec.speculation();
+    assert.ok(st.accepted > 0 && st.accepted < st.drafted, `accepted ${st.accepted} of ${st.drafted}`);
+    assert.ok((st.acceptedAt[2] ?? 0) > 0, 'some steps accepted every draft (bonus token path)');
+    // Sampled with drafts that get accepted: seeded runs repeat.
+    const s2 = { temperature: 0.8, seed: 3, maxTokens: 16, ignoreEos: true, logitBias };
+    const a = await spec.submit({ prompt: prompts[0]!, sampling: s2 }).result;
+    const b = await spec.submit({ prompt: prompts[0]!, sampling: s2 }).result;
+    assert.deepEqual([...a.ids], [...b.ids]);
+    assert.ok(a.ids.every((t) => t >= 7 && t <= 9));
+  });
+
+  test(`speculative sampling: seeded runs repeat; stop and length limits hold with drafts [${ops.name}]`, async () => {
+    const e = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 3 });
+    const s = { temperature: 1, topP: 0.9, seed: 5, maxTokens: 10, ignoreEos: true };
+    const a = await e.submit({ prompt: prompt(3, 6), sampling: s }).result;
+    const b = await e.submit({ prompt: prompt(3, 6), sampling: s }).result;
+    assert.deepEqual([...a.ids], [...b.ids]);
+    assert.equal(a.ids.length, 10);
+    const off = await e.submit({ prompt: prompt(3, 6), sampling: { ...greedy, maxTokens: 7 }, speculative: false }).result;
+    const on = await e.submit({ prompt: prompt(3, 6), sampling: { ...greedy, maxTokens: 7 } }).result;
+    assert.deepEqual([...on.ids], [...off.ids]);
+    assert.equal(on.ids.length, 7);
+  });
+}
