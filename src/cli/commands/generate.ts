@@ -8,7 +8,7 @@ import { UsageError } from '../main.js';
 import { intArg, parse, tokenList } from '../args.js';
 import { MODEL_OPTIONS } from '../load-model.js';
 import { resolveModelDir } from '../default-model.js';
-import { Engine } from '../../engine/engine.js';
+import { DEFAULT_SPECULATIVE, Engine } from '../../engine/engine.js';
 import type { SamplingParams } from '../../engine/types.js';
 import { RequestError } from '../../engine/types.js';
 
@@ -26,6 +26,8 @@ DIR defaults to the bundled model (models/glm5-nano).
   --ignore-eos              keep going past the end-of-sequence tokens
   --logprobs N              print each token's log-probability and N alternatives (with --json)
   --json                    one JSON object: ids, text, finish_reason, usage, tokens_per_s
+  --speculative K           draft K tokens per step with the checkpoint's MTP layer (0 = off;
+                            default ${DEFAULT_SPECULATIVE} when the checkpoint has one)
   --backend auto|native|ref  --quantize int8  --kv-cache-gb X`;
 
 export const command: Command = {
@@ -52,6 +54,7 @@ export const command: Command = {
       'ignore-eos': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'kv-cache-gb': { type: 'string' },
+      speculative: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       ...MODEL_OPTIONS,
     }, USAGE);
@@ -83,7 +86,7 @@ export const command: Command = {
     const ids = values.tokens !== undefined ? tokenList(values.tokens) : undefined;
     const engine = Engine.load(dir, {
       backend: values.backend as 'auto' | 'native' | 'ref', quantize: values.quantize as 'int8' | undefined,
-      kvCacheGb: num('kv-cache-gb') ?? 1, maxRunning: 1,
+      kvCacheGb: num('kv-cache-gb') ?? 1, maxRunning: 1, speculative: num('speculative'),
     });
     let prompt: number[];
     if (ids) prompt = ids;
@@ -116,13 +119,17 @@ export const command: Command = {
     const tokensPerS = decodeSteps > 0 ? (decodeSteps * 1000) / (t1 - tFirst) : 0;
     if (values.json) {
       const out: Record<string, unknown> = { ids: r.ids, finish_reason: r.finishReason, usage: r.usage, tokens_per_s: tokensPerS };
+      const sp = engine.speculation();
+      if (sp.k > 0) out.speculative = { k: sp.k, drafted: sp.drafted, accepted: sp.accepted, steps: sp.steps };
       if (engine.tokenizer) out.text = r.text;
       if (r.logprobs) out.logprobs = r.logprobs;
       console.log(JSON.stringify(out));
     } else {
       if (streamText) process.stdout.write('\n');
       else console.log(r.ids.join(','));
-      console.error(`prompt ${prompt.length} tokens, first token after ${(tFirst - t0).toFixed(1)} ms; ${r.ids.length} tokens at ${tokensPerS.toFixed(2)} tok/s (${r.finishReason}) [${engine.model.ops.name}]`);
+      const sp = engine.speculation();
+      const specNote = sp.k > 0 ? `; MTP drafts ${sp.accepted}/${sp.drafted} accepted (k=${sp.k})` : '';
+      console.error(`prompt ${prompt.length} tokens, first token after ${(tFirst - t0).toFixed(1)} ms; ${r.ids.length} tokens at ${tokensPerS.toFixed(2)} tok/s (${r.finishReason})${specNote} [${engine.model.ops.name}]`);
     }
     await engine.close();
   },
