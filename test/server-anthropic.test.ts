@@ -16,7 +16,7 @@ before(async () => {
   client = new Anthropic({ baseURL: server.url, apiKey: 'unused', maxRetries: 0 });
 });
 after(async () => {
-  assert.equal(await server.stop(), 0);
+  assert.equal(await server.stop(), 0, server.stderr());
 });
 
 test('messages: create and stream agree (greedy); MessageStream finishes; usage excludes cached from input', async () => {

@@ -67,7 +67,7 @@ test('keys: none = open; with keys: 401 without or with a bad key, Bearer and x-
     const list = store.list();
     assert.deepEqual(list.map((k) => [k.name, k.revokedAt !== null]), [['main', true], ['limited', false], ['small', false]]);
   } finally {
-    assert.equal(await server.stop(), 0);
+    assert.equal(await server.stop(), 0, server.stderr());
   }
   // Every request has its row; rejected ones with their status and no tokens.
   const r = rows(db);
@@ -114,7 +114,7 @@ test('16 concurrent streaming clients finish with independent outputs; ledger ro
     }
     assert.ok((await metric(server.url, 'glm5_requests_total')) >= 16);
   } finally {
-    assert.equal(await server.stop(), 0);
+    assert.equal(await server.stop(), 0, server.stderr());
   }
 });
 
@@ -147,7 +147,7 @@ test('a client that disconnects mid-stream aborts its request: blocks freed (/me
     assert.equal(r[0]!.status, 499);
     assert.ok(r[0]!.completion_tokens > 0 && r[0]!.completion_tokens < 3000);
   } finally {
-    assert.equal(await server.stop(), 0);
+    assert.equal(await server.stop(), 0, server.stderr());
   }
 });
 
@@ -189,7 +189,7 @@ test('SIGTERM under 16 streaming clients: all finish, every ledger row equals th
   const late = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.status, () => 'refused');
   assert.ok(late === 503 || late === 'refused', `late request: ${late}`);
   const results = await done;
-  assert.equal(await exit, 0);
+  assert.equal(await exit, 0, server.stderr());
   assert.ok(results.every((r) => r.usage !== null && !r.error), 'all 16 completed with usage');
   const ledger = rows(server.db).filter((r) => r.status === 200);
   assert.deepEqual(ledger.map(rowKey).sort(), results.map((r) => r.usage!).sort());
@@ -202,7 +202,7 @@ test('SIGTERM with a short deadline: the 16 streams are aborted with an error ev
   await first;
   void server.stop();
   const results = await done;
-  assert.equal(await server.stop(), 0);
+  assert.equal(await server.stop(), 0, server.stderr());
   assert.ok(results.every((r) => r.error && r.usage === null), 'aborted streams end with an error chunk');
   const ledger = rows(server.db);
   assert.equal(ledger.length, 16);

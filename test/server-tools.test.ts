@@ -27,7 +27,7 @@ before(async () => {
   anthropic = new Anthropic({ baseURL: server.url, apiKey: 'x', maxRetries: 0 });
 });
 after(async () => {
-  if (HAVE_MODEL) assert.equal(await server.stop(), 0);
+  if (HAVE_MODEL) assert.equal(await server.stop(), 0, server.stderr());
 });
 
 const ASK = 'What is 12 times 7?';
