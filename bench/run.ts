@@ -20,12 +20,13 @@ const { values: args } = parseArgs({ options: { json: { type: 'boolean', default
 const log = (s: string) => { if (!args.json) console.log(s); };
 const MODELS = join(fileURLToPath(new URL('.', import.meta.url)), '.models');
 
-function presetDir(preset: PresetName, dtype: 'bf16' | 'f32' = 'bf16'): string {
-  const dir = join(MODELS, `${preset}-${dtype}`);
+function presetDir(preset: PresetName, dtype: 'bf16' | 'f32' = 'bf16', overrides: Record<string, unknown> = {}): string {
+  const tag = Object.keys(overrides).length ? `-${Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(',')}` : '';
+  const dir = join(MODELS, `${preset}-${dtype}${tag}`);
   if (!existsSync(join(dir, 'config.json'))) {
     log(`(creating ${preset} ${dtype} checkpoint in ${dir} …)`);
     const vocab = writePresetTextFiles(dir);
-    writeSyntheticCheckpoint(dir, presetConfig(preset, vocab), { seed: 0, dtype });
+    writeSyntheticCheckpoint(dir, { ...presetConfig(preset, vocab), ...overrides }, { seed: 0, dtype });
   }
   return dir;
 }
@@ -52,6 +53,14 @@ async function main() {
   // --- small preset, batch 1 ---
   const small = GlmModel.load(presetDir('small'), { ops });
   const V = small.cfg.vocabSize;
+  if (args.only === 'speculative') {
+    const spec = await import('./speculative.js');
+    const small2 = GlmModel.load(presetDir('small', 'bf16', { num_nextn_predict_layers: 1 }), { ops });
+    const forced = await spec.benchForcedAcceptance(small2, log);
+    const real = await spec.benchDefaultModel(log);
+    if (args.json) console.log(JSON.stringify({ backend: ops.name, speculative: { forced, default_model: real } }));
+    return;
+  }
   if (args.only === 'serving') {
     const { benchServing } = await import('./serving.js');
     const serving = await benchServing(small, log);
@@ -128,6 +137,11 @@ async function main() {
   const { benchServing } = await import('./serving.js');
   const serving = await benchServing(small, log);
 
+  // --- speculative decoding (MTP drafts) ---
+  const specBench = await import('./speculative.js');
+  const forced = await specBench.benchForcedAcceptance(GlmModel.load(presetDir('small', 'bf16', { num_nextn_predict_layers: 1 }), { ops }), log);
+  const specReal = await specBench.benchDefaultModel(log);
+
   // --- tokenizer ---
   let tokenizer: Record<string, number> | null = null;
   try {
@@ -201,6 +215,7 @@ async function main() {
     llamacpp_prefill_ratio: llama && prefill[512] ? prefill[512] / llama.prefill_tok_s : null,
     llamacpp_decode_ratio: llama && decode[128] ? decode[128] / llama.decode_tok_s : null,
     serving,
+    speculative: { forced_acceptance: forced, default_model: specReal },
     batch16_vs_batch1_throughput: serving.batch16_vs_batch1_throughput,
     prefix_hit_ttft_speedup: serving.prefix_hit_ttft_speedup,
     engine_overhead_fraction: serving.engine_overhead_fraction,

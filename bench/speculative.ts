@@ -1,0 +1,87 @@
+// Speculative decoding benchmark: decode tokens/s with and without MTP drafts.
+//  - default model (models/glm5-nano, trained MTP layer): real acceptance at batch 1 and 4 streams, k = 0..3,
+//    on chat prompts (greedy), with acceptance per draft position;
+//  - `small` preset with an MTP layer (random weights): the forced-acceptance hook sets the acceptance
+//    rate, so the cost of drafting and verifying is known as a function of acceptance.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Engine } from '../src/engine/engine.js';
+import type { GlmModel } from '../src/model/model.js';
+import { Rng } from '../src/tensor/random.js';
+
+const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+export const DEFAULT_MODEL = join(ROOT, 'models', 'glm5-nano');
+
+export interface SpecRow { k: number; streams: number; tok_s: number; acceptance: number | null; accepted_per_step: number | null; accepted_at: number[] }
+
+async function decodeRate(engine: Engine, prompts: number[][], maxTokens: number): Promise<number> {
+  const t0 = performance.now();
+  let firstDone = 0;
+  const counts = await Promise.all(prompts.map(async (p) => {
+    let n = 0;
+    for await (const ev of engine.submit({ prompt: p, sampling: { temperature: 0, maxTokens, ignoreEos: true } })) {
+      if (ev.type === 'token' && ev.ids.length > 0 && ++n === 1) firstDone = Math.max(firstDone, performance.now());
+    }
+    return n;
+  }));
+  const t1 = performance.now();
+  // Decode only: tokens after each stream's first, over the time after the last first token.
+  return ((counts.reduce((a, b) => a + b, 0) - prompts.length) * 1000) / Math.max(1, t1 - Math.max(firstDone, t0));
+}
+
+function row(engine: Engine, k: number, streams: number, tokS: number): SpecRow {
+  const s = engine.speculation();
+  return {
+    k, streams, tok_s: tokS,
+    acceptance: s.drafted ? s.accepted / s.drafted : null,
+    accepted_per_step: s.steps ? (s.accepted + s.steps) / s.steps : null,
+    accepted_at: s.draftedAt.map((d, j) => (s.acceptedAt[j] ?? 0) / d),
+  };
+}
+
+/** Real acceptance on the bundled model (null when it is absent). */
+export async function benchDefaultModel(log: (s: string) => void): Promise<SpecRow[] | null> {
+  if (!existsSync(join(DEFAULT_MODEL, 'config.json'))) return null;
+  const probe = Engine.load(DEFAULT_MODEL, { speculative: 0 });
+  if (probe.model.weights.mtp.length === 0 || !probe.tokenizer || !probe.template) return null;
+  const questions = ['What is a cat?', 'What is the capital of France?', 'Tell me a short story about a dog.', 'What is a river?', 'Explain what a bicycle is.', 'Who wrote Pride and Prejudice?', 'What is rain?', 'Describe a forest.'];
+  const prompts = questions.map((q) => probe.template!.encodeChat({ messages: [{ role: 'user', content: q }], thinking: false }, probe.tokenizer!).ids);
+  const out: SpecRow[] = [];
+  for (const streams of [1, 4]) {
+    for (const k of [0, 1, 2, 3]) {
+      const e = new Engine(probe.model, { tokenizer: probe.tokenizer, speculative: k, kvCacheGb: 0.5, maxRunning: 16 });
+      await decodeRate(e, prompts.slice(0, streams), 16); // warm-up
+      const fresh = new Engine(probe.model, { tokenizer: probe.tokenizer, speculative: k, kvCacheGb: 0.5, maxRunning: 16 });
+      const rates: number[] = [];
+      for (let rep = 0; rep < 2; rep++) rates.push(await decodeRate(fresh, rep === 0 ? prompts.slice(0, streams) : prompts.slice(4, 4 + streams), 96));
+      const r = row(fresh, k, streams, Math.max(...rates));
+      out.push(r);
+      log(`default model, ${streams} stream(s), k=${k}: ${r.tok_s.toFixed(1)} tok/s${r.acceptance !== null ? `, acceptance ${(r.acceptance * 100).toFixed(1)}% (by position ${r.accepted_at.map((a) => (a * 100).toFixed(0) + '%').join(' / ')}), ${r.accepted_per_step!.toFixed(2)} tokens per verify step` : ''}`);
+    }
+  }
+  return out;
+}
+
+/** Speed as a function of (forced) acceptance on a random-weight model with an MTP layer. */
+export async function benchForcedAcceptance(model: GlmModel, log: (s: string) => void): Promise<{ k: number; acceptance: number; tok_s: number; speedup: number }[]> {
+  const V = model.cfg.vocabSize, r = new Rng(5);
+  const prompt = Array.from({ length: 128 }, () => 2 + r.int(V - 2));
+  const rate = async (k: number, acc?: number) => {
+    const e = new Engine(model, { speculative: k, forceAcceptance: acc, kvCacheGb: 0.5 });
+    await decodeRate(e, [prompt], 8);
+    return Math.max(await decodeRate(e, [prompt], 48), await decodeRate(e, [prompt], 48));
+  };
+  const base = await rate(0);
+  log(`small+MTP, batch 1, no speculation: ${base.toFixed(1)} tok/s`);
+  const out = [];
+  for (const k of [1, 2, 3]) {
+    for (const acc of [0, 0.5, 0.8, 1]) {
+      const t = await rate(k, acc);
+      out.push({ k, acceptance: acc, tok_s: t, speedup: t / base });
+      log(`  k=${k}, forced acceptance ${acc}: ${t.toFixed(1)} tok/s = ${(t / base).toFixed(2)}×`);
+    }
+  }
+  return out;
+}
