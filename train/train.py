@@ -1,0 +1,201 @@
+"""Trains glm5-nano on one CPU thread: next-token loss on trained positions, MTP loss (weight --mtp-weight),
+DSA indexer KL loss (dense warm-up, then sparse), bias-based MoE load balancing. Resumable: a checkpoint is written
+to train/.work/ckpt.pt every --save-min minutes and at the end; rerunning the same command resumes from it.
+
+Run: .venv/bin/python train/train.py --steps N   (after train/data/make_data.py and train/tokenize_data.py)
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+from model import Config, GlmMoeDsa, count_params, MoE  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+WORK = os.path.join(ROOT, 'train', '.work')
+
+
+def get_args():
+    p = argparse.ArgumentParser()
+    p.add_argument('--steps', type=int, default=3000)
+    p.add_argument('--batch', type=int, default=8)
+    p.add_argument('--seq', type=int, default=256)
+    p.add_argument('--lr', type=float, default=2e-3)
+    p.add_argument('--min-lr-frac', type=float, default=0.05)
+    p.add_argument('--warmup', type=int, default=100)
+    p.add_argument('--dense-frac', type=float, default=0.2, help='share of steps in the dense indexer warm-up')
+    p.add_argument('--prose-frac', type=float, default=0.3)
+    p.add_argument('--mtp-weight', type=float, default=0.3)
+    p.add_argument('--bias-rate', type=float, default=1e-3)
+    p.add_argument('--seed', type=int, default=1234)
+    p.add_argument('--save-min', type=float, default=5.0)
+    p.add_argument('--config', type=str, default='{}', help='JSON overrides of model.Config')
+    p.add_argument('--ckpt', type=str, default=os.path.join(WORK, 'ckpt.pt'))
+    p.add_argument('--threads', type=int, default=1)
+    return p.parse_args()
+
+
+class Data:
+    """Deterministic batches: batch k is drawn from an RNG seeded by (seed, k), so a resumed run sees the same data."""
+
+    def __init__(self, path, seq, prose_frac):
+        d = torch.load(path)
+        self.prose = {k: v.numpy() for k, v in d['prose'].items()}
+        self.prose_w = d['prose_weights']
+        self.chat_ids = d['chat_ids'].numpy()
+        self.chat_mask = d['chat_mask'].numpy()
+        self.chat_off = d['chat_off'].numpy()
+        self.seq = seq
+        self.prose_frac = prose_frac
+
+    def batch(self, seed, k, B):
+        rng = np.random.default_rng([seed, k])
+        L = self.seq + 1
+        ids = np.zeros((B, L), np.int64)
+        mask = np.zeros((B, L), np.float32)
+        names = list(self.prose)
+        for b in range(B):
+            if rng.random() < self.prose_frac:
+                src = names[rng.choice(len(names), p=[self.prose_w[n] for n in names])]
+                arr = self.prose[src]
+                s = rng.integers(0, len(arr) - L)
+                ids[b] = arr[s:s + L]
+                mask[b] = 1
+            else:
+                n = 0
+                while n < L:
+                    c = rng.integers(0, len(self.chat_off) - 1)
+                    a, e = self.chat_off[c], self.chat_off[c + 1]
+                    take = min(e - a, L - n)
+                    ids[b, n:n + take] = self.chat_ids[a:a + take]
+                    mask[b, n:n + take] = self.chat_mask[a:a + take]
+                    n += take
+        return torch.from_numpy(ids), torch.from_numpy(mask)
+
+
+def lr_at(step, args):
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    t = (step - args.warmup) / max(1, args.steps - args.warmup)
+    return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
+
+
+def losses(model, ids, mask, mode):
+    """Main CE over positions whose target is trained, MTP CE (row i predicts ids[i+2]), indexer KL."""
+    x, y = ids[:, :-1], ids[:, 1:]
+    m = mask[:, 1:]
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        hn, mtp_h, iloss = model.hidden(x, mode)
+        sel = m.reshape(-1) > 0
+        logits = model.lm_head(hn.reshape(-1, hn.shape[-1])[sel]).float()
+        main = F.cross_entropy(logits, y.reshape(-1)[sel])
+        mtp = torch.zeros(())
+        if mtp_h is not None:
+            m2 = m[:, 1:].reshape(-1) > 0
+            ml = model.lm_head(mtp_h.reshape(-1, mtp_h.shape[-1])[m2]).float()
+            mtp = F.cross_entropy(ml, y[:, 1:].reshape(-1)[m2])
+    return main, mtp, iloss.float()
+
+
+def save(path, model, opt, step, args, log):
+    tmp = path + '.tmp'
+    torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'args': vars(args),
+                'config': model.cfg.__dict__, 'log': log}, tmp)
+    os.replace(tmp, path)
+
+
+def plot(log, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    tr = [r for r in log if 'loss' in r]
+    va = [r for r in log if 'val_main' in r]
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4))
+    s = [r['step'] for r in tr]
+    ax[0].plot(s, [r['loss'] for r in tr], label='main (train)', lw=0.8)
+    ax[0].plot(s, [r['mtp'] for r in tr], label='MTP (train)', lw=0.8)
+    if va:
+        ax[0].plot([r['step'] for r in va], [r['val_main'] for r in va], 'o-', label='main (held-out)')
+    ax[0].set_xlabel('step'); ax[0].set_ylabel('cross-entropy (nats)'); ax[0].legend(); ax[0].set_title('LM losses')
+    ax[1].plot(s, [r['index'] for r in tr], lw=0.8)
+    ax[1].set_xlabel('step'); ax[1].set_title('indexer KL (sum over layers)'); ax[1].set_yscale('log')
+    ax[2].plot(s, [r['lr'] for r in tr])
+    ax[2].set_xlabel('step'); ax[2].set_title('learning rate')
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def main():
+    args = get_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    data = Data(os.path.join(WORK, 'tokens.pt'), args.seq, args.prose_frac)
+    cfg = Config(**json.loads(args.config))
+    model = GlmMoeDsa(cfg)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.1}, {'params': no_decay, 'weight_decay': 0.0}],
+                            lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
+    step, log = 0, []
+    if os.path.exists(args.ckpt):
+        ck = torch.load(args.ckpt, weights_only=False)
+        model.load_state_dict(ck['model'])
+        opt.load_state_dict(ck['opt'])
+        step, log = ck['step'], ck['log']
+        print(f'resumed at step {step}', flush=True)
+    print(json.dumps(count_params(model)), flush=True)
+    val = [data.batch(args.seed + 999, k, args.batch) for k in range(2)]
+    dense_steps = int(args.dense_frac * args.steps)
+    moes = model.moe_layers()
+    t_save = time.time()
+    t0 = time.time()
+    tok0 = step
+    while step < args.steps:
+        mode = 'dense' if step < dense_steps else 'sparse'
+        lr = lr_at(step, args)
+        for g in opt.param_groups:
+            g['lr'] = lr
+        ids, mask = data.batch(args.seed, step, args.batch)
+        model.train()
+        main_l, mtp_l, idx_l = losses(model, ids, mask, mode)
+        (main_l + args.mtp_weight * mtp_l + idx_l).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        for m in moes:
+            m.update_bias(args.bias_rate)
+        step += 1
+        if step % 10 == 0 or step == 1:
+            el = time.time() - t0
+            rate = (step - tok0) * args.batch * args.seq / max(el, 1e-9)
+            rec = {'step': step, 'loss': main_l.item(), 'mtp': mtp_l.item(), 'index': idx_l.item(), 'lr': lr,
+                   'mode': mode, 'tok_s': rate, 'time': time.time()}
+            log.append(rec)
+            print(json.dumps(rec), flush=True)
+        if step % 200 == 0 or step == args.steps:
+            model.eval()
+            with torch.no_grad():
+                vm = [losses(model, i, m, 'eval_sparse' if mode == 'sparse' else 'eval_dense')[0].item() for i, m in val]
+            rec = {'step': step, 'val_main': float(np.mean(vm))}
+            log.append(rec)
+            print(json.dumps(rec), flush=True)
+            plot(log, os.path.join(ROOT, 'train', 'loss.png'))
+        if time.time() - t_save > args.save_min * 60 or step == args.steps:
+            save(args.ckpt, model, opt, step, args, log)
+            t_save = time.time()
+    plot(log, os.path.join(ROOT, 'train', 'loss.png'))
+    print('done', flush=True)
+
+
+if __name__ == '__main__':
+    main()
