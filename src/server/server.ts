@@ -54,10 +54,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       closing ??= (async () => {
         const closed = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections();
+        const deadline = Date.now() + drainMs;
         const { finished, aborted } = await inFlight.drain(drainMs);
-        // Let the last frames reach their sockets, then cut idle keep-alive connections.
+        // Requests end (ledger row written) before their last frames are flushed: wait for each connection to go idle
+        // and close it, cutting what is left only well after the deadline.
         const poll = setInterval(() => server.closeIdleConnections(), 50);
-        await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([closed, new Promise((r) => { timer = setTimeout(r, Math.max(0, deadline - Date.now()) + 5000); })]);
+        clearTimeout(timer);
         clearInterval(poll);
         server.closeAllConnections();
         await o.engine.close();
