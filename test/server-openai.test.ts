@@ -167,3 +167,41 @@ test('bad input → 4xx in the OpenAI error shape, and the server keeps serving'
   const ctx = (await post('/v1/chat/completions', JSON.stringify({ model: 'glm-5', messages: user('a b c d e f g h '.repeat(700)) }))).json;
   assert.equal(ctx.error.code, 'context_length_exceeded');
 });
+
+test('odd bodies on every endpoint: never a 500, always JSON in the endpoint\'s error shape', async () => {
+  const bodies: [string, unknown][] = [];
+  const odd = [null, [], 'text', 42, {}, { model: 1 }, { model: 'glm-5' }];
+  for (const path of ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/messages', '/v1/messages/count_tokens']) for (const b of odd) bodies.push([path, b]);
+  const m = { model: 'glm-5' };
+  bodies.push(
+    ['/v1/chat/completions', { ...m, messages: null }],
+    ['/v1/chat/completions', { ...m, messages: [null] }],
+    ['/v1/chat/completions', { ...m, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }], max_tokens: 1 }],
+    ['/v1/chat/completions', { ...m, messages: [{ role: 'assistant', tool_calls: [{ function: { name: 'f', arguments: '[1]' } }] }] }],
+    ['/v1/chat/completions', { ...m, messages: [{ role: 'wizard', content: 'x' }], max_tokens: 1 }],
+    ['/v1/chat/completions', { ...m, messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'function' }] }],
+    ['/v1/chat/completions', { ...m, messages: [{ role: 'user', content: 'x' }], stop: [1] }],
+    ['/v1/completions', { ...m, prompt: [] }],
+    ['/v1/completions', { ...m, prompt: [999999] }],
+    ['/v1/completions', { ...m, prompt: [-1] }],
+    ['/v1/responses', { ...m, input: [{ type: 'item_reference', id: 'x' }] }],
+    ['/v1/responses', { ...m, input: [{ type: 'function_call', name: 'f', arguments: '{bad' }] }],
+    ['/v1/responses', { ...m, input: [{ type: 'mystery' }, { role: 'user', content: 'x' }], max_output_tokens: 1 }],
+    ['/v1/responses', { ...m, input: 'x', tools: [{ type: 'function' }] }],
+    ['/v1/messages', { ...m, max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'mystery' }] }] }],
+    ['/v1/messages', { ...m, max_tokens: 1, messages: [{ role: 'assistant', content: [{ type: 'tool_use', id: 'a', name: 'f', input: [1] }] }] }],
+    ['/v1/messages', { ...m, max_tokens: 1, system: 7, messages: [{ role: 'user', content: 'x' }] }],
+    ['/v1/messages', { ...m, max_tokens: 1, messages: [{ role: 'user', content: 'x' }], tool_choice: { type: 'tool', name: 'nope' } }],
+  );
+  for (const [path, body] of bodies) {
+    const r = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const what = `${path} ${JSON.stringify(body)}`;
+    assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500), `${what}: ${r.status}`);
+    const json = (await r.json()) as { error?: { message?: string }; type?: string };
+    if (r.status >= 400) {
+      assert.equal(typeof json.error?.message, 'string', what);
+      if (path.startsWith('/v1/messages')) assert.equal(json.type, 'error', what);
+    }
+  }
+  assert.equal((await client.chat.completions.create({ model: 'glm-5', messages: user('still here?'), max_tokens: 1 })).object, 'chat.completion');
+});
