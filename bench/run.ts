@@ -178,6 +178,19 @@ async function main() {
   }
   if (llama) log(`llama.cpp (same bf16 weights, ${start?.threads ?? 2} threads): prefill 512 ${llama.prefill_tok_s.toFixed(1)} tok/s (ours/theirs ${(prefill[512]! / llama.prefill_tok_s).toFixed(2)}), decode at 128 ${llama.decode_tok_s.toFixed(2)} tok/s (ours/theirs ${(decode[128]! / llama.decode_tok_s).toFixed(2)})`);
 
+  // --- llama.cpp's HTTP server on the serving workload (opt-in) ---
+  let llamaServer: Record<string, number> | null = null;
+  try {
+    const { benchLlamaServer } = await import('./llamaserver.js');
+    const { exportGguf } = await import('../src/gguf/export.js');
+    const gguf = join(MODELS, 'small-bf16.gguf');
+    if (!existsSync(gguf) && existsSync(join(MODELS, '..', '.llama-server'))) exportGguf(presetDir('small'), gguf, { dtype: 'bf16' });
+    if (existsSync(gguf)) llamaServer = await benchLlamaServer(gguf, V, start?.threads ?? 2, log);
+  } catch (e) {
+    log(`llama-server comparison unavailable: ${(e as Error).message}`);
+  }
+  if (llamaServer) log(`  ours / llama-server at 16 streams: ${(serving.throughput_tok_s[16]! / llamaServer[16]!).toFixed(2)}×`);
+
   const end = measureMachineLimits();
   const limits: MachineLimits | null = start && end
     ? { ...start, bandwidthGBs: Math.max(start.bandwidthGBs, end.bandwidthGBs), fmaPeakGflops: Math.max(start.fmaPeakGflops, end.fmaPeakGflops) }
@@ -219,7 +232,8 @@ async function main() {
     batch16_vs_batch1_throughput: serving.batch16_vs_batch1_throughput,
     prefix_hit_ttft_speedup: serving.prefix_hit_ttft_speedup,
     engine_overhead_fraction: serving.engine_overhead_fraction,
-    llamaserver_batch16_ratio: null,
+    llamaserver_tok_s: llamaServer,
+    llamaserver_batch16_ratio: llamaServer ? serving.throughput_tok_s[16]! / llamaServer[16]! : null,
     tokenizer,
     peak_rss_mb: rss,
   };
