@@ -381,6 +381,7 @@ export class Engine {
     this.counters.generatedTokens += generated;
     const t1 = performance.now();
     this.recent.push({ t: t1, n: generated });
+    while (this.recent.length > 0 && t1 - this.recent[0]!.t > 5000) this.recent.shift();
     this.counters.modelMs += modelMs;
     this.counters.stepMs += t1 - t0;
   }
