@@ -12,7 +12,9 @@ import { prepareChat } from '../src/server/protocol/openai-chat.js';
 import { prepareMessages } from '../src/server/protocol/anthropic.js';
 import { prepareResponses } from '../src/server/protocol/responses.js';
 import type { Prepared } from '../src/server/protocol/dialect.js';
-import { accumulateAnthropic, accumulateChat, accumulateResponses, presetContext, respondScripted, streamScripted } from './server-helpers.js';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { accumulateAnthropic, accumulateChat, accumulateResponses, presetContext, replayFetch, respondScripted, streamScripted } from './server-helpers.js';
 
 const ctx = presetContext();
 const SEARCH: ToolDefinition = { type: 'function', function: { name: 'search', parameters: { type: 'object', properties: {
@@ -136,7 +138,7 @@ function prepared(c: Case): { chat: Prepared; messages: Prepared; responses: Pre
 const dropIds = (items: unknown[]): unknown[] => (items as Record<string, unknown>[]).map((it) => (it.type === 'message' || it.type === 'reasoning' ? { ...it, id: '' } : it));
 
 for (const c of CASES) {
-  test(`clients.md §2 ${c.name}`, () => {
+  test(`clients.md §2 ${c.name}`, async () => {
     const p = prepared(c);
     const end = { finishReason: c.finishReason ?? 'stop' };
     // Expected answers, non-streaming, in each dialect.
@@ -174,6 +176,25 @@ for (const c of CASES) {
       assert.equal(resp.response.status, respFull.status);
     }
     assert.ok(n > c.text.length);
+
+    // The official SDKs' own parsers and accumulators, fed the wire bytes (one character per delta, a keep-alive
+    // after every event: Chat comments, Anthropic pings, Responses in_progress snapshots).
+    const pieces = [...c.text];
+    const oa = (frames: ReturnType<typeof streamScripted>) => new OpenAI({ apiKey: 'x', baseURL: 'http://replay/v1', fetch: replayFetch(frames), maxRetries: 0 });
+    const chatFinal = await oa(streamScripted(p.chat, pieces, end, true)).chat.completions.stream({ model: 'glm-5', messages: [] }).finalChatCompletion();
+    const sdkMsg = chatFinal.choices[0]!.message;
+    assert.equal(sdkMsg.content, choice.message.content);
+    assert.deepEqual(sdkMsg.tool_calls ?? [], choice.message.tool_calls ?? []);
+    assert.equal(chatFinal.choices[0]!.finish_reason, choice.finish_reason);
+    const an = new Anthropic({ apiKey: 'x', baseURL: 'http://replay', fetch: replayFetch(streamScripted(p.messages, pieces, end, true)), maxRetries: 0 });
+    const anFinal = await an.messages.stream({ model: 'glm-5', max_tokens: 1, messages: [] }).finalMessage();
+    assert.deepEqual(anFinal.content, blocks);
+    assert.equal(anFinal.stop_reason, msgFull.stop_reason);
+    const rsFinal = await oa(streamScripted(p.responses, pieces, end, true)).responses.stream({ model: 'glm-5', input: 'x' }).finalResponse();
+    // (the SDK adds its own parsed / parsed_arguments fields)
+    const noParsed = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (k, x: unknown) => (k === 'parsed' || k === 'parsed_arguments' ? undefined : x)));
+    assert.deepEqual(noParsed(dropIds(rsFinal.output)), dropIds(out));
+    assert.equal(rsFinal.status, respFull.status);
   });
 }
 

@@ -34,11 +34,15 @@ function counter(prefix: string): () => string {
 }
 
 /** Streams the pieces through the dialect's writer: the SSE frames a client would receive. */
-export function streamScripted(p: Prepared, pieces: readonly string[], end: ScriptedEnd = {}): SseFrame[] {
+export function streamScripted(p: Prepared, pieces: readonly string[], end: ScriptedEnd = {}, keepAlives = false): SseFrame[] {
   const w = p.writer();
   const t = new ChoiceTracker(0, { ...p.plan.output, newToolCallId: counter(p.endpoint === 'messages' ? 'toolu_' : 'call_') }, false);
   const frames = [...w.open()];
-  for (const text of pieces) frames.push(...w.events(0, t.push({ type: 'token', ids: [1], text }), undefined));
+  if (keepAlives) frames.push(w.keepAlive());
+  for (const text of pieces) {
+    frames.push(...w.events(0, t.push({ type: 'token', ids: [1], text }), undefined));
+    if (keepAlives) frames.push(w.keepAlive());
+  }
   const usage = end.usage ?? USAGE;
   frames.push(...w.events(0, t.push({ type: 'done', finishReason: end.finishReason ?? 'stop', ...(end.stopReason !== undefined ? { stopReason: end.stopReason } : {}), usage }), undefined));
   frames.push(...w.choiceDone(t.result()));
@@ -53,6 +57,16 @@ export function respondScripted(p: Prepared, text: string, end: ScriptedEnd = {}
   const usage = end.usage ?? USAGE;
   t.push({ type: 'done', finishReason: end.finishReason ?? 'stop', ...(end.stopReason !== undefined ? { stopReason: end.stopReason } : {}), usage });
   return p.respond([t.result()], usage) as Record<string, unknown>;
+}
+
+/** The frames as the bytes on the wire. */
+export function sseText(frames: readonly SseFrame[]): string {
+  return frames.map((f) => (f.comment !== undefined ? `: ${f.comment}\n\n` : (f.event !== undefined ? `event: ${f.event}\n` : '') + `data: ${f.data}\n\n`)).join('');
+}
+
+/** A fetch that answers every call with these SSE frames: the official SDKs then parse and accumulate them. */
+export function replayFetch(frames: readonly SseFrame[]): typeof fetch {
+  return (async () => new Response(sseText(frames), { status: 200, headers: { 'content-type': 'text/event-stream' } })) as typeof fetch;
 }
 
 export const data = (f: SseFrame): Record<string, unknown> => JSON.parse(f.data!) as Record<string, unknown>;

@@ -275,7 +275,16 @@ class ResponsesStream implements StreamWriter {
     return [this.ev({ type: 'response.failed', response: { ...this.shell('failed', this.done, null), error: { code, message: e.message } } })];
   }
 
+  /**
+   * `response.in_progress` with the output so far: openai-node replaces its snapshot with the event's response, so
+   * an empty output here would lose the items being streamed.
+   */
   keepAlive(): SseFrame {
-    return this.ev({ type: 'response.in_progress', response: this.shell('in_progress', [], null) });
+    const output = [...this.done];
+    const it = this.item;
+    if (it?.kind === 'reasoning') output.push({ ...(reasoningItem(it.id, it.text) as object) });
+    else if (it?.kind === 'message') output.push(messageItem(it.id, it.text, 'in_progress'));
+    else if (it?.kind === 'call') output.push(callItem({ id: it.id, name: it.name, argumentsJson: this.isCustom(it.name) ? '{"input": ""}' : it.args }, this.kinds, 'in_progress'));
+    return this.ev({ type: 'response.in_progress', response: this.shell('in_progress', output, null) });
   }
 }
