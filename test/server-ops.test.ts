@@ -112,7 +112,13 @@ test('16 concurrent streaming clients finish with independent outputs; ledger ro
       assert.equal(r.cost_usd, ((r.prompt_tokens - r.cached_tokens) * 1.0 + r.cached_tokens * 0.2 + r.completion_tokens * 3.2) / 1e6, 'glm-5 list price');
       assert.ok(r.ttft_ms !== null && r.ttft_ms > 0 && r.latency_ms >= r.ttft_ms);
     }
-    assert.ok((await metric(server.url, 'glm5_requests_total')) >= 16);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const num = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
+    assert.equal(num(/^glm5_requests_total\{endpoint="chat",status="200"\} (\S+)$/m), ledger.length);
+    assert.equal(num(/^glm5_time_to_first_token_seconds_count\{endpoint="chat"\} (\S+)$/m), ledger.length);
+    assert.ok(num(/^glm5_inter_token_seconds_count\{endpoint="chat"\} (\S+)$/m) > 16);
+    assert.equal(num(/^glm5_completion_tokens_total\{endpoint="chat"\} (\S+)$/m), ledger.reduce((a, r) => a + r.completion_tokens, 0));
+    for (const name of ['glm5_requests_running', 'glm5_requests_waiting', 'glm5_cache_blocks_used', 'glm5_prefix_cache_hit_rate', 'glm5_request_duration_seconds_bucket']) assert.match(text, new RegExp(`^${name}`, 'm'));
   } finally {
     assert.equal(await server.stop(), 0, server.stderr());
   }
