@@ -205,3 +205,35 @@ test('odd bodies on every endpoint: never a 500, always JSON in the endpoint\'s 
   }
   assert.equal((await client.chat.completions.create({ model: 'glm-5', messages: user('still here?'), max_tokens: 1 })).object, 'chat.completion');
 });
+
+test('the same mistakes on /v1/responses and /v1/messages: right status, that dialect\'s error shape', async () => {
+  const big = 'x'.repeat(1.5 * 1024 * 1024);
+  const long = 'a b c d e f g h '.repeat(700);
+  const schema = { type: 'string' };
+  const cases: [string, unknown, unknown, number][] = [
+    // name, Responses body, Anthropic body, status
+    ['malformed JSON', '{"model":', '{"model":', 400],
+    ['wrong types', { model: 'glm-5', input: 5 }, { model: 'glm-5', max_tokens: 5, messages: 'hi' }, 400],
+    ['empty input', { model: 'glm-5', input: [] }, { model: 'glm-5', max_tokens: 5, messages: [] }, 400],
+    ['unknown model', { model: 'llama-3', input: 'hi' }, { model: 'llama-3', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }, 404],
+    ['over the context', { model: 'glm-5', input: long }, { model: 'glm-5', max_tokens: 5, messages: [{ role: 'user', content: long }] }, 400],
+    ['invalid tool schema', { model: 'glm-5', input: 'hi', tools: [{ type: 'function', name: 'f', parameters: schema }] }, { model: 'glm-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'f', input_schema: schema }] }, 400],
+    ['oversized body', { model: 'glm-5', input: big }, { model: 'glm-5', max_tokens: 5, messages: [{ role: 'user', content: big }] }, 413],
+  ];
+  for (const [name, rb, ab, status] of cases) {
+    const send = (path: string, b: unknown) => fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof b === 'string' ? b : JSON.stringify(b) });
+    const r = await send('/v1/responses', rb);
+    assert.equal(r.status, status, `responses: ${name}`);
+    const rj = (await r.json()) as { error: { message: string; type: string; code: string | null } };
+    assert.ok(typeof rj.error.message === 'string' && typeof rj.error.type === 'string', `responses: ${name}`);
+    const a = await send('/v1/messages', ab);
+    assert.equal(a.status, status, `messages: ${name}`);
+    const aj = (await a.json()) as { type: string; error: { type: string; message: string } };
+    assert.equal(aj.type, 'error', `messages: ${name}`);
+    assert.equal(aj.error.type, { 400: 'invalid_request_error', 404: 'not_found_error', 413: 'request_too_large' }[status], `messages: ${name}`);
+    if (name === 'over the context') {
+      assert.equal(rj.error.code, 'context_length_exceeded');
+      assert.match(aj.error.message, /^prompt is too long: \d+ tokens > 4095 maximum$/);
+    }
+  }
+});

@@ -61,6 +61,12 @@ test('keys: none = open; with keys: 401 without or with a bad key, Bearer and x-
 
     await oa(small.secret).chat.completions.create({ ...req, max_tokens: 16 }); // the prompt alone is > 20 tokens
     await assert.rejects(oa(small.secret).chat.completions.create(req), (e: unknown) => e instanceof OpenAI.RateLimitError && /quota/.test(e.message));
+    // Over quota and bad keys in the other dialects' shapes.
+    await assert.rejects(oa(small.secret).responses.create({ model: 'glm-5', input: 'hi' }), (e: unknown) => e instanceof OpenAI.RateLimitError && /quota/.test(e.message));
+    await assert.rejects(new Anthropic({ baseURL: server.url, apiKey: small.secret, maxRetries: 0 }).messages.create({ model: 'glm-5', max_tokens: 2, messages: [{ role: 'user', content: 'hi' }] }),
+      (e: unknown) => e instanceof Anthropic.RateLimitError && (e.error as { error: { type: string } }).error.type === 'rate_limit_error');
+    await assert.rejects(new Anthropic({ baseURL: server.url, apiKey: 'bad', maxRetries: 0 }).messages.create({ model: 'glm-5', max_tokens: 2, messages: [{ role: 'user', content: 'hi' }] }),
+      (e: unknown) => e instanceof Anthropic.AuthenticationError);
 
     assert.equal(glm5(['keys', 'revoke', 'main', '--db', db]).status, 0);
     await assert.rejects(oa(main.secret).chat.completions.create(req), (e: unknown) => e instanceof OpenAI.AuthenticationError);
@@ -71,13 +77,13 @@ test('keys: none = open; with keys: 401 without or with a bad key, Bearer and x-
   }
   // Every request has its row; rejected ones with their status and no tokens.
   const r = rows(db);
-  assert.deepEqual(r.map((x) => x.status), [401, 401, 200, 200, 200, 200, 429, 200, 429, 401]);
+  assert.deepEqual(r.map((x) => x.status), [401, 401, 200, 200, 200, 200, 429, 200, 429, 429, 429, 401, 401]);
   assert.deepEqual(r.filter((x) => x.status === 200).map((x) => x.key_id), [main.id, main.id, limited.id, limited.id, small.id]);
   const report = usageReport(openDb(db));
   assert.ok(report.some((x) => x.key.startsWith('main') && x.requests === 2), JSON.stringify(report));
   const text = glm5(['usage', '--db', db]).stdout;
   assert.match(text, /main \(key_\w+\)\s+glm-5\s+2\s/);
-  assert.match(text, /^total\s+10\s/m);
+  assert.match(text, /^total\s+13\s/m);
 });
 
 test('16 concurrent streaming clients finish with independent outputs; ledger rows equal returned usage, priced', async () => {
