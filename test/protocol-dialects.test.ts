@@ -295,3 +295,15 @@ test('sampling fields reach the engine; out-of-range values are 400s naming the 
     assert.throws(() => prepareChat({ model: 'glm-5', messages: user, ...body }, ctx), (e: Error & { status?: number }) => e.status === 400 && re.test(e.message), JSON.stringify(body));
   }
 });
+
+test('reasoning tokens: counted up to the token that closes the thinking, in Chat and Responses usage', () => {
+  const chat = prepareChat({ model: 'glm-5', messages: user, stream_options: { include_usage: true }, stream: true }, ctx);
+  const frames = streamScripted(chat, ['Let', ' me', '</think>', 'Hi', '!']);
+  const usage = accumulateChat(frames).usage as { completion_tokens_details: { reasoning_tokens: number } };
+  assert.equal(usage.completion_tokens_details.reasoning_tokens, 3);
+  const off = prepareChat({ model: 'glm-5', messages: user, thinking: { type: 'disabled' } }, ctx);
+  assert.equal((respondScripted(off, 'Hi').usage as { completion_tokens_details: { reasoning_tokens: number } }).completion_tokens_details.reasoning_tokens, 0);
+  const r = prepareResponses({ model: 'glm-5', input: 'hi' }, ctx);
+  const resp = accumulateResponses(streamScripted(r, ['a', 'b', 'c</think>', 'Hi']));
+  assert.equal((resp.response.usage as { output_tokens_details: { reasoning_tokens: number } }).output_tokens_details.reasoning_tokens, 3);
+});

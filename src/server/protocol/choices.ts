@@ -15,6 +15,8 @@ export interface ChoiceResult {
   readonly stopSequence: string | null;
   readonly logprobs: TokenLogprob[] | null;
   readonly text: string;
+  /** Tokens up to and including the one that closed the reasoning (`</think>` or a `<tool_call>` inside it). */
+  readonly reasoningTokens: number;
   readonly error?: string;
 }
 
@@ -24,9 +26,12 @@ export class ChoiceTracker {
   private text = '';
   private logprobs: TokenLogprob[] | null = null;
   private done: DoneEvent | undefined;
+  private inReasoning: boolean;
+  private reasoningTokens = 0;
 
   constructor(readonly index: number, options: ModelOutputOptions, wantLogprobs: boolean) {
     this.output = new ModelOutput(options);
+    this.inReasoning = options.thinking;
     if (wantLogprobs) this.logprobs = [];
   }
 
@@ -34,6 +39,11 @@ export class ChoiceTracker {
   push(ev: EngineEvent): OutputEvent[] {
     if (ev.type === 'token') {
       this.text += ev.text;
+      // GLM's tags are single tokens, so the token that ends the reasoning carries the whole tag.
+      if (this.inReasoning) {
+        this.reasoningTokens += ev.ids.length;
+        if (ev.text.includes('</think>') || ev.text.includes('<tool_call>')) this.inReasoning = false;
+      }
       if (this.logprobs && ev.logprobs) this.logprobs.push(...ev.logprobs);
       return this.output.push(ev.text);
     }
@@ -54,7 +64,7 @@ export class ChoiceTracker {
     if (!d) throw new Error('choice not finished');
     const out = this.output.result();
     return {
-      index: this.index, output: out, finish: finishOf(d, out.toolCalls.length), text: this.text,
+      index: this.index, output: out, finish: finishOf(d, out.toolCalls.length), text: this.text, reasoningTokens: this.reasoningTokens,
       stopSequence: d.finishReason === 'stop' && typeof d.stopReason === 'string' ? d.stopReason : null,
       logprobs: this.logprobs, ...(d.error !== undefined ? { error: d.error } : {}),
     };

@@ -144,7 +144,7 @@ export function prepareChat(body: unknown, ctx: ModelContext): Prepared {
           ...(c.output.toolCalls.length > 0 ? { tool_calls: c.output.toolCalls.map((t) => ({ id: t.id, type: 'function', function: { name: t.name, arguments: t.argumentsJson } })) } : {}),
         },
       })),
-      usage: usageJson(usage),
+      usage: usageJson(usage, choices.reduce((a, c) => a + c.reasoningTokens, 0)),
     }),
   };
 }
@@ -153,10 +153,11 @@ export function finishReason(f: Finish): string {
   return f === 'stop_sequence' || f === 'abort' ? 'stop' : f === 'error' ? 'error' : f;
 }
 
-export function usageJson(u: Usage): unknown {
+export function usageJson(u: Usage, reasoningTokens?: number): unknown {
   return {
     prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens,
     prompt_tokens_details: { cached_tokens: u.cachedTokens },
+    ...(reasoningTokens !== undefined ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {}),
   };
 }
 
@@ -204,13 +205,16 @@ class ChatStream implements StreamWriter {
     }]));
   }
 
+  private reasoningTokens = 0;
+
   choiceDone(r: ChoiceResult): SseFrame[] {
+    this.reasoningTokens += r.reasoningTokens;
     return [this.chunk([{ index: r.index, delta: {}, logprobs: null, finish_reason: finishReason(r.finish) }])];
   }
 
   close(usage: Usage): SseFrame[] {
     const frames: SseFrame[] = [];
-    if (this.includeUsage) frames.push({ data: JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageJson(usage) }) });
+    if (this.includeUsage) frames.push({ data: JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageJson(usage, this.reasoningTokens) }) });
     frames.push({ data: '[DONE]' });
     return frames;
   }

@@ -143,15 +143,15 @@ export function prepareResponses(body: unknown, ctx: ModelContext): Prepared {
       const c = choices[0]!;
       const output = c.output.segments.map((g) => (g.kind === 'tool' ? callItem(c.output.toolCalls[g.index]!, kinds, 'completed')
         : g.kind === 'reasoning' ? reasoningItem(newId('rs_'), g.text) : messageItem(newId('msg_'), g.text, 'completed')));
-      return { ...shell(c.finish === 'length' ? 'incomplete' : 'completed', output, usageJson(usage)), output_text: c.output.content ?? '' };
+      return { ...shell(c.finish === 'length' ? 'incomplete' : 'completed', output, usageJson(usage, c.reasoningTokens)), output_text: c.output.content ?? '' };
     },
   };
 }
 
-export function usageJson(u: Usage): unknown {
+export function usageJson(u: Usage, reasoningTokens: number): unknown {
   return {
     input_tokens: u.promptTokens, input_tokens_details: { cached_tokens: u.cachedTokens },
-    output_tokens: u.completionTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: u.promptTokens + u.completionTokens,
+    output_tokens: u.completionTokens, output_tokens_details: { reasoning_tokens: reasoningTokens }, total_tokens: u.promptTokens + u.completionTokens,
   };
 }
 
@@ -267,7 +267,7 @@ class ResponsesStream implements StreamWriter {
 
   close(usage: Usage): SseFrame[] {
     const incomplete = this.result?.finish === 'length';
-    return [this.ev({ type: incomplete ? 'response.incomplete' : 'response.completed', response: this.shell(incomplete ? 'incomplete' : 'completed', this.done, usageJson(usage)) })];
+    return [this.ev({ type: incomplete ? 'response.incomplete' : 'response.completed', response: this.shell(incomplete ? 'incomplete' : 'completed', this.done, usageJson(usage, this.result?.reasoningTokens ?? 0)) })];
   }
 
   fail(e: ApiError): SseFrame[] {
