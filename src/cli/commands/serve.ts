@@ -119,6 +119,7 @@ export const command: Command = {
     console.error(`glm5 serve: ${models.served.join(', ')} from ${dir} (context ${engine.maxContext} tokens)`);
     if (server.open) console.error('glm5 serve: no API keys configured: the server is open to anyone who can reach it (create one with `glm5 keys create NAME`)');
     console.error(`glm5 serve: ledger ${dbPath(values.db)}`);
+    console.error(`glm5 serve: OpenAI at ${server.url}/v1 (chat/completions, completions, responses), Anthropic at ${server.url} (v1/messages); docs/server.md shows how to point Claude Code and Codex CLI here`);
     console.error(`glm5 serve: listening on ${server.url}`);
 
     await new Promise<void>((done) => {
