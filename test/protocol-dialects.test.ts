@@ -307,3 +307,9 @@ test('reasoning tokens: counted up to the token that closes the thinking, in Cha
   const resp = accumulateResponses(streamScripted(r, ['a', 'b', 'c</think>', 'Hi']));
   assert.equal((resp.response.usage as { output_tokens_details: { reasoning_tokens: number } }).output_tokens_details.reasoning_tokens, 3);
 });
+
+test('Chat developer messages render as system messages', () => {
+  const a = prepareChat({ model: 'glm-5', messages: [{ role: 'developer', content: 'Be brief.' }, ...user] }, ctx);
+  const b = prepareChat({ model: 'glm-5', messages: [{ role: 'system', content: 'Be brief.' }, ...user] }, ctx);
+  assert.deepEqual(a.plan.prompt, b.plan.prompt);
+});

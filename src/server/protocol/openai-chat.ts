@@ -105,7 +105,7 @@ export function prepareChat(body: unknown, ctx: ModelContext): Prepared {
   if (n < 1 || n > 16) throw new ApiError('invalid_request', 'n must be between 1 and 16', 'n');
   const tc = req.tool_choice;
   const messages: ChatMessage[] = req.messages.map((m) => {
-    const out: ChatMessage = { role: m.role, content: m.content ?? null };
+    const out: ChatMessage = { role: m.role === 'developer' ? 'system' : m.role, content: m.content ?? null };
     const reasoning = m.reasoning_content ?? m.reasoning; // both names render into history (clients.md §2 #8)
     if (typeof reasoning === 'string') out.reasoning_content = reasoning;
     if (m.tool_calls) out.tool_calls = m.tool_calls.map((c) => ({ ...c, function: { name: c.function.name, arguments: c.function.arguments ?? {} } }));
