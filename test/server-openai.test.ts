@@ -5,7 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startServerProcess } from './server-helpers.js';
+import { Tokenizer } from '../src/text/tokenizer.js';
+import { startServerProcess, tinyModelDir } from './server-helpers.js';
 import type { ServerProcess } from './server-helpers.js';
 
 let server: ServerProcess;
@@ -111,6 +112,10 @@ test('completions: text and token-id prompts, echo, logprobs, streaming', async 
   }
   assert.equal('Once upon a time' + text, r.choices[0]!.text, 'stream = non-stream for one seed');
   assert.equal(usage!.completion_tokens, r.usage!.completion_tokens);
+  // logit_bias reaches the sampler: +100 on one token makes it the only choice.
+  const piece = Tokenizer.fromDir(tinyModelDir()).decode([300]);
+  const biased = await client.completions.create({ model: 'glm-5', prompt: 'x', max_tokens: 4, logit_bias: { '300': 100 }, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
+  assert.equal(biased.choices[0]!.text, piece.repeat(4));
 });
 
 test('responses: non-streaming and streaming (SDK finalResponse), every stream ends in response.completed', async () => {

@@ -161,6 +161,8 @@ export interface SamplingFields {
   frequency_penalty?: number | null | undefined;
   repetition_penalty?: number | null | undefined;
   stop?: string | string[] | null | undefined;
+  /** OpenAI logit_bias: token id (as a string key) → bias in [-100, 100]. */
+  logit_bias?: Record<string, number> | null | undefined;
 }
 
 /** Request sampling → the engine's (unset fields fall back to generation_config.json inside the engine). */
@@ -176,6 +178,15 @@ export function sampling(f: SamplingFields, maxTokens: number): Partial<Sampling
   if (f.frequency_penalty != null) s.frequencyPenalty = f.frequency_penalty;
   if (f.repetition_penalty != null) s.repetitionPenalty = f.repetition_penalty;
   if (f.stop != null) s.stop = (typeof f.stop === 'string' ? [f.stop] : f.stop).filter((x) => x !== '');
+  if (f.logit_bias != null) {
+    const bias = new Map<number, number>();
+    for (const [k, v] of Object.entries(f.logit_bias)) {
+      if (!/^\d+$/.test(k)) throw new ApiError('invalid_request', `logit_bias keys must be token ids, got '${k}'`, 'logit_bias');
+      if (!(v >= -100 && v <= 100)) throw new ApiError('invalid_request', `logit_bias values must be between -100 and 100, got ${v}`, 'logit_bias');
+      bias.set(Number(k), v);
+    }
+    s.logitBias = bias;
+  }
   return s;
 }
 
@@ -183,6 +194,7 @@ export function sampling(f: SamplingFields, maxTokens: number): Partial<Sampling
 export const zNum = z.number().nullish();
 export const zInt = z.number().int().nullish();
 export const zStop = z.union([z.string(), z.array(z.string())]).nullish();
+export const zLogitBias = z.record(z.string(), z.number()).nullish();
 export const zTemperature = z.number().min(0).max(2).nullish();
 export const zTopP = z.number().gt(0).max(1).nullish();
 

@@ -6,7 +6,7 @@ import type { TokenLogprob, Usage } from '../../engine/types.js';
 import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
 import type { ChoiceResult, Finish } from './choices.js';
 import {
-  ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zaiCode, zInt, zNum, zStop, zTemperature, zTopP,
+  ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zaiCode, zInt, zNum, zLogitBias, zStop, zTemperature, zTopP,
 } from './common.js';
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
@@ -55,6 +55,7 @@ export const chatRequest = z.object({
   frequency_penalty: zNum,
   repetition_penalty: zNum,
   stop: zStop,
+  logit_bias: zLogitBias,
   n: zInt,
   seed: zInt,
   logprobs: z.boolean().nullish(),

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { TokenLogprob, Usage } from '../../engine/types.js';
 import type { ChoiceResult } from './choices.js';
-import { ApiError, checkContext, maxTokens, newId, parseBody, sampling, zInt, zNum, zStop, zTemperature, zTopP } from './common.js';
+import { ApiError, checkContext, maxTokens, newId, parseBody, sampling, zInt, zNum, zLogitBias, zStop, zTemperature, zTopP } from './common.js';
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
 import { seconds } from './dialect.js';
@@ -25,6 +25,7 @@ export const completionsRequest = z.object({
   frequency_penalty: zNum,
   repetition_penalty: zNum,
   stop: zStop,
+  logit_bias: zLogitBias,
   n: zInt,
   seed: zInt,
   logprobs: zInt,
