@@ -64,7 +64,17 @@ async function main() {
   if (args.only === 'serving') {
     const { benchServing } = await import('./serving.js');
     const serving = await benchServing(small, log);
-    if (args.json) console.log(JSON.stringify({ backend: ops.name, isa: start?.isa ?? null, threads: start?.threads ?? null, serving }));
+    const { benchLlamaServer } = await import('./llamaserver.js');
+    const gguf = join(MODELS, 'small-bf16.gguf');
+    if (!existsSync(gguf) && existsSync(join(MODELS, '..', '.llama-server'))) (await import('../src/gguf/export.js')).exportGguf(presetDir('small'), gguf, { dtype: 'bf16' });
+    const llamaServer = existsSync(gguf) ? await benchLlamaServer(gguf, V, start?.threads ?? 2, log) : null;
+    if (llamaServer) log(`  ours / llama-server: ${(serving.throughput_tok_s[1]! / llamaServer[1]!).toFixed(2)}× at 1 stream, ${(serving.throughput_tok_s[16]! / llamaServer[16]!).toFixed(2)}× at 16 streams`);
+    if (args.json) {
+      console.log(JSON.stringify({
+        backend: ops.name, isa: start?.isa ?? null, threads: start?.threads ?? null, serving, llamaserver_tok_s: llamaServer,
+        llamaserver_batch16_ratio: llamaServer ? serving.throughput_tok_s[16]! / llamaServer[16]! : null,
+      }));
+    }
     return;
   }
   const p = paramCounts(small);

@@ -12,5 +12,5 @@ src=bench/.llama-server
 cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF \
   -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF \
   -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_CURL=OFF >/dev/null
-cmake --build "$src/build" --target llama-server -j"$(nproc)"
+cmake --build "$src/build" --target llama-server -j"${JOBS:-$(nproc)}"
 echo "built $src/build/bin/llama-server"
