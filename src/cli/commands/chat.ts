@@ -31,6 +31,7 @@ options:
   --kv-cache-gb N, --backend auto|native|ref, --quantize int8
 
 in the chat:
+  Ctrl-C             stop the answer being written (at the prompt: quit)
   /reset             forget the conversation
   /thinking on|off   switch thinking
   /exit              quit (or Ctrl-D)`;
@@ -95,6 +96,7 @@ export const command: Command = {
     const fresh = (): ChatMessage[] => (values.system ? [{ role: 'system', content: values.system }] : []);
     let messages = fresh();
 
+    let current: { abort(): void } | undefined;
     /** One assistant turn (with tool rounds): streams to stdout, appends to messages. */
     const answer = async (): Promise<void> => {
       for (let round = 0; round < 8; round++) {
@@ -104,7 +106,14 @@ export const command: Command = {
           return;
         }
         const out = new ModelOutput({ thinking, tools });
-        const stream = engine.submit({ prompt: ids, sampling: { maxTokens: Math.min(maxTokens, engine.maxContext - ids.length), ...(temperature !== undefined ? { temperature } : {}) } });
+        let stream;
+        try {
+          stream = engine.submit({ prompt: ids, sampling: { maxTokens: Math.min(maxTokens, engine.maxContext - ids.length), ...(temperature !== undefined ? { temperature } : {}) } });
+        } catch (e) {
+          console.log(dim(`(${(e as Error).message})`));
+          return;
+        }
+        current = stream;
         let last: string | undefined;
         const show = (evs: ReturnType<ModelOutput['push']>): void => {
           for (const e of evs) {
@@ -124,7 +133,13 @@ export const command: Command = {
             finish = ev.finishReason;
           }
         }
+        current = undefined;
         process.stdout.write('\n');
+        if (finish === 'abort') {
+          console.log(dim('(stopped)'));
+          if (messages[messages.length - 1]?.role === 'user') messages.pop(); // an unanswered question is forgotten
+          return;
+        }
         const r = out.result();
         const msg: ChatMessage = { role: 'assistant', content: r.content ?? '' };
         if (r.reasoning !== null) msg.reasoning_content = r.reasoning;
@@ -143,6 +158,8 @@ export const command: Command = {
 
     console.error(dim(`glm5 chat: ${dir}${tools.length ? ', demo tools on' : ''}, thinking ${thinking ? 'on' : 'off'} — /reset, /thinking on|off, /exit`));
     const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: tty });
+    // Ctrl-C stops the answer being generated; at the prompt it quits.
+    rl.on('SIGINT', () => (current ? current.abort() : rl.close()));
     const prompt = (): void => {
       if (tty) rl.setPrompt(`${BOLD}> ${RESET}`);
       rl.prompt();
