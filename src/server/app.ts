@@ -28,6 +28,8 @@ export interface AppOptions {
   readonly maxBodyBytes: number;
   /** Silence after which a stream gets a keep-alive (ping / comment / in_progress). */
   readonly keepAliveMs: number;
+  /** One line per finished generation request (access log); omitted = quiet. */
+  readonly log?: (line: string) => void;
 }
 
 /** Requests being answered; shutdown waits for them, then aborts what is left. */
@@ -123,6 +125,7 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
       o.metrics.promptTokens.inc({ endpoint }, usage.promptTokens);
       o.metrics.cachedTokens.inc({ endpoint }, usage.cachedTokens);
       o.metrics.completionTokens.inc({ endpoint }, usage.completionTokens);
+      o.log?.(`${endpoint} ${status} ${model || '-'}${stream ? ' stream' : ''} prompt ${usage.promptTokens} (cached ${usage.cachedTokens}) completion ${usage.completionTokens} ${((performance.now() - t0) / 1000).toFixed(2)}s${out.error ? ` — ${out.error}` : ''}`);
     };
     try {
       if (inFlight.draining) throw new ApiError('overloaded', 'the server is shutting down', null, 503);

@@ -22,6 +22,7 @@ export interface ServerOptions {
   readonly pricing: Pricing;
   readonly maxBodyBytes: number;
   readonly keepAliveMs: number;
+  readonly log?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -39,7 +40,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const ledger = new Ledger(db, o.pricing);
   const gate = new Gate(keys, (id) => ledger.tokensUsed(id));
   const metrics = new Metrics(() => o.engine.stats());
-  const { app, inFlight } = createApp({ engine: o.engine, models: o.models, gate, ledger, metrics, maxBodyBytes: o.maxBodyBytes, keepAliveMs: o.keepAliveMs });
+  const { app, inFlight } = createApp({ engine: o.engine, models: o.models, gate, ledger, metrics, maxBodyBytes: o.maxBodyBytes, keepAliveMs: o.keepAliveMs, ...(o.log ? { log: o.log } : {}) });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: o.port, hostname: o.host }, () => resolve(s as Server));
     (s as Server).once('error', reject);

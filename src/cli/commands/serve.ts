@@ -34,6 +34,7 @@ options:
   --max-body-mb N           largest request body (default 16)
   --keep-alive-s N          ping / keep-alive after N silent seconds while streaming (default 10)
   --drain-timeout-s N       on SIGTERM: let requests finish this long, then abort them (default 30)
+  --quiet                   no per-request log lines on stderr
   --kv-cache-gb N           KV cache budget (default: 30% of free memory, at most 8)
   --block-size N            positions per cache block (default 32)
   --max-running N           requests batched at once (default 32)
@@ -98,6 +99,7 @@ export const command: Command = {
       'max-body-mb': { type: 'string', default: '16' },
       'keep-alive-s': { type: 'string', default: '10' },
       'drain-timeout-s': { type: 'string', default: '30' },
+      quiet: { type: 'boolean', default: false },
       ...ENGINE_FLAGS,
     }, USAGE);
     if (positionals.length > 1) throw new UsageError(`expected at most one model folder\nusage: glm5 serve [DIR] [options] (glm5 serve --help)`);
@@ -114,6 +116,7 @@ export const command: Command = {
       engine, models, host: values.host, port, dbPath: dbPath(values.db), pricing,
       maxBodyBytes: Math.round(num(values['max-body-mb'], 'max-body-mb')! * 1024 * 1024),
       keepAliveMs: num(values['keep-alive-s'], 'keep-alive-s')! * 1000,
+      ...(values.quiet ? {} : { log: (line: string) => console.error(`glm5 serve: ${new Date().toISOString().slice(11, 19)} ${line}`) }),
     });
     const drainMs = Number(values['drain-timeout-s']) * 1000;
     console.error(`glm5 serve: ${models.served.join(', ')} from ${dir} (context ${engine.maxContext} tokens)`);
