@@ -174,7 +174,7 @@ describe('native kernels vs reference', { skip }, () => {
           for (const [heads, headRows, rowStart, n, cols, block, off] of cases) {
             const w = makeWeight(format, heads * headRows, cols, block, format === 'fp8' ? off : 0);
             for (const transposed of [false, true]) {
-              for (const T of [1, 5, 17]) {
+              for (const T of [1, 3, 5, 17]) {
                 const inW = transposed ? n : cols, outW = transposed ? cols : n;
                 const xStride = inW + 3, xOffset = 2;
                 const x = randn(xOffset + T * heads * xStride + 1);
