@@ -149,7 +149,7 @@ export class GlmModel {
  * latent width 2C+R. A prompt from scratch (T = L) expands; decode and short chunks over a long cached
  * context (a prefix-cache hit, a draft to verify) absorb.
  */
-function autoForm(cfg: ModelConfig, T: number, L: number): 'expanded' | 'absorbed' {
+export function autoForm(cfg: ModelConfig, T: number, L: number): 'expanded' | 'absorbed' {
   if (T === 1) return 'absorbed';
   const C = cfg.kvLoraRank, R = cfg.qkRopeHeadDim, Dn = cfg.qkNopeHeadDim, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
   const expanded = L * C * (Dn + Dv) + T * L * (Dq + Dv);

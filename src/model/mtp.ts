@@ -6,7 +6,7 @@
 // The row runs at position i. Drafts of k > 1 tokens chain the layer: step j feeds its own output hidden
 // (pre-`shared_head.norm`, as vLLM) back as h with the token it just drafted, one position further.
 
-import type { GlmModel, StepInput } from './model.js';
+import { autoForm, type GlmModel, type StepInput } from './model.js';
 import type { KvCache, StepContext, StepSequence } from './context.js';
 import { decoderLayer } from './decoder-layer.js';
 
@@ -48,7 +48,7 @@ export function mtpStep(model: GlmModel, batch: readonly MtpInput[], index = 0):
       positions[row + t] = start + t;
       keyLimit[row + t] = start + t + 1;
     }
-    seqs.push({ cache: b.cache, start, T: n, row0: row, form: n === 1 ? 'absorbed' : 'expanded' });
+    seqs.push({ cache: b.cache, start, T: n, row0: row, form: autoForm(cfg, n, start + n) });
     row += n;
   }
   const ctx: StepContext = { ops, cfg, T, positions, keyLimit, seqs, forceDense: false, ws: model.workspace };
