@@ -62,8 +62,9 @@ export async function warmCheckpoint(dir: string, minBytes = 512 * 1024 * 1024):
   bar.stop();
 }
 
-function showCall(c: OutputToolCall): string {
-  return `${BOLD}→ ${c.name}(${c.argumentsJson})${RESET}`;
+function showCall(c: OutputToolCall, tty: boolean): string {
+  const text = `→ ${c.name}(${c.argumentsJson})`;
+  return tty ? BOLD + text + RESET : text;
 }
 
 export const command: Command = {
@@ -149,7 +150,7 @@ export const command: Command = {
         if (r.toolCalls.length === 0 || finish !== 'stop') return;
         for (const c of r.toolCalls) {
           const result = runDemoTool(c.name, c.arguments);
-          console.log(showCall(c));
+          console.log(showCall(c, tty));
           console.log(dim(`← ${result}`));
           messages.push({ role: 'tool', tool_call_id: c.id, content: result });
         }
