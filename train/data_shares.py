@@ -1,6 +1,8 @@
 """Replays the training batch stream (same seed, same steps) and counts tokens per source: all tokens seen and
 tokens with a loss. Prints the table used in DATA.md.
-Run: .venv/bin/python train/data_shares.py --steps 2400 --batch 4 --seq 512
+Run: .venv/bin/python train/data_shares.py --steps 1768   (phase 1)
+     .venv/bin/python train/data_shares.py --steps 512 --prose-frac 0.1 --data tokens_focus.pt --chats chats_focus.jsonl
+     .venv/bin/python train/data_shares.py --steps 1300 --prose-frac 0.1 --data tokens_copy.pt --chats chats_copy.jsonl
 """
 
 import argparse
@@ -20,13 +22,21 @@ def main():
     ap.add_argument('--batch', type=int, default=4)
     ap.add_argument('--seq', type=int, default=512)
     ap.add_argument('--seed', type=int, default=1234)
-    ap.add_argument('--prose-frac', type=float, default=0.3)
+    ap.add_argument('--prose-frac', type=float, default=0.15)
+    ap.add_argument('--data', default='tokens.pt')
+    ap.add_argument('--chats', default='chats.jsonl')
     args = ap.parse_args()
-    data = Data(os.path.join(WORK, 'tokens.pt'), args.seq, args.prose_frac)
+    data = Data(os.path.join(WORK, args.data), args.seq, args.prose_frac)
     kinds = []
-    for line in open(os.path.join(WORK, 'chats.jsonl')):
+    for line in open(os.path.join(WORK, args.chats)):
         c = json.loads(line)
-        kinds.append('tool-use chats' if any('<tool_call>' in t for t, tr in c['segments'] if tr) else 'WordNet / small-talk chats')
+        text = ''.join(t for t, _ in c['segments'])
+        if any('<tool_call>' in t for t, tr in c['segments'] if tr):
+            kinds.append('tool-use chats')
+        elif any(q in text for q in ('<|user|>Repeat after me:', '<|user|>Say "', '<|user|>Copy this:', '<|user|>Please repeat:', '<|user|>Echo ', '<|user|>Write back exactly:')):
+            kinds.append('repeat-after-me chats')
+        else:
+            kinds.append('WordNet / small-talk chats')
     seen, trained = {}, {}
     names = list(data.prose)
     L = args.seq + 1

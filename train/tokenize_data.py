@@ -19,6 +19,9 @@ PROSE_WEIGHTS = {'austen': 0.4, 'web_bible': 0.25, 'sotu': 0.35}
 
 
 def main():
+    import sys
+    chats_in = sys.argv[1] if len(sys.argv) > 1 else 'chats.jsonl'
+    out_name = sys.argv[2] if len(sys.argv) > 2 else 'tokens.pt'
     tok = Tokenizer.from_file(os.path.join(WORK, 'tokenizer.json'))
     eot = tok.token_to_id('<|endoftext|>')
     stats = {}
@@ -34,7 +37,7 @@ def main():
 
     chat_ids, chat_mask, off = [], [], [0]
     n_by_kind = {}
-    chats = [json.loads(line) for line in open(os.path.join(WORK, 'chats.jsonl'))]
+    chats = [json.loads(line) for line in open(os.path.join(WORK, chats_in))]
     flat = [s for c in chats for s in c['segments']]
     enc = tok.encode_batch([t for t, _ in flat])
     k = 0
@@ -54,8 +57,8 @@ def main():
     torch.save({'prose': prose, 'prose_weights': PROSE_WEIGHTS,
                 'chat_ids': torch.tensor(np.array(chat_ids, dtype=np.int16)),
                 'chat_mask': torch.tensor(np.array(chat_mask, dtype=np.uint8)),
-                'chat_off': torch.tensor(np.array(off, dtype=np.int64))}, os.path.join(WORK, 'tokens.pt'))
-    json.dump(stats, open(os.path.join(WORK, 'data_stats.json'), 'w'), indent=1)
+                'chat_off': torch.tensor(np.array(off, dtype=np.int64))}, os.path.join(WORK, out_name))
+    json.dump(stats, open(os.path.join(WORK, out_name.replace('.pt', '_stats.json')), 'w'), indent=1)
     print(json.dumps(stats))
 
 

@@ -40,6 +40,8 @@ def get_args():
     p.add_argument('--config', type=str, default='{}', help='JSON overrides of model.Config')
     p.add_argument('--ckpt', type=str, default=os.path.join(WORK, 'ckpt.pt'))
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--data', type=str, default='tokens.pt', help='token file in train/.work')
+    p.add_argument('--init', type=str, default=None, help='start from the weights of this checkpoint (phase 2)')
     return p.parse_args()
 
 
@@ -112,7 +114,7 @@ def save(path, model, opt, step, args, log):
     os.replace(tmp, path)
 
 
-def plot(log, path):
+def plot(log, path, phase_starts=()):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -120,15 +122,25 @@ def plot(log, path):
     va = [r for r in log if 'val_main' in r]
     fig, ax = plt.subplots(1, 3, figsize=(15, 4))
     s = [r['step'] for r in tr]
-    ax[0].plot(s, [r['loss'] for r in tr], label='main (train)', lw=0.8)
-    ax[0].plot(s, [r['mtp'] for r in tr], label='MTP (train)', lw=0.8)
+
+    def smooth(v, k=10):  # moving average over k log points (batches alternate prose and chats)
+        return [sum(v[max(0, i - k + 1):i + 1]) / len(v[max(0, i - k + 1):i + 1]) for i in range(len(v))]
+    ax[0].plot(s, smooth([r['loss'] for r in tr]), label='main (train, avg of 10 logs)', lw=0.8)
+    ax[0].plot(s, smooth([r['mtp'] for r in tr]), label='MTP, token i+2 (train, avg)', lw=0.8)
     if va:
         ax[0].plot([r['step'] for r in va], [r['val_main'] for r in va], 'o-', label='main (held-out)')
     ax[0].set_xlabel('step'); ax[0].set_ylabel('cross-entropy (nats)'); ax[0].legend(); ax[0].set_title('LM losses')
-    ax[1].plot(s, [r['index'] for r in tr], lw=0.8)
+    ax[1].plot(s, smooth([r['index'] for r in tr]), lw=0.8)
+    dense_end = [r['step'] for r in tr if r['mode'] == 'dense']
+    if dense_end:
+        ax[1].axvline(max(dense_end), color='gray', ls='--', lw=0.8, label='dense warm-up ends')
+        ax[1].legend()
     ax[1].set_xlabel('step'); ax[1].set_title('indexer KL (sum over layers)'); ax[1].set_yscale('log')
+    for a in ax:
+        for p in phase_starts:
+            a.axvline(p, color='red', ls=':', lw=0.8)
     ax[2].plot(s, [r['lr'] for r in tr])
-    ax[2].set_xlabel('step'); ax[2].set_title('learning rate')
+    ax[2].set_xlabel('step'); ax[2].set_title('learning rate' + (' (red: next phase starts)' if phase_starts else ''))
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -139,7 +151,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
-    data = Data(os.path.join(WORK, 'tokens.pt'), args.seq, args.prose_frac)
+    data = Data(os.path.join(WORK, args.data), args.seq, args.prose_frac)
     cfg = Config(**json.loads(args.config))
     model = GlmMoeDsa(cfg)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -153,6 +165,11 @@ def main():
         opt.load_state_dict(ck['opt'])
         step, log = ck['step'], ck['log']
         print(f'resumed at step {step}', flush=True)
+    elif args.init:
+        ck = torch.load(args.init, weights_only=False)
+        model.load_state_dict(ck['model'])
+        opt.load_state_dict(ck['opt'])  # Adam moments carry over; the schedule restarts
+        print(f"initialised from {args.init} (step {ck['step']})", flush=True)
     print(json.dumps(count_params(model)), flush=True)
     val = [data.batch(args.seed + 999, k, args.batch) for k in range(2)]
     dense_steps = int(args.dense_frac * args.steps)

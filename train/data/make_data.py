@@ -202,7 +202,7 @@ def tool_call(name, args):
     return {'type': 'function', 'function': {'name': name, 'arguments': args}}
 
 
-def build_chats(rng, nouns, train_lemmas, n):
+def build_chats(rng, nouns, train_lemmas, n, focus=False):
     chats = []
     tool_schemas = [T.schema(t) for t in T.TRAIN_TOOLS]
     for _ in range(n):
@@ -234,15 +234,15 @@ def build_chats(rng, nouns, train_lemmas, n):
             msgs = [msg('user', rng.choice(['Use the word {w} in a sentence.', 'Give an example sentence with {w}.']).format(w=lemma)),
                     msg('assistant', e, reasoning_content=(f'I need a sentence that uses the word {lemma}.' if thinking else None))]
         else:  # tool use
-            demo = rng.random() < 0.45
+            demo = rng.random() < (0.7 if focus else 0.45)
             if demo:
                 text, name, args, res, ans, reas = T.demo_example(rng, held=False)
-                decl = list(T.DEMO_SCHEMAS) if rng.random() < 0.6 else [s for s in T.DEMO_SCHEMAS if s['function']['name'] == name]
-                decl += rng.sample(tool_schemas, rng.randint(0, 2))
+                decl = list(T.DEMO_SCHEMAS) if (focus or rng.random() < 0.6) else [s for s in T.DEMO_SCHEMAS if s['function']['name'] == name]
+                decl += rng.sample(tool_schemas, rng.randint(0, 1 if focus else 2))
             else:
                 t = rng.choice(T.TRAIN_TOOLS)
                 text, name, args, res, ans, reas = T.synthetic_example(rng, t)
-                decl = [T.schema(t)] + rng.sample([s for s in tool_schemas if s['function']['name'] != name], rng.randint(0, 3))
+                decl = [T.schema(t)] + rng.sample([s for s in tool_schemas if s['function']['name'] != name], rng.randint(0, 1 if focus else 3))
                 if rng.random() < 0.3:
                     decl += rng.sample(T.DEMO_SCHEMAS, 1)
             rng.shuffle(decl)
@@ -257,7 +257,59 @@ def build_chats(rng, nouns, train_lemmas, n):
     return chats
 
 
+EVERYDAY = ['cat', 'dog', 'house', 'tree', 'water', 'book', 'car', 'apple', 'bird', 'computer', 'sun', 'river', 'horse',
+            'fish', 'table', 'chair', 'door', 'window', 'city', 'school', 'teacher', 'doctor', 'friend', 'mother', 'father',
+            'child', 'music', 'bread', 'milk', 'coffee', 'tea', 'flower', 'garden', 'mountain', 'ocean', 'moon', 'star',
+            'rain', 'snow', 'fire', 'money', 'phone', 'train', 'ship', 'road', 'bridge', 'king', 'queen', 'game', 'song']
+
+
+def focus_chats():
+    """Second training phase (train.py --data tokens_focus.pt): the 400 most frequent nouns plus everyday words,
+    demo tools declared alone or with one distractor — shorter contexts, many repetitions of common answers."""
+    rng = random.Random(SEED + 10)
+    nouns = wordnet_nouns()
+    held = set(json.load(open(os.path.join(WORK, 'held_lemmas.json'))))
+    common = sorted((w for w in nouns if w not in held), key=lambda w: -nouns[w][3])[:400]
+    pool = common + [w for w in EVERYDAY if w in nouns] * 6
+    chats = build_chats(rng, nouns, pool, 40000, focus=True)
+    with open(os.path.join(WORK, 'chats_focus.jsonl'), 'w') as f:
+        for c in chats:
+            f.write(json.dumps(c) + '\n')
+    print(f'focus chats {len(chats)}, nouns {len(set(pool))}')
+
+
+REPEAT_Q = ['Repeat after me: {w}', 'Say "{w}".', 'Copy this: {w}', 'Please repeat: {w}', 'Echo {w}', 'Write back exactly: {w}']
+
+
+def repeat_chats():
+    """Third phase: the focus chats plus 13,000 "repeat after me" conversations (8-14 turns each), a dense copying signal (nouns, numbers,
+    cities, units) so the model learns to carry words from the request into its answer and its tool arguments."""
+    rng = random.Random(SEED + 20)
+    nouns = wordnet_nouns()
+    common = sorted(nouns, key=lambda w: -nouns[w][3])[:1500]
+    vocab = common + EVERYDAY * 3 + T.CITIES + list(T.TIMEZONES) + list(T.UNITS) + T.NAMES + T.LANGS
+    out = [json.loads(line) for line in open(os.path.join(WORK, 'chats_focus.jsonl'))]
+    for _ in range(13000):  # multi-turn: 8-14 requests in one conversation, so a drawn sequence is dense in copies
+        thinking = rng.random() < 0.5
+        msgs = []
+        for _ in range(rng.randint(8, 14)):
+            words = [str(rng.randint(1, 999)) if rng.random() < 0.15 else rng.choice(vocab) for _ in range(rng.randint(1, 8))]
+            w = ' '.join(words)
+            msgs += [msg('user', rng.choice(REPEAT_Q).format(w=w)),
+                     msg('assistant', w, reasoning_content='The user wants me to repeat the words exactly.' if thinking else None)]
+        out.append({'segments': render(msgs, None, thinking), 'thinking': thinking})
+    rng.shuffle(out)
+    with open(os.path.join(WORK, 'chats_copy.jsonl'), 'w') as f:
+        for c in out:
+            f.write(json.dumps(c) + '\n')
+    print(f'copy-phase chats {len(out)}')
+
+
 def main():
+    if '--focus' in sys.argv:
+        return focus_chats()
+    if '--repeat' in sys.argv:
+        return repeat_chats()
     rng = random.Random(SEED)
     os.makedirs(WORK, exist_ok=True)
     os.makedirs(EVAL, exist_ok=True)
@@ -290,6 +342,7 @@ def main():
         if w in held_lemmas:
             held_lemmas.discard(w)
             train_lemmas.append(w)
+    json.dump(sorted(held_lemmas), open(os.path.join(WORK, 'held_lemmas.json'), 'w'))
     # frequent nouns appear more often: weight by tagged-sense count
     weighted = []
     for w in train_lemmas:
