@@ -128,7 +128,7 @@ def plot(log, path, phase_starts=()):
     ax[0].plot(s, smooth([r['loss'] for r in tr]), label='main (train, avg of 10 logs)', lw=0.8)
     ax[0].plot(s, smooth([r['mtp'] for r in tr]), label='MTP, token i+2 (train, avg)', lw=0.8)
     if va:
-        ax[0].plot([r['step'] for r in va], [r['val_main'] for r in va], 'o-', label='main (held-out)')
+        ax[0].plot([r['step'] for r in va], [r['val_main'] for r in va], 'o-', label='main (validation batches of the phase)')
     ax[0].set_xlabel('step'); ax[0].set_ylabel('cross-entropy (nats)'); ax[0].legend(); ax[0].set_title('LM losses')
     ax[1].plot(s, smooth([r['index'] for r in tr]), lw=0.8)
     dense_end = [r['step'] for r in tr if r['mode'] == 'dense']
