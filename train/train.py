@@ -42,6 +42,7 @@ def get_args():
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--data', type=str, default='tokens.pt', help='token file in train/.work')
     p.add_argument('--init', type=str, default=None, help='start from the weights of this checkpoint (phase 2)')
+    p.add_argument('--stop-at', type=int, default=None, help='stop (and save) at this step; the schedule still spans --steps')
     return p.parse_args()
 
 
@@ -177,7 +178,8 @@ def main():
     t_save = time.time()
     t0 = time.time()
     tok0 = step
-    while step < args.steps:
+    end = min(args.steps, args.stop_at or args.steps)
+    while step < end:
         mode = 'dense' if step < dense_steps else 'sparse'
         lr = lr_at(step, args)
         for g in opt.param_groups:
@@ -199,7 +201,7 @@ def main():
                    'mode': mode, 'tok_s': rate, 'time': time.time()}
             log.append(rec)
             print(json.dumps(rec), flush=True)
-        if step % 200 == 0 or step == args.steps:
+        if step % 200 == 0 or step == end:
             model.eval()
             with torch.no_grad():
                 vm = [losses(model, i, m, 'eval_sparse' if mode == 'sparse' else 'eval_dense')[0].item() for i, m in val]
@@ -207,7 +209,7 @@ def main():
             log.append(rec)
             print(json.dumps(rec), flush=True)
             plot(log, os.path.join(ROOT, 'train', 'loss.png'))
-        if time.time() - t_save > args.save_min * 60 or step == args.steps:
+        if time.time() - t_save > args.save_min * 60 or step == end:
             save(args.ckpt, model, opt, step, args, log)
             t_save = time.time()
     plot(log, os.path.join(ROOT, 'train', 'loss.png'))
