@@ -50,7 +50,7 @@ export interface EngineOptions {
 }
 
 /** Draft length used when the checkpoint has an MTP layer and nothing else is asked (measured: BENCHMARKS.md). */
-export const DEFAULT_SPECULATIVE = 2;
+export const DEFAULT_SPECULATIVE = 3;
 
 export interface RequestStream extends AsyncIterable<EngineEvent> {
   readonly id: string;

@@ -37,5 +37,9 @@ export class Metrics {
     engineGauge('glm5_prefix_cache_hit_rate', 'Prompt tokens served from the prefix cache / all prompt tokens', (s) => s.prefixHitRate);
     engineGauge('glm5_engine_tokens_per_second', 'Generated tokens per second, recent', (s) => s.tokensPerS);
     engineGauge('glm5_engine_preemptions', 'Requests preempted for cache space since start', (s) => s.preemptions);
+    engineGauge('glm5_spec_draft_tokens', 'MTP draft tokens proposed since start', (s) => s.draftTokens);
+    engineGauge('glm5_spec_accepted_tokens', 'MTP draft tokens accepted since start', (s) => s.acceptedDraftTokens);
+    engineGauge('glm5_spec_acceptance_rate', 'Accepted / proposed MTP draft tokens since start', (s) => (s.draftTokens ? s.acceptedDraftTokens / s.draftTokens : 0));
+    engineGauge('glm5_spec_mean_accepted_length', 'Tokens emitted per speculative verify step (accepted drafts + 1)', (s) => (s.speculativeSteps ? (s.acceptedDraftTokens + s.speculativeSteps) / s.speculativeSteps : 0));
   }
 }

@@ -39,6 +39,7 @@ options:
   --block-size N            positions per cache block (default 32)
   --max-running N           requests batched at once (default 32)
   --max-step-tokens N       tokens per engine step, prefill chunks included (default 512)
+  --speculative K           MTP draft tokens per step (0 = off; default 3 when the checkpoint has an MTP layer)
   --backend auto|native|ref, --quantize int8
 
 API keys: none configured = open to anyone who can reach the port (the server says so at start);
@@ -70,6 +71,11 @@ export function engineOptions(values: Record<string, string | boolean | string[]
   if (values['block-size'] !== undefined) o.blockSize = intArg(values['block-size'] as string, 'block-size');
   if (values['max-running'] !== undefined) o.maxRunning = intArg(values['max-running'] as string, 'max-running');
   if (values['max-step-tokens'] !== undefined) o.maxStepTokens = intArg(values['max-step-tokens'] as string, 'max-step-tokens');
+  if (values.speculative !== undefined) {
+    const k = intArg(values.speculative as string, 'speculative');
+    if (k < 0) throw new UsageError('--speculative must be ≥ 0');
+    o.speculative = k;
+  }
   return o;
 }
 
@@ -78,6 +84,7 @@ export const ENGINE_FLAGS = {
   'block-size': { type: 'string' },
   'max-running': { type: 'string' },
   'max-step-tokens': { type: 'string' },
+  speculative: { type: 'string' },
   backend: { type: 'string', default: 'auto' },
   quantize: { type: 'string' },
 } as const;
