@@ -41,7 +41,7 @@ test('keys: none = open; with keys: 401 without or with a bad key, Bearer and x-
     return { id: key.id, secret };
   };
   const limited = mk('limited', { rpm: 2 });
-  const small = mk('small', { tokenQuota: 20 });
+  const small = mk('small', { tokenQuota: 8 });
   assert.ok(!JSON.stringify(new Database(db, { readonly: true }).prepare('SELECT * FROM api_keys').all()).includes(main.secret), 'secrets are not stored');
   const oa = (key: string) => new OpenAI({ baseURL: `${server.url}/v1`, apiKey: key, maxRetries: 0 });
   const req = { model: 'glm-5', messages: [{ role: 'user' as const, content: 'hi' }], max_tokens: 2 };
@@ -59,7 +59,8 @@ test('keys: none = open; with keys: 401 without or with a bad key, Bearer and x-
     await oa(limited.secret).chat.completions.create(req);
     await assert.rejects(oa(limited.secret).chat.completions.create(req), (e: unknown) => e instanceof OpenAI.RateLimitError && /try again in \d+s/.test(e.message));
 
-    await oa(small.secret).chat.completions.create({ ...req, max_tokens: 16 }); // the prompt alone is > 20 tokens
+    const used = await oa(small.secret).chat.completions.create(req); // admitted (0 used); 7 prompt + ≥ 1 completion ≥ 8
+    assert.ok(used.usage!.total_tokens >= 8);
     await assert.rejects(oa(small.secret).chat.completions.create(req), (e: unknown) => e instanceof OpenAI.RateLimitError && /quota/.test(e.message));
     // Over quota and bad keys in the other dialects' shapes.
     await assert.rejects(oa(small.secret).responses.create({ model: 'glm-5', input: 'hi' }), (e: unknown) => e instanceof OpenAI.RateLimitError && /quota/.test(e.message));
@@ -163,14 +164,14 @@ test('a client that disconnects mid-stream aborts its request: blocks freed (/me
   }
 });
 
-async function sixteenStreams(server: ServerProcess, maxTokens: number): Promise<{ first: Promise<void>; done: Promise<{ usage: string | null; error: boolean }[]> }> {
+async function sixteenStreams(server: ServerProcess, maxTokens: number, ignoreEos = false): Promise<{ first: Promise<void>; done: Promise<{ usage: string | null; error: boolean }[]> }> {
   let started = 0;
   let markFirst!: () => void;
   const first = new Promise<void>((r) => (markFirst = r));
   const one = async (i: number): Promise<{ usage: string | null; error: boolean }> => {
     const res = await fetch(`${server.url}/v1/chat/completions`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'glm-5', messages: [{ role: 'user', content: `stream ${i}` }], max_tokens: maxTokens, seed: i, stream: true, stream_options: { include_usage: true } }),
+      body: JSON.stringify({ model: 'glm-5', messages: [{ role: 'user', content: `stream ${i}` }], max_tokens: maxTokens, seed: i, ignore_eos: ignoreEos, stream: true, stream_options: { include_usage: true } }),
     });
     assert.equal(res.status, 200);
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -210,7 +211,7 @@ test('SIGTERM under 16 streaming clients: all finish, every ledger row equals th
 
 test('SIGTERM with a short deadline: the 16 streams are aborted with an error event, each still has its ledger row', async () => {
   const server = await startServerProcess(['--drain-timeout-s', '0.3']);
-  const { first, done } = await sixteenStreams(server, 3000);
+  const { first, done } = await sixteenStreams(server, 3000, true); // (vLLM's ignore_eos: none may end early)
   await first;
   void server.stop();
   const results = await done;

@@ -69,6 +69,7 @@ export const chatRequest = z.object({
   enable_thinking: z.boolean().nullish(),
   reasoning_effort: z.string().nullish(),
   do_sample: z.boolean().nullish(),
+  ignore_eos: z.boolean().nullish(),
   tool_stream: z.boolean().nullish(),
   request_id: z.string().nullish(),
   chat_template_kwargs: z.record(z.string(), z.unknown()).nullish(),
@@ -125,7 +126,7 @@ export function prepareChat(body: unknown, ctx: ModelContext): Prepared {
     toolChoice: tc == null ? 'auto' : typeof tc === 'string' ? tc : { name: tc.function.name },
     thinking, clearThinking: req.thinking?.clear_thinking, reasoningEffort: req.reasoning_effort ?? undefined, templateKwargs: kwargs,
   });
-  const s = sampling(req, maxTokens(ctx, r.prompt.length, req.max_completion_tokens ?? req.max_tokens));
+  const s = { ...sampling(req, maxTokens(ctx, r.prompt.length, req.max_completion_tokens ?? req.max_tokens)), ...(req.ignore_eos ? { ignoreEos: true } : {}) };
   const wantLogprobs = req.logprobs === true;
   const output = req.parallel_tool_calls === false ? { ...r.output, maxToolCalls: 1 } : r.output;
   const plan = { prompt: r.prompt, sampling: wantLogprobs ? { ...s, logprobs: req.top_logprobs ?? 0 } : s, output, tools: r.tools };
