@@ -15,6 +15,7 @@ import { ChatTemplate } from '../src/text/chat-template.js';
 import { parseOutput } from '../src/text/output-parser.js';
 import type { ChatMessage, ToolDefinition } from '../src/text/chat-messages.js';
 import { indexerRecall } from './recall.js';
+import { Engine } from '../src/engine/engine.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -159,8 +160,26 @@ for (const p of PROMPTS) {
   log(`> ${p.prompt} (thinking ${p.thinking ? 'on' : 'off'})\n  ${(p.thinking ? '<think>' : '</think>') + text}`);
 }
 
+// 6. MTP acceptance per draft position, measured by the engine's speculative decoding (k = 3, greedy) on the
+// fixed prompts; greedy output is the same with and without drafts (test/engine-speculative.test.ts).
+let mtp: { k: number; acceptance: number; byPosition: number[]; tokensPerStep: number } | null = null;
+if (model.weights.mtp.length > 0) {
+  const engine = new Engine(model, { tokenizer: tok, speculative: 3, kvCacheGb: 0.25 });
+  for (const p of PROMPTS) {
+    const enc = tpl.encodeChat({ messages: [{ role: 'user', content: p.prompt }], thinking: p.thinking, addGenerationPrompt: true }, tok);
+    await engine.submit({ prompt: enc.ids, sampling: { temperature: 0, maxTokens: 80 } }).result;
+  }
+  const s = engine.speculation();
+  mtp = {
+    k: s.k, acceptance: s.accepted / Math.max(1, s.drafted), byPosition: s.draftedAt.map((d, j) => (s.acceptedAt[j] ?? 0) / d),
+    tokensPerStep: (s.accepted + s.steps) / Math.max(1, s.steps),
+  };
+  log(`MTP drafts (engine, k=${s.k}, greedy, fixed prompts): ${(mtp.acceptance * 100).toFixed(1)}% accepted; by position ${mtp.byPosition.map((a) => (a * 100).toFixed(1) + '%').join(' / ')}; ${mtp.tokensPerStep.toFixed(2)} tokens per verify step`);
+}
+
 const seconds = (performance.now() - t0) / 1000;
 const results = {
+  mtpAcceptance: mtp,
   model: DIR,
   perplexity: { heldOutProseSparse: pplSparse, heldOutProseDense: pplDense, sparseCostPct: (pplSparse / pplDense - 1) * 100,
     beyondTopkSparse: pplSparseTail, beyondTopkDense: pplDenseTail, beyondTopkCostPct: (pplSparseTail / pplDenseTail - 1) * 100,
