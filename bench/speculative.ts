@@ -51,9 +51,9 @@ export async function benchDefaultModel(log: (s: string) => void): Promise<SpecR
   const out: SpecRow[] = [];
   for (const streams of [1, 4]) {
     for (const k of [0, 1, 2, 3]) {
-      const e = new Engine(probe.model, { tokenizer: probe.tokenizer, speculative: k, kvCacheGb: 0.5, maxRunning: 16 });
+      const e = new Engine(probe.model, { tokenizer: probe.tokenizer, speculative: k, speculativeMaxBatch: 64, kvCacheGb: 0.5, maxRunning: 16 });
       await decodeRate(e, prompts.slice(0, streams), 16); // warm-up
-      const fresh = new Engine(probe.model, { tokenizer: probe.tokenizer, speculative: k, kvCacheGb: 0.5, maxRunning: 16 });
+      const fresh = new Engine(probe.model, { tokenizer: probe.tokenizer, speculative: k, speculativeMaxBatch: 64, kvCacheGb: 0.5, maxRunning: 16 });
       const rates: number[] = [];
       for (let rep = 0; rep < 2; rep++) rates.push(await decodeRate(fresh, rep === 0 ? prompts.slice(0, streams) : prompts.slice(4, 4 + streams), 96));
       const r = row(fresh, k, streams, Math.max(...rates));

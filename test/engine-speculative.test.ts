@@ -71,7 +71,7 @@ for (const ops of opsUnderTest()) {
     const plain = new Engine(model, { blockSize: 4, kvCacheGb: kv(128), speculative: 0 });
     const want = await Promise.all(prompts.map((p) => plain.submit({ prompt: p, sampling: { ...greedy, maxTokens: 12 } }).result.then((r) => [...r.ids])));
     for (const k of [1, 3]) {
-      const spec = new Engine(model, { blockSize: 4, kvCacheGb: kv(128), speculative: k, maxStepTokens: 24 });
+      const spec = new Engine(model, { blockSize: 4, kvCacheGb: kv(128), speculative: k, speculativeMaxBatch: 64, maxStepTokens: 24 });
       const alone = await spec.submit({ prompt: prompts[0]!, sampling: { ...greedy, maxTokens: 12 } }).result;
       assert.deepEqual([...alone.ids], want[0], `k=${k} alone`);
       const batch = await Promise.all(prompts.map((p) => spec.submit({ prompt: p, sampling: { ...greedy, maxTokens: 12 } }).result));
@@ -84,7 +84,7 @@ for (const ops of opsUnderTest()) {
       assert.ok(st.steps > 0 && st.drafted > 0, 'drafts were proposed and verified');
       assert.equal(spec.stats().blocksUsed, 0);
     }
-    const tight = new Engine(model, { blockSize: 4, kvCacheGb: kv(10), speculative: 2, maxStepTokens: 12 });
+    const tight = new Engine(model, { blockSize: 4, kvCacheGb: kv(10), speculative: 2, speculativeMaxBatch: 64, maxStepTokens: 12 });
     const res = await Promise.all(prompts.map((p) => tight.submit({ prompt: p, sampling: { ...greedy, maxTokens: 12 } }).result));
     res.forEach((r, i) => assert.deepEqual([...r.ids], want[i], `request ${i} under preemption`));
     assert.ok(tight.stats().preemptions > 0);
@@ -97,7 +97,7 @@ for (const ops of opsUnderTest()) {
     const logitBias = new Map(Array.from({ length: V }, (_, t) => [t, t === 7 || t === 8 || t === 9 ? 0 : -1e4] as [number, number]));
     const sampling = { ...greedy, maxTokens: 16, logitBias };
     const plain = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 0 });
-    const spec = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 3 });
+    const spec = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 3, speculativeMaxBatch: 64 });
     const prompts = Array.from({ length: 5 }, (_, i) => prompt(80 + i, 4 + i));
     const want = await Promise.all(prompts.map((p) => plain.submit({ prompt: p, sampling }).result));
     const got = await Promise.all(prompts.map((p) => spec.submit({ prompt: p, sampling }).result));

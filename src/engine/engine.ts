@@ -43,6 +43,13 @@ export interface EngineOptions {
    */
   readonly speculative?: number;
   /**
+   * Draft only while at most this many requests are running (default 1). Measured on the default model:
+   * drafts win at batch 1 (1.44x with k = 1) and lose at 4 streams (0.64x), where a batch already fills
+   * the step and every verify token touches more experts. The MTP layer keeps up with every request either
+   * way, so drafting resumes as soon as the batch shrinks.
+   */
+  readonly speculativeMaxBatch?: number;
+  /**
    * Benchmark hook only (never for real output): accept each greedy draft with this probability instead of
    * checking it, to measure speed as a function of acceptance on random-weight models.
    */
@@ -50,7 +57,7 @@ export interface EngineOptions {
 }
 
 /** Draft length used when the checkpoint has an MTP layer and nothing else is asked (measured: BENCHMARKS.md). */
-export const DEFAULT_SPECULATIVE = 3;
+export const DEFAULT_SPECULATIVE = 1;
 
 export interface RequestStream extends AsyncIterable<EngineEvent> {
   readonly id: string;
@@ -126,6 +133,7 @@ export class Engine {
   /** Draft tokens per verify step (0: speculation off). */
   readonly k: number;
   private readonly forceAcceptance: number | undefined;
+  private readonly specMaxBatch: number;
   private readonly forceRng = new Rng(12345);
   private readonly spec = { steps: 0, drafted: 0, accepted: 0, acceptedAt: [] as number[], draftedAt: [] as number[] };
 
@@ -140,6 +148,7 @@ export class Engine {
     const mtpLayers = model.weights.mtp.length > 0 ? 1 : 0;
     this.k = mtpLayers ? Math.max(0, Math.floor(opts.speculative ?? DEFAULT_SPECULATIVE)) : 0;
     this.forceAcceptance = opts.forceAcceptance;
+    this.specMaxBatch = opts.speculativeMaxBatch ?? 1;
     const perBlock = PagedKvPool.bytesPerBlock(cfg, B, this.k > 0 ? mtpLayers : 0);
     // At most one max-length context per running request is ever useful.
     const cap = Math.ceil(cfg.maxPositionEmbeddings / B) * (opts.maxRunning ?? 32);
@@ -308,8 +317,9 @@ export class Engine {
   step(): void {
     const t0 = performance.now();
     // Decoders whose MTP has caught up propose drafts this step (bounded by what they may still generate).
+    const drafting = this.sched.running.length <= this.specMaxBatch;
     for (const r of this.sched.running) {
-      r.lookahead = r.spec?.next && r.numComputed === r.tokens.length - 1 ? Math.max(0, Math.min(this.k, r.maxTotal - r.tokens.length - 1)) : 0;
+      r.lookahead = drafting && r.spec?.next && r.numComputed === r.tokens.length - 1 ? Math.max(0, Math.min(this.k, r.maxTotal - r.tokens.length - 1)) : 0;
     }
     const plan = this.sched.schedule();
     if (plan.entries.length === 0) return;

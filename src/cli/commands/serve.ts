@@ -39,7 +39,8 @@ options:
   --block-size N            positions per cache block (default 32)
   --max-running N           requests batched at once (default 32)
   --max-step-tokens N       tokens per engine step, prefill chunks included (default 512)
-  --speculative K           MTP draft tokens per step (0 = off; default 3 when the checkpoint has an MTP layer)
+  --speculative K           MTP draft tokens per step (0 = off; default 1 when the checkpoint has an MTP layer;
+                            drafts only while a single request runs)
   --backend auto|native|ref, --quantize int8
 
 API keys: none configured = open to anyone who can reach the port (the server says so at start);
