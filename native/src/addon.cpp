@@ -275,6 +275,21 @@ Napi::Value Topk(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// A block table (argument i) and block size (i + 1) covering logical keys [0, L): checked, stored, and the
+// physical rows the kernels may then read (one past the largest block).
+int64_t pagedRows(const Args& a, size_t i, int64_t L, const int32_t** table, int64_t* blockSize) {
+  *blockSize = a.cnt(i + 1);
+  if (*blockSize < 1) a.range("blockSize must be ≥ 1");
+  const int64_t nb = ceilDiv(L, *blockSize);
+  *table = a.i32(i, nb);
+  int64_t maxBlock = -1;
+  for (int64_t b = 0; b < nb; b++) {
+    if ((*table)[b] < 0) a.range("block table entry " + std::to_string(b) + " is negative");
+    maxBlock = std::max<int64_t>(maxBlock, (*table)[b]);
+  }
+  return (maxBlock + 1) * *blockSize;
+}
+
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   Args a{info, "attention"};
   AttentionArgs r{};
@@ -292,16 +307,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   }
   if (!a.isNull(18)) {
     // Paged: every block the logical keys [0, L) use must lie inside k and v.
-    r.blockSize = a.cnt(19);
-    if (r.blockSize < 1) a.range("blockSize must be ≥ 1");
-    const int64_t nb = ceilDiv(r.L, r.blockSize);
-    r.table = a.i32(18, nb);
-    int64_t maxBlock = -1;
-    for (int64_t b = 0; b < nb; b++) {
-      if (r.table[b] < 0) a.range("block table entry " + std::to_string(b) + " is negative");
-      maxBlock = std::max<int64_t>(maxBlock, r.table[b]);
-    }
-    const int64_t rows = (maxBlock + 1) * r.blockSize;
+    const int64_t rows = pagedRows(a, 18, r.L, &r.table, &r.blockSize);
     kNeed = r.L ? r.kOffset + (rows - 1) * r.kStride + r.kvHeads * r.dk : 0;
     vNeed = r.L ? r.vOffset + (rows - 1) * r.vStride + r.kvHeads * r.dv : 0;
   }
@@ -322,18 +328,7 @@ Napi::Value IndexerTopk(const Napi::CallbackInfo& info) {
   r.q = a.f32(1, r.T * r.heads * r.dim);
   r.weights = a.f32(2, r.T * r.heads);
   int64_t keyRows = r.L;
-  if (!a.isNull(11)) {
-    r.blockSize = a.cnt(12);
-    if (r.blockSize < 1) a.range("blockSize must be ≥ 1");
-    const int64_t nb = ceilDiv(r.L, r.blockSize);
-    r.table = a.i32(11, nb);
-    int64_t maxBlock = -1;
-    for (int64_t b = 0; b < nb; b++) {
-      if (r.table[b] < 0) a.range("block table entry " + std::to_string(b) + " is negative");
-      maxBlock = std::max<int64_t>(maxBlock, r.table[b]);
-    }
-    keyRows = (maxBlock + 1) * r.blockSize;
-  }
+  if (!a.isNull(11)) keyRows = pagedRows(a, 11, r.L, &r.table, &r.blockSize);
   r.keys = a.f32(3, keyRows * r.dim);
   r.keyLimit = a.i32(9, r.T);
   indexerTopk(r, a.i32(0, r.T * std::min(r.topk, r.L)));
