@@ -113,6 +113,15 @@ for (const ops of opsUnderTest()) {
     assert.ok(a.ids.every((t) => t >= 7 && t <= 9));
   });
 
+  test(`by default drafts are proposed only while one request runs [${ops.name}]`, async () => {
+    const e = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 2 });
+    // Two requests of the same length finish together: no step ever has a single running request.
+    await Promise.all([1, 2].map((i) => e.submit({ prompt: prompt(60 + i, 5), sampling: { ...greedy, maxTokens: 8 } }).result));
+    assert.equal(e.speculation().drafted, 0);
+    await e.submit({ prompt: prompt(70, 5), sampling: { ...greedy, maxTokens: 8 } }).result;
+    assert.ok(e.speculation().drafted > 0);
+  });
+
   test(`speculative sampling: seeded runs repeat; stop and length limits hold with drafts [${ops.name}]`, async () => {
     const e = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 3 });
     const s = { temperature: 1, topP: 0.9, seed: 5, maxTokens: 10, ignoreEos: true };
