@@ -214,3 +214,18 @@ export function newId(prefix: string): string {
   const hex = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
   return prefix + hex;
 }
+
+/** The OpenAI-style sampling fields Chat Completions and Completions share (spread into their schemas). */
+export const openAiSamplingShape = {
+  temperature: zTemperature,
+  top_p: zTopP,
+  top_k: zInt,
+  min_p: zNum,
+  presence_penalty: zNum,
+  frequency_penalty: zNum,
+  repetition_penalty: zNum,
+  stop: zStop,
+  logit_bias: zLogitBias,
+  n: zInt,
+  seed: zInt,
+};

@@ -6,7 +6,7 @@ import type { TokenLogprob, Usage } from '../../engine/types.js';
 import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
 import type { ChoiceResult, Finish } from './choices.js';
 import {
-  ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zaiCode, zInt, zNum, zLogitBias, zStop, zTemperature, zTopP,
+  ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zaiCode, zInt, openAiSamplingShape,
 } from './common.js';
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
@@ -47,17 +47,7 @@ export const chatRequest = z.object({
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: zInt.refine((v) => v == null || v >= 1, 'must be at least 1'),
   max_completion_tokens: zInt.refine((v) => v == null || v >= 1, 'must be at least 1'),
-  temperature: zTemperature,
-  top_p: zTopP,
-  top_k: zInt,
-  min_p: zNum,
-  presence_penalty: zNum,
-  frequency_penalty: zNum,
-  repetition_penalty: zNum,
-  stop: zStop,
-  logit_bias: zLogitBias,
-  n: zInt,
-  seed: zInt,
+  ...openAiSamplingShape,
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   tools: z.array(zFunctionTool).nullish(),

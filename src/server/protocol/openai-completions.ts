@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { TokenLogprob, Usage } from '../../engine/types.js';
 import type { ChoiceResult } from './choices.js';
-import { ApiError, checkContext, maxTokens, newId, parseBody, sampling, zInt, zNum, zLogitBias, zStop, zTemperature, zTopP } from './common.js';
+import { ApiError, checkContext, maxTokens, newId, parseBody, sampling, openAiSamplingShape, zInt } from './common.js';
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
 import { seconds } from './dialect.js';
@@ -17,17 +17,7 @@ export const completionsRequest = z.object({
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: zInt,
-  temperature: zTemperature,
-  top_p: zTopP,
-  top_k: zInt,
-  min_p: zNum,
-  presence_penalty: zNum,
-  frequency_penalty: zNum,
-  repetition_penalty: zNum,
-  stop: zStop,
-  logit_bias: zLogitBias,
-  n: zInt,
-  seed: zInt,
+  ...openAiSamplingShape,
   logprobs: zInt,
   echo: z.boolean().nullish(),
   ignore_eos: z.boolean().nullish(),
