@@ -1,8 +1,12 @@
 """Replays the training batch stream (same seed, same steps) and counts tokens per source: all tokens seen and
 tokens with a loss. Prints the table used in DATA.md.
 Run: .venv/bin/python train/data_shares.py --steps 1768   (phase 1)
-     .venv/bin/python train/data_shares.py --steps 512 --prose-frac 0.1 --data tokens_focus.pt --chats chats_focus.jsonl
-     .venv/bin/python train/data_shares.py --steps 1300 --prose-frac 0.1 --data tokens_copy.pt --chats chats_copy.jsonl
+     .venv/bin/python train/data_shares.py --steps 512 --prose-frac 0.1 --data tokens_focus.pt
+     .venv/bin/python train/data_shares.py --steps 1250 --prose-frac 0.1 --data tokens_copy.pt
+     .venv/bin/python train/data_shares.py --steps 721 --batch 5 --seq 640 --prose-frac 0.08 --pack \
+         --data tokens_copy.pt:0.4,tokens.pt:0.25,tokens_tools.pt:0.35   (phase 4a)
+     .venv/bin/python train/data_shares.py --start 721 --steps N --batch 5 --seq 640 --prose-frac 0.08 --pack \
+         --data tokens_copy.pt:0.3,tokens.pt:0.15,tokens_tools.pt:0.3,tokens_copy2.pt:0.25   (phase 4b)
 """
 
 import argparse
@@ -16,6 +20,30 @@ sys.path.insert(0, os.path.dirname(__file__))
 from train import Data, WORK  # noqa: E402
 
 
+CHATS = {'tokens.pt': 'chats.jsonl', 'tokens_focus.pt': 'chats_focus.jsonl', 'tokens_copy.pt': 'chats_copy.jsonl',
+         'tokens_tools.pt': 'chats_tools.jsonl', 'tokens_copy2.pt': 'chats_copy2.jsonl'}
+REPEAT = ('<|user|>Repeat after me:', '<|user|>Say "', '<|user|>Copy this:', '<|user|>Please repeat:', '<|user|>Echo ',
+          '<|user|>Write back exactly:')
+
+
+def kinds_of(token_file):
+    kinds = []
+    for i, line in enumerate(open(os.path.join(WORK, CHATS[token_file]))):
+        c = json.loads(line)
+        text = ''.join(t for t, _ in c['segments'])
+        if token_file == 'tokens_copy2.pt':
+            kinds.append('repeat-after-me chats, hard-to-guess words (phase 4b)')
+        elif token_file == 'tokens_tools.pt' and i < 30000:
+            kinds.append('made-up-tool chats (phase 4)')
+        elif any('<tool_call>' in t for t, tr in c['segments'] if tr):
+            kinds.append('tool-use chats (demo + synthetic tools)')
+        elif any(q in text for q in REPEAT):
+            kinds.append('repeat-after-me chats')
+        else:
+            kinds.append('WordNet / small-talk chats')
+    return kinds
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--steps', type=int, default=2400)
@@ -24,45 +52,28 @@ def main():
     ap.add_argument('--seed', type=int, default=1234)
     ap.add_argument('--prose-frac', type=float, default=0.15)
     ap.add_argument('--data', default='tokens.pt')
-    ap.add_argument('--chats', default='chats.jsonl')
+    ap.add_argument('--pack', action='store_true')
+    ap.add_argument('--start', type=int, default=0, help='first step (a phase whose data mix changed mid-way)')
     args = ap.parse_args()
-    data = Data(os.path.join(WORK, args.data), args.seq, args.prose_frac)
-    kinds = []
-    for line in open(os.path.join(WORK, args.chats)):
-        c = json.loads(line)
-        text = ''.join(t for t, _ in c['segments'])
-        if any('<tool_call>' in t for t, tr in c['segments'] if tr):
-            kinds.append('tool-use chats')
-        elif any(q in text for q in ('<|user|>Repeat after me:', '<|user|>Say "', '<|user|>Copy this:', '<|user|>Please repeat:', '<|user|>Echo ', '<|user|>Write back exactly:')):
-            kinds.append('repeat-after-me chats')
-        else:
-            kinds.append('WordNet / small-talk chats')
+    data = Data(args.data, args.seq, args.prose_frac, args.pack)
+    files = [p.split(':')[0] for p in args.data.split(',')]
+    kinds = [kinds_of(f) for f in files]
+    names = {'austen': 'Jane Austen', 'sotu': 'State of the Union', 'web_bible': 'World English Bible'}
     seen, trained = {}, {}
-    names = list(data.prose)
-    L = args.seq + 1
-    for k in range(args.steps):  # mirrors Data.batch draw by draw
-        rng = np.random.default_rng([args.seed, k])
-        for _ in range(args.batch):
-            if rng.random() < data.prose_frac:
-                src = names[rng.choice(len(names), p=[data.prose_w[n] for n in names])]
-                rng.integers(0, len(data.prose[src]) - L)
-                seen[src] = seen.get(src, 0) + L
-                trained[src] = trained.get(src, 0) + L
-            else:
-                n = 0
-                while n < L:
-                    c = int(rng.integers(0, len(data.chat_off) - 1))
-                    a, e = data.chat_off[c], data.chat_off[c + 1]
-                    take = min(e - a, L - n)
-                    seen[kinds[c]] = seen.get(kinds[c], 0) + take
-                    trained[kinds[c]] = trained.get(kinds[c], 0) + int(data.chat_mask[a:a + take].sum())
-                    n += take
+    for k in range(args.start, args.steps):  # the training stream itself, batch by batch
+        trace = []
+        data.batch(args.seed, k, args.batch, trace)
+        for src, fi, c, take, with_loss in trace:
+            key = names[src] if src != 'chat' else kinds[fi][c]
+            seen[key] = seen.get(key, 0) + take
+            trained[key] = trained.get(key, 0) + with_loss
     ts, tt = sum(seen.values()), sum(trained.values())
     print('| source | tokens seen | share | tokens with loss | share |')
     print('| --- | --- | --- | --- | --- |')
     for k in sorted(seen, key=lambda x: -seen[x]):
         print(f'| {k} | {seen[k]:,} | {seen[k] / ts * 100:.1f}% | {trained[k]:,} | {trained[k] / tt * 100:.1f}% |')
     print(f'| total | {ts:,} | | {tt:,} | |')
+    print(json.dumps({'seen': seen, 'trained': trained}))
 
 
 if __name__ == '__main__':

@@ -64,10 +64,18 @@ def rope_interleaved(x, cos, sin):
     return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
 
 
-def rope_tables(cfg: Config, T: int, device=None):
+def rope_tables(cfg: Config, T: int, device=None, pos=None):
+    """cos, sin [T, R/2] for positions 0..T-1, or [B, T, R/2] for explicit positions pos [B, T] (packed documents
+    each start at position 0, as a request does at inference)."""
     inv = 1.0 / (cfg.rope_theta ** (torch.arange(0, cfg.qk_rope_head_dim, 2, dtype=torch.float32) / cfg.qk_rope_head_dim))
-    ang = torch.arange(T, dtype=torch.float32)[:, None] * inv[None, :]  # [T, R/2]
+    p = torch.arange(T, dtype=torch.float32) if pos is None else pos.float()
+    ang = p[..., None] * inv  # [T, R/2] or [B, T, R/2]
     return ang.cos(), ang.sin()
+
+
+def per_head(t):
+    """A rope table shaped for [B, H, T, R] operands: [T, R/2] broadcasts as is, [B, T, R/2] gains a head axis."""
+    return t if t.dim() == 2 else t.unsqueeze(1)
 
 
 class Indexer(nn.Module):
@@ -88,7 +96,7 @@ class Indexer(nn.Module):
         Hi, Di, R = cfg.index_n_heads, cfg.index_head_dim, cfg.qk_rope_head_dim
         q = self.wq_b(q_lat).view(B, T, Hi, Di).transpose(1, 2)  # [B, Hi, T, Di]
         k = self.k_norm(self.wk(a))  # [B, T, Di]
-        q = torch.cat([rope_interleaved(q[..., :R], cos, sin), q[..., R:]], dim=-1)
+        q = torch.cat([rope_interleaved(q[..., :R], per_head(cos), per_head(sin)), q[..., R:]], dim=-1)
         k = torch.cat([rope_interleaved(k[..., :R], cos, sin), k[..., R:]], dim=-1)
         s = F.relu(torch.matmul(q, k.unsqueeze(1).transpose(-1, -2)) * Di ** -0.5)  # [B, Hi, T, T]
         w = self.weights_proj(a) * Hi ** -0.5  # [B, T, Hi]
@@ -111,8 +119,8 @@ class MLA(nn.Module):
         self.o_proj = nn.Linear(H * cfg.v_head_dim, cfg.hidden_size, bias=False)
         self.indexer = Indexer(cfg)
 
-    def forward(self, a, cos, sin, mode: str):
-        """mode: 'dense' (indexer trained by KL toward dense attention), 'sparse' (attention masked to the indexer's
+    def forward(self, a, cos, sin, mode: str, causal=None):
+        """causal: allowed keys, [T, T] lower-triangular or [B, T, T] (causal and same packed document); mode: 'dense' (indexer trained by KL toward dense attention), 'sparse' (attention masked to the indexer's
         top-k, indexer KL on the selected set), 'eval_dense' / 'eval_sparse' (no indexer loss).
         Returns (out [B,T,D], indexer KL loss scalar or None, stats dict)."""
         cfg = self.cfg
@@ -123,12 +131,14 @@ class MLA(nn.Module):
         ckv = self.kv_a_proj_with_mqa(a)
         c = self.kv_a_layernorm(ckv[..., : cfg.kv_lora_rank])  # [B, T, C]
         k_pe = rope_interleaved(ckv[..., cfg.kv_lora_rank:], cos, sin).unsqueeze(1)  # [B, 1, T, R]
-        q_pe = rope_interleaved(q[..., Dn:], cos, sin)
+        q_pe = rope_interleaved(q[..., Dn:], per_head(cos), per_head(sin))
         kv = self.kv_b_proj(c).view(B, T, H, Dn + Dv).transpose(1, 2)  # [B, H, T, Dn+Dv]
         k_nope, v = kv[..., :Dn], kv[..., Dn:]
         scores = (torch.matmul(q[..., :Dn], k_nope.transpose(-1, -2)) + torch.matmul(q_pe, k_pe.transpose(-1, -2)))
         scores = scores * cfg.qk_head_dim ** -0.5  # [B, H, T, T]
-        causal = torch.ones(T, T, dtype=torch.bool, device=a.device).tril()
+        if causal is None:
+            causal = torch.ones(T, T, dtype=torch.bool, device=a.device).tril()
+        bcausal = causal.expand(B, T, T)
         neg = torch.finfo(scores.dtype).min
 
         index_loss = None
@@ -141,15 +151,15 @@ class MLA(nn.Module):
                 top = I.topk(cfg.index_topk, dim=-1).indices
                 sel = torch.zeros(B, T, T, dtype=torch.bool, device=a.device).scatter_(-1, top, True) & causal
             else:
-                sel = causal.expand(B, T, T)
-        allowed = causal if (mode in ('dense', 'eval_dense') or sel is None) else sel.unsqueeze(1)
+                sel = bcausal
+        allowed = (bcausal if (mode in ('dense', 'eval_dense') or sel is None) else sel).unsqueeze(1)
         p = torch.softmax(scores.masked_fill(~allowed, neg), dim=-1)  # [B, H, T, T]
         out = torch.matmul(p, v).transpose(1, 2).reshape(B, T, H * Dv)
 
         if mode in ('dense', 'sparse'):
             # KL(target || indexer): target = main attention summed over heads, L1-normalised, detached;
             # in sparse mode both distributions live on the selected set only (DeepSeek-V3.2).
-            region = causal.expand(B, T, T) if mode == 'dense' else sel
+            region = bcausal if mode == 'dense' else sel
             with torch.no_grad():
                 tgt = (p.detach().float().sum(1) * region)
                 tgt = tgt / tgt.sum(-1, keepdim=True).clamp_min(1e-12)
@@ -248,8 +258,8 @@ class DecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
         self.mlp = MLP(cfg.hidden_size, cfg.intermediate_size) if dense else MoE(cfg)
 
-    def forward(self, h, cos, sin, mode):
-        a, il, st = self.self_attn(self.input_layernorm(h), cos, sin, mode)
+    def forward(self, h, cos, sin, mode, causal=None):
+        a, il, st = self.self_attn(self.input_layernorm(h), cos, sin, mode, causal)
         h = h + a
         h = h + self.mlp(self.post_attention_layernorm(h))
         return h, il, st
@@ -266,9 +276,9 @@ class MTPLayer(DecoderLayer):
         self.shared_head = nn.Module()
         self.shared_head.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
 
-    def step(self, e, h, cos, sin, mode):
+    def step(self, e, h, cos, sin, mode, causal=None):
         x = self.eh_proj(torch.cat([self.enorm(e), self.hnorm(h)], dim=-1))
-        x, il, _ = super().forward(x, cos, sin, mode)
+        x, il, _ = super().forward(x, cos, sin, mode, causal)
         return x, il
 
 
@@ -299,15 +309,19 @@ class GlmMoeDsa(nn.Module):
     def moe_layers(self):
         return [m for m in self.modules() if isinstance(m, MoE)]
 
-    def hidden(self, ids, mode: str = 'dense', with_mtp: bool = True, stats=None):
+    def hidden(self, ids, mode: str = 'dense', with_mtp: bool = True, stats=None, doc=None, pos=None):
         """ids [B, T] → final-normed hidden [B, T, D], MTP hidden after shared_head.norm [B, T-1, D] (row i predicts
-        ids[i+2]) or None, summed indexer KL loss. The head is applied by the caller (only where a loss is taken)."""
+        ids[i+2]) or None, summed indexer KL loss. The head is applied by the caller (only where a loss is taken).
+        doc, pos [B, T]: packed documents — a token attends only within its document, positions restart per document."""
         B, T = ids.shape
-        cos, sin = rope_tables(self.cfg, T)
+        cos, sin = rope_tables(self.cfg, T, pos=pos)
+        causal = None
+        if doc is not None:
+            causal = torch.ones(T, T, dtype=torch.bool, device=ids.device).tril() & (doc[:, :, None] == doc[:, None, :])
         h = self.embed_tokens(ids)
         iloss = h.new_zeros((), dtype=torch.float32)
         for layer in self.layers:
-            h, il, st = layer(h, cos, sin, mode)
+            h, il, st = layer(h, cos, sin, mode, causal)
             if il is not None:
                 iloss = iloss + il
             if stats is not None:
@@ -317,7 +331,8 @@ class GlmMoeDsa(nn.Module):
         if with_mtp and len(self.mtp) > 0:
             # row i pairs the final-normed hidden at i with the embedding of token i+1, at position i
             m = self.mtp[0]
-            x, il = m.step(self.embed_tokens(ids[:, 1:]), hn[:, :-1], cos[: T - 1], sin[: T - 1], mode)
+            cm = causal[:, : T - 1, : T - 1] if causal is not None else None
+            x, il = m.step(self.embed_tokens(ids[:, 1:]), hn[:, :-1], cos[..., : T - 1, :], sin[..., : T - 1, :], mode, cm)
             if il is not None:
                 iloss = iloss + il
             mtp_h = m.shared_head.norm(x)

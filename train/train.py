@@ -40,30 +40,44 @@ def get_args():
     p.add_argument('--config', type=str, default='{}', help='JSON overrides of model.Config')
     p.add_argument('--ckpt', type=str, default=os.path.join(WORK, 'ckpt.pt'))
     p.add_argument('--threads', type=int, default=1)
-    p.add_argument('--data', type=str, default='tokens.pt', help='token file in train/.work')
+    p.add_argument('--data', type=str, default='tokens.pt', help='token file(s) in train/.work: a.pt or a.pt:w,b.pt:w')
+    p.add_argument('--pack', action='store_true', help='whole chats per sequence, own document mask and positions')
     p.add_argument('--init', type=str, default=None, help='start from the weights of this checkpoint (phase 2)')
     p.add_argument('--stop-at', type=int, default=None, help='stop (and save) at this step; the schedule still spans --steps')
     return p.parse_args()
 
 
 class Data:
-    """Deterministic batches: batch k is drawn from an RNG seeded by (seed, k), so a resumed run sees the same data."""
+    """Deterministic batches: batch k is drawn from an RNG seeded by (seed, k), so a resumed run sees the same data.
 
-    def __init__(self, path, seq, prose_frac):
-        d = torch.load(path)
-        self.prose = {k: v.numpy() for k, v in d['prose'].items()}
-        self.prose_w = d['prose_weights']
-        self.chat_ids = d['chat_ids'].numpy()
-        self.chat_mask = d['chat_mask'].numpy()
-        self.chat_off = d['chat_off'].numpy()
+    --data is one token file or several with weights ("a.pt:0.7,b.pt:0.3"): each chat sequence draws its chats from
+    one file chosen by weight. With --pack, whole chats are packed into a sequence (a chat that does not fit is
+    replaced by another draw, the tail is padding) and each carries its own document id and positions from 0, so
+    training sees every chat the way a request is served: alone, from position 0, never cut. Without --pack, chats
+    are concatenated and cut at the sequence end (phases 1-3)."""
+
+    def __init__(self, spec, seq, prose_frac, pack=False):
+        parts = [(p.split(':')[0], float(p.split(':')[1]) if ':' in p else 1.0) for p in spec.split(',')]
+        self.files = []
+        for name, w in parts:
+            d = torch.load(os.path.join(WORK, name))
+            self.files.append((w, d['chat_ids'].numpy(), d['chat_mask'].numpy(), d['chat_off'].numpy()))
+            self.prose = {k: v.numpy() for k, v in d['prose'].items()}
+            self.prose_w = d['prose_weights']
+        tw = sum(w for w, *_ in self.files)
+        self.file_p = [w / tw for w, *_ in self.files]
         self.seq = seq
         self.prose_frac = prose_frac
+        self.pack = pack
 
-    def batch(self, seed, k, B):
+    def batch(self, seed, k, B, trace=None):
+        """trace: a list that gets one (source, file index, chat index, tokens taken, tokens with loss) per piece."""
         rng = np.random.default_rng([seed, k])
         L = self.seq + 1
         ids = np.zeros((B, L), np.int64)
         mask = np.zeros((B, L), np.float32)
+        doc = np.zeros((B, L), np.int64)
+        pos = np.tile(np.arange(L, dtype=np.int64), (B, 1))
         names = list(self.prose)
         for b in range(B):
             if rng.random() < self.prose_frac:
@@ -72,16 +86,33 @@ class Data:
                 s = rng.integers(0, len(arr) - L)
                 ids[b] = arr[s:s + L]
                 mask[b] = 1
-            else:
-                n = 0
-                while n < L:
-                    c = rng.integers(0, len(self.chat_off) - 1)
-                    a, e = self.chat_off[c], self.chat_off[c + 1]
-                    take = min(e - a, L - n)
-                    ids[b, n:n + take] = self.chat_ids[a:a + take]
-                    mask[b, n:n + take] = self.chat_mask[a:a + take]
-                    n += take
-        return torch.from_numpy(ids), torch.from_numpy(mask)
+                if trace is not None:
+                    trace.append((src, None, None, L, L))
+                continue
+            fi = rng.choice(len(self.files), p=self.file_p) if len(self.files) > 1 else 0  # one file: phases 1-3's draws
+            _, cids, cmask, coff = self.files[fi]
+            n, d, misses = 0, 0, 0
+            while n < L:
+                c = rng.integers(0, len(coff) - 1)
+                a, e = coff[c], coff[c + 1]
+                if self.pack and e - a > L - n:  # does not fit: draw again, after 8 misses pad the rest
+                    misses += 1
+                    if misses > 8:
+                        break
+                    continue
+                take = min(e - a, L - n)
+                ids[b, n:n + take] = cids[a:a + take]
+                mask[b, n:n + take] = cmask[a:a + take]
+                doc[b, n:n + take] = d
+                pos[b, n:n + take] = np.arange(take)
+                if trace is not None:
+                    trace.append(('chat', fi, int(c), int(take), int(cmask[a:a + take].sum())))
+                n += take
+                d += 1
+            if self.pack and n < L:  # padding: its own document, no loss
+                doc[b, n:] = d
+                pos[b, n:] = np.arange(L - n)
+        return torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(doc), torch.from_numpy(pos)
 
 
 def lr_at(step, args):
@@ -91,12 +122,13 @@ def lr_at(step, args):
     return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
 
 
-def losses(model, ids, mask, mode):
+def losses(model, ids, mask, mode, doc=None, pos=None):
     """Main CE over positions whose target is trained, MTP CE (row i predicts ids[i+2]), indexer KL."""
     x, y = ids[:, :-1], ids[:, 1:]
     m = mask[:, 1:]
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        hn, mtp_h, iloss = model.hidden(x, mode)
+        hn, mtp_h, iloss = model.hidden(x, mode, doc=None if doc is None else doc[:, :-1],
+                                        pos=None if pos is None else pos[:, :-1])
         sel = m.reshape(-1) > 0
         logits = model.lm_head(hn.reshape(-1, hn.shape[-1])[sel]).float()
         main = F.cross_entropy(logits, y.reshape(-1)[sel])
@@ -152,7 +184,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
-    data = Data(os.path.join(WORK, args.data), args.seq, args.prose_frac)
+    data = Data(args.data, args.seq, args.prose_frac, args.pack)
     cfg = Config(**json.loads(args.config))
     model = GlmMoeDsa(cfg)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -184,9 +216,9 @@ def main():
         lr = lr_at(step, args)
         for g in opt.param_groups:
             g['lr'] = lr
-        ids, mask = data.batch(args.seed, step, args.batch)
+        ids, mask, doc, pos = data.batch(args.seed, step, args.batch)
         model.train()
-        main_l, mtp_l, idx_l = losses(model, ids, mask, mode)
+        main_l, mtp_l, idx_l = losses(model, ids, mask, mode, doc, pos)
         (main_l + args.mtp_weight * mtp_l + idx_l).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -204,7 +236,8 @@ def main():
         if step % 200 == 0 or step == end:
             model.eval()
             with torch.no_grad():
-                vm = [losses(model, i, m, 'eval_sparse' if mode == 'sparse' else 'eval_dense')[0].item() for i, m in val]
+                vm = [losses(model, i, m, 'eval_sparse' if mode == 'sparse' else 'eval_dense', d, q)[0].item()
+                      for i, m, d, q in val]
             rec = {'step': step, 'val_main': float(np.mean(vm))}
             log.append(rec)
             print(json.dumps(rec), flush=True)

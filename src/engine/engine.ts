@@ -198,8 +198,10 @@ export class Engine {
       );
     }
     const maxTotal = Math.min(limit, tokens.length - resumed.length + params.maxTokens);
+    const seq = this.pool.view();
+    const spec: SpecState | null = this.k > 0 && request.speculative !== false ? { mtp: seq.sibling(), next: undefined } : null;
     const r: Req = {
-      id, tokens, numComputed: 0, seq: this.pool.view(), hashes: [], cachedTokens: undefined,
+      id, tokens, numComputed: 0, seq, hashes: [], cachedTokens: undefined,
       params, startLen: tokens.length, promptLen: prompt.length,
       rng: new Rng(params.seed ?? randomBytes(4).readUInt32LE(0)),
       penalty: { outputCounts: countsOf(resumed), seen: new Set(tokens) },
@@ -207,15 +209,13 @@ export class Engine {
       stopper: new StopStringMatcher(params.stop),
       stopIds: new Set([...params.stopTokenIds, ...(params.ignoreEos ? [] : this.model.cfg.eosTokenIds)]),
       maxTotal, text: '', logprobs: params.logprobs !== undefined ? [] : undefined, done: undefined, queue: [], wake: undefined, resolve: () => {},
-      spec: null, lookahead: 0, hashSalt: '', completePositions: 0, onRelease: () => {}, onAdopt: () => {},
-    };
-    const useSpec = this.k > 0 && request.speculative !== false;
-    const seq = r.seq as PagedSequence;
-    const spec: SpecState | null = useSpec ? { mtp: seq.sibling(), next: undefined } : null;
-    Object.assign(r, {
-      spec,
+      spec, lookahead: 0,
       // Blocks of speculating requests also hold MTP rows: they are named apart from blocks without them.
-      hashSalt: useSpec ? 'mtp' : '',
+      hashSalt: spec ? 'mtp' : '',
+      // A position is complete once its main row and (when speculating) its MTP row are both written.
+      get completePositions() {
+        return spec ? Math.min(this.numComputed, spec.mtp.length) : this.numComputed;
+      },
       onRelease: () => {
         if (spec) {
           spec.mtp.rewind(0);
@@ -224,8 +224,7 @@ export class Engine {
       },
       // Adopted blocks were named with the 'mtp' salt: their MTP rows are complete too.
       onAdopt: (n: number) => spec?.mtp.extendTo(n),
-    });
-    Object.defineProperty(r, 'completePositions', { get: () => (spec ? Math.min(r.numComputed, spec.mtp.length) : r.numComputed) });
+    };
     // Resumed output: the decoder must see it so the next piece continues the same UTF-8 stream.
     if (r.decoder) for (const t of resumed) r.decoder.push(t);
     const result = new Promise<GenerationResult>((res) => (r.resolve = res));

@@ -54,7 +54,7 @@ export function mtpStep(model: GlmModel, batch: readonly MtpInput[], index = 0):
   const ctx: StepContext = { ops, cfg, T, positions, keyLimit, seqs, forceDense: false, ws: model.workspace };
   const e = ops.rmsNorm(ops.gatherRows(weights.embed, ids), T, D, w.enorm, cfg.rmsNormEps); // [T, D]
   const hn = ops.rmsNorm(h, T, D, w.hnorm, cfg.rmsNormEps); // [T, D]
-  const cat = new Float32Array(T * 2 * D); // [T, 2D]: embedding half first
+  const cat = model.workspace.get('mtp.cat', T * 2 * D); // [T, 2D]: embedding half first; both halves overwritten
   ops.copyBlocks({ src: e, srcOffset: 0, srcRowStride: D, srcBlockStride: 0, dst: cat, dstOffset: 0, dstRowStride: 2 * D, dstBlockStride: 0, rows: T, blocks: 1, n: D });
   ops.copyBlocks({ src: hn, srcOffset: 0, srcRowStride: D, srcBlockStride: 0, dst: cat, dstOffset: D, dstRowStride: 2 * D, dstBlockStride: 0, rows: T, blocks: 1, n: D });
   const x = ops.matmul(cat, T, w.ehProj); // [T, D]

@@ -305,7 +305,76 @@ def repeat_chats():
     print(f'copy-phase chats {len(out)}')
 
 
+def random_tool_chats():
+    """Phase 4: 30,000 conversations with tools made up for that conversation (tools.random_tool; 1-3 made-up
+    distractors, sometimes demo or training tools too), plus 10,000 demo-tool requests declared the way the eval
+    declares them (all three demo tools and two training tools)."""
+    rng = random.Random(SEED + 30)
+    nouns = wordnet_nouns()
+    common = [w for w in sorted(nouns, key=lambda w: -nouns[w][3])[:1500] if len(w) <= 10]
+    tool_schemas = [T.schema(t) for t in T.TRAIN_TOOLS]
+    out = []
+    for i in range(40000):
+        thinking = rng.random() < 0.5
+        if i < 30000:
+            t, vt, obj = T.random_tool(rng, common)
+            text, name, args, res, ans, reas = T.random_tool_example(rng, t, vt, obj)
+            decl = [T.schema(t)] + [T.schema(T.random_tool(rng, common)[0]) for _ in range(rng.randint(1, 3))]
+            if rng.random() < 0.3:
+                decl += rng.sample(tool_schemas + T.DEMO_SCHEMAS, 1)
+        else:
+            text, name, args, res, ans, reas = T.demo_example(rng, held=False)
+            decl = list(T.DEMO_SCHEMAS) + rng.sample(tool_schemas, 2)
+        rng.shuffle(decl)
+        msgs = [msg('user', text),
+                msg('assistant', '', reasoning_content=reas if thinking else None, tool_calls=[tool_call(name, args)])]
+        if rng.random() < 0.5:
+            msgs += [msg('tool', res), msg('assistant', ans, reasoning_content=(
+                'The tool returned a result. I will report it to the user.' if thinking else None))]
+        out.append({'segments': render(msgs, decl, thinking), 'thinking': thinking})
+    with open(os.path.join(WORK, 'chats_tools.jsonl'), 'w') as f:
+        for c in out:
+            f.write(json.dumps(c) + '\n')
+    print(f'random-tool chats {len(out)}')
+
+
+def random_repeat_chats():
+    """Phase 4 (from step ~700): 20,000 repeat-after-me conversations over hard-to-guess words — rare nouns, numbers up
+    to 99,999, names, made-up letter strings — so the only way to predict the answer is to copy it from the request."""
+    rng = random.Random(SEED + 40)
+    nouns = sorted(wordnet_nouns())
+    letters = 'abcdefghijklmnopqrstuvwxyz'
+
+    def word():
+        r = rng.random()
+        if r < 0.4:
+            return rng.choice(nouns)
+        if r < 0.6:
+            return str(rng.randint(1, 99999))
+        if r < 0.75:
+            return rng.choice(T.NAMES + T.CITIES + T.LANGS)
+        w = ''.join(rng.choice(letters) for _ in range(rng.randint(3, 8)))
+        return w.capitalize() if rng.random() < 0.3 else w
+    out = []
+    for _ in range(20000):
+        thinking = rng.random() < 0.3
+        msgs = []
+        for _ in range(rng.randint(6, 12)):
+            w = ' '.join(word() for _ in range(rng.randint(1, 10)))
+            msgs += [msg('user', rng.choice(REPEAT_Q).format(w=w)),
+                     msg('assistant', w, reasoning_content='The user wants me to repeat the words exactly.' if thinking else None)]
+        out.append({'segments': render(msgs, None, thinking), 'thinking': thinking})
+    with open(os.path.join(WORK, 'chats_copy2.jsonl'), 'w') as f:
+        for c in out:
+            f.write(json.dumps(c) + '\n')
+    print(f'random repeat chats {len(out)}')
+
+
 def main():
+    if '--random-repeat' in sys.argv:
+        return random_repeat_chats()
+    if '--random-tools' in sys.argv:
+        return random_tool_chats()
     if '--focus' in sys.argv:
         return focus_chats()
     if '--repeat' in sys.argv:

@@ -334,3 +334,73 @@ def synthetic_example(rng, t):
     res = json.dumps({'status': status, **{k: args[k] for k in list(args)[:1]}})
     answer = f'The {t["name"]} tool reports {status} for {", ".join(texts[k] for k in args)}.'
     return text, t['name'], args, res, answer, reasoning
+
+
+# ---- procedurally generated tools (phase 4) -------------------------------------------------------------------
+# Thousands of tools that exist only in one conversation: the name is built from a verb and an object that the request
+# also uses, parameter names vary, so a call can only be right by reading the declared schema and copying from the
+# request — the skill the never-trained UNSEEN_TOOLS test.
+R_VERBS = ['get', 'find', 'check', 'lookup', 'show', 'list', 'order', 'book', 'count', 'search', 'play', 'send', 'rate',
+           'track', 'cancel', 'schedule', 'start', 'stop', 'open', 'close', 'buy', 'sell', 'measure', 'describe',
+           'clean', 'water', 'feed', 'print', 'share', 'save', 'compare', 'reserve', 'update', 'delete', 'fetch']
+R_VERB_TEXT = {'lookup': 'look up'}
+R_PARAMS = {  # generator key → (parameter names, phrases for the request with {v})
+    'city': (['city', 'location', 'place', 'town', 'airport_city', 'city_name', 'destination'], ['in {v}', 'for {v}', 'near {v}']),
+    'name': (['name', 'person', 'contact', 'customer', 'user_name', 'owner'], ['for {v}', 'with {v}']),
+    'day': (['day', 'weekday', 'when'], ['on {v}', 'for {v}']),
+    'date': (['date', 'day', 'on_date'], ['on {v}', 'for {v}']),
+    'time': (['time', 'at_time', 'start_time'], ['at {v}']),
+    'small': (['count', 'quantity', 'number', 'amount', 'stars', 'people', 'days', 'size'], ['{v} of them', 'x{v}']),
+    'medium': (['minutes', 'amount', 'number', 'level', 'limit'], []),
+    'big': (['max_price', 'budget', 'limit', 'amount', 'total'], []),
+    'color': (['color', 'colour', 'shade'], ['in {v}']),
+    'room': (['room', 'area'], ['in the {v}']),
+    'language': (['language', 'target_language', 'lang'], ['in {v}']),
+    'song': (['song', 'title', 'track'], ['"{v}"']), 'movie': (['movie', 'title', 'film'], ['"{v}"']),
+    'food': (['dish', 'food', 'meal'], []), 'team': (['team', 'club'], []), 'word': (['word', 'term'], ['"{v}"']),
+    'email': (['email', 'to', 'address'], ['to {v}']), 'file': (['path', 'file', 'filename'], []),
+    'ticker': (['symbol', 'ticker'], []), 'currency': (['currency', 'code'], []), 'year': (['year'], ['in {v}']),
+    'product': (['product', 'item'], []), 'planet': (['planet'], []), 'topic': (['topic', 'subject'], ['about {v}']),
+}
+R_REQUESTS = ['{Verb} the {obj} {phr}.', 'Can you {verb} the {obj} {phr}?', 'Please {verb} the {obj} {phr}.',
+              'I want to {verb} the {obj} {phr}.', '{Verb} {obj} {phr}', 'I need you to {verb} the {obj} {phr}.',
+              'Could you {verb} the {obj} {phr}, please?', '{Verb} my {obj} {phr}.']
+
+
+def random_tool(rng, nouns):
+    """A tool made up for one conversation: (tool dict as in TRAIN_TOOLS, object words)."""
+    verb = rng.choice(R_VERBS)
+    obj = rng.sample(nouns, rng.choice([1, 1, 2]))
+    name = verb + '_' + '_'.join(obj)
+    gens = rng.sample(list(R_PARAMS), rng.choice([1, 1, 2, 2, 3]))
+    params, used = [], set()
+    for g in gens:
+        pname = rng.choice([p for p in R_PARAMS[g][0] if p not in used] or [g + '_value'])
+        used.add(pname)
+        ty = 'integer' if g in ('small', 'medium', 'big', 'year') else 'string'
+        params.append((pname, ty, g, pname.replace('_', ' ').capitalize()))
+    vt = R_VERB_TEXT.get(verb, verb)
+    desc = f'{vt.capitalize()} the {" ".join(obj)} for a given ' + ' and '.join(p[0].replace('_', ' ') for p in params) + '.'
+    return tool(name, desc, params, []), vt, ' '.join(obj)
+
+
+def random_tool_example(rng, t, vt, obj):
+    """(user text, name, args, result, answer, reasoning) for a random tool: each argument is written in the request
+    either with a natural phrase for its kind or as "<parameter> <value>"."""
+    args, texts, phr = {}, {}, []
+    for k, ty, gen, _ in t['params']:
+        v, s = GEN[gen](rng)
+        args[k], texts[k] = v, s
+        forms = R_PARAMS[gen][1]
+        if forms and rng.random() < 0.6:
+            phr.append(rng.choice(forms).format(v=s))
+        else:
+            phr.append(f'with {k.replace("_", " ")} {s}')
+    text = rng.choice(R_REQUESTS).format(Verb=vt.capitalize(), verb=vt, obj=obj, phr=' '.join(phr)).replace(' .', '.')
+    desc = t['description'][0].lower() + t['description'][1:].rstrip('.')
+    arglist = ' and '.join(f'{k} {texts[k]}' for k in args)
+    reasoning = f'The user asks me to {desc}. The {t["name"]} tool does this, so I will call it with {arglist}.'
+    status = rng.choice(RESULT_WORDS)
+    res = json.dumps({'status': status, **{k: args[k] for k in list(args)[:1]}})
+    answer = f'The {t["name"]} tool reports {status} for {", ".join(texts[k] for k in args)}.'
+    return text, t['name'], args, res, answer, reasoning
