@@ -5,8 +5,10 @@ Run: .venv/bin/python train/data_shares.py --steps 1768   (phase 1)
      .venv/bin/python train/data_shares.py --steps 1250 --prose-frac 0.1 --data tokens_copy.pt
      .venv/bin/python train/data_shares.py --steps 721 --batch 5 --seq 640 --prose-frac 0.08 --pack \
          --data tokens_copy.pt:0.4,tokens.pt:0.25,tokens_tools.pt:0.35   (phase 4a)
-     .venv/bin/python train/data_shares.py --start 721 --steps N --batch 5 --seq 640 --prose-frac 0.08 --pack \
+     .venv/bin/python train/data_shares.py --start 721 --steps 1336 --batch 5 --seq 640 --prose-frac 0.08 --pack \
          --data tokens_copy.pt:0.3,tokens.pt:0.15,tokens_tools.pt:0.3,tokens_copy2.pt:0.25   (phase 4b)
+     .venv/bin/python train/data_shares.py --start 1336 --steps N --batch 5 --seq 640 --prose-frac 0.04 --pack \
+         --data tokens_copy2.pt:0.45,tokens_tools.pt:0.3,tokens_copy.pt:0.15,tokens.pt:0.1   (phase 4c)
 """
 
 import argparse

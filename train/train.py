@@ -43,6 +43,11 @@ def get_args():
     p.add_argument('--data', type=str, default='tokens.pt', help='token file(s) in train/.work: a.pt or a.pt:w,b.pt:w')
     p.add_argument('--pack', action='store_true', help='whole chats per sequence, own document mask and positions')
     p.add_argument('--init', type=str, default=None, help='start from the weights of this checkpoint (phase 2)')
+    p.add_argument('--copy-every', type=int, default=0,
+                   help='after every N-th step, one extra step on a pure copy task (random tokens, repeated)')
+    p.add_argument('--copy-batch', type=int, default=16)
+    p.add_argument('--copy-lr', type=float, default=0.0,
+                   help='copy steps use their own AdamW at this constant rate (0: the main optimizer and schedule)')
     p.add_argument('--stop-at', type=int, default=None, help='stop (and save) at this step; the schedule still spans --steps')
     return p.parse_args()
 
@@ -113,6 +118,22 @@ class Data:
                 doc[b, n:] = d
                 pos[b, n:] = np.arange(L - n)
         return torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(doc), torch.from_numpy(pos)
+
+
+def copy_batch(seed, k, B, special, pool):
+    """A pure copy task in the chat frame: [gMASK]<sop><|user|> x <|assistant|></think> x, x = 8-24 tokens drawn
+    uniformly from pool (the 3,000 most frequent ordinary tokens of the chats: rare tokens' embeddings are too
+    alike to copy, and words asked about are frequent); loss only on the repeated x. Nothing but copying predicts it, so it trains the attention that carries
+    words from a request into the answer (induction heads) far faster than chats, where copies are a small part."""
+    rng = np.random.default_rng([seed, k, 7])
+    n = int(rng.integers(8, 25))
+    x = pool[rng.integers(0, len(pool), size=(B, n))]
+    head = np.array([special['[gMASK]'], special['<sop>'], special['<|user|>']])
+    mid = np.array([special['<|assistant|>'], special['</think>']])
+    ids = np.concatenate([np.tile(head, (B, 1)), x, np.tile(mid, (B, 1)), x], 1)
+    mask = np.zeros(ids.shape, np.float32)
+    mask[:, -n:] = 1
+    return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
 def lr_at(step, args):
@@ -207,6 +228,18 @@ def main():
     val = [data.batch(args.seed + 999, k, args.batch) for k in range(2)]
     dense_steps = int(args.dense_frac * args.steps)
     moes = model.moe_layers()
+    tj = json.load(open(os.path.join(WORK, 'tokenizer.json')))
+    special = {t['content']: t['id'] for t in tj['added_tokens']}
+    copy_l = None
+    if args.copy_every:
+        ids0 = torch.load(os.path.join(WORK, 'tokens.pt'))['chat_ids'].numpy().astype(np.int64)
+        freq = np.bincount(ids0, minlength=cfg.vocab_size)
+        freq[min(special.values()):] = 0  # added tokens sit at the top of the vocabulary
+        pool = np.argsort(-freq)[:3000]
+    # The copy task's own optimizer: its moments see only copy gradients, so its steps keep their size however large
+    # the chat gradients are (a fresh AdamW at 2e-3 grows induction heads on this checkpoint in ~100 steps).
+    copy_opt = torch.optim.AdamW(model.parameters(), lr=args.copy_lr, betas=(0.9, 0.95), weight_decay=0.0) \
+        if args.copy_every and args.copy_lr > 0 else opt
     t_save = time.time()
     t0 = time.time()
     tok0 = step
@@ -223,6 +256,13 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        if args.copy_every and step % args.copy_every == 0:
+            cids, cmask = copy_batch(args.seed, step, args.copy_batch, special, pool)
+            copy_l, _, cidx = losses(model, cids, cmask, 'dense')
+            (copy_l + cidx).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            copy_opt.step()
+            copy_opt.zero_grad(set_to_none=True)
         for m in moes:
             m.update_bias(args.bias_rate)
         step += 1
@@ -231,6 +271,8 @@ def main():
             rate = (step - tok0) * args.batch * args.seq / max(el, 1e-9)
             rec = {'step': step, 'loss': main_l.item(), 'mtp': mtp_l.item(), 'index': idx_l.item(), 'lr': lr,
                    'mode': mode, 'tok_s': rate, 'time': time.time()}
+            if copy_l is not None:
+                rec['copy'] = copy_l.item()
             log.append(rec)
             print(json.dumps(rec), flush=True)
         if step % 200 == 0 or step == end:
