@@ -263,6 +263,13 @@ EVERYDAY = ['cat', 'dog', 'house', 'tree', 'water', 'book', 'car', 'apple', 'bir
             'rain', 'snow', 'fire', 'money', 'phone', 'train', 'ship', 'road', 'bridge', 'king', 'queen', 'game', 'song']
 
 
+def write_chats(name, chats):
+    """train/.work/NAME: one chat per line."""
+    with open(os.path.join(WORK, name), 'w') as f:
+        for c in chats:
+            f.write(json.dumps(c) + '\n')
+
+
 def focus_chats():
     """Second training phase (train.py --data tokens_focus.pt): the 400 most frequent nouns plus everyday words,
     demo tools declared alone or with one distractor — shorter contexts, many repetitions of common answers."""
@@ -272,9 +279,7 @@ def focus_chats():
     common = sorted((w for w in nouns if w not in held), key=lambda w: -nouns[w][3])[:400]
     pool = common + [w for w in EVERYDAY if w in nouns] * 6
     chats = build_chats(rng, nouns, pool, 40000, focus=True)
-    with open(os.path.join(WORK, 'chats_focus.jsonl'), 'w') as f:
-        for c in chats:
-            f.write(json.dumps(c) + '\n')
+    write_chats('chats_focus.jsonl', chats)
     print(f'focus chats {len(chats)}, nouns {len(set(pool))}')
 
 
@@ -299,9 +304,7 @@ def repeat_chats():
                      msg('assistant', w, reasoning_content='The user wants me to repeat the words exactly.' if thinking else None)]
         out.append({'segments': render(msgs, None, thinking), 'thinking': thinking})
     rng.shuffle(out)
-    with open(os.path.join(WORK, 'chats_copy.jsonl'), 'w') as f:
-        for c in out:
-            f.write(json.dumps(c) + '\n')
+    write_chats('chats_copy.jsonl', out)
     print(f'copy-phase chats {len(out)}')
 
 
@@ -332,9 +335,7 @@ def random_tool_chats():
             msgs += [msg('tool', res), msg('assistant', ans, reasoning_content=(
                 'The tool returned a result. I will report it to the user.' if thinking else None))]
         out.append({'segments': render(msgs, decl, thinking), 'thinking': thinking})
-    with open(os.path.join(WORK, 'chats_tools.jsonl'), 'w') as f:
-        for c in out:
-            f.write(json.dumps(c) + '\n')
+    write_chats('chats_tools.jsonl', out)
     print(f'random-tool chats {len(out)}')
 
 
@@ -364,9 +365,7 @@ def random_repeat_chats():
             msgs += [msg('user', rng.choice(REPEAT_Q).format(w=w)),
                      msg('assistant', w, reasoning_content='The user wants me to repeat the words exactly.' if thinking else None)]
         out.append({'segments': render(msgs, None, thinking), 'thinking': thinking})
-    with open(os.path.join(WORK, 'chats_copy2.jsonl'), 'w') as f:
-        for c in out:
-            f.write(json.dumps(c) + '\n')
+    write_chats('chats_copy2.jsonl', out)
     print(f'random repeat chats {len(out)}')
 
 
@@ -417,9 +416,7 @@ def main():
     for w in train_lemmas:
         weighted += [w] * min(1 + nouns[w][3] // 5, 8)
     chats = build_chats(rng, nouns, weighted, 120000)
-    with open(os.path.join(WORK, 'chats.jsonl'), 'w') as f:
-        for c in chats:
-            f.write(json.dumps(c) + '\n')
+    write_chats('chats.jsonl', chats)
 
     # held-out chats for perplexity: held-out lemmas and phrasings, demo tools with held-out phrasings
     held_chats = []

@@ -321,12 +321,8 @@ def schema(t):
                                                             'required': [k for k, *_ in t['params']]}}}
 
 
-def synthetic_example(rng, t):
-    args, texts = {}, {}
-    for k, ty, gen, _ in t['params']:
-        v, s = GEN[gen](rng)
-        args[k], texts[k] = v, s
-    text = rng.choice(t['requests']).format(**texts)
+def call_example(rng, t, text, args, texts):
+    """(user text, name, args, result, answer, reasoning) for a call of tool t with args, as written in texts."""
     desc = t['description'][0].lower() + t['description'][1:].rstrip('.')
     arglist = ' and '.join(f'{k} {texts[k]}' for k in args)
     reasoning = f'The user asks me to {desc}. The {t["name"]} tool does this, so I will call it with {arglist}.'
@@ -334,6 +330,15 @@ def synthetic_example(rng, t):
     res = json.dumps({'status': status, **{k: args[k] for k in list(args)[:1]}})
     answer = f'The {t["name"]} tool reports {status} for {", ".join(texts[k] for k in args)}.'
     return text, t['name'], args, res, answer, reasoning
+
+
+def synthetic_example(rng, t):
+    args, texts = {}, {}
+    for k, ty, gen, _ in t['params']:
+        v, s = GEN[gen](rng)
+        args[k], texts[k] = v, s
+    text = rng.choice(t['requests']).format(**texts)
+    return call_example(rng, t, text, args, texts)
 
 
 # ---- procedurally generated tools (phase 4) -------------------------------------------------------------------
@@ -397,10 +402,4 @@ def random_tool_example(rng, t, vt, obj):
         else:
             phr.append(f'with {k.replace("_", " ")} {s}')
     text = rng.choice(R_REQUESTS).format(Verb=vt.capitalize(), verb=vt, obj=obj, phr=' '.join(phr)).replace(' .', '.')
-    desc = t['description'][0].lower() + t['description'][1:].rstrip('.')
-    arglist = ' and '.join(f'{k} {texts[k]}' for k in args)
-    reasoning = f'The user asks me to {desc}. The {t["name"]} tool does this, so I will call it with {arglist}.'
-    status = rng.choice(RESULT_WORDS)
-    res = json.dumps({'status': status, **{k: args[k] for k in list(args)[:1]}})
-    answer = f'The {t["name"]} tool reports {status} for {", ".join(texts[k] for k in args)}.'
-    return text, t['name'], args, res, answer, reasoning
+    return call_example(rng, t, text, args, texts)
