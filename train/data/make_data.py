@@ -369,7 +369,37 @@ def random_repeat_chats():
     print(f'random repeat chats {len(out)}')
 
 
+def demo_multi_chats():
+    """Phase 5: 24,000 conversations that declare the three demo tools the way the eval does (plus 0-2 training or
+    made-up distractors) and then ask 2-4 independent demo requests in turn, each answered by a call, its result and a
+    short answer. One declaration is shared by several calls, so a 640-token sequence holds ~3 calls instead of ~1:
+    each call must read the latest request (value, units, operator, city), which is what the eval measures."""
+    rng = random.Random(SEED + 50)
+    nouns = wordnet_nouns()
+    common = [w for w in sorted(nouns, key=lambda w: -nouns[w][3])[:1500] if len(w) <= 10]
+    tool_schemas = [T.schema(t) for t in T.TRAIN_TOOLS]
+    out = []
+    for _ in range(24000):
+        thinking = rng.random() < 0.5
+        decl = list(T.DEMO_SCHEMAS) + rng.sample(tool_schemas, rng.randint(0, 2))
+        if rng.random() < 0.2:
+            decl.append(T.schema(T.random_tool(rng, common)[0]))
+        rng.shuffle(decl)
+        msgs = []
+        for _ in range(rng.randint(2, 4)):
+            text, name, args, res, ans, reas = T.demo_example(rng, held=False)
+            msgs += [msg('user', text),
+                     msg('assistant', '', reasoning_content=reas if thinking else None, tool_calls=[tool_call(name, args)]),
+                     msg('tool', res), msg('assistant', ans, reasoning_content=(
+                         'The tool returned a result. I will report it to the user.' if thinking else None))]
+        out.append({'segments': render(msgs, decl, thinking), 'thinking': thinking})
+    write_chats('chats_demo.jsonl', out)
+    print(f'multi-turn demo-tool chats {len(out)}')
+
+
 def main():
+    if '--demo-multi' in sys.argv:
+        return demo_multi_chats()
     if '--random-repeat' in sys.argv:
         return random_repeat_chats()
     if '--random-tools' in sys.argv:
