@@ -397,7 +397,37 @@ def demo_multi_chats():
     print(f'multi-turn demo-tool chats {len(out)}')
 
 
+def demo_dense_chats():
+    """Phase 5, from step ~830: 30,000 conversations that declare one to three of the demo tools (plus at most one
+    training distractor) and ask 3-6 requests in turn — a short declaration shared by many calls, so a 640-token
+    sequence holds ~4 calls that must each read their request."""
+    rng = random.Random(SEED + 60)
+    tool_schemas = [T.schema(t) for t in T.TRAIN_TOOLS]
+    by_name = {d['function']['name']: d for d in T.DEMO_SCHEMAS}
+    out = []
+    for _ in range(30000):
+        thinking = rng.random() < 0.5
+        names = rng.sample(sorted(by_name), rng.randint(1, 3))
+        decl = [by_name[n] for n in names] + rng.sample(tool_schemas, rng.randint(0, 1))
+        rng.shuffle(decl)
+        msgs = []
+        for _ in range(rng.randint(3, 6)):
+            while True:
+                text, name, args, res, ans, reas = T.demo_example(rng, held=False)
+                if name in names:
+                    break
+            msgs += [msg('user', text),
+                     msg('assistant', '', reasoning_content=reas if thinking else None, tool_calls=[tool_call(name, args)]),
+                     msg('tool', res), msg('assistant', ans, reasoning_content=(
+                         'The tool returned a result. I will report it to the user.' if thinking else None))]
+        out.append({'segments': render(msgs, decl, thinking), 'thinking': thinking})
+    write_chats('chats_demo2.jsonl', out)
+    print(f'dense demo-tool chats {len(out)}')
+
+
 def main():
+    if '--demo-dense' in sys.argv:
+        return demo_dense_chats()
     if '--demo-multi' in sys.argv:
         return demo_multi_chats()
     if '--random-repeat' in sys.argv:
