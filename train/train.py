@@ -48,6 +48,8 @@ def get_args():
     p.add_argument('--copy-batch', type=int, default=16)
     p.add_argument('--copy-lr', type=float, default=0.0,
                    help='copy steps use their own AdamW at this constant rate (0: the main optimizer and schedule)')
+    p.add_argument('--arg-weight', type=float, default=1.0,
+                   help='loss weight of tool-call argument value tokens (phase 5: 8)')
     p.add_argument('--stop-at', type=int, default=None, help='stop (and save) at this step; the schedule still spans --steps')
     return p.parse_args()
 
@@ -143,16 +145,31 @@ def lr_at(step, args):
     return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
 
 
-def losses(model, ids, mask, mode, doc=None, pos=None):
-    """Main CE over positions whose target is trained, MTP CE (row i predicts ids[i+2]), indexer KL."""
+def arg_value_weights(x, m, arg_ids, weight):
+    """Per-target loss weights [B, T]: `weight` where the target is a tool-call argument value token or its closing
+    </arg_value> (x[t] lies after an <arg_value> and before its </arg_value>), 1 elsewhere. Each call has only a few
+    tokens that depend on reading the request (a unit, an operator, a city); this raises their share of the gradient."""
+    open_id, close_id = arg_ids
+    inside = torch.cumsum((x == open_id).long() - (x == close_id).long(), dim=1) > 0
+    return torch.where(inside & (m > 0), torch.full_like(m, weight), m)
+
+
+def losses(model, ids, mask, mode, doc=None, pos=None, arg_weight=None):
+    """Main CE over positions whose target is trained (weighted by arg_value_weights when arg_weight = (ids, w) is
+    given; normalised by the count of trained targets), MTP CE (row i predicts ids[i+2]), indexer KL."""
     x, y = ids[:, :-1], ids[:, 1:]
     m = mask[:, 1:]
+    w = arg_value_weights(x, m, arg_weight[0], arg_weight[1]) if arg_weight else None
     with torch.autocast('cpu', dtype=torch.bfloat16):
         hn, mtp_h, iloss = model.hidden(x, mode, doc=None if doc is None else doc[:, :-1],
                                         pos=None if pos is None else pos[:, :-1])
         sel = m.reshape(-1) > 0
         logits = model.lm_head(hn.reshape(-1, hn.shape[-1])[sel]).float()
-        main = F.cross_entropy(logits, y.reshape(-1)[sel])
+        if w is None:
+            main = F.cross_entropy(logits, y.reshape(-1)[sel])
+        else:
+            ce = F.cross_entropy(logits, y.reshape(-1)[sel], reduction='none')
+            main = (ce * w.reshape(-1)[sel]).sum() / sel.sum()
         mtp = torch.zeros(())
         if mtp_h is not None:
             m2 = m[:, 1:].reshape(-1) > 0
@@ -231,6 +248,7 @@ def main():
     tj = json.load(open(os.path.join(WORK, 'tokenizer.json')))
     special = {t['content']: t['id'] for t in tj['added_tokens']}
     copy_l = None
+    arg_weight = ((special['<arg_value>'], special['</arg_value>']), args.arg_weight) if args.arg_weight != 1 else None
     if args.copy_every:
         ids0 = torch.load(os.path.join(WORK, 'tokens.pt'))['chat_ids'].numpy().astype(np.int64)
         freq = np.bincount(ids0, minlength=cfg.vocab_size)
@@ -251,7 +269,7 @@ def main():
             g['lr'] = lr
         ids, mask, doc, pos = data.batch(args.seed, step, args.batch)
         model.train()
-        main_l, mtp_l, idx_l = losses(model, ids, mask, mode, doc, pos)
+        main_l, mtp_l, idx_l = losses(model, ids, mask, mode, doc, pos, arg_weight)
         (main_l + args.mtp_weight * mtp_l + idx_l).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
