@@ -369,6 +369,19 @@ def random_repeat_chats():
     print(f'random repeat chats {len(out)}')
 
 
+def demo_turn(rng, thinking, names=None):
+    """One demo request in a multi-turn conversation (training phrasings): the user's request, the call, its result
+    and the short answer. names: the declared demo tools; requests for others are drawn again."""
+    while True:
+        text, name, args, res, ans, reas = T.demo_example(rng, held=False)
+        if names is None or name in names:
+            break
+    return [msg('user', text),
+            msg('assistant', '', reasoning_content=reas if thinking else None, tool_calls=[tool_call(name, args)]),
+            msg('tool', res), msg('assistant', ans, reasoning_content=(
+                'The tool returned a result. I will report it to the user.' if thinking else None))]
+
+
 def demo_multi_chats():
     """Phase 5: 24,000 conversations that declare the three demo tools the way the eval does (plus 0-2 training or
     made-up distractors) and then ask 2-4 independent demo requests in turn, each answered by a call, its result and a
@@ -387,11 +400,7 @@ def demo_multi_chats():
         rng.shuffle(decl)
         msgs = []
         for _ in range(rng.randint(2, 4)):
-            text, name, args, res, ans, reas = T.demo_example(rng, held=False)
-            msgs += [msg('user', text),
-                     msg('assistant', '', reasoning_content=reas if thinking else None, tool_calls=[tool_call(name, args)]),
-                     msg('tool', res), msg('assistant', ans, reasoning_content=(
-                         'The tool returned a result. I will report it to the user.' if thinking else None))]
+            msgs += demo_turn(rng, thinking)
         out.append({'segments': render(msgs, decl, thinking), 'thinking': thinking})
     write_chats('chats_demo.jsonl', out)
     print(f'multi-turn demo-tool chats {len(out)}')
@@ -412,14 +421,7 @@ def demo_dense_chats():
         rng.shuffle(decl)
         msgs = []
         for _ in range(rng.randint(3, 6)):
-            while True:
-                text, name, args, res, ans, reas = T.demo_example(rng, held=False)
-                if name in names:
-                    break
-            msgs += [msg('user', text),
-                     msg('assistant', '', reasoning_content=reas if thinking else None, tool_calls=[tool_call(name, args)]),
-                     msg('tool', res), msg('assistant', ans, reasoning_content=(
-                         'The tool returned a result. I will report it to the user.' if thinking else None))]
+            msgs += demo_turn(rng, thinking, names)
         out.append({'segments': render(msgs, decl, thinking), 'thinking': thinking})
     write_chats('chats_demo2.jsonl', out)
     print(f'dense demo-tool chats {len(out)}')
