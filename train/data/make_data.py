@@ -202,6 +202,25 @@ def tool_call(name, args):
     return {'type': 'function', 'function': {'name': name, 'arguments': args}}
 
 
+def call_turn(example, thinking, with_result=True):
+    """Messages of one tool request: example = (user text, tool name, arguments, result JSON, final answer, reasoning)
+    → the request, the assistant's call (reasoning first when thinking), and with_result the tool's result and the
+    assistant's answer."""
+    text, name, args, res, ans, reas = example
+    msgs = [msg('user', text),
+            msg('assistant', '', reasoning_content=reas if thinking else None, tool_calls=[tool_call(name, args)])]
+    if with_result:
+        msgs += [msg('tool', res), msg('assistant', ans, reasoning_content=(
+            'The tool returned a result. I will report it to the user.' if thinking else None))]
+    return msgs
+
+
+def short_common_nouns():
+    """The 1,500 most frequent WordNet nouns (by tagged-sense count), those of at most 10 letters: objects of made-up tools."""
+    nouns = wordnet_nouns()
+    return [w for w in sorted(nouns, key=lambda w: -nouns[w][3])[:1500] if len(w) <= 10]
+
+
 def build_chats(rng, nouns, train_lemmas, n, focus=False):
     chats = []
     tool_schemas = [T.schema(t) for t in T.TRAIN_TOOLS]
@@ -247,11 +266,7 @@ def build_chats(rng, nouns, train_lemmas, n, focus=False):
                     decl += rng.sample(T.DEMO_SCHEMAS, 1)
             rng.shuffle(decl)
             tools_decl = decl
-            msgs = [msg('user', text),
-                    msg('assistant', '', reasoning_content=reas if thinking else None, tool_calls=[tool_call(name, args)])]
-            if rng.random() < 0.8:
-                msgs += [msg('tool', res), msg('assistant', ans, reasoning_content=(
-                    'The tool returned a result. I will report it to the user.' if thinking else None))]
+            msgs = call_turn((text, name, args, res, ans, reas), thinking, with_result=rng.random() < 0.8)
         seg = render(msgs, tools_decl, thinking)
         chats.append({'segments': seg, 'thinking': thinking})
     return chats
@@ -313,8 +328,7 @@ def random_tool_chats():
     distractors, sometimes demo or training tools too), plus 10,000 demo-tool requests declared the way the eval
     declares them (all three demo tools and two training tools)."""
     rng = random.Random(SEED + 30)
-    nouns = wordnet_nouns()
-    common = [w for w in sorted(nouns, key=lambda w: -nouns[w][3])[:1500] if len(w) <= 10]
+    common = short_common_nouns()
     tool_schemas = [T.schema(t) for t in T.TRAIN_TOOLS]
     out = []
     for i in range(40000):
@@ -329,11 +343,7 @@ def random_tool_chats():
             text, name, args, res, ans, reas = T.demo_example(rng, held=False)
             decl = list(T.DEMO_SCHEMAS) + rng.sample(tool_schemas, 2)
         rng.shuffle(decl)
-        msgs = [msg('user', text),
-                msg('assistant', '', reasoning_content=reas if thinking else None, tool_calls=[tool_call(name, args)])]
-        if rng.random() < 0.5:
-            msgs += [msg('tool', res), msg('assistant', ans, reasoning_content=(
-                'The tool returned a result. I will report it to the user.' if thinking else None))]
+        msgs = call_turn((text, name, args, res, ans, reas), thinking, with_result=rng.random() < 0.5)
         out.append({'segments': render(msgs, decl, thinking), 'thinking': thinking})
     write_chats('chats_tools.jsonl', out)
     print(f'random-tool chats {len(out)}')
@@ -373,13 +383,9 @@ def demo_turn(rng, thinking, names=None):
     """One demo request in a multi-turn conversation (training phrasings): the user's request, the call, its result
     and the short answer. names: the declared demo tools; requests for others are drawn again."""
     while True:
-        text, name, args, res, ans, reas = T.demo_example(rng, held=False)
-        if names is None or name in names:
-            break
-    return [msg('user', text),
-            msg('assistant', '', reasoning_content=reas if thinking else None, tool_calls=[tool_call(name, args)]),
-            msg('tool', res), msg('assistant', ans, reasoning_content=(
-                'The tool returned a result. I will report it to the user.' if thinking else None))]
+        ex = T.demo_example(rng, held=False)
+        if names is None or ex[1] in names:
+            return call_turn(ex, thinking)
 
 
 def demo_multi_chats():
@@ -388,8 +394,7 @@ def demo_multi_chats():
     short answer. One declaration is shared by several calls, so a 640-token sequence holds ~3 calls instead of ~1:
     each call must read the latest request (value, units, operator, city), which is what the eval measures."""
     rng = random.Random(SEED + 50)
-    nouns = wordnet_nouns()
-    common = [w for w in sorted(nouns, key=lambda w: -nouns[w][3])[:1500] if len(w) <= 10]
+    common = short_common_nouns()
     tool_schemas = [T.schema(t) for t in T.TRAIN_TOOLS]
     out = []
     for _ in range(24000):
