@@ -165,11 +165,8 @@ def losses(model, ids, mask, mode, doc=None, pos=None, arg_weight=None):
                                         pos=None if pos is None else pos[:, :-1])
         sel = m.reshape(-1) > 0
         logits = model.lm_head(hn.reshape(-1, hn.shape[-1])[sel]).float()
-        if w is None:
-            main = F.cross_entropy(logits, y.reshape(-1)[sel])
-        else:
-            ce = F.cross_entropy(logits, y.reshape(-1)[sel], reduction='none')
-            main = (ce * w.reshape(-1)[sel]).sum() / sel.sum()
+        ce = F.cross_entropy(logits, y.reshape(-1)[sel], reduction='none')
+        main = (ce if w is None else ce * w.reshape(-1)[sel]).sum() / sel.sum()  # unweighted: the mean CE
         mtp = torch.zeros(())
         if mtp_h is not None:
             m2 = m[:, 1:].reshape(-1) > 0
