@@ -50,6 +50,8 @@ def get_args():
                    help='copy steps use their own AdamW at this constant rate (0: the main optimizer and schedule)')
     p.add_argument('--arg-weight', type=float, default=1.0,
                    help='loss weight of tool-call argument value tokens (phase 5: 8)')
+    p.add_argument('--name-weight', type=float, default=1.0,
+                   help='loss weight of the called tool name tokens (phase 6: 8)')
     p.add_argument('--stop-at', type=int, default=None, help='stop (and save) at this step; the schedule still spans --steps')
     return p.parse_args()
 
@@ -145,21 +147,32 @@ def lr_at(step, args):
     return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
 
 
-def arg_value_weights(x, m, arg_ids, weight):
-    """Per-target loss weights [B, T]: `weight` where the target is a tool-call argument value token or its closing
-    </arg_value> (x[t] lies after an <arg_value> and before its </arg_value>), 1 elsewhere. Each call has only a few
-    tokens that depend on reading the request (a unit, an operator, a city); this raises their share of the gradient."""
-    open_id, close_id = arg_ids
-    inside = torch.cumsum((x == open_id).long() - (x == close_id).long(), dim=1) > 0
-    return torch.where(inside & (m > 0), torch.full_like(m, weight), m)
+def call_weights(x, m, special, arg_w, name_w):
+    """Per-target loss weights [B, T]: `arg_w` where the target is a tool-call argument value token or its closing
+    </arg_value> (x[t] lies after an <arg_value> and before its </arg_value>), `name_w` where it is a token of the
+    called tool's name or the <arg_key> / </tool_call> that ends it (the last of <tool_call>, <arg_key>, </tool_call>
+    at or before t is <tool_call>), 1 elsewhere. Each call has only a few tokens that depend on reading the request and
+    the declaration (a unit, an operator, a city, which tool); this raises their share of the gradient."""
+    w = m
+    if arg_w != 1:
+        inside = torch.cumsum((x == special['<arg_value>']).long() - (x == special['</arg_value>']).long(), dim=1) > 0
+        w = torch.where(inside & (m > 0), torch.full_like(m, arg_w), w)
+    if name_w != 1:
+        opens = x == special['<tool_call>']
+        event = opens | (x == special['<arg_key>']) | (x == special['</tool_call>'])
+        t = torch.arange(x.shape[1]).expand_as(x)
+        last = torch.cummax(torch.where(event, t, torch.full_like(t, -1)), dim=1).values
+        in_name = (last >= 0) & torch.gather(opens, 1, last.clamp(min=0))
+        w = torch.where(in_name & (m > 0), torch.full_like(m, name_w), w)
+    return w
 
 
 def losses(model, ids, mask, mode, doc=None, pos=None, arg_weight=None):
-    """Main CE over positions whose target is trained (weighted by arg_value_weights when arg_weight = (ids, w) is
-    given; normalised by the count of trained targets), MTP CE (row i predicts ids[i+2]), indexer KL."""
+    """Main CE over positions whose target is trained (weighted by call_weights when arg_weight = (special, arg w,
+    name w) is given; normalised by the count of trained targets), MTP CE (row i predicts ids[i+2]), indexer KL."""
     x, y = ids[:, :-1], ids[:, 1:]
     m = mask[:, 1:]
-    w = arg_value_weights(x, m, arg_weight[0], arg_weight[1]) if arg_weight else None
+    w = call_weights(x, m, *arg_weight) if arg_weight else None
     with torch.autocast('cpu', dtype=torch.bfloat16):
         hn, mtp_h, iloss = model.hidden(x, mode, doc=None if doc is None else doc[:, :-1],
                                         pos=None if pos is None else pos[:, :-1])
@@ -245,7 +258,7 @@ def main():
     tj = json.load(open(os.path.join(WORK, 'tokenizer.json')))
     special = {t['content']: t['id'] for t in tj['added_tokens']}
     copy_l = None
-    arg_weight = ((special['<arg_value>'], special['</arg_value>']), args.arg_weight) if args.arg_weight != 1 else None
+    arg_weight = (special, args.arg_weight, args.name_weight) if (args.arg_weight, args.name_weight) != (1, 1) else None
     if args.copy_every:
         ids0 = torch.load(os.path.join(WORK, 'tokens.pt'))['chat_ids'].numpy().astype(np.int64)
         freq = np.bincount(ids0, minlength=cfg.vocab_size)

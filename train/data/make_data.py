@@ -379,11 +379,12 @@ def random_repeat_chats():
     print(f'random repeat chats {len(out)}')
 
 
-def demo_turn(rng, thinking, names=None):
-    """One demo request in a multi-turn conversation (training phrasings): the user's request, the call, its result
-    and the short answer. names: the declared demo tools; requests for others are drawn again."""
+def demo_turn(rng, thinking, names=None, varied=False):
+    """One demo request in a multi-turn conversation (training phrasings; varied: the phase-6 grammar): the user's
+    request, the call, its result and the short answer. names: the declared demo tools; requests for others are drawn
+    again."""
     while True:
-        ex = T.demo_example(rng, held=False)
+        ex = T.demo_example(rng, held=False, varied=varied)
         if names is None or ex[1] in names:
             return call_turn(ex, thinking)
 
@@ -432,7 +433,30 @@ def demo_dense_chats():
     print(f'dense demo-tool chats {len(out)}')
 
 
+def demo_varied_chats():
+    """Phase 6: 40,000 conversations whose demo requests are worded by tools.varied_request (~1,000 wordings per tool
+    instead of 8-10). 60% declare all three demo tools, the rest one or two; 0-2 training tools as distractors (the
+    eval declares two); 1-3 requests in turn when four or more tools are declared, else 2-5."""
+    rng = random.Random(SEED + 70)
+    tool_schemas = [T.schema(t) for t in T.TRAIN_TOOLS]
+    by_name = {d['function']['name']: d for d in T.DEMO_SCHEMAS}
+    out = []
+    for _ in range(40000):
+        thinking = rng.random() < 0.5
+        names = sorted(by_name) if rng.random() < 0.6 else rng.sample(sorted(by_name), rng.randint(1, 2))
+        decl = [by_name[n] for n in names] + rng.sample(tool_schemas, rng.randint(0, 2))
+        rng.shuffle(decl)
+        msgs = []
+        for _ in range(rng.randint(1, 3) if len(decl) >= 4 else rng.randint(2, 5)):  # most fit in 640 tokens
+            msgs += demo_turn(rng, thinking, names, varied=True)
+        out.append({'segments': render(msgs, decl, thinking), 'thinking': thinking})
+    write_chats('chats_demo3.jsonl', out)
+    print(f'varied demo-tool chats {len(out)}')
+
+
 def main():
+    if '--demo-varied' in sys.argv:
+        return demo_varied_chats()
     if '--demo-dense' in sys.argv:
         return demo_dense_chats()
     if '--demo-multi' in sys.argv:
