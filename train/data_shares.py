@@ -13,6 +13,10 @@ Run: .venv/bin/python train/data_shares.py --steps 1768   (phase 1)
          --data tokens_demo.pt:0.45,tokens_tools.pt:0.15,tokens_copy2.pt:0.15,tokens_copy.pt:0.1,tokens.pt:0.15   (phase 5a)
      .venv/bin/python train/data_shares.py --start 918 --steps N --batch 5 --seq 640 --prose-frac 0.04 --pack \
          --data tokens_demo2.pt:0.35,tokens_demo.pt:0.2,tokens_tools.pt:0.1,tokens_copy2.pt:0.1,tokens_copy.pt:0.1,tokens.pt:0.15   (phase 5b-d)
+     .venv/bin/python train/data_shares.py --steps 1319 --batch 5 --seq 640 --prose-frac 0.04 --pack \
+         --data tokens_demo3.pt:0.45,tokens_demo2.pt:0.1,tokens_demo.pt:0.1,tokens_tools.pt:0.1,tokens_copy2.pt:0.05,tokens_copy.pt:0.05,tokens.pt:0.15   (phase 6a)
+     .venv/bin/python train/data_shares.py --start 1319 --steps N --batch 5 --seq 640 --prose-frac 0.04 --pack \
+         --data tokens_demo3.pt:0.4,tokens_demo2.pt:0.05,tokens_demo.pt:0.05,tokens_tools.pt:0.1,tokens_copy2.pt:0.05,tokens_copy.pt:0.05,tokens.pt:0.3   (phase 6b)
 """
 
 import argparse
@@ -28,7 +32,7 @@ from train import Data, WORK  # noqa: E402
 
 CHATS = {'tokens.pt': 'chats.jsonl', 'tokens_focus.pt': 'chats_focus.jsonl', 'tokens_copy.pt': 'chats_copy.jsonl',
          'tokens_tools.pt': 'chats_tools.jsonl', 'tokens_copy2.pt': 'chats_copy2.jsonl',
-         'tokens_demo.pt': 'chats_demo.jsonl', 'tokens_demo2.pt': 'chats_demo2.jsonl'}
+         'tokens_demo.pt': 'chats_demo.jsonl', 'tokens_demo2.pt': 'chats_demo2.jsonl', 'tokens_demo3.pt': 'chats_demo3.jsonl'}
 REPEAT = ('<|user|>Repeat after me:', '<|user|>Say "', '<|user|>Copy this:', '<|user|>Please repeat:', '<|user|>Echo ',
           '<|user|>Write back exactly:')
 
@@ -42,6 +46,8 @@ def kinds_of(token_file):
             kinds.append('repeat-after-me chats, hard-to-guess words (phase 4b)')
         elif token_file in ('tokens_demo.pt', 'tokens_demo2.pt'):
             kinds.append('multi-turn demo-tool chats (phase 5)')
+        elif token_file == 'tokens_demo3.pt':
+            kinds.append('demo-tool chats, varied wordings (phase 6)')
         elif token_file == 'tokens_tools.pt' and i < 30000:
             kinds.append('made-up-tool chats (phase 4)')
         elif any('<tool_call>' in t for t, tr in c['segments'] if tr):
