@@ -412,23 +412,30 @@ def demo_multi_chats():
     print(f'multi-turn demo-tool chats {len(out)}')
 
 
+def demo_subset_chats(rng, n, choose_names, max_distractors, n_requests, varied=False):
+    """n conversations that declare the demo tools choose_names(rng, all names) picks, plus 0..max_distractors training
+    tools, then ask n_requests(rng, number declared) requests for the declared demo tools in turn."""
+    tool_schemas = [T.schema(t) for t in T.TRAIN_TOOLS]
+    by_name = {d['function']['name']: d for d in T.DEMO_SCHEMAS}
+    out = []
+    for _ in range(n):
+        thinking = rng.random() < 0.5
+        names = choose_names(rng, sorted(by_name))
+        decl = [by_name[n] for n in names] + rng.sample(tool_schemas, rng.randint(0, max_distractors))
+        rng.shuffle(decl)
+        msgs = []
+        for _ in range(n_requests(rng, len(decl))):
+            msgs += demo_turn(rng, thinking, names, varied)
+        out.append({'segments': render(msgs, decl, thinking), 'thinking': thinking})
+    return out
+
+
 def demo_dense_chats():
     """Phase 5, from step ~830: 30,000 conversations that declare one to three of the demo tools (plus at most one
     training distractor) and ask 3-6 requests in turn — a short declaration shared by many calls, so a 640-token
     sequence holds ~4 calls that must each read their request."""
-    rng = random.Random(SEED + 60)
-    tool_schemas = [T.schema(t) for t in T.TRAIN_TOOLS]
-    by_name = {d['function']['name']: d for d in T.DEMO_SCHEMAS}
-    out = []
-    for _ in range(30000):
-        thinking = rng.random() < 0.5
-        names = rng.sample(sorted(by_name), rng.randint(1, 3))
-        decl = [by_name[n] for n in names] + rng.sample(tool_schemas, rng.randint(0, 1))
-        rng.shuffle(decl)
-        msgs = []
-        for _ in range(rng.randint(3, 6)):
-            msgs += demo_turn(rng, thinking, names)
-        out.append({'segments': render(msgs, decl, thinking), 'thinking': thinking})
+    out = demo_subset_chats(random.Random(SEED + 60), 30000, lambda rng, all_: rng.sample(all_, rng.randint(1, 3)), 1,
+                            lambda rng, n_decl: rng.randint(3, 6))
     write_chats('chats_demo2.jsonl', out)
     print(f'dense demo-tool chats {len(out)}')
 
@@ -436,20 +443,10 @@ def demo_dense_chats():
 def demo_varied_chats():
     """Phase 6: 40,000 conversations whose demo requests are worded by tools.varied_request (~1,000 wordings per tool
     instead of 8-10). 60% declare all three demo tools, the rest one or two; 0-2 training tools as distractors (the
-    eval declares two); 1-3 requests in turn when four or more tools are declared, else 2-5."""
-    rng = random.Random(SEED + 70)
-    tool_schemas = [T.schema(t) for t in T.TRAIN_TOOLS]
-    by_name = {d['function']['name']: d for d in T.DEMO_SCHEMAS}
-    out = []
-    for _ in range(40000):
-        thinking = rng.random() < 0.5
-        names = sorted(by_name) if rng.random() < 0.6 else rng.sample(sorted(by_name), rng.randint(1, 2))
-        decl = [by_name[n] for n in names] + rng.sample(tool_schemas, rng.randint(0, 2))
-        rng.shuffle(decl)
-        msgs = []
-        for _ in range(rng.randint(1, 3) if len(decl) >= 4 else rng.randint(2, 5)):  # most fit in 640 tokens
-            msgs += demo_turn(rng, thinking, names, varied=True)
-        out.append({'segments': render(msgs, decl, thinking), 'thinking': thinking})
+    eval declares two); 1-3 requests in turn when four or more tools are declared, else 2-5 (most fit in 640 tokens)."""
+    out = demo_subset_chats(random.Random(SEED + 70), 40000,
+                            lambda rng, all_: all_ if rng.random() < 0.6 else rng.sample(all_, rng.randint(1, 2)), 2,
+                            lambda rng, n_decl: rng.randint(1, 3) if n_decl >= 4 else rng.randint(2, 5), varied=True)
     write_chats('chats_demo3.jsonl', out)
     print(f'varied demo-tool chats {len(out)}')
 
