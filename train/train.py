@@ -167,12 +167,12 @@ def call_weights(x, m, special, arg_w, name_w):
     return w
 
 
-def losses(model, ids, mask, mode, doc=None, pos=None, arg_weight=None):
-    """Main CE over positions whose target is trained (weighted by call_weights when arg_weight = (special, arg w,
+def losses(model, ids, mask, mode, doc=None, pos=None, call_w=None):
+    """Main CE over positions whose target is trained (weighted by call_weights when call_w = (special, arg w,
     name w) is given; normalised by the count of trained targets), MTP CE (row i predicts ids[i+2]), indexer KL."""
     x, y = ids[:, :-1], ids[:, 1:]
     m = mask[:, 1:]
-    w = call_weights(x, m, *arg_weight) if arg_weight else None
+    w = call_weights(x, m, *call_w) if call_w else None
     with torch.autocast('cpu', dtype=torch.bfloat16):
         hn, mtp_h, iloss = model.hidden(x, mode, doc=None if doc is None else doc[:, :-1],
                                         pos=None if pos is None else pos[:, :-1])
@@ -258,7 +258,7 @@ def main():
     tj = json.load(open(os.path.join(WORK, 'tokenizer.json')))
     special = {t['content']: t['id'] for t in tj['added_tokens']}
     copy_l = None
-    arg_weight = (special, args.arg_weight, args.name_weight) if (args.arg_weight, args.name_weight) != (1, 1) else None
+    call_w = (special, args.arg_weight, args.name_weight) if (args.arg_weight, args.name_weight) != (1, 1) else None
     if args.copy_every:
         ids0 = torch.load(os.path.join(WORK, 'tokens.pt'))['chat_ids'].numpy().astype(np.int64)
         freq = np.bincount(ids0, minlength=cfg.vocab_size)
@@ -279,7 +279,7 @@ def main():
             g['lr'] = lr
         ids, mask, doc, pos = data.batch(args.seed, step, args.batch)
         model.train()
-        main_l, mtp_l, idx_l = losses(model, ids, mask, mode, doc, pos, arg_weight)
+        main_l, mtp_l, idx_l = losses(model, ids, mask, mode, doc, pos, call_w)
         (main_l + args.mtp_weight * mtp_l + idx_l).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
