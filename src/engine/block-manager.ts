@@ -56,7 +56,8 @@ export class BlockManager {
 
   /** Drops one reference; a block nobody holds becomes cached (if named) or free. */
   release(b: number): void {
-    if (this.refCount[b]! <= 0) throw new Error(`release of block ${b}, which nobody holds`);
+    // `!(… > 0)` and not `<= 0`: a number outside the pool reads undefined and must throw too, not join the free list.
+    if (!(this.refCount[b]! > 0)) throw new Error(`release of block ${b}, which nobody holds`);
     if (--this.refCount[b]! > 0) return;
     if (this.hashOf[b] !== undefined) this.evictable.set(b, true);
     else this.free.push(b);
