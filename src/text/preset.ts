@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BUILTIN_GLM5_TEMPLATE } from './builtin-template.js';
 import { GLM5_PAD_TOKEN, GLM5_STOP_TOKENS } from './special-tokens.js';
 
-/** Trained by scripts/train-tokenizer.ts from assets/tokenizer/corpus.txt; resolved from src/text or dist/text alike. */
+/** Trained by train/tokenizer/train-tokenizer.ts --whole from assets/tokenizer/corpus.txt; resolved from src/text or dist/text alike. */
 const PRESET_TOKENIZER_URL = new URL('../../assets/tokenizer/tokenizer.json', import.meta.url);
 
 export interface PresetTextInfo {
@@ -23,7 +23,7 @@ export function writePresetTextFiles(dir: string): PresetTextInfo {
   const added = new Map(json.added_tokens.map((t) => [t.content, t.id]));
   const idOf = (tok: string): number => {
     const id = added.get(tok);
-    if (id === undefined) throw new Error(`preset tokenizer lacks ${tok}; rerun scripts/train-tokenizer.ts`);
+    if (id === undefined) throw new Error(`preset tokenizer lacks ${tok}; rerun train/tokenizer/train-tokenizer.ts (docs/text.md)`);
     return id;
   };
   let vocabSize = Object.keys(json.model.vocab).length;
