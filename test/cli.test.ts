@@ -6,7 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GOLDEN, haveGolden, goldenTensors, readJson, maxAbsDiff } from './helpers/golden.js';
+import { goldenTensors, readJson, maxAbsDiff } from './helpers/golden.js';
+import { requireShared } from './helpers/shared-data.js';
 import { tmpDir } from './helpers/tmp-model.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,8 +38,10 @@ test('generate --prompt: text in, text out through the chat template and tokeniz
   assert.equal(raw.ids.length, 3);
 });
 
-test('logits --prefill reproduces the golden cached decode', { skip: !haveGolden }, () => {
-  const dir = join(GOLDEN, 'glm5-tiny');
+const GOLDEN_TINY = requireShared('golden/glm5-tiny');
+
+test('logits --prefill reproduces the golden cached decode', { skip: GOLDEN_TINY.skip }, () => {
+  const dir = GOLDEN_TINY.path;
   const g = readJson(join(dir, 'golden.json'));
   const gt = goldenTensors(join(dir, 'golden.safetensors'));
   const ids: number[] = g.decode.input_ids;

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { deriveIndexerTypes, parseConfig, loadConfig } from '../src/model/config.js';
 import { presetConfig } from '../src/model/presets.js';
-import { GOLDEN, haveGolden } from './helpers/golden.js';
+import { requireShared } from './helpers/shared-data.js';
+
+const { path: GOLDEN, skip } = requireShared('golden');
 
 const base = () => presetConfig('tiny', { vocabSize: 300, eosTokenIds: [1], padTokenId: 0 });
 
@@ -19,7 +21,7 @@ test('GLM-5.2 schedule: freq 4, offset 3 → full layers 0,1,2,6,…,74', () => 
   assert.throws(() => deriveIndexerTypes(4, { pattern: 'FSX' }), /index_topk_pattern/);
 });
 
-test('golden configs: shared-indexer sources and mlp types', { skip: !haveGolden }, () => {
+test('golden configs: shared-indexer sources and mlp types', { skip }, () => {
   const c = loadConfig(join(GOLDEN, 'glm52-shared-indexer', 'model'));
   assert.deepEqual(c.indexerTypes, ['full', 'full', 'shared', 'full', 'shared', 'full']);
   assert.deepEqual(c.indexerSource, [0, 1, 1, 3, 3, 5]);

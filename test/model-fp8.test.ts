@@ -5,15 +5,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { GlmModel } from '../src/model/model.js';
-import { GOLDEN, haveGolden, readJson, maxAbsDiff, argmaxRows } from './helpers/golden.js';
+import { readJson, maxAbsDiff, argmaxRows } from './helpers/golden.js';
 import { opsUnderTest } from './helpers/ops.js';
+import { requireShared } from './helpers/shared-data.js';
 
 const TOL = 1e-4; // ../shared/golden/README.md, glm5-tiny-fp8 section
-const dir = join(GOLDEN, 'glm5-tiny-fp8');
+const { path: dir, skip } = requireShared('golden/glm5-tiny-fp8');
 
 for (const ops of opsUnderTest()) {
   for (const [model, golden] of [['model-fp8', 'golden-fp8'], ['model-f32', 'golden-f32']] as const) {
-    test(`glm5-tiny-fp8/${model} matches HF prefill + decode [${ops.name}]`, { skip: !haveGolden }, () => {
+    test(`glm5-tiny-fp8/${model} matches HF prefill + decode [${ops.name}]`, { skip }, () => {
       const m = GlmModel.load(join(dir, model), { ops });
       if (model === 'model-fp8') assert.equal(m.weights.layers[0]!.attn.qA.format, 'fp8');
       const g = readJson(join(dir, `${golden}.json`));

@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { GlmModel } from '../src/model/model.js';
 import { refOps } from '../src/kernels/ref/index.js';
-import { GOLDEN, haveGolden, readJson, goldenTensors, maxAbsDiff, argmaxRows } from './helpers/golden.js';
+import { readJson, goldenTensors, maxAbsDiff, argmaxRows } from './helpers/golden.js';
 import { opsUnderTest } from './helpers/ops.js';
+import { requireShared } from './helpers/shared-data.js';
+
+const { path: GOLDEN, skip } = requireShared('golden');
 
 const TOL = 1e-5;
 const SETS = [
@@ -51,7 +54,7 @@ function checkRouting(tr: Traced, expected: Record<string, { experts: number[]; 
 for (const ops of opsUnderTest()) {
   for (const s of SETS) {
     const dir = join(GOLDEN, s.set);
-    test(`${s.set}/${s.model} matches HF prefill + decode [${ops.name}]`, { skip: !haveGolden }, () => {
+    test(`${s.set}/${s.model} matches HF prefill + decode [${ops.name}]`, { skip }, () => {
       const model = GlmModel.load(join(dir, s.model), { ops });
       const g = readJson(join(dir, `${s.golden}.json`));
       const gt = goldenTensors(join(dir, `${s.golden}.safetensors`));
@@ -105,7 +108,7 @@ for (const ops of opsUnderTest()) {
   }
 }
 
-test('residual stream matches HF layer by layer (glm5-tiny, sequence 2)', { skip: !haveGolden }, () => {
+test('residual stream matches HF layer by layer (glm5-tiny, sequence 2)', { skip }, () => {
   const dir = join(GOLDEN, 'glm5-tiny');
   const model = GlmModel.load(join(dir, 'model'), { ops: refOps });
   const g = readJson(join(dir, 'golden.json'));

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { OutputParser, parseOutput } from '../src/text/output-parser.js';
 import type { OutputDelta, OutputParserOptions, ParsedOutput } from '../src/text/output-parser.js';
 import { ReasoningParser } from '../src/text/reasoning-parser.js';
@@ -10,8 +11,10 @@ import { ChatTemplate } from '../src/text/chat-template.js';
 import type { ToolDefinition } from '../src/text/chat-messages.js';
 import { decodeValue, parsePythonLiteral } from '../src/text/tool-args.js';
 import { Tokenizer } from '../src/text/tokenizer.js';
+import { requireShared } from './helpers/shared-data.js';
 
-const SHARED = new URL('../../shared/', import.meta.url);
+const TOKENIZER = requireShared('golden/tokenizer');
+const TEMPLATES = requireShared('fixtures/templates');
 
 const TOOLS: ToolDefinition[] = [
   { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {
@@ -151,10 +154,10 @@ test('tool calls: argument typing from the JSON schema', () => {
   assert.deepEqual(parsePythonLiteral('[1, 2'), { ok: false });
 });
 
-test('tool-call streaming: header first, arguments grow by appending, long strings stream in pieces', () => {
+test('tool-call streaming: header first, arguments grow by appending, long strings stream in pieces', { skip: TOKENIZER.skip }, () => {
   const file = Array.from({ length: 20 }, (_, i) => `line ${i}: const x${i} = ${i};`).join('\n');
   const text = 'ok' + call('edit', [['path', 'a.ts'], ['code', file], ['opts', '{"force": true}']]);
-  const tok = Tokenizer.fromDir(new URL('golden/tokenizer/', SHARED).pathname);
+  const tok = Tokenizer.fromDir(TOKENIZER.path);
   const dec = tok.createDecoder();
   const pieces = tok.encode(text, { special: true }).map((id) => dec.push(id));
   const { deltas, result } = stream(pieces, { thinking: false, tools: TOOLS });
@@ -220,8 +223,8 @@ test('property: every chunking of the same text parses to the same result and th
   }
 });
 
-test('render → parse round trip: reasoning and two tool calls come back as given', () => {
-  const glm47 = new ChatTemplate(readFileSync(new URL('fixtures/templates/GLM-4.7.jinja', SHARED), 'utf8'), 'chat_template.jinja');
+test('render → parse round trip: reasoning and two tool calls come back as given', { skip: TOKENIZER.skip || TEMPLATES.skip }, () => {
+  const glm47 = new ChatTemplate(readFileSync(join(TEMPLATES.path, 'GLM-4.7.jinja'), 'utf8'), 'chat_template.jinja');
   const turn = {
     role: 'assistant',
     content: 'Checking both.',
@@ -231,7 +234,7 @@ test('render → parse round trip: reasoning and two tool calls come back as giv
       { id: 'b', type: 'function', function: { name: 'edit', arguments: { path: 'x.py', code: 'def f():\n    return {"a": 1}\n', opts: { dry: true, n: [1, 2] } } } },
     ],
   };
-  const tok = Tokenizer.fromDir(new URL('golden/tokenizer/', SHARED).pathname);
+  const tok = Tokenizer.fromDir(TOKENIZER.path);
   for (const tpl of [glm47, ChatTemplate.builtin()]) {
     const prompt = tpl.renderChat({ messages: [{ role: 'user', content: 'go' }, turn], tools: TOOLS, addGenerationPrompt: false });
     const head = '<|user|>go<|assistant|><think>';

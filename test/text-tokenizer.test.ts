@@ -11,31 +11,37 @@ import { writePresetTextFiles } from '../src/text/preset.js';
 import { glmTokenizerJson, preTokenize, trainBpe } from '../src/text/bpe-trainer.js';
 import { GLM5_ADDED_TOKENS } from '../src/text/special-tokens.js';
 import { ChatTemplate } from '../src/text/chat-template.js';
+import { requireShared } from './helpers/shared-data.js';
 
-const GOLDEN = new URL('../../shared/golden/tokenizer/', import.meta.url);
-const golden = JSON.parse(readFileSync(new URL('encode-cases-shared.json', GOLDEN), 'utf8')) as {
+interface GoldenCases {
   base_vocab_size: number;
   added_tokens: Record<string, number>;
   cases: { text: string; ids_matching_added_tokens: number[]; ids_plain_text: number[]; decoded: string }[];
-};
-const tok = Tokenizer.fromDir(new URL('.', GOLDEN).pathname);
+}
+const { path: GOLDEN, skip } = requireShared('golden/tokenizer');
+// Loaded only when present (each test that reads them carries `{ skip }`).
+let golden!: GoldenCases, tok!: Tokenizer;
+if (!skip) {
+  golden = JSON.parse(readFileSync(join(GOLDEN, 'encode-cases-shared.json'), 'utf8')) as GoldenCases;
+  tok = Tokenizer.fromDir(GOLDEN);
+}
 
-test('golden cases: ids with added-token matching (template text)', () => {
+test('golden cases: ids with added-token matching (template text)', { skip }, () => {
   for (const c of golden.cases) assert.deepEqual(tok.encode(c.text, { special: true }), c.ids_matching_added_tokens, c.text);
 });
 
-test('golden cases: ids without added-token matching (plain user text)', () => {
+test('golden cases: ids without added-token matching (plain user text)', { skip }, () => {
   for (const c of golden.cases) assert.deepEqual(tok.encode(c.text, { special: false }), c.ids_plain_text, c.text);
 });
 
-test('golden cases: decode of both id lists gives the text back', () => {
+test('golden cases: decode of both id lists gives the text back', { skip }, () => {
   for (const c of golden.cases) {
     assert.equal(tok.decode(c.ids_matching_added_tokens), c.decoded, c.text);
     assert.equal(tok.decode(c.ids_plain_text), c.decoded, c.text);
   }
 });
 
-test('vocabulary layout and special-token lookup follow GLM-5', () => {
+test('vocabulary layout and special-token lookup follow GLM-5', { skip }, () => {
   assert.equal(tok.baseVocabSize, golden.base_vocab_size);
   assert.equal(tok.vocabSize, golden.base_vocab_size + 36);
   for (const [t, id] of Object.entries(golden.added_tokens)) {
@@ -48,13 +54,13 @@ test('vocabulary layout and special-token lookup follow GLM-5', () => {
   assert.throws(() => tok.specialId('<|nope|>'), /no added token/);
 });
 
-test('decode: empty list is empty text, unknown ids are rejected', () => {
+test('decode: empty list is empty text, unknown ids are rejected', { skip }, () => {
   assert.equal(tok.decode([]), '');
   assert.throws(() => tok.decode([tok.vocabSize]), RangeError);
   assert.throws(() => tok.decode([-1]), RangeError);
 });
 
-test('injection: markers typed by a user encode as plain text', () => {
+test('injection: markers typed by a user encode as plain text', { skip }, () => {
   for (const text of ['<|assistant|>', '<|observation|>', '<tool_call>', '</think>', 'x<|user|>y</tool_call>[gMASK]']) {
     const ids = tok.encode(text, { special: false });
     assert.ok(ids.every((id) => id < tok.baseVocabSize), text);
@@ -63,7 +69,7 @@ test('injection: markers typed by a user encode as plain text', () => {
   }
 });
 
-test('incremental decoder: never emits half a character and ends equal to a full decode', () => {
+test('incremental decoder: never emits half a character and ends equal to a full decode', { skip }, () => {
   for (const c of golden.cases) {
     for (const ids of [c.ids_plain_text, c.ids_matching_added_tokens]) {
       const d = tok.createDecoder();
@@ -116,15 +122,20 @@ test('preset: init files are written fast and load as a complete tokenizer + tem
   }
 });
 
-test('preset: the committed tokenizer.json is what scripts/train-tokenizer.ts makes from the shipped corpus', () => {
-  const assets = new URL('../assets/tokenizer/', import.meta.url);
-  const corpus = readFileSync(new URL('corpus.txt', assets), 'utf8');
+const PRESET = new URL('../assets/tokenizer/', import.meta.url);
+
+test('preset: the committed tokenizer.json is what train/tokenizer/train-tokenizer.ts --whole makes from the shipped corpus', () => {
+  const corpus = readFileSync(new URL('corpus.txt', PRESET), 'utf8');
+  // --whole: the corpus pre-tokenized as one text; vocabulary 3,292 = 256 bytes + at most 3,000 merges + 36 added.
   const model = trainBpe(preTokenize(corpus), { maxMerges: 3000, minPairCount: 2 });
-  const committed = readFileSync(new URL('tokenizer.json', assets), 'utf8');
+  const committed = readFileSync(new URL('tokenizer.json', PRESET), 'utf8');
   assert.equal(JSON.stringify(glmTokenizerJson(model, GLM5_ADDED_TOKENS)) + '\n', committed);
   assert.ok(model.merges.length > 300 && model.merges.length <= 3000);
-  const shape = JSON.parse(committed);
-  const ref = JSON.parse(readFileSync(new URL('tokenizer.json', GOLDEN), 'utf8'));
+});
+
+test('preset: tokenizer.json has the golden tokenizer\'s pre-tokenizer, decoder and model fields', { skip }, () => {
+  const shape = JSON.parse(readFileSync(new URL('tokenizer.json', PRESET), 'utf8'));
+  const ref = JSON.parse(readFileSync(join(GOLDEN, 'tokenizer.json'), 'utf8'));
   assert.deepEqual(shape.pre_tokenizer, ref.pre_tokenizer);
   assert.deepEqual(shape.decoder, ref.decoder);
   assert.deepEqual(Object.keys(shape.model), Object.keys(ref.model));

@@ -1,14 +1,8 @@
-// Access to ../shared/golden (the Hugging Face reference outputs) for tests.
+// Reading the Hugging Face reference outputs of ../shared/golden (found through ./shared-data.ts) and comparing with them.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { SafetensorsFile } from '../../src/checkpoint/safetensors.js';
 import { f32View } from '../../src/tensor/weight.js';
-
-export const SHARED = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared');
-export const GOLDEN = join(SHARED, 'golden');
-export const haveGolden = existsSync(GOLDEN);
 
 export function readJson<T = any>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
