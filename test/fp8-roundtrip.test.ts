@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { Checkpoint } from '../src/checkpoint/checkpoint.js';
 import { GlmModel } from '../src/model/model.js';
 import { refOps } from '../src/kernels/ref/index.js';
-import { dequantize, f32View, linearFromTensor } from '../src/tensor/weight.js';
+import { linearFromTensor } from '../src/checkpoint/linear.js';
+import { dequantize, f32View } from '../src/tensor/weight.js';
 import { tinyCheckpoint } from './helpers/tmp-model.js';
 
 // hidden 64 < 128: use wider layers so several 128×128 blocks and partial edge blocks occur.

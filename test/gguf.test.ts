@@ -13,7 +13,8 @@ import { presetConfig } from '../src/model/presets.js';
 import { writeSyntheticCheckpoint, type SyntheticDType } from '../src/model/synthetic.js';
 import { writePresetTextFiles } from '../src/text/preset.js';
 import { loadConfig } from '../src/model/config.js';
-import { dequantize, linearFromTensor, tensorToF32 } from '../src/tensor/weight.js';
+import { linearFromTensor, tensorToF32 } from '../src/checkpoint/linear.js';
+import { dequantize } from '../src/tensor/weight.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../src/tensor/dtype.js';
 import { tmpDir } from './helpers/tmp-model.js';
 

@@ -18,7 +18,8 @@ import type { Checkpoint } from '../checkpoint/checkpoint.js';
 import { CheckpointError } from '../checkpoint/errors.js';
 import type { ModelConfig } from '../model/config.js';
 import { f32ToBf16 } from '../tensor/dtype.js';
-import { dequantize, linearFromTensor, tensorToF32 } from '../tensor/weight.js';
+import { linearFromTensor, tensorToF32 } from '../checkpoint/linear.js';
+import { dequantize } from '../tensor/weight.js';
 import { gguf, type GgmlType, type GgufTensor, type GgufValue } from './writer.js';
 
 export const GGUF_ARCH = 'glm-dsa';

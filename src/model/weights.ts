@@ -3,7 +3,8 @@
 
 import type { Checkpoint } from '../checkpoint/checkpoint.js';
 import { CheckpointError } from '../checkpoint/errors.js';
-import { linearFromTensor, tensorToF32, type LinearWeight } from '../tensor/weight.js';
+import { linearFromTensor, tensorToF32 } from '../checkpoint/linear.js';
+import type { LinearWeight } from '../tensor/weight.js';
 import type { ModelConfig } from './config.js';
 import { checkpointTensors, lmHeadTensor, mtpDuplicateNames, parseLayerName, type TensorSpec } from './tensor-names.js';
 

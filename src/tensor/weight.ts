@@ -2,8 +2,6 @@
 // Kernels read these bytes directly (views into the mapped safetensors); nothing is converted at load
 // except on explicit request (int8 quantisation, or f32 copies made by tests).
 
-import type { TensorView } from '../checkpoint/safetensors.js';
-import { CheckpointError } from '../checkpoint/errors.js';
 import { E4M3_TABLE, bf16ToF32, f16ToF32 } from './dtype.js';
 
 export type WeightFormat = 'f32' | 'bf16' | 'f16' | 'fp8' | 'int8';
@@ -32,7 +30,6 @@ export interface LinearWeight {
   readonly rowOffset?: number;
 }
 
-const FORMAT_OF: Record<string, WeightFormat | undefined> = { F32: 'f32', BF16: 'bf16', F16: 'f16', F8_E4M3: 'fp8', I8: 'int8' };
 const BYTES: Record<WeightFormat, number> = { f32: 4, bf16: 2, f16: 2, fp8: 1, int8: 1 };
 
 export function bytesPerElement(f: WeightFormat): number {
@@ -43,38 +40,6 @@ export function bytesPerElement(f: WeightFormat): number {
 export function f32View(bytes: Uint8Array): Float32Array {
   if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
   return new Float32Array(bytes.slice().buffer);
-}
-
-/** Any float tensor (F32/BF16/F16) to a fresh-or-viewed Float32Array; for norms, biases, small tensors. */
-export function tensorToF32(t: TensorView): Float32Array {
-  const n = t.shape.reduce((a, b) => a * b, 1);
-  if (t.dtype === 'F32') return f32View(t.bytes);
-  const out = new Float32Array(n);
-  const dv = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
-  if (t.dtype === 'BF16') for (let i = 0; i < n; i++) out[i] = bf16ToF32(dv.getUint16(2 * i, true));
-  else if (t.dtype === 'F16') for (let i = 0; i < n; i++) out[i] = f16ToF32(dv.getUint16(2 * i, true));
-  else if (t.dtype === 'F64') for (let i = 0; i < n; i++) out[i] = dv.getFloat64(8 * i, true);
-  else throw new CheckpointError(t.file, `expected a float tensor, got ${t.dtype}`, t.name);
-  return out;
-}
-
-/**
- * Builds a LinearWeight from a checkpoint tensor. An F8_E4M3 tensor needs its `weight_scale_inv`
- * companion; the block size comes from the config (never inferred from the scale grid).
- */
-export function linearFromTensor(t: TensorView, scale: TensorView | undefined, block: readonly [number, number] | null): LinearWeight {
-  const format = FORMAT_OF[t.dtype];
-  if (!format || format === 'int8') throw new CheckpointError(t.file, `unsupported dtype ${t.dtype} for a linear weight`, t.name);
-  if (t.shape.length !== 2) throw new CheckpointError(t.file, `expected a 2-D weight, got shape [${t.shape.join(', ')}]`, t.name);
-  const [rows, cols] = t.shape as [number, number];
-  if (format !== 'fp8') return { name: t.name, format, rows, cols, data: t.bytes };
-  if (!scale) throw new CheckpointError(t.file, 'F8_E4M3 weight has no weight_scale_inv tensor', t.name);
-  const [br, bc] = block ?? [128, 128];
-  const want = [Math.ceil(rows / br), Math.ceil(cols / bc)];
-  if (scale.shape.length !== 2 || scale.shape[0] !== want[0] || scale.shape[1] !== want[1]) {
-    throw new CheckpointError(scale.file, `unexpected shape [${scale.shape.join(', ')}], expected [${want.join(', ')}] for ${br}x${bc} blocks`, scale.name);
-  }
-  return { name: t.name, format, rows, cols, data: t.bytes, scales: tensorToF32(scale), blockRows: br, blockCols: bc, rowOffset: 0 };
 }
 
 /** Rows [start, start+count) of a weight, sharing its bytes. */
