@@ -7,7 +7,7 @@ import { GlmModel } from '../src/model/model.js';
 import type { Ops } from '../src/kernels/interface.js';
 import { Engine } from '../src/engine/engine.js';
 import { chooseToken, processLogits, Rng as SampleRng } from '../src/engine/sampler.js';
-import { resolveSampling, samplingDefaults } from '../src/engine/engine.js';
+import { resolveSampling, samplingDefaults } from '../src/engine/sampling-params.js';
 import { Rng } from '../src/tensor/random.js';
 
 export interface ServingResult {

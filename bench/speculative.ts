@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/engine/engine.js';
+import { loadEngine } from '../src/cli/load-engine.js';
 import type { GlmModel } from '../src/model/model.js';
 import { Rng } from '../src/tensor/random.js';
 
@@ -44,7 +45,7 @@ function row(engine: Engine, k: number, streams: number, tokS: number): SpecRow 
 /** Real acceptance on the bundled model (null when it is absent). */
 export async function benchDefaultModel(log: (s: string) => void): Promise<SpecRow[] | null> {
   if (!existsSync(join(DEFAULT_MODEL, 'config.json'))) return null;
-  const probe = Engine.load(DEFAULT_MODEL, { speculative: 0 });
+  const probe = loadEngine(DEFAULT_MODEL, { speculative: 0 });
   if (probe.model.weights.mtp.length === 0 || !probe.tokenizer || !probe.template) return null;
   const questions = ['What is a cat?', 'What is the capital of France?', 'Tell me a short story about a dog.', 'What is a river?', 'Explain what a bicycle is.', 'Who wrote Pride and Prejudice?', 'What is rain?', 'Describe a forest.'];
   const prompts = questions.map((q) => probe.template!.encodeChat({ messages: [{ role: 'user', content: q }], thinking: false }, probe.tokenizer!).ids);

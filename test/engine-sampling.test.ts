@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseToken, logprobsOf, processLogits, Rng } from '../src/engine/sampler.js';
 import { StopStringMatcher } from '../src/engine/stop-strings.js';
-import { resolveSampling, samplingDefaults } from '../src/engine/engine.js';
+import { resolveSampling, samplingDefaults } from '../src/engine/sampling-params.js';
 import type { SamplingParams } from '../src/engine/types.js';
 
 const base = samplingDefaults({});

@@ -8,7 +8,7 @@ import { GlmModel } from '../src/model/model.js';
 import { PagedKvPool } from '../src/model/paged-cache.js';
 import { mtpStep } from '../src/model/mtp.js';
 import { Engine } from '../src/engine/engine.js';
-import { verifyDraft } from '../src/engine/speculative.js';
+import { verifyDraft } from '../src/engine/speculation.js';
 import { Rng as SampleRng } from '../src/engine/sampler.js';
 import { Rng } from '../src/tensor/random.js';
 import { maxAbsDiff } from './helpers/golden.js';

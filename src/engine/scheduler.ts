@@ -6,43 +6,27 @@
 // request is preempted (its blocks released, recomputed later): the oldest always progresses, so no
 // deadlock, and recomputation gives the same tokens.
 
-import type { PagedSequence } from '../model/paged-cache.js';
 import type { BlockManager } from './block-manager.js';
+import type { Request } from './request.js';
 
-export interface SchedRequest {
-  /** Every known token: prompt, then generated. */
-  readonly tokens: number[];
-  /** Tokens whose rows are in the cache. */
-  numComputed: number;
-  readonly seq: PagedSequence;
-  /** Chained hashes of the full blocks already registered in the prefix cache. */
-  hashes: string[];
-  /** Prompt tokens that came from the prefix cache at first admission (undefined until admitted). */
-  cachedTokens: number | undefined;
-  /** Extra positions wanted beyond the known tokens this step (speculative drafts); set to what was granted. */
-  lookahead: number;
-  /** Starts the prefix-hash chain: requests whose blocks hold different content (e.g. MTP rows or not) never share. */
-  readonly hashSalt: string;
-  /** Positions whose every cached row (main and, with speculation, the MTP layer's) is final. */
-  readonly completePositions: number;
-  /** Called when the request's blocks are released (preemption, removal): drop state tied to them. */
-  onRelease(): void;
-  /** Called after the request adopted n cached positions. */
-  onAdopt(n: number): void;
-}
-
-export interface PlanEntry<R> {
-  readonly req: R;
+/** One request's share of a step: what the scheduler grants, read by the engine, never written back. */
+export interface PlanEntry {
+  readonly req: Request;
   /** Tokens to compute this step: tokens[numComputed, numComputed + n). */
   readonly n: number;
   /** The chunk reaches the last known token: sample the next one from its logits. */
   readonly sample: boolean;
+  /** Draft positions granted beyond the known tokens (speculative decoding); their blocks are reserved. */
+  readonly drafts: number;
 }
 
-export interface StepPlan<R> {
-  readonly entries: PlanEntry<R>[];
-  readonly preempted: R[];
+export interface StepPlan {
+  readonly entries: PlanEntry[];
+  readonly preempted: Request[];
 }
+
+/** How many draft positions a running decoder would like this step (0: none). */
+export type DraftWish = (r: Request) => number;
 
 export interface SchedulerOptions {
   readonly maxRunning: number;
@@ -51,9 +35,9 @@ export interface SchedulerOptions {
   readonly prefixCache: boolean;
 }
 
-export class Scheduler<R extends SchedRequest> {
-  readonly waiting: R[] = [];
-  readonly running: R[] = [];
+export class Scheduler {
+  readonly waiting: Request[] = [];
+  readonly running: Request[] = [];
   preemptions = 0;
 
   constructor(private readonly bm: BlockManager, private readonly opts: SchedulerOptions) {}
@@ -62,32 +46,34 @@ export class Scheduler<R extends SchedRequest> {
     return this.waiting.length === 0 && this.running.length === 0;
   }
 
-  add(r: R): void {
+  add(r: Request): void {
     this.waiting.push(r);
   }
 
-  /** Removes a request wherever it is and releases its blocks. */
-  remove(r: R): void {
-    let i = this.running.indexOf(r);
+  /** Removes a request wherever it is and releases its blocks; false if it was in neither queue. */
+  remove(r: Request): boolean {
+    const i = this.running.indexOf(r), j = this.waiting.indexOf(r);
     if (i >= 0) this.running.splice(i, 1);
-    i = this.waiting.indexOf(r);
-    if (i >= 0) this.waiting.splice(i, 1);
+    if (j >= 0) this.waiting.splice(j, 1);
+    if (i < 0 && j < 0) return false;
     this.releaseAll(r);
+    return true;
   }
 
-  schedule(): StepPlan<R> {
+  /** Plans one step: running requests first (with the draft positions they wish, as budget allows), then admissions. */
+  schedule(wish: DraftWish = () => 0): StepPlan {
     let budget = this.opts.maxStepTokens;
-    const entries: PlanEntry<R>[] = [];
-    const preempted: R[] = [];
+    const entries: PlanEntry[] = [];
+    const preempted: Request[] = [];
     for (let i = 0; i < this.running.length && budget > 0; i++) {
       const r = this.running[i]!;
       const need = r.tokens.length - r.numComputed;
       if (need <= 0) continue;
       const n = Math.min(need, budget);
       // Draft positions ride along only with a whole decode token, within the budget.
-      r.lookahead = n === need ? Math.max(0, Math.min(r.lookahead, budget - n)) : 0;
+      const drafts = n === need ? Math.max(0, Math.min(wish(r), budget - n)) : 0;
       let ok = true;
-      while (!this.ensureBlocks(r, r.numComputed + n + r.lookahead)) {
+      while (!this.ensureBlocks(r, r.numComputed + n + drafts)) {
         // Victims come from the end, so they were not scheduled yet this step.
         const victim = this.running[this.running.length - 1]!;
         this.preempt(victim);
@@ -98,8 +84,8 @@ export class Scheduler<R extends SchedRequest> {
         }
       }
       if (!ok) break;
-      entries.push({ req: r, n, sample: r.numComputed + n === r.tokens.length });
-      budget -= n + r.lookahead;
+      entries.push({ req: r, n, sample: r.numComputed + n === r.tokens.length, drafts });
+      budget -= n + drafts;
     }
     while (budget > 0 && this.waiting.length > 0 && this.running.length < this.opts.maxRunning) {
       const r = this.waiting[0]!;
@@ -108,7 +94,6 @@ export class Scheduler<R extends SchedRequest> {
         else r.cachedTokens ??= 0;
       }
       const n = Math.min(r.tokens.length - r.numComputed, budget);
-      r.lookahead = 0;
       if (!this.ensureBlocks(r, r.numComputed + n)) {
         // Not now: give the adopted prefix back so waiting requests hold no blocks.
         if (this.running.length > 0 || entries.length > 0) {
@@ -119,37 +104,36 @@ export class Scheduler<R extends SchedRequest> {
       }
       this.waiting.shift();
       this.running.push(r);
-      entries.push({ req: r, n, sample: r.numComputed + n === r.tokens.length });
+      entries.push({ req: r, n, sample: r.numComputed + n === r.tokens.length, drafts: 0 });
       budget -= n;
     }
     return { entries, preempted };
   }
 
   /** After a step: registers the request's newly filled blocks in the prefix cache. */
-  registerFullBlocks(r: R): void {
+  registerFullBlocks(r: Request): void {
     if (!this.opts.prefixCache) return;
     const B = this.bm.blockSize, full = Math.floor(r.completePositions / B);
     if (full <= r.hashes.length) return;
     const fresh = this.bm.blockHashes(r.tokens.slice(0, full * B), r.hashes.length, r.hashes[r.hashes.length - 1] ?? r.hashSalt);
     const table = r.seq.table;
     fresh.forEach((h, j) => this.bm.register(table[r.hashes.length + j]!, h));
-    r.hashes.push(...fresh);
+    for (const h of fresh) r.hashes.push(h);
   }
 
-  private adoptPrefix(r: R): void {
+  private adoptPrefix(r: Request): void {
     const B = this.bm.blockSize;
     // The last token is always computed (its logits start generation), so its block is never shared.
     const usable = Math.floor((r.tokens.length - 1) / B);
     const hashes = this.bm.blockHashes(r.tokens.slice(0, usable * B), 0, r.hashSalt);
     const blocks = this.bm.adoptPrefix(hashes);
     r.seq.adopt(blocks, blocks.length * B);
-    r.numComputed = blocks.length * B;
+    r.adopt(blocks.length * B);
     r.hashes = hashes.slice(0, blocks.length);
     r.cachedTokens ??= r.numComputed;
-    r.onAdopt(r.numComputed);
   }
 
-  private ensureBlocks(r: R, positions: number): boolean {
+  private ensureBlocks(r: Request, positions: number): boolean {
     const need = Math.ceil(positions / this.bm.blockSize) - r.seq.numBlocks;
     if (need <= 0) return true;
     if (need > this.bm.available) return false;
@@ -157,7 +141,7 @@ export class Scheduler<R extends SchedRequest> {
     return true;
   }
 
-  private preempt(r: R): void {
+  private preempt(r: Request): void {
     const i = this.running.indexOf(r);
     if (i >= 0) this.running.splice(i, 1);
     this.releaseAll(r);
@@ -165,11 +149,8 @@ export class Scheduler<R extends SchedRequest> {
     this.preemptions++;
   }
 
-  private releaseAll(r: R): void {
+  private releaseAll(r: Request): void {
     for (const b of r.seq.truncate(0)) this.bm.release(b);
-    r.numComputed = 0;
-    r.hashes = [];
-    r.lookahead = 0;
-    r.onRelease();
+    r.release();
   }
 }

@@ -137,3 +137,39 @@ export class RequestError extends Error {
     super(message);
   }
 }
+
+/**
+ * The prompt (plus resumed output) leaves no room for one generated token: it is longer than the model's
+ * context or than the whole KV cache. Carries the numbers, so every dialect words its own error from them.
+ */
+export class ContextLengthError extends RequestError {
+  override name = 'ContextLengthError';
+  constructor(
+    /** Tokens the request would prefill (prompt + resumed output). */
+    readonly promptTokens: number,
+    /** Positions of what sets the limit: the model's context, or the whole KV cache. */
+    readonly capacity: number,
+    /** What sets the limit: the model's context, or the KV cache budget (--kv-cache-gb). */
+    readonly limitedBy: 'context' | 'cache',
+  ) {
+    super(
+      limitedBy === 'context'
+        ? `the prompt has ${promptTokens} tokens; this model's context is ${capacity} tokens`
+        : `the prompt has ${promptTokens} tokens; the KV cache holds ${capacity} (raise --kv-cache-gb)`,
+      'context_length_exceeded',
+    );
+  }
+
+  /** The longest prompt that fits: one position is left for the first generated token. */
+  get maxPromptTokens(): number {
+    return this.capacity - 1;
+  }
+}
+
+/** A submitted request, as the caller sees it: its events in order, its final result, and abort. */
+export interface RequestStream extends AsyncIterable<EngineEvent> {
+  readonly id: string;
+  /** Stops the request now: its blocks are freed and the stream ends with finish reason `abort`. */
+  abort(): void;
+  readonly result: Promise<GenerationResult>;
+}

@@ -1,8 +1,8 @@
 // Runs one prepared request on the engine: submits its n choices, turns engine events into the dialect's JSON or
 // SSE frames, aborts everything when the client goes away, and reports timing and usage for the ledger.
 
-import type { EngineEvent, EngineStats, GenerateRequest, Usage } from '../engine/types.js';
-import { RequestError } from '../engine/types.js';
+import type { EngineEvent, EngineStats, GenerateRequest, RequestStream, Usage } from '../engine/types.js';
+import { ContextLengthError, RequestError } from '../engine/types.js';
 import { ChoiceTracker, totalUsage } from './protocol/choices.js';
 import type { ChoiceResult } from './protocol/choices.js';
 import { ApiError } from './protocol/common.js';
@@ -10,15 +10,9 @@ import type { ModelContext } from './protocol/common.js';
 import type { Prepared } from './protocol/dialect.js';
 import { SseChannel } from './sse.js';
 
-/** A running request as the engine hands it back (src/engine/engine.ts RequestStream satisfies it). */
-export interface EngineStream extends AsyncIterable<EngineEvent> {
-  readonly id: string;
-  abort(): void;
-}
-
 /** What the server needs from the engine (the Engine class satisfies it). */
 export interface ServingEngine extends ModelContext {
-  submit(req: GenerateRequest): EngineStream;
+  submit(req: GenerateRequest): RequestStream;
   stats(): EngineStats;
 }
 
@@ -40,8 +34,8 @@ export interface RunHooks {
 }
 
 /** Submits every choice; a request the engine can never run becomes a 400 before any byte is sent. */
-export function submitAll(engine: ServingEngine, p: Prepared, requestId: string): EngineStream[] {
-  const streams: EngineStream[] = [];
+export function submitAll(engine: ServingEngine, p: Prepared, requestId: string): RequestStream[] {
+  const streams: RequestStream[] = [];
   try {
     for (let i = 0; i < p.n; i++) {
       const seed = p.plan.sampling.seed;
@@ -49,12 +43,11 @@ export function submitAll(engine: ServingEngine, p: Prepared, requestId: string)
     }
   } catch (e) {
     for (const s of streams) s.abort();
+    if (e instanceof ContextLengthError) {
+      // Claude Code recovers on this wording (clients.md §5); the engine's reason follows.
+      throw new ApiError('context_length', `prompt is too long: ${e.promptTokens} tokens > ${e.maxPromptTokens} maximum (${e.message})`, 'messages');
+    }
     if (e instanceof RequestError) {
-      if (e.code === 'context_length_exceeded') {
-        // Claude Code recovers on this wording (clients.md §5); the engine's reason follows.
-        const limit = /holds (\d+)/.exec(e.message)?.[1] ?? String(engine.maxContext - 1);
-        throw new ApiError('context_length', `prompt is too long: ${p.plan.prompt.length} tokens > ${Number(limit) - 1} maximum (${e.message})`, 'messages');
-      }
       if (e.code === 'engine_closed') throw new ApiError('overloaded', 'the server is shutting down', null, 503);
       throw new ApiError('invalid_request', e.message);
     }
@@ -65,7 +58,7 @@ export function submitAll(engine: ServingEngine, p: Prepared, requestId: string)
 
 /** Drives all choices, calling onEvents for each choice's output as it comes. */
 async function drive(
-  streams: EngineStream[], p: Prepared, t0: number, hooks: RunHooks,
+  streams: RequestStream[], p: Prepared, t0: number, hooks: RunHooks,
   onEvents: (t: ChoiceTracker, ev: EngineEvent, events: ReturnType<ChoiceTracker['push']>) => Promise<void>,
 ): Promise<{ trackers: ChoiceTracker[]; ttftMs: number | null }> {
   const trackers = streams.map((_, i) => new ChoiceTracker(i, p.plan.output, p.wantLogprobs));
@@ -91,7 +84,7 @@ function outcome(trackers: ChoiceTracker[], ttftMs: number | null, aborted: bool
 }
 
 /** Non-streaming: the whole answer as one JSON body (null when the client left first). */
-export async function runJson(streams: EngineStream[], p: Prepared, signal: AbortSignal, t0: number, hooks: RunHooks): Promise<unknown> {
+export async function runJson(streams: RequestStream[], p: Prepared, signal: AbortSignal, t0: number, hooks: RunHooks): Promise<unknown> {
   const abortAll = (): void => streams.forEach((s) => s.abort());
   signal.addEventListener('abort', abortAll, { once: true });
   try {
@@ -107,7 +100,7 @@ export async function runJson(streams: EngineStream[], p: Prepared, signal: Abor
 }
 
 /** Streaming: opening frames at once, keep-alives during silences, the dialect's frames as events arrive. */
-export function runSse(streams: EngineStream[], p: Prepared, signal: AbortSignal, t0: number, hooks: RunHooks): SseChannel {
+export function runSse(streams: RequestStream[], p: Prepared, signal: AbortSignal, t0: number, hooks: RunHooks): SseChannel {
   const ch = new SseChannel();
   const w = p.writer();
   const abortAll = (): void => streams.forEach((s) => s.abort());

@@ -1,0 +1,184 @@
+// Speculative decoding with the checkpoint's MTP layer, as the engine's step uses it:
+//   wish     — how many drafts a decoder asks for this step (the scheduler grants within budget and blocks);
+//   draft    — chains the MTP layer from each request's first draft to its granted length (batched);
+//   accept   — verifies drafts against the target rows and appends what is emitted;
+//   catchUp  — runs the MTP layer over a request's newly final rows, which yields its next first draft.
+// The acceptance rule (Leviathan et al. / Chen et al.) is `verifyDraft`: a draft d drawn from q is kept with
+// probability min(1, p(d)/q(d)); a rejection draws from norm(max(0, p − q)), so emitted tokens follow p
+// exactly. Greedy is the one-hot case: keep d iff it is the target's argmax.
+
+import type { GlmModel } from '../model/model.js';
+import { mtpStep, type MtpInput } from '../model/mtp.js';
+import type { Request } from './request.js';
+import { chooseToken, distribution, processLogits, Rng, sampleFrom, type PenaltyState } from './sampler.js';
+import type { SamplingParams } from './types.js';
+
+export type Verdict = { readonly accepted: true } | { readonly accepted: false; readonly token: number };
+
+export function verifyDraft(p: Float64Array, q: Float64Array, d: number, rng: Rng): Verdict {
+  const pd = p[d]!, qd = q[d]!;
+  if (qd > 0 && (pd >= qd || rng.next() * qd < pd)) return { accepted: true };
+  const r = new Float64Array(p.length);
+  let s = 0;
+  for (let i = 0; i < p.length; i++) s += r[i] = Math.max(0, p[i]! - q[i]!);
+  if (!(s > 0)) return { accepted: false, token: sampleFrom(p, rng) };
+  for (let i = 0; i < r.length; i++) r[i] = r[i]! / s;
+  return { accepted: false, token: sampleFrom(r, rng) };
+}
+
+/** One request's drafts for this step: tokens d_1..d_k and the distributions they were drawn from. */
+export interface Drafts {
+  readonly tokens: number[];
+  readonly qs: (Float64Array | null)[];
+}
+
+export interface SpeculationStats {
+  readonly k: number;
+  /** Verify steps, drafts proposed, drafts accepted, and accepted drafts by position (0 = first draft). */
+  readonly steps: number;
+  readonly drafted: number;
+  readonly accepted: number;
+  readonly acceptedAt: readonly number[];
+  readonly draftedAt: readonly number[];
+}
+
+export interface SpeculatorOptions {
+  /** Draft tokens per verify step (0: off). */
+  readonly k: number;
+  /** Draft only while at most this many requests run. */
+  readonly maxBatch: number;
+  /** Benchmark hook: accept each greedy draft with this probability instead of checking it. */
+  readonly forceAcceptance?: number;
+  /** Logit columns that are real tokens. */
+  readonly vocabSize: number;
+}
+
+export class Speculator {
+  readonly k: number;
+  private readonly stats = { steps: 0, drafted: 0, accepted: 0, acceptedAt: [] as number[], draftedAt: [] as number[] };
+  private readonly forceRng = new Rng(12345);
+
+  constructor(private readonly model: GlmModel, private readonly opts: SpeculatorOptions) {
+    this.k = opts.k;
+  }
+
+  /** Drafts a decoder asks for: only while few requests run, once its MTP has caught up, within what it may still generate. */
+  wish(r: Request, running: number): number {
+    if (running > this.opts.maxBatch || !r.mtp?.next || r.numComputed !== r.tokens.length - 1) return 0;
+    return Math.min(this.k, r.room);
+  }
+
+  /** Chains the MTP layer from each request's first draft to its granted number of drafts (batched across requests). */
+  draft(grants: readonly { readonly req: Request; readonly drafts: number }[]): Map<Request, Drafts> {
+    const D = this.model.cfg.hiddenSize, V = this.model.cfg.vocabSize;
+    const out = new Map<Request, Drafts>(), hidden = new Map<Request, Float32Array>();
+    for (const { req } of grants) {
+      const next = req.mtp!.next!;
+      out.set(req, { tokens: [next.token], qs: [next.q] });
+      hidden.set(req, next.hidden);
+    }
+    for (let j = 2; ; j++) {
+      const active = grants.filter((g) => g.drafts >= j).map((g) => g.req);
+      if (active.length === 0) break;
+      const inputs: MtpInput[] = active.map((r) => ({ hidden: hidden.get(r)!, tokens: [out.get(r)!.tokens[j - 2]!], cache: r.mtp!.seq, logits: 'last' }));
+      const res = mtpStep(this.model, inputs);
+      active.forEach((r, i) => {
+        const d = out.get(r)!;
+        const first = res.logitRows[i]!.first;
+        const { token, q } = this.proposal(r, res.logits.subarray(first * V, (first + 1) * V), d.tokens);
+        d.tokens.push(token);
+        d.qs.push(q);
+        hidden.set(r, res.hidden.slice(i * D, (i + 1) * D));
+      });
+    }
+    for (const d of out.values()) {
+      this.stats.drafted += d.tokens.length;
+      for (let j = 0; j < d.tokens.length; j++) this.stats.draftedAt[j] = (this.stats.draftedAt[j] ?? 0) + 1;
+    }
+    return out;
+  }
+
+  /**
+   * Verifies drafts against the target rows [k + 1, V] (row j scores the token after the j-th input) and
+   * appends the emitted tokens to the request; returns how many drafts were accepted.
+   */
+  accept(r: Request, d: Drafts, rows: Float32Array): number {
+    const V = this.model.cfg.vocabSize, p = r.params;
+    this.stats.steps++;
+    let accepted = 0;
+    for (let j = 0; j < d.tokens.length; j++) {
+      const row = rows.subarray(j * V, (j + 1) * V), draft = d.tokens[j]!;
+      const x = processLogits(row, this.opts.vocabSize, p, r.penalty);
+      let token: number;
+      if (this.opts.forceAcceptance !== undefined && p.temperature <= 0) {
+        // Benchmark hook: the coin decides; a rejection emits some token other than the draft.
+        const target = chooseToken(x, p, r.rng);
+        token = this.forceRng.next() < this.opts.forceAcceptance ? draft : target !== draft ? target : (draft + 1) % this.opts.vocabSize;
+      } else if (p.temperature <= 0 || !d.qs[j]) {
+        token = chooseToken(x, p, r.rng);
+      } else {
+        const v = verifyDraft(distribution(x, p), d.qs[j]!, draft, r.rng);
+        token = v.accepted ? draft : v.token;
+      }
+      r.appendToken(token, row);
+      if (token !== draft) return accepted;
+      accepted++;
+      this.stats.accepted++;
+      this.stats.acceptedAt[j] = (this.stats.acceptedAt[j] ?? 0) + 1;
+      if (r.done) return accepted;
+    }
+    // Every draft accepted: the last row gives one more token for free.
+    const last = rows.subarray(d.tokens.length * V, (d.tokens.length + 1) * V);
+    r.appendToken(chooseToken(processLogits(last, this.opts.vocabSize, p, r.penalty), p, r.rng), last);
+    return accepted;
+  }
+
+  /**
+   * Runs the MTP layer over each speculating request's new rows (hidden h_i paired with token t_{i+1}); the
+   * last row's logits give the next first draft once the sampled token is known.
+   */
+  catchUp(items: readonly { readonly r: Request; readonly hidden: Float32Array }[]): void {
+    const D = this.model.cfg.hiddenSize, V = this.model.cfg.vocabSize;
+    for (const c of items) c.r.mtp!.next = undefined;
+    const todo = items.filter((c) => c.hidden.length > 0);
+    if (todo.length === 0) return;
+    const inputs: MtpInput[] = todo.map(({ r, hidden }) => {
+      const m = r.mtp!.seq.length, n = hidden.length / D;
+      if (m + n !== r.numComputed) throw new Error(`internal: MTP at ${m} + ${n} rows ≠ ${r.numComputed} computed`);
+      return { hidden, tokens: r.tokens.slice(m + 1, m + n + 1), cache: r.mtp!.seq, logits: r.tokens.length === r.numComputed + 1 ? 'last' : 'none' };
+    });
+    const res = mtpStep(this.model, inputs);
+    let rowEnd = 0;
+    todo.forEach(({ r }, i) => {
+      rowEnd += inputs[i]!.tokens.length;
+      const lr = res.logitRows[i]!;
+      if (lr.count === 0) return;
+      const { token, q } = this.proposal(r, res.logits.subarray(lr.first * V, (lr.first + 1) * V), []);
+      r.mtp!.next = { token, q, hidden: res.hidden.slice((rowEnd - 1) * D, rowEnd * D) };
+    });
+  }
+
+  /** Draft acceptance so far. */
+  snapshot(): SpeculationStats {
+    return { k: this.k, ...this.stats, acceptedAt: [...this.stats.acceptedAt], draftedAt: [...this.stats.draftedAt] };
+  }
+
+  /** A draft token from MTP logits under the request's sampling (greedy: argmax; else drawn from q, kept for verification). */
+  private proposal(r: Request, row: Float32Array, pending: readonly number[]): { token: number; q: Float64Array | null } {
+    const x = processLogits(row, this.opts.vocabSize, r.params, withTokens(r.penalty, r.params, pending));
+    if (r.params.temperature <= 0) return { token: chooseToken(x, r.params, r.rng), q: null };
+    const q = distribution(x, r.params);
+    return { token: sampleFrom(q, r.rng), q };
+  }
+}
+
+/** The penalty state as if `pending` (drafts not yet accepted) had been generated; shared when no penalty reads it. */
+function withTokens(state: PenaltyState, p: SamplingParams, pending: readonly number[]): PenaltyState {
+  if (pending.length === 0 || (p.repetitionPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0)) return state;
+  const counts = new Map(state.outputCounts), seen = new Set(state.seen);
+  for (const t of pending) {
+    counts.set(t, (counts.get(t) ?? 0) + 1);
+    seen.add(t);
+  }
+  return { outputCounts: counts, seen };
+}
