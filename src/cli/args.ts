@@ -3,7 +3,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-import { UsageError } from './main.js';
+import { UsageError } from './command.js';
 
 export function parse<T extends Options>(
   argv: string[],

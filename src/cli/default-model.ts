@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from './main.js';
+import { UsageError } from './command.js';
 
 /** The package root (dist/cli/… or src/cli/… → two levels up). */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

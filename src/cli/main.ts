@@ -1,9 +1,6 @@
 // glm5 command-line entry: dispatches to one module per subcommand (src/cli/commands/<name>.ts).
 
-export interface Command {
-  readonly summary: string;
-  run(argv: string[]): Promise<void>;
-}
+import { type Command, UsageError } from './command.js';
 
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   init: () => import('./commands/init.js'),
@@ -18,10 +15,6 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   keys: () => import('./commands/keys.js'),
   usage: () => import('./commands/usage.js'),
 };
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 export async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;

@@ -1,7 +1,7 @@
 // Input helpers for the text commands (tokenize, template, parse): stdin, JSON files, --thinking.
 
 import { readFileSync } from 'node:fs';
-import { UsageError } from './main.js';
+import { UsageError } from './command.js';
 import { parseJson } from '../text/py-json.js';
 
 export async function readStdin(): Promise<string> {

@@ -1,20 +1,18 @@
 // glm5 chat: an interactive terminal chat over the engine (no server): streams the answer, shows reasoning dimmed
 // and tool calls plainly, runs the default model's demo tools with --tools demo and feeds their results back.
 
-import { createReadStream, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import cliProgress from 'cli-progress';
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { intArg, parse } from '../args.js';
 import { resolveModelDir } from '../default-model.js';
-import { Engine } from '../../engine/engine.js';
+import { loadEngine } from '../load-engine.js';
 import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
 import { DEMO_TOOLS, runDemoTool } from '../../server/demo-tools.js';
 import { ModelOutput } from '../../server/protocol/output.js';
 import type { OutputToolCall } from '../../server/protocol/output.js';
-import { ENGINE_FLAGS, engineOptions, servingEngine } from './serve.js';
+import { ENGINE_FLAGS, engineOptions, servingEngine, warmCheckpoint } from '../serving.js';
 
 const USAGE = `glm5 chat [DIR] [options]
 
@@ -39,28 +37,6 @@ in the chat:
 const DIM = '\x1b[2m';
 const BOLD = '\x1b[1m';
 const RESET = '\x1b[0m';
-
-/**
- * Reads the checkpoint's weight files once with a progress bar (large checkpoints only): the model maps them,
- * and a first pass through the page cache turns a slow, stuttering first answer into a visible wait.
- */
-export async function warmCheckpoint(dir: string, minBytes = 512 * 1024 * 1024): Promise<void> {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).map((f) => join(dir, f));
-  const total = files.reduce((a, f) => a + statSync(f).size, 0);
-  if (total < minBytes || !process.stderr.isTTY) return;
-  const bar = new cliProgress.SingleBar({
-    format: 'loading {bar} {percentage}% | {value}/{total} MB', stream: process.stderr, hideCursor: true, clearOnComplete: true,
-  }, cliProgress.Presets.shades_classic);
-  bar.start(Math.round(total / 1e6), 0);
-  let done = 0;
-  for (const f of files) {
-    for await (const chunk of createReadStream(f, { highWaterMark: 16 * 1024 * 1024 })) {
-      done += (chunk as Buffer).length;
-      bar.update(Math.round(done / 1e6));
-    }
-  }
-  bar.stop();
-}
 
 function showCall(c: OutputToolCall, tty: boolean): string {
   const text = `→ ${c.name}(${c.argumentsJson})`;
@@ -89,7 +65,7 @@ export const command: Command = {
     if (temperature !== undefined && !(temperature >= 0)) throw new UsageError('--temperature must be a number ≥ 0');
     const dir = resolve(resolveModelDir(positionals[0]));
     await warmCheckpoint(dir);
-    const engine = servingEngine(Engine.load(dir, engineOptions(values)));
+    const engine = servingEngine(loadEngine(dir, engineOptions(values)));
     const tools: ToolDefinition[] = values.tools === 'demo' ? DEMO_TOOLS : [];
     const tty = process.stdout.isTTY;
     const dim = (s: string): string => (tty ? DIM + s + RESET : s);

@@ -1,8 +1,8 @@
 // glm5 export-gguf: writes a model folder as a GGUF that llama.cpp's `glm-dsa` architecture loads
 // (for side-by-side runs; see docs/llamacpp.md). FP8 checkpoints are dequantised: GGUF has no e4m3-block type.
 
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { parse } from '../args.js';
 import { exportGguf } from '../../gguf/export.js';
 import type { GgufDType } from '../../gguf/glm-dsa.js';

@@ -3,12 +3,13 @@
 // defaults come from the checkpoint's generation_config.json; the flags override them. Text is streamed
 // as the engine emits it (never half a character; stop strings trimmed).
 
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { intArg, parse, tokenList } from '../args.js';
-import { MODEL_OPTIONS } from '../load-model.js';
+import { MODEL_OPTIONS, modelFlags } from '../model-flags.js';
 import { resolveModelDir } from '../default-model.js';
-import { DEFAULT_SPECULATIVE, Engine } from '../../engine/engine.js';
+import { DEFAULT_SPECULATIVE } from '../../engine/engine.js';
+import { loadEngine } from '../load-engine.js';
 import type { SamplingParams } from '../../engine/types.js';
 import { RequestError } from '../../engine/types.js';
 
@@ -80,12 +81,11 @@ export const command: Command = {
       seed: num('seed'), stop: values.stop ?? [], stopTokenIds: (values['stop-token'] ?? []).map((s) => intArg(s, 'stop-token')),
       ignoreEos: values['ignore-eos'], logprobs: num('logprobs'),
     };
-    if (values.backend !== undefined && !['auto', 'native', 'ref'].includes(values.backend)) throw new UsageError(`--backend must be auto, native or ref, got '${values.backend}'`);
-    if (values.quantize !== undefined && values.quantize !== 'int8') throw new UsageError(`--quantize supports only int8, got '${values.quantize}'`);
+    const flags = modelFlags(values);
 
     const ids = values.tokens !== undefined ? tokenList(values.tokens) : undefined;
-    const engine = Engine.load(dir, {
-      backend: values.backend as 'auto' | 'native' | 'ref', quantize: values.quantize as 'int8' | undefined,
+    const engine = loadEngine(dir, {
+      ...flags,
       kvCacheGb: num('kv-cache-gb') ?? 1, maxRunning: 1, speculative: num('speculative'),
     });
     let prompt: number[];

@@ -2,8 +2,8 @@
 // tokenizer, chat template) for one of the built-in presets.
 
 import { existsSync, readdirSync } from 'node:fs';
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { intArg, parse } from '../args.js';
 import { PRESETS, presetConfig, type PresetName } from '../../model/presets.js';
 import { writeSyntheticCheckpoint, type SyntheticDType } from '../../model/synthetic.js';

@@ -2,8 +2,8 @@
 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { intArg, parse } from '../args.js';
 import { KeyStore } from '../../server/auth.js';
 import { openDb } from '../../server/db.js';

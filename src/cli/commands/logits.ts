@@ -2,10 +2,11 @@
 // Without --prefill: one full forward, a row per position. With --prefill N: the row of position N−1
 // after prefilling N tokens, then a row per remaining token fed one at a time through the cache.
 
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { intArg, parse, tokenList } from '../args.js';
-import { loadModel, MODEL_OPTIONS } from '../load-model.js';
+import { loadModel } from '../load-model.js';
+import { MODEL_OPTIONS } from '../model-flags.js';
 
 const USAGE = 'glm5 logits DIR --tokens 1,2,3 [--prefill N] --json [--backend auto|native|ref]';
 

@@ -1,8 +1,8 @@
 // glm5 parse: splits model output text into reasoning, content and tool calls (GLM-4.7/5 format).
 
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import { parse as parseArgv } from '../args.js';
-import { UsageError } from '../main.js';
+import { UsageError } from '../command.js';
 import { parseOutput } from '../../text/output-parser.js';
 import type { ToolDefinition } from '../../text/chat-messages.js';
 import { arrayField, readJsonFile, readStdin, thinkingFlag } from '../text-io.js';

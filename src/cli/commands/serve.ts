@@ -2,18 +2,16 @@
 // with API keys, a usage ledger, Prometheus metrics and a draining shutdown on SIGTERM / SIGINT.
 
 import { basename, resolve } from 'node:path';
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { intArg, parse } from '../args.js';
 import { resolveModelDir } from '../default-model.js';
-import { Engine } from '../../engine/engine.js';
-import type { EngineOptions } from '../../engine/engine.js';
-import type { ServingEngine } from '../../server/generate.js';
+import { loadEngine } from '../load-engine.js';
 import { ModelNames } from '../../server/models.js';
 import { loadPricing } from '../../server/pricing.js';
 import { startServer } from '../../server/server.js';
 import { dbPath } from './keys.js';
-import { warmCheckpoint } from './chat.js';
+import { ENGINE_FLAGS, engineOptions, positiveNumber, servingEngine, warmCheckpoint } from '../serving.js';
 
 const USAGE = `glm5 serve [DIR] [options]
 
@@ -46,50 +44,6 @@ options:
 API keys: none configured = open to anyone who can reach the port (the server says so at start);
 create one with \`glm5 keys create NAME\`. Usage and cost: \`glm5 usage\`.`;
 
-const num = (v: string | undefined, name: string): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${v}'`);
-  return n;
-};
-
-/** The engine as the server sees it (a checkpoint without tokenizer.json cannot serve chat). */
-export function servingEngine(e: Engine): ServingEngine & { close(): Promise<void> } {
-  const { tokenizer, template } = e;
-  if (!tokenizer || !template) throw new UsageError(`${e.modelDir}: no tokenizer.json; serving needs the checkpoint's tokenizer and chat template`);
-  return { tokenizer, template, maxContext: e.maxContext, submit: (r) => e.submit(r), stats: () => e.stats(), close: () => e.close() };
-}
-
-export function engineOptions(values: Record<string, string | boolean | string[] | undefined>): EngineOptions {
-  const backend = (values.backend as string | undefined) ?? 'auto';
-  if (!['auto', 'native', 'ref'].includes(backend)) throw new UsageError(`--backend must be auto, native or ref, got '${backend}'`);
-  const quantize = values.quantize as string | undefined;
-  if (quantize !== undefined && quantize !== 'int8') throw new UsageError(`--quantize supports only int8, got '${quantize}'`);
-  const o: { -readonly [K in keyof EngineOptions]: EngineOptions[K] } = { backend: backend as EngineOptions['backend'] };
-  if (quantize) o.quantize = 'int8';
-  const kv = num(values['kv-cache-gb'] as string | undefined, 'kv-cache-gb');
-  if (kv !== undefined) o.kvCacheGb = kv;
-  if (values['block-size'] !== undefined) o.blockSize = intArg(values['block-size'] as string, 'block-size');
-  if (values['max-running'] !== undefined) o.maxRunning = intArg(values['max-running'] as string, 'max-running');
-  if (values['max-step-tokens'] !== undefined) o.maxStepTokens = intArg(values['max-step-tokens'] as string, 'max-step-tokens');
-  if (values.speculative !== undefined) {
-    const k = intArg(values.speculative as string, 'speculative');
-    if (k < 0) throw new UsageError('--speculative must be ≥ 0');
-    o.speculative = k;
-  }
-  return o;
-}
-
-export const ENGINE_FLAGS = {
-  'kv-cache-gb': { type: 'string' },
-  'block-size': { type: 'string' },
-  'max-running': { type: 'string' },
-  'max-step-tokens': { type: 'string' },
-  speculative: { type: 'string' },
-  backend: { type: 'string', default: 'auto' },
-  quantize: { type: 'string' },
-} as const;
-
 export const command: Command = {
   summary: 'serve the OpenAI and Anthropic APIs (chat, completions, responses, messages) over HTTP',
   async run(argv) {
@@ -119,11 +73,11 @@ export const command: Command = {
     const models = new ModelNames([...new Set(served)], values.alias ?? ['claude-*', 'gpt-*']);
 
     await warmCheckpoint(dir);
-    const engine = servingEngine(Engine.load(dir, engineOptions(values)));
+    const engine = servingEngine(loadEngine(dir, engineOptions(values)));
     const server = await startServer({
       engine, models, host: values.host, port, dbPath: dbPath(values.db), pricing,
-      maxBodyBytes: Math.round(num(values['max-body-mb'], 'max-body-mb')! * 1024 * 1024),
-      keepAliveMs: num(values['keep-alive-s'], 'keep-alive-s')! * 1000,
+      maxBodyBytes: Math.round(positiveNumber(values['max-body-mb'], 'max-body-mb')! * 1024 * 1024),
+      keepAliveMs: positiveNumber(values['keep-alive-s'], 'keep-alive-s')! * 1000,
       ...(values.quiet ? {} : { log: (line: string) => console.error(`glm5 serve: ${new Date().toISOString().slice(11, 19)} ${line}`) }),
     });
     const drainMs = Number(values['drain-timeout-s']) * 1000;

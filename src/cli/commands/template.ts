@@ -1,7 +1,7 @@
 // glm5 template: the prompt (and its token ids) a checkpoint's chat template makes from OpenAI-format messages.
 
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { parse } from '../args.js';
 import { ChatTemplate } from '../../text/chat-template.js';
 import { Tokenizer } from '../../text/tokenizer.js';

@@ -1,7 +1,7 @@
 // glm5 tokenize: token ids of stdin text with a checkpoint's tokenizer (plain text, or template text with --special).
 
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { parse } from '../args.js';
 import { Tokenizer } from '../../text/tokenizer.js';
 import { readStdin } from '../text-io.js';

@@ -1,7 +1,7 @@
 // glm5 usage: tokens and cost from the server's ledger, by key, model and day.
 
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { parse } from '../args.js';
 import { openDb } from '../../server/db.js';
 import { usageReport } from '../../server/ledger.js';

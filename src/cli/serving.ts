@@ -1,0 +1,74 @@
+// The engine that `glm5 serve` and `glm5 chat` both run: its flags, the options they give, a first read of the
+// checkpoint with a progress bar, and the view of the engine the server's generation code takes.
+
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Engine } from '../engine/engine.js';
+import type { ServingEngine } from '../server/generate.js';
+import { intArg } from './args.js';
+import { UsageError } from './command.js';
+import type { LoadEngineOptions } from './load-engine.js';
+import { MODEL_OPTIONS, modelFlags } from './model-flags.js';
+
+/** A flag that must be a positive number when given. */
+export const positiveNumber = (v: string | undefined, name: string): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${v}'`);
+  return n;
+};
+
+/** The engine as the server sees it (a checkpoint without tokenizer.json cannot serve chat). */
+export function servingEngine(e: Engine): ServingEngine & { close(): Promise<void> } {
+  const { tokenizer, template } = e;
+  if (!tokenizer || !template) throw new UsageError(`${e.modelDir}: no tokenizer.json; serving needs the checkpoint's tokenizer and chat template`);
+  return { tokenizer, template, maxContext: e.maxContext, submit: (r) => e.submit(r), stats: () => e.stats(), close: () => e.close() };
+}
+
+export function engineOptions(values: Record<string, string | boolean | string[] | undefined>): LoadEngineOptions {
+  const flags = modelFlags({ backend: values.backend as string | undefined, quantize: values.quantize as string | undefined });
+  const o: { -readonly [K in keyof LoadEngineOptions]: LoadEngineOptions[K] } = { ...flags };
+  const kv = positiveNumber(values['kv-cache-gb'] as string | undefined, 'kv-cache-gb');
+  if (kv !== undefined) o.kvCacheGb = kv;
+  if (values['block-size'] !== undefined) o.blockSize = intArg(values['block-size'] as string, 'block-size');
+  if (values['max-running'] !== undefined) o.maxRunning = intArg(values['max-running'] as string, 'max-running');
+  if (values['max-step-tokens'] !== undefined) o.maxStepTokens = intArg(values['max-step-tokens'] as string, 'max-step-tokens');
+  if (values.speculative !== undefined) {
+    const k = intArg(values.speculative as string, 'speculative');
+    if (k < 0) throw new UsageError('--speculative must be ≥ 0');
+    o.speculative = k;
+  }
+  return o;
+}
+
+export const ENGINE_FLAGS = {
+  'kv-cache-gb': { type: 'string' },
+  'block-size': { type: 'string' },
+  'max-running': { type: 'string' },
+  'max-step-tokens': { type: 'string' },
+  speculative: { type: 'string' },
+  ...MODEL_OPTIONS,
+} as const;
+
+/**
+ * Reads the checkpoint's weight files once with a progress bar (large checkpoints only): the model maps them,
+ * and a first pass through the page cache turns a slow, stuttering first answer into a visible wait.
+ */
+export async function warmCheckpoint(dir: string, minBytes = 512 * 1024 * 1024): Promise<void> {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).map((f) => join(dir, f));
+  const total = files.reduce((a, f) => a + statSync(f).size, 0);
+  if (total < minBytes || !process.stderr.isTTY) return;
+  const bar = new cliProgress.SingleBar({
+    format: 'loading {bar} {percentage}% | {value}/{total} MB', stream: process.stderr, hideCursor: true, clearOnComplete: true,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(Math.round(total / 1e6), 0);
+  let done = 0;
+  for (const f of files) {
+    for await (const chunk of createReadStream(f, { highWaterMark: 16 * 1024 * 1024 })) {
+      done += (chunk as Buffer).length;
+      bar.update(Math.round(done / 1e6));
+    }
+  }
+  bar.stop();
+}
