@@ -14,3 +14,7 @@ export { selectOps } from './kernels/select.js';
 export { Tokenizer } from './text/tokenizer.js';
 export { ChatTemplate } from './text/chat-template.js';
 export { OutputParser, parseOutput } from './text/output-parser.js';
+export { ModelOutput } from './text/model-output.js';
+export { BlockSegmenter } from './text/blocks.js';
+export type { OutputEvent, ToolCall } from './text/output-events.js';
+export type { Block, BlockEvent } from './text/blocks.js';

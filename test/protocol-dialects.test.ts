@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FinishReason } from '../src/engine/types.js';
 import type { ToolDefinition } from '../src/text/chat-messages.js';
-import { DEMO_TOOLS } from '../src/server/demo-tools.js';
+import { DEMO_TOOLS } from '../src/tools/demo-tools.js';
 import { prepareChat } from '../src/server/protocol/openai-chat.js';
 import { prepareMessages } from '../src/server/protocol/anthropic.js';
 import { prepareResponses } from '../src/server/protocol/responses.js';

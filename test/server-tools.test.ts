@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { DEFAULT_MODEL_DIR } from '../src/cli/default-model.js';
-import { DEMO_TOOLS, runDemoTool } from '../src/server/demo-tools.js';
+import { DEMO_TOOLS, runDemoTool } from '../src/tools/demo-tools.js';
 import { glm5, startServerProcess } from './server-helpers.js';
 import type { ServerProcess } from './server-helpers.js';
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_PRICING, cost, multiplierAt, priceFor } from '../src/server/pricing.js';
-import { calculate, convertUnits, runDemoTool } from '../src/server/demo-tools.js';
+import { calculate, convertUnits, runDemoTool } from '../src/tools/demo-tools.js';
 import { ModelNames } from '../src/server/models.js';
 import { resolveThinking } from '../src/server/protocol/common.js';
 import { SseChannel } from '../src/server/sse.js';

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutputParser, parseOutput } from '../src/text/output-parser.js';
-import type { OutputDelta, OutputParserOptions, ParsedOutput } from '../src/text/output-parser.js';
+import type { OutputParserOptions, ParsedOutput } from '../src/text/output-parser.js';
+import type { OutputEvent } from '../src/text/output-events.js';
 import { ReasoningParser } from '../src/text/reasoning-parser.js';
 import { ChatTemplate } from '../src/text/chat-template.js';
 import type { ToolDefinition } from '../src/text/chat-messages.js';
@@ -31,35 +32,34 @@ function counterIds(): () => string {
   return () => `call_${n++}`;
 }
 
-/** Streams text in the given pieces; returns the deltas and the final result. */
-function stream(pieces: string[], o: OutputParserOptions): { deltas: OutputDelta[]; result: ParsedOutput } {
+/** Streams text in the given pieces; returns the events and the final result. */
+function stream(pieces: string[], o: OutputParserOptions): { deltas: OutputEvent[]; result: ParsedOutput } {
   const p = new OutputParser({ newToolCallId: counterIds(), ...o });
-  const deltas: OutputDelta[] = [];
-  for (const s of pieces) deltas.push(...p.push(s));
-  deltas.push(...p.finish());
+  const deltas: OutputEvent[] = [];
+  for (const s of pieces) for (const e of p.push(s)) deltas.push(e);
+  for (const e of p.finish()) deltas.push(e);
   return { deltas, result: p.result() };
 }
 
-/** What an OpenAI client accumulates from the deltas. */
-function accumulate(deltas: OutputDelta[]): { reasoning: string; content: string; calls: { id?: string; name?: string; arguments: string }[] } {
+/** What a client accumulates from the events. */
+function accumulate(deltas: OutputEvent[]): { reasoning: string; content: string; calls: { id?: string; name?: string; arguments: string }[] } {
   const acc = { reasoning: '', content: '', calls: [] as { id?: string; name?: string; arguments: string }[] };
   for (const d of deltas) {
-    assert.equal(Object.keys(d).length, 1, 'one field per delta');
-    if (d.reasoning_content !== undefined) acc.reasoning += d.reasoning_content;
-    if (d.content !== undefined) acc.content += d.content;
-    for (const tc of d.tool_calls ?? []) {
-      const c = (acc.calls[tc.index] ??= { arguments: '' });
-      if (tc.id) {
-        assert.equal(c.id, undefined, 'id sent once');
-        assert.equal(tc.type, 'function');
-        assert.equal(tc.function.arguments, '');
-        c.id = tc.id;
-        c.name = tc.function.name;
-      } else {
-        assert.ok(c.id, 'arguments only after the header');
-        assert.ok(c.arguments === '' || !tc.function.arguments.startsWith('{'), 'a later fragment never restarts the object');
-      }
-      c.arguments += tc.function.arguments;
+    if (d.kind === 'reasoning' || d.kind === 'text') assert.notEqual(d.text, '', 'no empty text event');
+    if (d.kind === 'reasoning') acc.reasoning += d.text;
+    else if (d.kind === 'text') acc.content += d.text;
+    else if (d.kind === 'tool_start') {
+      assert.equal(acc.calls[d.index], undefined, 'a call starts once');
+      acc.calls[d.index] = { id: d.id, name: d.name, arguments: '' };
+    } else if (d.kind === 'tool_args') {
+      const c = acc.calls[d.index];
+      assert.ok(c, 'arguments only after the start');
+      assert.ok(c.arguments === '' || !d.text.startsWith('{'), 'a later fragment never restarts the object');
+      c.arguments += d.text;
+    } else {
+      const c = acc.calls[d.index];
+      assert.ok(c, 'the end only after the start');
+      assert.deepEqual([d.call.id, d.call.name, d.call.argumentsJson], [c.id, c.name, c.arguments], 'the end carries the streamed call');
     }
   }
   return acc;
@@ -96,7 +96,7 @@ test('reasoning streaming: </think> delta yields nothing, no empty reasoning del
   assert.deepEqual(p.push('X</think>'), { reasoning: '', content: 'X</think>' });
   assert.deepEqual(p.finish(), { reasoning: '', content: '' });
   const q = stream(['</think>', 'X'], { thinking: true });
-  assert.deepEqual(q.deltas, [{ content: 'X' }]);
+  assert.deepEqual(q.deltas, [{ kind: 'text', text: 'X' }]);
   const held = new ReasoningParser(true);
   assert.deepEqual(held.push('a</thi'), { reasoning: 'a', content: '' });
   assert.deepEqual(held.finish(), { reasoning: '</thi', content: '' }); // never closed: it was reasoning text
@@ -161,7 +161,7 @@ test('tool-call streaming: header first, arguments grow by appending, long strin
   const dec = tok.createDecoder();
   const pieces = tok.encode(text, { special: true }).map((id) => dec.push(id));
   const { deltas, result } = stream(pieces, { thinking: false, tools: TOOLS });
-  const fragments = deltas.filter((d) => d.tool_calls && !d.tool_calls[0]!.id);
+  const fragments = deltas.filter((d) => d.kind === 'tool_args');
   assert.ok(fragments.length >= 10, `${fragments.length} fragments`);
   const acc = accumulate(deltas);
   assert.equal(acc.content, 'ok');
@@ -169,8 +169,8 @@ test('tool-call streaming: header first, arguments grow by appending, long strin
   assert.equal(acc.calls[0]!.name, 'edit');
   assert.equal(acc.calls[0]!.arguments, result.tool_calls[0]!.argumentsJson);
   assert.deepEqual(JSON.parse(acc.calls[0]!.arguments), { path: 'a.ts', code: file, opts: { force: true } });
-  const first = deltas.findIndex((d) => d.tool_calls);
-  assert.deepEqual(deltas[first], { tool_calls: [{ index: 0, id: 'call_0', type: 'function', function: { name: 'edit', arguments: '' } }] });
+  const first = deltas.findIndex((d) => d.kind.startsWith('tool_'));
+  assert.deepEqual(deltas[first], { kind: 'tool_start', index: 0, id: 'call_0', name: 'edit' });
 });
 
 // Texts that exercise every tag and split point; chunkings must not change the result or the accumulated stream.

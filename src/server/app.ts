@@ -15,9 +15,10 @@ import { anthropicError, countTokens, prepareMessages } from './protocol/anthrop
 import { ApiError } from './protocol/common.js';
 import type { Endpoint, ErrorShape, Prepared } from './protocol/dialect.js';
 import { seconds } from './protocol/dialect.js';
-import { openaiError, prepareChat } from './protocol/openai-chat.js';
+import { OPENAI_ERRORS, openaiErrorBody } from './protocol/openai-common.js';
+import { prepareChat } from './protocol/openai-chat.js';
 import { prepareCompletions } from './protocol/openai-completions.js';
-import { prepareResponses } from './protocol/responses.js';
+import { prepareResponses, responsesError } from './protocol/responses.js';
 
 export interface AppOptions {
   readonly engine: ServingEngine;
@@ -69,11 +70,16 @@ export class InFlight {
   }
 }
 
-const isAnthropic = (path: string): boolean => path.startsWith('/v1/messages');
-const shapeFor = (path: string): ErrorShape => (isAnthropic(path) ? anthropicError : openaiError);
+/** Each route fails through its dialect's error table (the OpenAI one for everything that is not a dialect's). */
+function shapeFor(path: string): ErrorShape {
+  if (path.startsWith('/v1/messages')) return anthropicError;
+  if (path.startsWith('/v1/responses')) return responsesError;
+  return (e) => openaiErrorBody(OPENAI_ERRORS, e);
+}
 
 function errorResponse(c: Context, e: ApiError): Response {
-  return c.json(shapeFor(c.req.path)(e) as object, e.status as 400);
+  const r = shapeFor(c.req.path)(e);
+  return c.json(r.body as object, r.status as 400);
 }
 
 async function readJson(c: Context): Promise<unknown> {
@@ -162,7 +168,7 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
       const err = e instanceof ApiError ? e : new ApiError('api', `internal error: ${(e as Error).message}`);
       if (err.kind === 'api') console.error(`glm5 serve: ${endpoint} ${requestId}: ${(e as Error).stack ?? e}`);
       if (!ended) {
-        record(err.status, { error: err.message });
+        record(shapeFor(c.req.path)(err).status, { error: err.message });
         if (added) {
           o.metrics.inFlight.dec();
           inFlight.delete(requestId);

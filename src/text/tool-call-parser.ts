@@ -1,10 +1,11 @@
 // Streaming parser for GLM tool calls inside the content:
 //   <tool_call>NAME<arg_key>K</arg_key><arg_value>V</arg_value>…</tool_call>   (GLM-4.5/4.6 add '\n's)
-// It emits content outside calls and OpenAI-style tool_call deltas whose argument fragments concatenate to the
-// call's JSON arguments (spec §4). Incremental: each character is scanned a bounded number of times.
+// It emits the text outside calls and, per call, tool_start / tool_args fragments that concatenate to the call's
+// JSON arguments (spec §4) / tool_end. Incremental: each character is scanned a bounded number of times.
 
 import { randomBytes } from 'node:crypto';
 import type { ToolDefinition } from './chat-messages.js';
+import type { OutputEvent, ToolCall } from './output-events.js';
 import { isFloatField, pyFloatRepr, pyJsonDumps, pyJsonString } from './py-json.js';
 import { findFirst, partialTagLength, safeCut } from './stream-scan.js';
 import {
@@ -12,27 +13,19 @@ import {
 } from './special-tokens.js';
 import { ToolSchemas } from './tool-args.js';
 
-/** One entry of an OpenAI `delta.tool_calls`. The first for a call carries id/type/name and arguments "". */
-export interface ToolCallDelta {
-  index: number;
-  id?: string;
-  type?: 'function';
-  function: { name?: string; arguments: string };
-}
+export type ParsedToolCall = ToolCall;
 
-export interface ParsedToolCall {
-  readonly id: string;
-  readonly name: string;
-  readonly arguments: Record<string, unknown>;
-  /** json.dumps(arguments, ensure_ascii=False), e.g. `{"city": "Paris", "days": 2}`. */
-  readonly argumentsJson: string;
-}
-
-export type ToolParserEvent = { readonly content: string } | { readonly toolCall: ToolCallDelta };
+/** What the tool-call parser emits: the text outside calls and the calls' events. */
+export type ToolParserEvent = Exclude<OutputEvent, { kind: 'reasoning' }>;
 
 export interface ToolCallParserOptions {
   readonly tools?: readonly ToolDefinition[] | null;
   readonly newId?: () => string;
+  /**
+   * A `<tool_call>` still open at the end of the output is not a call. 'text' (default, vLLM): its text is given
+   * back as text. 'drop': it is dropped.
+   */
+  readonly unclosedCalls?: 'text' | 'drop';
 }
 
 type Phase = 'name' | 'body' | 'key' | 'between' | 'value';
@@ -58,6 +51,7 @@ const GAP = /^(?:\s|\\n)*$/; // what may separate </arg_key> from <arg_value>: w
 export class ToolCallParser {
   private readonly schemas: ToolSchemas;
   private readonly newId: () => string;
+  private readonly dropUnclosed: boolean;
   private buf = '';
   private call: OpenCall | undefined;
   private content = '';
@@ -69,6 +63,7 @@ export class ToolCallParser {
   constructor(options: ToolCallParserOptions = {}) {
     this.schemas = new ToolSchemas(options.tools);
     this.newId = options.newId ?? (() => 'call_' + randomBytes(12).toString('hex'));
+    this.dropUnclosed = options.unclosedCalls === 'drop';
   }
 
   push(text: string): ToolParserEvent[] {
@@ -77,7 +72,7 @@ export class ToolCallParser {
     return this.drain(false);
   }
 
-  /** End of output. A `<tool_call>` that never closed is not a call: its text is given back as content. */
+  /** End of output. A `<tool_call>` that never closed is not a call: its text is given back as text (or dropped). */
   finish(): ToolParserEvent[] {
     const events = this.drain(true);
     this.finished = true;
@@ -114,8 +109,8 @@ export class ToolCallParser {
       if (!this.step(this.call)) break;
     }
     if (final && this.call) {
-      // Unclosed call: vLLM keeps it as text. (A header may already have been streamed; the result omits it.)
-      this.emitContent(TOOL_CALL_OPEN + this.call.raw + this.buf);
+      // Unclosed call: vLLM keeps it as text. (A tool_start may already have been emitted; no tool_end follows.)
+      if (!this.dropUnclosed) this.emitContent(TOOL_CALL_OPEN + this.call.raw + this.buf);
       this.buf = '';
       this.call = undefined;
     }
@@ -133,7 +128,7 @@ export class ToolCallParser {
         if (c.name !== '') {
           c.index = this.nextIndex++;
           c.id = this.newId();
-          this.events.push({ toolCall: { index: c.index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } } });
+          this.events.push({ kind: 'tool_start', index: c.index, id: c.id, name: c.name });
         }
         c.phase = 'body';
         return true;
@@ -221,7 +216,9 @@ export class ToolCallParser {
     if (c.index >= 0) {
       this.emitArgs(c, true);
       const argumentsJson = '{' + c.keys.map((k) => pyJsonString(k, false) + ': ' + dumpArg(c.args, k)).join(', ') + '}';
-      this.calls.push({ id: c.id, name: c.name, arguments: c.args, argumentsJson });
+      const call: ToolCall = { id: c.id, name: c.name, arguments: c.args, argumentsJson };
+      this.calls.push(call);
+      this.events.push({ kind: 'tool_end', index: c.index, call });
     }
     this.call = undefined;
   }
@@ -232,7 +229,7 @@ export class ToolCallParser {
     const target = closing ? '{' + body + '}' : body ? '{' + body : '';
     if (target.length <= c.sent.length) return;
     if (!target.startsWith(c.sent)) throw new Error('tool-call arguments stream diverged'); // a bug, never input
-    this.events.push({ toolCall: { index: c.index, function: { arguments: target.slice(c.sent.length) } } });
+    this.events.push({ kind: 'tool_args', index: c.index, text: target.slice(c.sent.length) });
     c.sent = target;
   }
 
@@ -240,8 +237,8 @@ export class ToolCallParser {
     if (!text) return;
     this.content += text;
     const last = this.events[this.events.length - 1];
-    if (last && 'content' in last) this.events[this.events.length - 1] = { content: last.content + text };
-    else this.events.push({ content: text });
+    if (last?.kind === 'text') this.events[this.events.length - 1] = { kind: 'text', text: last.text + text };
+    else this.events.push({ kind: 'text', text });
   }
 }
 

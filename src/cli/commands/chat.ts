@@ -9,9 +9,11 @@ import { intArg, parse } from '../args.js';
 import { resolveModelDir } from '../default-model.js';
 import { loadEngine } from '../load-engine.js';
 import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
-import { DEMO_TOOLS, runDemoTool } from '../../server/demo-tools.js';
-import { ModelOutput } from '../../server/protocol/output.js';
-import type { OutputToolCall } from '../../server/protocol/output.js';
+import { DEMO_TOOLS, runDemoTool } from '../../tools/demo-tools.js';
+import { BlockSegmenter } from '../../text/blocks.js';
+import type { BlockEvent } from '../../text/blocks.js';
+import { ModelOutput } from '../../text/model-output.js';
+import type { ToolCall } from '../../text/output-events.js';
 import { ENGINE_FLAGS, engineOptions, servingEngine, warmCheckpoint } from '../serving.js';
 
 const USAGE = `glm5 chat [DIR] [options]
@@ -38,7 +40,7 @@ const DIM = '\x1b[2m';
 const BOLD = '\x1b[1m';
 const RESET = '\x1b[0m';
 
-function showCall(c: OutputToolCall, tty: boolean): string {
+function showCall(c: ToolCall, tty: boolean): string {
   const text = `→ ${c.name}(${c.argumentsJson})`;
   return tty ? BOLD + text + RESET : text;
 }
@@ -83,6 +85,7 @@ export const command: Command = {
           return;
         }
         const out = new ModelOutput({ thinking, tools });
+        const blocks = new BlockSegmenter();
         let stream;
         try {
           stream = engine.submit({ prompt: ids, sampling: { maxTokens: Math.min(maxTokens, engine.maxContext - ids.length), ...(temperature !== undefined ? { temperature } : {}) } });
@@ -91,22 +94,21 @@ export const command: Command = {
           return;
         }
         current = stream;
-        let last: string | undefined;
-        const show = (evs: ReturnType<ModelOutput['push']>): void => {
+        let last: BlockEvent | undefined; // the last block that stopped
+        const show = (evs: readonly BlockEvent[]): void => {
           for (const e of evs) {
-            if (e.kind === 'reasoning') process.stdout.write(dim(e.text));
-            else if (e.kind === 'content') {
-              if (last === 'reasoning') process.stdout.write('\n');
-              process.stdout.write(e.text);
-            }
-            if (e.kind !== 'tool_args' && e.kind !== 'tool_end') last = e.kind;
+            if (e.type === 'start' && e.head.kind === 'text' && last?.type === 'stop' && last.block.kind === 'thinking') process.stdout.write('\n');
+            if (e.type === 'delta' && e.head.kind === 'thinking') process.stdout.write(dim(e.text));
+            else if (e.type === 'delta' && e.head.kind === 'text') process.stdout.write(e.text);
+            if (e.type === 'stop') last = e;
           }
         };
         let finish = 'stop';
         for await (const ev of stream) {
-          if (ev.type === 'token') show(out.push(ev.text));
+          if (ev.type === 'token') show(blocks.push(out.push(ev.text)));
           else {
-            show(out.finish());
+            show(blocks.push(out.finish()));
+            show(blocks.finish());
             finish = ev.finishReason;
           }
         }

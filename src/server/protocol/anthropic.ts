@@ -5,12 +5,14 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { TokenLogprob, Usage } from '../../engine/types.js';
+import type { Block as OutputBlock, BlockEvent, BlockHead } from '../../text/blocks.js';
 import type { ChatMessage, ToolCallInput, ToolDefinition } from '../../text/chat-messages.js';
 import type { ChoiceResult, Finish } from './choices.js';
-import { ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zInt, zTemperature, zTopP } from './common.js';
-import type { ModelContext } from './common.js';
+import {
+  ApiError, checkToolSchema, errorRow, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zInt, zTemperature, zTopP,
+} from './common.js';
+import type { ErrorTable, ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
-import type { OutputEvent } from './output.js';
 
 const block = z.looseObject({ type: z.string() });
 const content = z.union([z.string(), z.array(block)]);
@@ -152,16 +154,8 @@ export function prepareMessages(body: unknown, ctx: ModelContext): Prepared {
     writer: () => new MessagesStream(id, model, r.prompt.length),
     respond: (choices, usage) => {
       const c = choices[0]!;
-      // Blocks in output order, exactly as the stream shows them.
-      const blocks = c.output.segments.map((g) => {
-        if (g.kind === 'tool') {
-          const t = c.output.toolCalls[g.index]!;
-          return { type: 'tool_use', id: t.id, name: t.name, input: t.arguments };
-        }
-        return g.kind === 'reasoning' ? { type: 'thinking', thinking: g.text, signature: thinkingSignature(g.text) } : { type: 'text', text: g.text };
-      });
       return {
-        id, type: 'message', role: 'assistant', model, content: blocks,
+        id, type: 'message', role: 'assistant', model, content: c.output.blocks.map(contentBlock), // as the stream shows them
         stop_reason: stopReason(c.finish), stop_sequence: c.stopSequence, usage: usageJson(usage),
       };
     },
@@ -182,13 +176,31 @@ export function usageJson(u: Usage): Record<string, number> {
   return { input_tokens: u.promptTokens - u.cachedTokens, output_tokens: u.completionTokens, cache_read_input_tokens: u.cachedTokens, cache_creation_input_tokens: 0 };
 }
 
+/** A finished block as an Anthropic content block. */
+function contentBlock(b: OutputBlock): Record<string, unknown> {
+  switch (b.kind) {
+    case 'thinking': return { type: 'thinking', thinking: b.text, signature: thinkingSignature(b.text) };
+    case 'text': return { type: 'text', text: b.text };
+    case 'tool_call': return { type: 'tool_use', id: b.toolCall.id, name: b.toolCall.name, input: b.toolCall.arguments };
+  }
+}
+
+/** The empty block content_block_start announces. */
+function openingBlock(h: BlockHead): Record<string, unknown> {
+  switch (h.kind) {
+    case 'thinking': return { type: 'thinking', thinking: '', signature: '' };
+    case 'text': return { type: 'text', text: '' };
+    case 'tool_call': return { type: 'tool_use', id: h.id, name: h.name, input: {} };
+  }
+}
+
+const DELTA = { thinking: ['thinking_delta', 'thinking'], text: ['text_delta', 'text'], tool_call: ['input_json_delta', 'partial_json'] } as const;
+
 const frame = (data: { type: string } & Record<string, unknown>): SseFrame => ({ event: data.type, data: JSON.stringify(data) });
 
-type Open = { kind: 'thinking'; text: string } | { kind: 'text' } | { kind: 'tool'; call: number } | undefined;
-
+/** Block events → content_block_start / _delta / _stop (one block open at a time; signature before a thinking block stops). */
 class MessagesStream implements StreamWriter {
-  private index = -1;
-  private open_: Open;
+  private result: ChoiceResult | undefined;
 
   constructor(private readonly id: string, private readonly model: string, private readonly promptTokens: number) {}
 
@@ -201,59 +213,28 @@ class MessagesStream implements StreamWriter {
     })];
   }
 
-  private closeBlock(out: SseFrame[]): void {
-    const o = this.open_;
-    if (!o) return;
-    if (o.kind === 'thinking') out.push(frame({ type: 'content_block_delta', index: this.index, delta: { type: 'signature_delta', signature: thinkingSignature(o.text) } }));
-    out.push(frame({ type: 'content_block_stop', index: this.index }));
-    this.open_ = undefined;
-  }
-
-  private start(out: SseFrame[], o: NonNullable<Open>, block: Record<string, unknown>): void {
-    this.closeBlock(out);
-    this.index++;
-    this.open_ = o;
-    out.push(frame({ type: 'content_block_start', index: this.index, content_block: block }));
-  }
-
-  events(_choice: number, events: readonly OutputEvent[], _logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
+  events(_choice: number, events: readonly BlockEvent[], _logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
     const out: SseFrame[] = [];
     for (const e of events) {
-      switch (e.kind) {
-        case 'reasoning':
-          if (this.open_?.kind !== 'thinking') this.start(out, { kind: 'thinking', text: '' }, { type: 'thinking', thinking: '', signature: '' });
-          (this.open_ as { text: string }).text += e.text;
-          out.push(frame({ type: 'content_block_delta', index: this.index, delta: { type: 'thinking_delta', thinking: e.text } }));
-          break;
-        case 'content':
-          if (this.open_?.kind !== 'text') this.start(out, { kind: 'text' }, { type: 'text', text: '' });
-          out.push(frame({ type: 'content_block_delta', index: this.index, delta: { type: 'text_delta', text: e.text } }));
-          break;
-        case 'tool_start':
-          this.start(out, { kind: 'tool', call: e.index }, { type: 'tool_use', id: e.id, name: e.name, input: {} });
-          break;
-        case 'tool_args':
-          if (e.text) out.push(frame({ type: 'content_block_delta', index: this.index, delta: { type: 'input_json_delta', partial_json: e.text } }));
-          break;
-        case 'tool_end':
-          this.closeBlock(out);
-          break;
+      if (e.type === 'start') out.push(frame({ type: 'content_block_start', index: e.index, content_block: openingBlock(e.head) }));
+      else if (e.type === 'delta') {
+        const [type, field] = DELTA[e.head.kind];
+        out.push(frame({ type: 'content_block_delta', index: e.index, delta: { type, [field]: e.text } }));
+      } else {
+        if (e.block.kind === 'thinking') out.push(frame({ type: 'content_block_delta', index: e.index, delta: { type: 'signature_delta', signature: thinkingSignature(e.block.text) } }));
+        out.push(frame({ type: 'content_block_stop', index: e.index }));
       }
     }
     return out;
   }
 
-  private finish: ChoiceResult | undefined;
-
   choiceDone(r: ChoiceResult): SseFrame[] {
-    this.finish = r;
-    const out: SseFrame[] = [];
-    this.closeBlock(out);
-    return out;
+    this.result = r;
+    return [];
   }
 
   close(usage: Usage): SseFrame[] {
-    const r = this.finish;
+    const r = this.result;
     return [
       frame({ type: 'message_delta', delta: { stop_reason: stopReason(r?.finish ?? 'stop'), stop_sequence: r?.stopSequence ?? null }, usage: usageJson(usage) }),
       frame({ type: 'message_stop' }),
@@ -261,7 +242,7 @@ class MessagesStream implements StreamWriter {
   }
 
   fail(e: ApiError): SseFrame[] {
-    return [frame({ type: 'error', error: { type: e.status === 400 ? 'invalid_request_error' : 'overloaded_error', message: e.message } })];
+    return [frame(anthropicError(e).body as { type: string })];
   }
 
   keepAlive(): SseFrame {
@@ -269,12 +250,25 @@ class MessagesStream implements StreamWriter {
   }
 }
 
-const ANTHROPIC_TYPES: Record<string, string> = {
-  invalid_request: 'invalid_request_error', context_length: 'invalid_request_error', authentication: 'authentication_error',
-  permission: 'permission_error', not_found: 'not_found_error', too_large: 'request_too_large', rate_limit: 'rate_limit_error',
-  quota: 'rate_limit_error', api: 'api_error', overloaded: 'overloaded_error',
+/**
+ * Every failure on the Anthropic routes, before the stream (status + body) and after it started (`event: error`):
+ * an internal failure is api_error, only a server that cannot take the request now is overloaded_error.
+ */
+export const ANTHROPIC_ERRORS: ErrorTable = {
+  invalid_request: { type: 'invalid_request_error', status: 400 },
+  context_length: { type: 'invalid_request_error', status: 400 },
+  authentication: { type: 'authentication_error', status: 401 },
+  permission: { type: 'permission_error', status: 403 },
+  not_found: { type: 'not_found_error', status: 404 },
+  too_large: { type: 'request_too_large', status: 413 },
+  rate_limit: { type: 'rate_limit_error', status: 429 },
+  quota: { type: 'rate_limit_error', status: 429 },
+  api: { type: 'api_error', status: 500 },
+  overloaded: { type: 'overloaded_error', status: 529 },
 };
 
-export function anthropicError(e: ApiError): unknown {
-  return { type: 'error', error: { type: ANTHROPIC_TYPES[e.kind] ?? 'api_error', message: e.message } };
+/** `{"type": "error", "error": {type, message}}` and its status. */
+export function anthropicError(e: ApiError): { status: number; body: unknown } {
+  const row = errorRow(ANTHROPIC_ERRORS, e);
+  return { status: row.status, body: { type: 'error', error: { type: row.type, message: e.message } } };
 }

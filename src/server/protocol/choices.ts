@@ -1,15 +1,23 @@
-// The dialect-independent middle of every request: engine events of one choice → ModelOutput events, and the
-// finished choice (output, finish reason, logprobs). Dialect modules only format what this produces.
+// The dialect-independent middle of every request: engine events of one choice → output events (text/
+// model-output.ts) → block events (text/blocks.ts), and the finished choice (its blocks, message, finish reason,
+// logprobs). Dialect modules only format what this produces.
 
 import type { DoneEvent, EngineEvent, TokenLogprob, Usage } from '../../engine/types.js';
-import { ModelOutput } from './output.js';
-import type { ModelOutputOptions, OutputEvent, OutputResult } from './output.js';
+import { BlockSegmenter } from '../../text/blocks.js';
+import type { Block, BlockEvent } from '../../text/blocks.js';
+import { ModelOutput } from '../../text/model-output.js';
+import type { ModelOutputOptions, OutputResult } from '../../text/model-output.js';
 
 export type Finish = 'stop' | 'length' | 'tool_calls' | 'stop_sequence' | 'abort' | 'error';
 
+/** The finished output: the message fields and the same output as blocks in order (what the stream showed). */
+export interface ChoiceOutput extends OutputResult {
+  readonly blocks: readonly Block[];
+}
+
 export interface ChoiceResult {
   readonly index: number;
-  readonly output: OutputResult;
+  readonly output: ChoiceOutput;
   readonly finish: Finish;
   /** The stop string that matched, when finish is stop_sequence. */
   readonly stopSequence: string | null;
@@ -20,9 +28,10 @@ export interface ChoiceResult {
   readonly error?: string;
 }
 
-/** Tracks one choice: feed engine events, get output events; after `done`, `result()`. */
+/** Tracks one choice: feed engine events, get block events; after `done`, `result()`. */
 export class ChoiceTracker {
   readonly output: ModelOutput;
+  private readonly blocks = new BlockSegmenter();
   private text = '';
   private logprobs: TokenLogprob[] | null = null;
   private done: DoneEvent | undefined;
@@ -35,8 +44,8 @@ export class ChoiceTracker {
     if (wantLogprobs) this.logprobs = [];
   }
 
-  /** Output events for one engine event (on `done` the parser is flushed). */
-  push(ev: EngineEvent): OutputEvent[] {
+  /** Block events for one engine event (on `done` the parser is flushed and the last block closed). */
+  push(ev: EngineEvent): BlockEvent[] {
     if (ev.type === 'token') {
       this.text += ev.text;
       // GLM's tags are single tokens, so the token that ends the reasoning carries the whole tag.
@@ -45,10 +54,12 @@ export class ChoiceTracker {
         if (ev.text.includes('</think>') || ev.text.includes('<tool_call>')) this.inReasoning = false;
       }
       if (this.logprobs && ev.logprobs) this.logprobs.push(...ev.logprobs);
-      return this.output.push(ev.text);
+      return this.blocks.push(this.output.push(ev.text));
     }
     this.done = ev;
-    return this.output.finish();
+    const out = this.blocks.push(this.output.finish());
+    for (const e of this.blocks.finish()) out.push(e);
+    return out;
   }
 
   get usage(): Usage | undefined {
@@ -62,7 +73,7 @@ export class ChoiceTracker {
   result(): ChoiceResult {
     const d = this.done;
     if (!d) throw new Error('choice not finished');
-    const out = this.output.result();
+    const out: ChoiceOutput = { ...this.output.result(), blocks: this.blocks.blocks };
     return {
       index: this.index, output: out, finish: finishOf(d, out.toolCalls.length), text: this.text, reasoningTokens: this.reasoningTokens,
       stopSequence: d.finishReason === 'stop' && typeof d.stopReason === 'string' ? d.stopReason : null,

@@ -1,13 +1,13 @@
-// What every dialect shares: the model context a request is rendered against, typed API errors (mapped to each
-// dialect's error shape by its module), the one thinking switch (clients.md §1), sampling fields → the engine's
-// SamplingParams, and prompt rendering with the context check.
+// What every dialect shares: the model context a request is rendered against, typed API errors (each dialect's
+// error table maps them to its own type / code / status), the one thinking switch (clients.md §1), sampling
+// fields → the engine's SamplingParams, and prompt rendering with the context check.
 
 import type { SamplingParams } from '../../engine/types.js';
 import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
 import { ChatInputError } from '../../text/chat-messages.js';
 import type { ChatTemplate } from '../../text/chat-template.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
-import type { ModelOutputOptions } from './output.js';
+import type { ModelOutputOptions } from '../../text/model-output.js';
 import { z } from 'zod';
 
 /** The model a request is rendered for (an Engine satisfies it). */
@@ -25,32 +25,41 @@ export type ErrorKind =
   | 'invalid_request' | 'context_length' | 'authentication' | 'permission' | 'not_found' | 'too_large'
   | 'rate_limit' | 'quota' | 'api' | 'overloaded';
 
+/** The usual HTTP status of each kind; a dialect's error table may differ (Anthropic's overloaded is 529). */
 const STATUS: Record<ErrorKind, number> = {
   invalid_request: 400, context_length: 400, authentication: 401, permission: 403, not_found: 404, too_large: 413,
-  rate_limit: 429, quota: 429, api: 500, overloaded: 529,
+  rate_limit: 429, quota: 429, api: 500, overloaded: 503,
 };
 
-/** A request the server answers with an error; each dialect renders it in its own shape. */
+/** A request the server answers with an error; each dialect renders it through its error table. */
 export class ApiError extends Error {
   override name = 'ApiError';
-  readonly status: number;
+  /** A status set by the thrower (e.g. 503 while shutting down); otherwise the dialect's table decides. */
+  readonly explicitStatus: number | undefined;
   constructor(readonly kind: ErrorKind, message: string, readonly param: string | null = null, status?: number) {
     super(message);
-    this.status = status ?? STATUS[kind];
+    this.explicitStatus = status;
+  }
+
+  get status(): number {
+    return this.explicitStatus ?? STATUS[this.kind];
   }
 }
 
-/** Z.ai-style business codes for the OpenAI shape's `code` (serving.md §5). */
-export function zaiCode(e: ApiError): string | null {
-  switch (e.kind) {
-    case 'authentication': return '1002';
-    case 'quota': return '1113';
-    case 'rate_limit': return '1302';
-    case 'not_found': return '1211';
-    case 'context_length': return 'context_length_exceeded';
-    case 'invalid_request': return '1210';
-    default: return null;
-  }
+/** One row of a dialect's error table. */
+export interface ErrorRow {
+  readonly type: string;
+  /** The `code` field of OpenAI-shaped errors (absent from Anthropic's shape). */
+  readonly code?: string | null;
+  readonly status: number;
+}
+
+export type ErrorTable = Readonly<Record<ErrorKind, ErrorRow>>;
+
+/** An error's row in a table, with the thrower's explicit status if it set one. */
+export function errorRow(table: ErrorTable, e: ApiError): ErrorRow {
+  const row = table[e.kind];
+  return e.explicitStatus === undefined ? row : { ...row, status: e.explicitStatus };
 }
 
 /** A zod failure as one readable 400: `messages.0.content: expected string, received number`. */
@@ -214,18 +223,3 @@ export function newId(prefix: string): string {
   const hex = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
   return prefix + hex;
 }
-
-/** The OpenAI-style sampling fields Chat Completions and Completions share (spread into their schemas). */
-export const openAiSamplingShape = {
-  temperature: zTemperature,
-  top_p: zTopP,
-  top_k: zInt,
-  min_p: zNum,
-  presence_penalty: zNum,
-  frequency_penalty: zNum,
-  repetition_penalty: zNum,
-  stop: zStop,
-  logit_bias: zLogitBias,
-  n: zInt,
-  seed: zInt,
-};

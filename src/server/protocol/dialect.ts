@@ -4,7 +4,7 @@
 import type { TokenLogprob, Usage } from '../../engine/types.js';
 import type { ChoiceResult } from './choices.js';
 import type { ApiError, Plan } from './common.js';
-import type { OutputEvent } from './output.js';
+import type { BlockEvent } from '../../text/blocks.js';
 
 export interface SseFrame {
   readonly event?: string;
@@ -17,11 +17,12 @@ export interface SseFrame {
 export interface StreamWriter {
   /** Sent as soon as the request is accepted (before prefill). */
   open(): SseFrame[];
-  events(choice: number, events: readonly OutputEvent[], logprobs: readonly TokenLogprob[] | undefined): SseFrame[];
+  /** One choice's block events (text/segmenter output) and the logprobs of the tokens that made them. */
+  events(choice: number, events: readonly BlockEvent[], logprobs: readonly TokenLogprob[] | undefined): SseFrame[];
   choiceDone(result: ChoiceResult): SseFrame[];
   /** After every choice finished. */
   close(usage: Usage): SseFrame[];
-  /** A failure after the stream started (the last frames sent). */
+  /** A failure after the stream started (the last frames sent), through the dialect's error table. */
   fail(error: ApiError): SseFrame[];
   /** Sent during long silences (prefill). */
   keepAlive(): SseFrame;
@@ -41,7 +42,7 @@ export interface Prepared {
   respond(choices: readonly ChoiceResult[], usage: Usage): unknown;
 }
 
-/** Renders an ApiError as the dialect's JSON error body. */
-export type ErrorShape = (e: ApiError) => unknown;
+/** An ApiError as the dialect's HTTP answer (status and JSON body), from the dialect's error table. */
+export type ErrorShape = (e: ApiError) => { status: number; body: unknown };
 
 export const seconds = (): number => Math.floor(Date.now() / 1000);

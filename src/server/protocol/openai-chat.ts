@@ -3,15 +3,16 @@
 
 import { z } from 'zod';
 import type { TokenLogprob, Usage } from '../../engine/types.js';
+import type { BlockEvent } from '../../text/blocks.js';
 import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
-import type { ChoiceResult, Finish } from './choices.js';
-import {
-  ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zaiCode, zInt, openAiSamplingShape,
-} from './common.js';
+import type { ChoiceResult } from './choices.js';
+import { ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zInt } from './common.js';
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
 import { seconds } from './dialect.js';
-import type { OutputEvent } from './output.js';
+import {
+  checkResponseFormat, COMMENT_KEEP_ALIVE, dataOnlyFailFrames, finishReason, logprobEntry, openAiSamplingShape, usageJson,
+} from './openai-common.js';
 
 const part = z.union([z.string(), z.looseObject({ type: z.string(), text: z.string().optional() })]);
 const content = z.union([z.string(), z.array(part)]).nullish();
@@ -65,15 +66,6 @@ export const chatRequest = z.object({
   chat_template_kwargs: z.record(z.string(), z.unknown()).nullish(),
 });
 export type ChatRequest = z.infer<typeof chatRequest>;
-
-/** json_object / json_schema need constrained decoding, which the engine does not have: say so, never ignore it. */
-export function checkResponseFormat(type: string | undefined, param: string): void {
-  if (type === undefined || type === 'text') return;
-  if (type === 'json_object' || type === 'json_schema') {
-    throw new ApiError('invalid_request', `${param} '${type}' is not supported by this server (no constrained decoding); ask for JSON in the prompt instead`, param);
-  }
-  throw new ApiError('invalid_request', `${param} '${type}' is not one of text, json_object, json_schema`, param);
-}
 
 /** Function tools of a Chat request (other tool types are not callable by GLM and are dropped). */
 export function functionTools(tools: z.infer<typeof zFunctionTool>[] | null | undefined, param = 'tools'): ToolDefinition[] {
@@ -141,35 +133,20 @@ export function prepareChat(body: unknown, ctx: ModelContext): Prepared {
   };
 }
 
-export function finishReason(f: Finish): string {
-  return f === 'stop_sequence' || f === 'abort' ? 'stop' : f === 'error' ? 'error' : f;
-}
-
-export function usageJson(u: Usage, reasoningTokens?: number): unknown {
-  return {
-    prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedTokens },
-    ...(reasoningTokens !== undefined ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {}),
-  };
-}
-
-const bytesOf = (s: string): number[] => [...Buffer.from(s, 'utf8')];
-
-export function logprobEntry(l: TokenLogprob): unknown {
-  return {
-    token: l.text, logprob: l.logprob, bytes: bytesOf(l.text),
-    top_logprobs: l.top.map((t) => ({ token: t.text, logprob: t.logprob, bytes: bytesOf(t.text) })),
-  };
-}
-
-/** One OpenAI delta per output event (the first of a call carries id/type/name and arguments ""). */
-export function chatDelta(e: OutputEvent): Record<string, unknown> | undefined {
-  switch (e.kind) {
-    case 'reasoning': return { reasoning_content: e.text };
-    case 'content': return { content: e.text };
-    case 'tool_start': return { tool_calls: [{ index: e.index, id: e.id, type: 'function', function: { name: e.name, arguments: '' } }] };
-    case 'tool_args': return e.text ? { tool_calls: [{ index: e.index, function: { arguments: e.text } }] } : undefined;
-    case 'tool_end': return undefined;
+/**
+ * One OpenAI delta per block event: Chat has no blocks, only the kinds of delta. A call's start carries
+ * id/type/name and arguments ""; its argument fragments follow under the same `index` (the call's, not the block's).
+ */
+export function chatDelta(e: BlockEvent): Record<string, unknown> | undefined {
+  if (e.type === 'stop') return undefined;
+  const h = e.head;
+  if (e.type === 'start') {
+    return h.kind === 'tool_call' ? { tool_calls: [{ index: h.call, id: h.id, type: 'function', function: { name: h.name, arguments: '' } }] } : undefined;
+  }
+  switch (h.kind) {
+    case 'thinking': return { reasoning_content: e.text };
+    case 'text': return { content: e.text };
+    case 'tool_call': return { tool_calls: [{ index: h.call, function: { arguments: e.text } }] };
   }
 }
 
@@ -188,7 +165,7 @@ class ChatStream implements StreamWriter {
     return Array.from({ length: this.n }, (_, i) => this.chunk([{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
   }
 
-  events(choice: number, events: readonly OutputEvent[], logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
+  events(choice: number, events: readonly BlockEvent[], logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
     const deltas = events.map(chatDelta).filter((d) => d !== undefined);
     if (logprobs && logprobs.length > 0 && deltas.length === 0) deltas.push({});
     return deltas.map((delta, i) => this.chunk([{
@@ -212,21 +189,10 @@ class ChatStream implements StreamWriter {
   }
 
   fail(e: ApiError): SseFrame[] {
-    // No `event:` lines on Chat streams: a mid-stream failure is a data chunk with a top-level error (clients.md §3).
-    return [{ data: JSON.stringify(openaiError(e)) }, { data: '[DONE]' }];
+    return dataOnlyFailFrames(e);
   }
 
   keepAlive(): SseFrame {
-    return { comment: 'keep-alive' };
+    return COMMENT_KEEP_ALIVE;
   }
-}
-
-const OPENAI_TYPES: Record<string, string> = {
-  invalid_request: 'invalid_request_error', context_length: 'invalid_request_error', authentication: 'authentication_error',
-  permission: 'permission_error', not_found: 'not_found_error', too_large: 'invalid_request_error', rate_limit: 'rate_limit_error',
-  quota: 'insufficient_quota', api: 'server_error', overloaded: 'server_error',
-};
-
-export function openaiError(e: ApiError): unknown {
-  return { error: { message: e.message, type: OPENAI_TYPES[e.kind] ?? 'server_error', param: e.param, code: zaiCode(e) } };
 }

@@ -3,13 +3,13 @@
 
 import { z } from 'zod';
 import type { TokenLogprob, Usage } from '../../engine/types.js';
+import type { BlockEvent } from '../../text/blocks.js';
 import type { ChoiceResult } from './choices.js';
-import { ApiError, checkContext, maxTokens, newId, parseBody, sampling, openAiSamplingShape, zInt } from './common.js';
+import { ApiError, checkContext, maxTokens, newId, parseBody, sampling, zInt } from './common.js';
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
 import { seconds } from './dialect.js';
-import { finishReason, openaiError, usageJson } from './openai-chat.js';
-import type { OutputEvent } from './output.js';
+import { COMMENT_KEEP_ALIVE, dataOnlyFailFrames, finishReason, openAiSamplingShape, usageJson } from './openai-common.js';
 
 export const completionsRequest = z.object({
   model: z.string(),
@@ -87,8 +87,8 @@ class CompletionsStream implements StreamWriter {
     return this.echo ? this.offsets.map((_, i) => this.chunk(i, this.echo, null)) : [];
   }
 
-  events(choice: number, events: readonly OutputEvent[], logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
-    const text = events.map((e) => (e.kind === 'content' || e.kind === 'reasoning' ? e.text : '')).join('');
+  events(choice: number, events: readonly BlockEvent[], logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
+    const text = events.map((e) => (e.type === 'delta' && e.head.kind !== 'tool_call' ? e.text : '')).join('');
     if (text === '' && !logprobs?.length) return [];
     const lp = logprobs?.length ? logprobsJson(logprobs, this.offsets[choice]!) : null;
     this.offsets[choice]! += text.length;
@@ -107,10 +107,10 @@ class CompletionsStream implements StreamWriter {
   }
 
   fail(e: ApiError): SseFrame[] {
-    return [{ data: JSON.stringify(openaiError(e)) }, { data: '[DONE]' }];
+    return dataOnlyFailFrames(e);
   }
 
   keepAlive(): SseFrame {
-    return { comment: 'keep-alive' };
+    return COMMENT_KEEP_ALIVE;
   }
 }

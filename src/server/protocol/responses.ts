@@ -4,14 +4,14 @@
 
 import { z } from 'zod';
 import type { TokenLogprob, Usage } from '../../engine/types.js';
+import type { Block, BlockEvent, BlockHead } from '../../text/blocks.js';
 import type { ChatMessage, ToolCallInput, ToolDefinition } from '../../text/chat-messages.js';
 import type { ChoiceResult } from './choices.js';
-import { ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zInt, zTemperature, zTopP } from './common.js';
+import { ApiError, checkToolSchema, errorRow, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zInt, zTemperature, zTopP } from './common.js';
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
 import { seconds } from './dialect.js';
-import { checkResponseFormat } from './openai-chat.js';
-import type { OutputEvent, OutputToolCall } from './output.js';
+import { checkResponseFormat, openaiErrorBody, RESPONSES_ERRORS } from './openai-common.js';
 
 const item = z.looseObject({ type: z.string().optional(), role: z.string().optional() });
 const zTool = z.looseObject({ type: z.string(), name: z.string().optional(), description: z.string().nullish(), parameters: z.unknown().optional(), tools: z.array(z.looseObject({ type: z.string() })).optional() });
@@ -141,8 +141,7 @@ export function prepareResponses(body: unknown, ctx: ModelContext): Prepared {
     writer: () => new ResponsesStream(shell, kinds),
     respond: (choices, usage) => {
       const c = choices[0]!;
-      const output = c.output.segments.map((g) => (g.kind === 'tool' ? callItem(c.output.toolCalls[g.index]!, kinds, 'completed')
-        : g.kind === 'reasoning' ? reasoningItem(newId('rs_'), g.text) : messageItem(newId('msg_'), g.text, 'completed')));
+      const output = c.output.blocks.map((b) => outputItem(b, kinds)); // as the stream shows them
       return { ...shell(c.finish === 'length' ? 'incomplete' : 'completed', output, usageJson(usage, c.reasoningTokens)), output_text: c.output.content ?? '' };
     },
   };
@@ -159,7 +158,7 @@ const reasoningItem = (id: string, text: string): unknown => ({ id, type: 'reaso
 const textPart = (text: string): unknown => ({ type: 'output_text', text, annotations: [], logprobs: [] });
 const messageItem = (id: string, text: string, status: string): unknown => ({ id, type: 'message', role: 'assistant', status, content: [textPart(text)] });
 
-function callItem(t: OutputToolCall | { id: string; name: string; argumentsJson: string }, kinds: Map<string, ToolKind>, status: string): unknown {
+function callItem(t: { id: string; name: string; argumentsJson: string }, kinds: Map<string, ToolKind>, status: string): unknown {
   const k = kinds.get(t.name) ?? { kind: 'function', name: t.name };
   if (k.kind === 'custom') {
     const input = (JSON.parse(t.argumentsJson) as { input?: unknown }).input;
@@ -168,14 +167,26 @@ function callItem(t: OutputToolCall | { id: string; name: string; argumentsJson:
   return { id: 'fc_' + t.id, type: 'function_call', status, call_id: t.id, name: k.name, ...(k.namespace ? { namespace: k.namespace } : {}), arguments: t.argumentsJson };
 }
 
-type OpenItem =
-  | { kind: 'reasoning'; id: string; text: string }
-  | { kind: 'message'; id: string; text: string }
-  | { kind: 'call'; id: string; name: string; args: string };
+/** A finished block as a completed output item (reasoning and message items get fresh ids). */
+function outputItem(b: Block, kinds: Map<string, ToolKind>, id?: string): unknown {
+  switch (b.kind) {
+    case 'thinking': return reasoningItem(id ?? newId('rs_'), b.text);
+    case 'text': return messageItem(id ?? newId('msg_'), b.text, 'completed');
+    case 'tool_call': return callItem(b.toolCall, kinds, 'completed');
+  }
+}
 
+/** The output item being streamed: its block head, item id and the text (or arguments JSON) so far. */
+interface OpenItem {
+  readonly head: BlockHead;
+  readonly id: string;
+  readonly outputIndex: number;
+  text: string;
+}
+
+/** Block events → output_item.added / content_part / *.delta / *.done / output_item.done at output_index = block index. */
 class ResponsesStream implements StreamWriter {
   private seq = 0;
-  private outputIndex = -1;
   private item: OpenItem | undefined;
   private readonly done: unknown[] = [];
   private result: ChoiceResult | undefined;
@@ -190,79 +201,71 @@ class ResponsesStream implements StreamWriter {
     return [this.ev({ type: 'response.created', response: this.shell('in_progress', [], null) }), this.ev({ type: 'response.in_progress', response: this.shell('in_progress', [], null) })];
   }
 
-  private isCustom(name: string): boolean {
-    return this.kinds.get(name)?.kind === 'custom';
+  private isCustom(h: BlockHead): boolean {
+    return h.kind === 'tool_call' && this.kinds.get(h.name)?.kind === 'custom';
   }
 
-  private closeItem(out: SseFrame[]): void {
-    const it = this.item;
-    if (!it) return;
-    const base = { output_index: this.outputIndex, item_id: it.id };
-    let item: unknown;
-    if (it.kind === 'reasoning') {
-      out.push(this.ev({ type: 'response.reasoning_text.done', ...base, content_index: 0, text: it.text }));
-      out.push(this.ev({ type: 'response.content_part.done', ...base, content_index: 0, part: { type: 'reasoning_text', text: it.text } }));
-      item = reasoningItem(it.id, it.text);
-    } else if (it.kind === 'message') {
-      out.push(this.ev({ type: 'response.output_text.done', ...base, content_index: 0, text: it.text, logprobs: [] }));
-      out.push(this.ev({ type: 'response.content_part.done', ...base, content_index: 0, part: textPart(it.text) }));
-      item = messageItem(it.id, it.text, 'completed');
+  /** A call item as far as it streamed (custom tools get their input whole at the end: the JSON wrapper is ours). */
+  private partialCall(it: OpenItem, h: BlockHead & { kind: 'tool_call' }): unknown {
+    return callItem({ id: h.id, name: h.name, argumentsJson: this.isCustom(h) ? '{"input": ""}' : it.text }, this.kinds, 'in_progress');
+  }
+
+  private openItem(out: SseFrame[], index: number, head: BlockHead): void {
+    const id = head.kind === 'tool_call' ? head.id : newId(head.kind === 'thinking' ? 'rs_' : 'msg_');
+    const it: OpenItem = { head, id, outputIndex: index, text: '' };
+    this.item = it;
+    const base = { output_index: index, item_id: id };
+    if (head.kind === 'thinking') {
+      out.push(this.ev({ type: 'response.output_item.added', output_index: index, item: { id, type: 'reasoning', summary: [], content: [], encrypted_content: null } }));
+      out.push(this.ev({ type: 'response.content_part.added', ...base, content_index: 0, part: { type: 'reasoning_text', text: '' } }));
+    } else if (head.kind === 'text') {
+      out.push(this.ev({ type: 'response.output_item.added', output_index: index, item: { id, type: 'message', role: 'assistant', status: 'in_progress', content: [] } }));
+      out.push(this.ev({ type: 'response.content_part.added', ...base, content_index: 0, part: textPart('') }));
     } else {
-      const call = { id: it.id, name: it.name, argumentsJson: it.args };
-      item = callItem(call, this.kinds, 'completed');
-      if (this.isCustom(it.name)) {
-        out.push(this.ev({ type: 'response.custom_tool_call_input.done', ...base, item_id: (item as { id: string }).id, input: (item as { input: string }).input }));
-      } else out.push(this.ev({ type: 'response.function_call_arguments.done', ...base, item_id: (item as { id: string }).id, arguments: it.args }));
+      out.push(this.ev({ type: 'response.output_item.added', output_index: index, item: this.partialCall(it, head) }));
     }
+  }
+
+  private delta(out: SseFrame[], text: string): void {
+    const it = this.item!;
+    it.text += text;
+    const h = it.head;
+    if (h.kind === 'thinking') out.push(this.ev({ type: 'response.reasoning_text.delta', output_index: it.outputIndex, item_id: it.id, content_index: 0, delta: text }));
+    else if (h.kind === 'text') out.push(this.ev({ type: 'response.output_text.delta', output_index: it.outputIndex, item_id: it.id, content_index: 0, delta: text, logprobs: [] }));
+    else if (!this.isCustom(h)) out.push(this.ev({ type: 'response.function_call_arguments.delta', output_index: it.outputIndex, item_id: 'fc_' + it.id, delta: text }));
+  }
+
+  private closeItem(out: SseFrame[], block: Block): void {
+    const it = this.item!;
+    const base = { output_index: it.outputIndex, item_id: it.id };
+    const item = outputItem(block, this.kinds, it.id) as { id: string; input?: string };
+    if (block.kind === 'thinking') {
+      out.push(this.ev({ type: 'response.reasoning_text.done', ...base, content_index: 0, text: block.text }));
+      out.push(this.ev({ type: 'response.content_part.done', ...base, content_index: 0, part: { type: 'reasoning_text', text: block.text } }));
+    } else if (block.kind === 'text') {
+      out.push(this.ev({ type: 'response.output_text.done', ...base, content_index: 0, text: block.text, logprobs: [] }));
+      out.push(this.ev({ type: 'response.content_part.done', ...base, content_index: 0, part: textPart(block.text) }));
+    } else if (this.isCustom(it.head)) {
+      out.push(this.ev({ type: 'response.custom_tool_call_input.done', ...base, item_id: item.id, input: item.input }));
+    } else out.push(this.ev({ type: 'response.function_call_arguments.done', ...base, item_id: item.id, arguments: block.toolCall.argumentsJson }));
     this.done.push(item);
-    out.push(this.ev({ type: 'response.output_item.done', output_index: this.outputIndex, item }));
+    out.push(this.ev({ type: 'response.output_item.done', output_index: it.outputIndex, item }));
     this.item = undefined;
   }
 
-  private openItem(out: SseFrame[], it: OpenItem): void {
-    this.closeItem(out);
-    this.outputIndex++;
-    this.item = it;
-    const base = { output_index: this.outputIndex, item_id: it.id };
-    if (it.kind === 'reasoning') {
-      out.push(this.ev({ type: 'response.output_item.added', output_index: this.outputIndex, item: { id: it.id, type: 'reasoning', summary: [], content: [], encrypted_content: null } }));
-      out.push(this.ev({ type: 'response.content_part.added', ...base, content_index: 0, part: { type: 'reasoning_text', text: '' } }));
-    } else if (it.kind === 'message') {
-      out.push(this.ev({ type: 'response.output_item.added', output_index: this.outputIndex, item: { id: it.id, type: 'message', role: 'assistant', status: 'in_progress', content: [] } }));
-      out.push(this.ev({ type: 'response.content_part.added', ...base, content_index: 0, part: textPart('') }));
-    } else {
-      const added = callItem({ id: it.id, name: it.name, argumentsJson: this.isCustom(it.name) ? '{"input": ""}' : '' }, this.kinds, 'in_progress');
-      out.push(this.ev({ type: 'response.output_item.added', output_index: this.outputIndex, item: added }));
-    }
-  }
-
-  events(_choice: number, events: readonly OutputEvent[], _logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
+  events(_choice: number, events: readonly BlockEvent[], _logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
     const out: SseFrame[] = [];
     for (const e of events) {
-      if (e.kind === 'reasoning') {
-        if (this.item?.kind !== 'reasoning') this.openItem(out, { kind: 'reasoning', id: newId('rs_'), text: '' });
-        (this.item as { text: string }).text += e.text;
-        out.push(this.ev({ type: 'response.reasoning_text.delta', output_index: this.outputIndex, item_id: this.item!.id, content_index: 0, delta: e.text }));
-      } else if (e.kind === 'content') {
-        if (this.item?.kind !== 'message') this.openItem(out, { kind: 'message', id: newId('msg_'), text: '' });
-        (this.item as { text: string }).text += e.text;
-        out.push(this.ev({ type: 'response.output_text.delta', output_index: this.outputIndex, item_id: this.item!.id, content_index: 0, delta: e.text, logprobs: [] }));
-      } else if (e.kind === 'tool_start') {
-        this.openItem(out, { kind: 'call', id: e.id, name: e.name, args: '' });
-      } else if (e.kind === 'tool_args' && this.item?.kind === 'call') {
-        this.item.args += e.text;
-        // Custom tools get their input whole at output_item.done (the JSON wrapper is ours, not the client's).
-        if (e.text && !this.isCustom(this.item.name)) out.push(this.ev({ type: 'response.function_call_arguments.delta', output_index: this.outputIndex, item_id: 'fc_' + this.item.id, delta: e.text }));
-      } else if (e.kind === 'tool_end') this.closeItem(out);
+      if (e.type === 'start') this.openItem(out, e.index, e.head);
+      else if (e.type === 'delta') this.delta(out, e.text);
+      else this.closeItem(out, e.block);
     }
     return out;
   }
 
   choiceDone(r: ChoiceResult): SseFrame[] {
     this.result = r;
-    const out: SseFrame[] = [];
-    this.closeItem(out);
-    return out;
+    return [];
   }
 
   close(usage: Usage): SseFrame[] {
@@ -271,7 +274,7 @@ class ResponsesStream implements StreamWriter {
   }
 
   fail(e: ApiError): SseFrame[] {
-    const code = e.kind === 'context_length' ? 'context_length_exceeded' : e.kind === 'rate_limit' ? 'rate_limit_exceeded' : 'server_error';
+    const code = errorRow(RESPONSES_ERRORS, e).code ?? 'server_error';
     return [this.ev({ type: 'response.failed', response: { ...this.shell('failed', this.done, null), error: { code, message: e.message } } })];
   }
 
@@ -282,9 +285,12 @@ class ResponsesStream implements StreamWriter {
   keepAlive(): SseFrame {
     const output = [...this.done];
     const it = this.item;
-    if (it?.kind === 'reasoning') output.push({ ...(reasoningItem(it.id, it.text) as object) });
-    else if (it?.kind === 'message') output.push(messageItem(it.id, it.text, 'in_progress'));
-    else if (it?.kind === 'call') output.push(callItem({ id: it.id, name: it.name, argumentsJson: this.isCustom(it.name) ? '{"input": ""}' : it.args }, this.kinds, 'in_progress'));
+    if (it?.head.kind === 'thinking') output.push(reasoningItem(it.id, it.text));
+    else if (it?.head.kind === 'text') output.push(messageItem(it.id, it.text, 'in_progress'));
+    else if (it?.head.kind === 'tool_call') output.push(this.partialCall(it, it.head));
     return this.ev({ type: 'response.in_progress', response: this.shell('in_progress', output, null) });
   }
 }
+
+/** Errors on /v1/responses, before the stream: the same table as `response.failed`. */
+export const responsesError = (e: ApiError): { status: number; body: unknown } => openaiErrorBody(RESPONSES_ERRORS, e);
