@@ -9,7 +9,7 @@ Ties at the indexer's top-k boundary (spec §9.14): after the ReLU many keys can
 tie changes which keys a query reads, so the comparison runs transformers twice: as shipped, and with the indexer's
 top-k made to break exact ties towards the lower position (a stable descending sort — the same scores, the same
 selection rule as glm5). The check passes on the second; the first and the number of tied queries are reported.
-Run from the repo root: .venv/bin/python train/check_hf.py [models/glm5-nano]
+Run from the repo root: .venv/bin/python -m train.check_hf [models/glm5-nano]
 """
 
 import json
@@ -21,7 +21,7 @@ import torch
 from tokenizers import Tokenizer
 from transformers import GlmMoeDsaForCausalLM
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+from train.paths import EVAL, MODEL, ROOT
 
 
 def glm5_logits(d, ids):
@@ -56,12 +56,12 @@ def hf_logits(model, ids, k, lower_index_ties):
 
 
 def main():
-    d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, 'models', 'glm5-nano')
+    d = sys.argv[1] if len(sys.argv) > 1 else MODEL
     tok = Tokenizer.from_file(os.path.join(d, 'tokenizer.json'))
     cfg = json.load(open(os.path.join(d, 'config.json')))
     k = cfg['index_topk']
     model = GlmMoeDsaForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation='eager').eval()
-    held = json.load(open(os.path.join(ROOT, 'eval', 'heldout_texts.json')))
+    held = json.load(open(os.path.join(EVAL, 'heldout_texts.json')))
     inputs = {
         'chat prompt': tok.encode('[gMASK]<sop><|user|>What is a cat?<|assistant|><think>').ids,
         'held-out prose (> index_topk)': tok.encode(held['prose'][0]['text']).ids[: 2 * k + 44],
@@ -79,6 +79,8 @@ def main():
             if rule:
                 worst = max(worst, diff)
     print(f'worst max |Δlogit| with the same tie rule {worst:.3g} ({"PASS" if worst <= 1e-4 else "FAIL"} at 1e-4)')
+    if worst > 1e-4:
+        sys.exit(1)
 
 
 if __name__ == '__main__':

@@ -3,7 +3,7 @@ names of spec §5 (per-expert tensors, the MTP layer at index num_hidden_layers,
 config.json, generation_config.json, tokenizer.json, tokenizer_config.json and chat_template.jinja (the project's
 built-in GLM-5 template, as `glm5 init` writes it).
 
-Run: .venv/bin/python train/export.py [--ckpt train/.work/ckpt.pt] [--out models/glm5-nano]
+Run: .venv/bin/python -m train.export [--ckpt train/.work/ckpt.pt] [--out models/glm5-nano]
 """
 
 import argparse
@@ -12,16 +12,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import torch
 from safetensors.torch import save_file
 
-sys.path.insert(0, os.path.dirname(__file__))
-from model import Config, GlmMoeDsa  # noqa: E402
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-WORK = os.path.join(ROOT, 'train', '.work')
+from train.model import Config, GlmMoeDsa
+from train.paths import MODEL, ROOT, WORK
 
 
 def hf_state_dict(model: GlmMoeDsa) -> dict:
@@ -81,7 +77,7 @@ def hf_config(cfg: Config, tok: dict) -> dict:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', default=os.path.join(WORK, 'ckpt.pt'))
-    ap.add_argument('--out', default=os.path.join(ROOT, 'models', 'glm5-nano'))
+    ap.add_argument('--out', default=MODEL)
     ap.add_argument('--tokenizer', default=os.path.join(WORK, 'tokenizer.json'))
     ap.add_argument('--random', action='store_true', help='export a freshly initialised model (layout checks)')
     args = ap.parse_args()

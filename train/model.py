@@ -10,7 +10,7 @@ Shapes: B batch, T tokens, D hidden, H heads, C kv_lora_rank, R rope dim, E expe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 
 import torch
 import torch.nn as nn

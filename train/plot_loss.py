@@ -1,5 +1,5 @@
 """Loss curves of both training phases in one PNG (train/loss.png), from the logs stored in the checkpoints.
-Run: .venv/bin/python train/plot_loss.py [CKPT ...]   (default: the three phases' final checkpoints)
+Run: .venv/bin/python -m train.plot_loss [CKPT ...]   (default: the three phases' final checkpoints)
 """
 
 import os
@@ -7,11 +7,8 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
-from train import plot  # noqa: E402
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-WORK = os.path.join(ROOT, 'train', '.work')
+from train.paths import ROOT, WORK
+from train.train import plot
 
 
 def main():

