@@ -67,3 +67,47 @@ test('eos may be an int or a list; rope_theta from rope_parameters', () => {
   assert.deepEqual(c.eosTokenIds, [7]);
   assert.equal(c.ropeTheta, 8e6);
 });
+
+// glm4_moe_lite (GLM-4.7-Flash): the registry's adapter (spec glm47-flash.md §1, §6).
+const lite = () => {
+  const raw: Record<string, unknown> = { ...base(), model_type: 'glm4_moe_lite', architectures: ['Glm4MoeLiteForCausalLM'] };
+  for (const k of Object.keys(raw)) if (k.startsWith('index')) delete raw[k];
+  return raw;
+};
+
+test('glm4_moe_lite: no indexer on any layer, class defaults for absent keys, HF lite layer rule', () => {
+  const raw = lite();
+  for (const k of ['routed_scaling_factor', 'n_shared_experts', 'rope_parameters', 'rope_interleave', 'mlp_layer_types', 'scoring_func']) delete raw[k];
+  raw.first_k_dense_replace = 3; // not a Glm4MoeLiteConfig field: HF makes layer 0 the only dense one
+  const c = parseConfig(raw);
+  assert.equal(c.architecture.modelType, 'glm4_moe_lite');
+  assert.deepEqual(c.indexerTypes, ['none', 'none', 'none', 'none']);
+  assert.equal(c.mtpIndexerType, 'none');
+  assert.deepEqual(c.indexerSource, [0, 1, 2, 3]);
+  assert.deepEqual(c.mlpLayerTypes, ['dense', 'sparse', 'sparse', 'sparse']);
+  assert.equal(c.routedScalingFactor, 1.8);
+  assert.equal(c.nSharedExperts, 1);
+  assert.equal(c.ropeTheta, 10000);
+  assert.equal(c.ropeInterleave, true);
+  assert.equal(c.indexNHeads, 0);
+  assert.equal(c.indexTopk, c.maxPositionEmbeddings);
+});
+
+test('glm4_moe_lite: both config layouts (legacy top level, transformers ≥ 5 rope_parameters)', () => {
+  const legacy = parseConfig({ ...lite(), rope_parameters: undefined, rope_theta: 1e6, partial_rotary_factor: 1.0, rope_scaling: null });
+  assert.equal(legacy.ropeTheta, 1e6);
+  const resaved = parseConfig({ ...lite(), rope_parameters: { rope_theta: 1e6, rope_type: 'default', partial_rotary_factor: 1.0 }, head_dim: 64, pretraining_tp: 1 });
+  assert.equal(resaved.ropeTheta, 1e6);
+  // HF hard-codes sigmoid + noaux_tc for lite: scoring_func / topk_method are not fields of its config.
+  assert.equal(parseConfig({ ...lite(), scoring_func: 'softmax', topk_method: 'greedy' }).architecture.modelType, 'glm4_moe_lite');
+  assert.throws(() => parseConfig({ ...lite(), partial_rotary_factor: 0.5 }), /partial_rotary_factor 0\.5 is not supported/);
+  assert.throws(() => parseConfig({ ...lite(), rope_parameters: { rope_theta: 1e6, partial_rotary_factor: 0.5 } }), /partial_rotary_factor/);
+  assert.throws(() => parseConfig({ ...lite(), q_lora_rank: null }), /q_lora_rank: null/);
+});
+
+test('glm_moe_dsa still requires its indexer fields; unknown model types name the supported ones', () => {
+  const raw = base();
+  delete raw.index_topk;
+  assert.throws(() => parseConfig(raw), /index_topk: required for glm_moe_dsa/);
+  assert.throws(() => parseConfig({ ...base(), model_type: 'deepseek_v32' }), /expected one of glm_moe_dsa, glm4_moe_lite/);
+});

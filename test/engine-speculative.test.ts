@@ -1,6 +1,7 @@
 // MTP speculative decoding: the MTP step batches like the main step; greedy output with speculation is
 // token-for-token the output without, alone, in batches, after prefix-cache hits and under preemption;
-// the acceptance rule keeps the target distribution (statistical test on a small vocabulary).
+// the acceptance rule keeps the target distribution (statistical test on a small vocabulary); GLM-4.7-Flash
+// (glm4_moe_lite, no indexer) drafts with its MTP layer's own embedding and head.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { verifyDraft } from '../src/engine/speculation.js';
 import { Rng as SampleRng } from '../src/engine/sampler.js';
 import { Rng } from '../src/tensor/random.js';
 import { maxAbsDiff } from './helpers/golden.js';
-import { tinyCheckpoint } from './helpers/tmp-model.js';
+import { tinyCheckpoint, tinyFlashCheckpoint } from './helpers/tmp-model.js';
 import { opsUnderTest } from './helpers/ops.js';
 
 const dir = tinyCheckpoint({ seed: 21, overrides: { index_topk: 5, num_nextn_predict_layers: 1 } });
@@ -133,5 +134,28 @@ for (const ops of opsUnderTest()) {
     const on = await e.submit({ prompt: prompt(3, 6), sampling: { ...greedy, maxTokens: 7 } }).result;
     assert.deepEqual([...on.ids], [...off.ids]);
     assert.equal(on.ids.length, 7);
+  });
+}
+
+const flashDir = tinyFlashCheckpoint({ seed: 23, overrides: { num_nextn_predict_layers: 1 } });
+
+for (const ops of opsUnderTest()) {
+  test(`glm4_moe_lite MTP drafter (own embed_tokens / shared_head.head): speculative greedy = plain greedy [${ops.name}]`, async () => {
+    const model = GlmModel.load(flashDir, { ops });
+    const w = model.weights.mtp[0]!;
+    assert.ok(w.embed && w.head && w.embed !== model.weights.embed && w.head !== model.weights.lmHead, 'the MTP layer has its own embedding and head');
+    assert.equal(w.layer.attn.indexer, null);
+    // Logit bias: 3 allowed tokens, so the random drafter gets some drafts accepted and rollback runs too.
+    const logitBias = new Map(Array.from({ length: model.cfg.vocabSize }, (_, t) => [t, t >= 7 && t <= 9 ? 0 : -1e4] as [number, number]));
+    const prompts = Array.from({ length: 4 }, (_, i) => prompt(90 + i, 3 + 4 * i));
+    for (const sampling of [{ ...greedy, maxTokens: 12 }, { ...greedy, maxTokens: 12, logitBias }]) {
+      const plain = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 0 });
+      const spec = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 2, speculativeMaxBatch: 64 });
+      const want = await Promise.all(prompts.map((p) => plain.submit({ prompt: p, sampling }).result));
+      const got = await Promise.all(prompts.map((p) => spec.submit({ prompt: p, sampling }).result));
+      got.forEach((r, i) => assert.deepEqual([...r.ids], [...want[i]!.ids], `request ${i}`));
+      assert.ok(spec.speculation().drafted > 0);
+      if (sampling.logitBias) assert.ok(spec.speculation().accepted > 0);
+    }
   });
 }

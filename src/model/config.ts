@@ -1,10 +1,12 @@
-// GLM-5 family config (HF model_type glm_moe_dsa): parsed once with zod at the edge into a readonly,
-// camelCase object with every derived size computed here. Rules: shared/spec/architecture.md §1.
+// GLM-5 family config (HF model_type glm_moe_dsa, and the architectures registered in architectures.ts):
+// parsed once with zod at the edge into a readonly, camelCase object with every derived size and per-layer
+// table computed here. Rules: shared/spec/architecture.md §1, shared/spec/glm47-flash.md §1, §6.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CheckpointError } from '../checkpoint/errors.js';
+import { ARCHITECTURES, resolveArchitecture, type Architecture } from './architectures.js';
 
 const posInt = z.number().int().positive();
 
@@ -14,14 +16,14 @@ const RawConfig = z.looseObject({
   hidden_size: posInt,
   num_hidden_layers: posInt,
   num_attention_heads: posInt,
-  q_lora_rank: posInt,
+  q_lora_rank: posInt.nullable(),
   kv_lora_rank: posInt,
   qk_nope_head_dim: posInt,
   qk_rope_head_dim: posInt,
   v_head_dim: posInt,
-  index_n_heads: posInt,
-  index_head_dim: posInt,
-  index_topk: posInt,
+  index_n_heads: posInt.optional(),
+  index_head_dim: posInt.optional(),
+  index_topk: posInt.optional(),
   indexer_types: z.array(z.enum(['full', 'shared'])).optional().nullable(),
   index_topk_freq: z.number().int().optional().nullable(),
   index_skip_topk_offset: z.number().int().optional().nullable(),
@@ -30,10 +32,11 @@ const RawConfig = z.looseObject({
   rope_interleave: z.boolean().optional().nullable(),
   indexer_rope_interleave: z.boolean().optional().nullable(),
   rope_parameters: z
-    .looseObject({ rope_theta: z.number().positive().optional(), rope_type: z.string().optional() })
+    .looseObject({ rope_theta: z.number().positive().optional(), rope_type: z.string().optional(), partial_rotary_factor: z.number().optional() })
     .optional()
     .nullable(),
   rope_theta: z.number().positive().optional(),
+  partial_rotary_factor: z.number().optional().nullable(),
   rope_scaling: z.unknown().optional(),
   max_position_embeddings: posInt.optional(),
   rms_norm_eps: z.number().positive().optional(),
@@ -69,10 +72,13 @@ const RawConfig = z.looseObject({
 });
 export type RawConfigJson = z.input<typeof RawConfig>;
 
-export type IndexerType = 'full' | 'shared';
+/** full: own indexer; shared: reuses the top-k of the full layer below (GLM-5.2); none: every causal key (GLM-4.7-Flash). */
+export type IndexerType = 'full' | 'shared' | 'none';
 export type MlpType = 'dense' | 'sparse';
 
 export interface ModelConfig {
+  /** The registered architecture (architectures.ts) the config's model_type resolved to. */
+  readonly architecture: Architecture;
   readonly vocabSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -87,11 +93,16 @@ export interface ModelConfig {
   readonly vHeadDim: number;
   /** MLA softmax scale qk_head_dim^-0.5 (no mscale: rope_type default). */
   readonly softmaxScale: number;
+  /** Indexer heads and head width (0 without an indexer). */
   readonly indexNHeads: number;
   readonly indexHeadDim: number;
+  /** Keys each query keeps; without an indexer max_position_embeddings (top-k never drops a key). */
   readonly indexTopk: number;
+  /** Per decoder layer of the main stack. */
   readonly indexerTypes: readonly IndexerType[];
-  /** For each layer, the full layer whose top-k it uses (itself when full). */
+  /** The MTP layers' indexer: 'full' (glm_moe_dsa) or 'none'. */
+  readonly mtpIndexerType: IndexerType;
+  /** For each layer, the full layer whose top-k it uses (itself when full or none). */
   readonly indexerSource: readonly number[];
   readonly indexShareForMtpIteration: boolean;
   readonly ropeInterleave: boolean;
@@ -143,36 +154,51 @@ export function deriveIndexerTypes(
   return Array.from({ length: numLayers }, (_, i) => (Math.max(i - offset + 1, 0) % freq === 0 ? 'full' : 'shared'));
 }
 
-export function parseConfig(json: unknown): ModelConfig {
-  const r = RawConfig.safeParse(json);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new ConfigError(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  const c = r.data;
-  if (c.model_type !== undefined && c.model_type !== 'glm_moe_dsa') {
-    throw new ConfigError(`model_type '${c.model_type}' is not supported (expected glm_moe_dsa)`);
-  }
-  const ropeType = c.rope_parameters?.rope_type ?? 'default';
-  if (ropeType !== 'default') throw new ConfigError(`rope_type '${ropeType}' is not supported (only 'default')`);
+type Raw = z.infer<typeof RawConfig>;
+
+function supported(what: string, value: string, allowed: readonly string[]): void {
+  if (!allowed.includes(value)) throw new ConfigError(`${what} '${value}' is not supported (only ${allowed.join(', ')})`);
+}
+
+/** Math-changing fields this implementation does not cover: a clear error, never a guess. */
+function checkSupported(c: Raw, arch: Architecture): void {
+  supported('rope_type', c.rope_parameters?.rope_type ?? 'default', ['default']);
   if (c.rope_scaling !== undefined && c.rope_scaling !== null) throw new ConfigError('rope_scaling is not supported');
-  const scoring = c.scoring_func ?? 'sigmoid';
-  if (scoring !== 'sigmoid') throw new ConfigError(`scoring_func '${scoring}' is not supported (only sigmoid)`);
-  const topkMethod = c.topk_method ?? 'noaux_tc';
-  if (topkMethod !== 'noaux_tc') throw new ConfigError(`topk_method '${topkMethod}' is not supported (only noaux_tc)`);
-  const act = c.hidden_act ?? 'silu';
-  if (act !== 'silu') throw new ConfigError(`hidden_act '${act}' is not supported (only silu)`);
+  // Rotary width = qk_rope_head_dim × factor; anything but 1 breaks the HF forward itself (glm47-flash.md §1).
+  const prf = c.rope_parameters?.partial_rotary_factor ?? c.partial_rotary_factor ?? 1;
+  if (prf !== 1) throw new ConfigError(`partial_rotary_factor ${prf} is not supported (only 1.0)`);
+  if (arch.routerFieldsInConfig) {
+    supported('scoring_func', c.scoring_func ?? 'sigmoid', ['sigmoid']);
+    supported('topk_method', c.topk_method ?? 'noaux_tc', ['noaux_tc']);
+  }
+  supported('hidden_act', c.hidden_act ?? 'silu', ['silu']);
   if (c.attention_bias) throw new ConfigError('attention_bias true is not supported');
   const routerDtype = c.moe_router_dtype ?? 'float32';
   if (routerDtype !== 'float32' && routerDtype !== 'bfloat16') throw new ConfigError(`moe_router_dtype '${routerDtype}' unknown`);
+  if (c.q_lora_rank === null) throw new ConfigError('q_lora_rank: null (a plain q_proj) is not supported');
+}
 
+interface IndexerTable {
+  readonly indexNHeads: number;
+  readonly indexHeadDim: number;
+  readonly indexTopk: number;
+  readonly indexerTypes: IndexerType[];
+  readonly mtpIndexerType: IndexerType;
+  readonly indexerSource: number[];
+}
+
+/** Per-layer indexer types and sources: explicit list, pattern, freq/offset rule — or none at all. */
+function indexerTable(c: Raw, arch: Architecture, maxPositions: number): IndexerTable {
   const N = c.num_hidden_layers;
-  let indexerTypes: IndexerType[];
-  if (c.indexer_types) {
-    indexerTypes = c.indexer_types;
-  } else {
-    indexerTypes = deriveIndexerTypes(N, { pattern: c.index_topk_pattern, freq: c.index_topk_freq, offset: c.index_skip_topk_offset });
+  if (!arch.indexer) {
+    const none = Array.from({ length: N }, (): IndexerType => 'none');
+    return { indexNHeads: 0, indexHeadDim: 0, indexTopk: maxPositions, indexerTypes: none, mtpIndexerType: 'none', indexerSource: none.map((_, i) => i) };
   }
+  for (const k of ['index_n_heads', 'index_head_dim', 'index_topk'] as const) {
+    if (c[k] === undefined) throw new ConfigError(`${k}: required for ${arch.modelType}`);
+  }
+  const indexerTypes: IndexerType[] = c.indexer_types ??
+    deriveIndexerTypes(N, { pattern: c.index_topk_pattern, freq: c.index_topk_freq, offset: c.index_skip_topk_offset });
   if (indexerTypes.length !== N) throw new ConfigError(`indexer_types has ${indexerTypes.length} entries, expected ${N}`);
   const indexerSource: number[] = [];
   let lastFull = -1;
@@ -181,9 +207,25 @@ export function parseConfig(json: unknown): ModelConfig {
     else if (lastFull < 0) throw new ConfigError(`layer ${i} shares an indexer but no full indexer layer precedes it`);
     indexerSource.push(lastFull);
   }
+  if (c.qk_rope_head_dim > c.index_head_dim!) throw new ConfigError('qk_rope_head_dim exceeds index_head_dim');
+  return { indexNHeads: c.index_n_heads!, indexHeadDim: c.index_head_dim!, indexTopk: c.index_topk!, indexerTypes, mtpIndexerType: 'full', indexerSource };
+}
 
-  const firstDense = c.first_k_dense_replace ?? 0;
-  const mlpLayerTypes: MlpType[] = c.mlp_layer_types ?? Array.from({ length: N }, (_, i) => (i < firstDense ? 'dense' : 'sparse'));
+export function parseConfig(json: unknown): ModelConfig {
+  const r = RawConfig.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new ConfigError(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const c = r.data;
+  const arch = resolveArchitecture(c.model_type);
+  if (!arch) throw new ConfigError(`model_type '${c.model_type}' is not supported (expected one of ${Object.keys(ARCHITECTURES).join(', ')})`);
+  checkSupported(c, arch);
+
+  const N = c.num_hidden_layers;
+  const maxPositionEmbeddings = c.max_position_embeddings ?? 202752;
+  const idx = indexerTable(c, arch, maxPositionEmbeddings);
+  const mlpLayerTypes: MlpType[] = c.mlp_layer_types ?? arch.defaultMlpLayers(N, c.first_k_dense_replace);
   if (mlpLayerTypes.length !== N) throw new ConfigError(`mlp_layer_types has ${mlpLayerTypes.length} entries, expected ${N}`);
 
   const nGroup = c.n_group ?? 1;
@@ -192,7 +234,6 @@ export function parseConfig(json: unknown): ModelConfig {
   if (topkGroup > nGroup) throw new ConfigError(`topk_group ${topkGroup} > n_group ${nGroup}`);
   if (c.num_experts_per_tok > (c.n_routed_experts / nGroup) * topkGroup) throw new ConfigError('num_experts_per_tok exceeds the experts reachable through topk_group groups');
   if (c.qk_rope_head_dim % 2 !== 0) throw new ConfigError('qk_rope_head_dim must be even');
-  if (c.qk_rope_head_dim > c.index_head_dim) throw new ConfigError('qk_rope_head_dim exceeds index_head_dim');
 
   let fp8BlockSize: [number, number] | null = null;
   const q = c.quantization_config;
@@ -205,36 +246,38 @@ export function parseConfig(json: unknown): ModelConfig {
   const qkHeadDim = c.qk_nope_head_dim + c.qk_rope_head_dim;
   const eos = c.eos_token_id;
   return Object.freeze({
+    architecture: arch,
     vocabSize: c.vocab_size,
     hiddenSize: c.hidden_size,
     numLayers: N,
     numHeads: c.num_attention_heads,
-    qLoraRank: c.q_lora_rank,
+    qLoraRank: c.q_lora_rank!,
     kvLoraRank: c.kv_lora_rank,
     qkNopeHeadDim: c.qk_nope_head_dim,
     qkRopeHeadDim: c.qk_rope_head_dim,
     qkHeadDim,
     vHeadDim: c.v_head_dim,
     softmaxScale: qkHeadDim ** -0.5,
-    indexNHeads: c.index_n_heads,
-    indexHeadDim: c.index_head_dim,
-    indexTopk: c.index_topk,
-    indexerTypes: Object.freeze(indexerTypes),
-    indexerSource: Object.freeze(indexerSource),
+    indexNHeads: idx.indexNHeads,
+    indexHeadDim: idx.indexHeadDim,
+    indexTopk: idx.indexTopk,
+    indexerTypes: Object.freeze(idx.indexerTypes),
+    mtpIndexerType: idx.mtpIndexerType,
+    indexerSource: Object.freeze(idx.indexerSource),
     indexShareForMtpIteration: c.index_share_for_mtp_iteration ?? false,
     ropeInterleave: c.rope_interleave ?? true,
     indexerRopeInterleave: c.indexer_rope_interleave ?? true,
-    ropeTheta: c.rope_parameters?.rope_theta ?? c.rope_theta ?? 10000,
-    maxPositionEmbeddings: c.max_position_embeddings ?? 202752,
+    ropeTheta: c.rope_parameters?.rope_theta ?? c.rope_theta ?? arch.defaults.ropeTheta,
+    maxPositionEmbeddings,
     rmsNormEps: c.rms_norm_eps ?? 1e-5,
     latentNormEps: 1e-6,
     nRoutedExperts: c.n_routed_experts,
     numExpertsPerTok: c.num_experts_per_tok,
-    nSharedExperts: c.n_shared_experts ?? 0,
+    nSharedExperts: c.n_shared_experts ?? arch.defaults.nSharedExperts,
     moeIntermediateSize: c.moe_intermediate_size,
     intermediateSize: c.intermediate_size,
     mlpLayerTypes: Object.freeze(mlpLayerTypes),
-    routedScalingFactor: c.routed_scaling_factor ?? 1,
+    routedScalingFactor: c.routed_scaling_factor ?? arch.defaults.routedScalingFactor,
     nGroup,
     topkGroup,
     normTopkProb: c.norm_topk_prob ?? true,
@@ -245,6 +288,11 @@ export function parseConfig(json: unknown): ModelConfig {
     bosTokenId: c.bos_token_id ?? null,
     fp8BlockSize,
   });
+}
+
+/** The indexer type of any cache layer: the main stack's table, then the MTP layers'. */
+export function layerIndexerType(cfg: ModelConfig, layer: number): IndexerType {
+  return layer < cfg.numLayers ? cfg.indexerTypes[layer]! : cfg.mtpIndexerType;
 }
 
 export function loadConfig(dir: string): ModelConfig {

@@ -7,6 +7,7 @@ import type { Ops } from '../kernels/interface.js';
 import type { AttentionWeights } from './weights.js';
 import type { Selection, StepContext, StepSequence } from './context.js';
 import { runIndexer } from './indexer.js';
+import { layerIndexerType } from './config.js';
 
 export interface AttentionResult {
   readonly out: Float32Array; // [T, hidden]
@@ -38,7 +39,9 @@ export function mlaAttention(ctx: StepContext, layer: number, w: AttentionWeight
   ops.rope({ x: ckv, T, rowStride: C + R, offset: C, heads: 1, headStride: R, dim: R, positions: ctx.positions, theta: cfg.ropeTheta, interleaved: cfg.ropeInterleave });
   for (const s of ctx.seqs) s.cache.writeLatent(layer, ckv, s.row0, s.T);
 
-  const selections = idx ? runIndexer(ctx, layer, idx, idxK!, idxW!, qLat) : shared;
+  // No indexer (glm4_moe_lite): every causal key, as DSA is while the context fits in index_topk.
+  const type = layerIndexerType(cfg, layer);
+  const selections = type === 'none' ? ctx.seqs.map(() => null) : idx ? runIndexer(ctx, layer, idx, idxK!, idxW!, qLat) : shared;
   if (selections === undefined) throw new Error(`layer ${layer}: shared indexer layer has no source selection`);
   if (ctx.trace && ctx.seqs.length === 1) ctx.trace('topk', layer, selections[0] ? selections[0].indices : new Int32Array(0));
 

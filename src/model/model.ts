@@ -1,11 +1,12 @@
-// The GLM-5 (glm_moe_dsa) causal LM: embedding → decoder layers → final RMSNorm → lm_head.
+// The GLM-5 (glm_moe_dsa) causal LM and its registered relatives (glm4_moe_lite: no indexer):
+// embedding → decoder layers → final RMSNorm → lm_head.
 // One forward call appends T tokens to a sequence cache; prefill, chunked prefill and decode are the
 // same call with different T.
 
 import type { Ops } from '../kernels/interface.js';
 import { Checkpoint } from '../checkpoint/checkpoint.js';
 import { quantizeInt8, type LinearWeight } from '../tensor/weight.js';
-import { loadConfig, type ModelConfig } from './config.js';
+import { layerIndexerType, loadConfig, type ModelConfig } from './config.js';
 import { loadWeights, type ModelWeights } from './weights.js';
 import { SequenceCache } from './cache.js';
 import type { ForwardOptions, KvCache, Selection, StepContext, StepSequence } from './context.js';
@@ -68,7 +69,7 @@ export class GlmModel {
   /** A contiguous cache for the MTP layer(s): layer slots numLayers.. hold them (earlier slots stay empty). */
   newMtpCache(capacity?: number): SequenceCache {
     const n = this.cfg.numLayers + this.weights.mtp.length;
-    return new SequenceCache(this.cfg, { capacity, layers: n, fullIndexer: Array.from({ length: n }, (_, i) => i >= this.cfg.numLayers) });
+    return new SequenceCache(this.cfg, { capacity, layers: n, fullIndexer: Array.from({ length: n }, (_, i) => i >= this.cfg.numLayers && layerIndexerType(this.cfg, i) === 'full') });
   }
 
   /** One sequence: the batch-of-one case of `step`. */
@@ -176,5 +177,5 @@ function mapLinears(w: ModelWeights, f: (x: LinearWeight) => LinearWeight): Mode
         ? { kind: 'dense', dense: mlp(l.mlp.dense) }
         : { kind: 'moe', moe: { ...l.mlp.moe, experts: l.mlp.moe.experts.map(mlp), shared: l.mlp.moe.shared ? mlp(l.mlp.moe.shared) : null } },
   });
-  return { ...w, layers: w.layers.map(layer), lmHead: f(w.lmHead), mtp: w.mtp.map((m) => ({ ...m, layer: layer(m.layer) })) };
+  return { ...w, layers: w.layers.map(layer), lmHead: f(w.lmHead), mtp: w.mtp.map((m) => ({ ...m, layer: layer(m.layer), head: m.head ? f(m.head) : null })) };
 }

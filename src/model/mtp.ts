@@ -1,8 +1,9 @@
 // The MTP ("nextn") layer as a draft model (spec §4): a row pairs the main model's hidden state at
 // position i with the token at i+1 and predicts the token at i+2:
 //   x = eh_proj([RMSNorm(embed(t_{i+1}); enorm) ‖ RMSNorm(h_i; hnorm)])   (embedding half first)
-//   x = DecoderLayer_N(x)         its own latent + indexer cache (cache layer index N = num_hidden_layers)
+//   x = DecoderLayer_N(x)         its own latent (+ indexer) cache (cache layer index N = num_hidden_layers)
 //   logits = lm_head(RMSNorm(x; shared_head.norm))
+// embed / lm_head are the main model's, or the layer's own embed_tokens / shared_head.head (glm4_moe_lite).
 // The row runs at position i. Drafts of k > 1 tokens chain the layer: step j feeds its own output hidden
 // (pre-`shared_head.norm`, as vLLM) back as h with the token it just drafted, one position further.
 
@@ -52,7 +53,7 @@ export function mtpStep(model: GlmModel, batch: readonly MtpInput[], index = 0):
     row += n;
   }
   const ctx: StepContext = { ops, cfg, T, positions, keyLimit, seqs, forceDense: false, ws: model.workspace };
-  const e = ops.rmsNorm(ops.gatherRows(weights.embed, ids), T, D, w.enorm, cfg.rmsNormEps); // [T, D]
+  const e = ops.rmsNorm(ops.gatherRows(w.embed ?? weights.embed, ids), T, D, w.enorm, cfg.rmsNormEps); // [T, D]
   const hn = ops.rmsNorm(h, T, D, w.hnorm, cfg.rmsNormEps); // [T, D]
   const cat = model.workspace.get('mtp.cat', T * 2 * D); // [T, 2D]: embedding half first; both halves overwritten
   ops.copyBlocks({ src: e, srcOffset: 0, srcRowStride: D, srcBlockStride: 0, dst: cat, dstOffset: 0, dstRowStride: 2 * D, dstBlockStride: 0, rows: T, blocks: 1, n: D });
@@ -73,5 +74,5 @@ export function mtpStep(model: GlmModel, batch: readonly MtpInput[], index = 0):
   const sel = new Float32Array(pick.length * D);
   pick.forEach((r, i) => sel.set(x.subarray(r * D, (r + 1) * D), i * D));
   const normed = ops.rmsNorm(sel, pick.length, D, w.headNorm, cfg.rmsNormEps);
-  return { logits: ops.matmul(normed, pick.length, weights.lmHead), logitRows, hidden: x };
+  return { logits: ops.matmul(normed, pick.length, w.head ?? weights.lmHead), logitRows, hidden: x };
 }

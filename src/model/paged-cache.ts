@@ -7,14 +7,14 @@
 // Which blocks a sequence owns, and block sharing between sequences, is the engine's business
 // (engine/block-manager.ts): the pool only stores rows, the view only maps positions to rows.
 
-import type { ModelConfig } from './config.js';
+import { layerIndexerType, type ModelConfig } from './config.js';
 import type { KeyStore, KvCache } from './context.js';
 
 export interface PagedPoolOptions {
   readonly numBlocks: number;
   /** Positions per block. */
   readonly blockSize: number;
-  /** MTP layers stored after the main ones (layer slots numLayers..; each with a full indexer). */
+  /** MTP layers stored after the main ones (layer slots numLayers..; indexer keys when cfg.mtpIndexerType is full). */
   readonly mtpLayers?: number;
 }
 
@@ -38,13 +38,13 @@ export class PagedKvPool {
     const mtp = opts.mtpLayers ?? 0;
     // Zero-filled lazily by the OS: pages are touched only as blocks are first written.
     this.latent = Array.from({ length: cfg.numLayers + mtp }, () => new Float32Array(rows * this.latentWidth));
-    this.indexKeys = [...cfg.indexerTypes.map((t) => t === 'full'), ...Array.from({ length: mtp }, () => true)]
-      .map((full) => (full ? new Float32Array(rows * this.keyWidth) : null));
+    this.indexKeys = Array.from({ length: cfg.numLayers + mtp }, (_, i) => (layerIndexerType(cfg, i) === 'full' ? new Float32Array(rows * this.keyWidth) : null));
   }
 
   /** Bytes one block takes across all layers (and `mtpLayers` MTP layers). */
   static bytesPerBlock(cfg: ModelConfig, blockSize: number, mtpLayers = 0): number {
-    const full = cfg.indexerTypes.filter((t) => t === 'full').length + mtpLayers;
+    let full = 0;
+    for (let i = 0; i < cfg.numLayers + mtpLayers; i++) if (layerIndexerType(cfg, i) === 'full') full++;
     return 4 * blockSize * ((cfg.numLayers + mtpLayers) * (cfg.kvLoraRank + cfg.qkRopeHeadDim) + full * cfg.indexHeadDim);
   }
 

@@ -4,9 +4,54 @@
 //           index_topk 2048 and head-dim 128 indexer, 64 experts top-8 + shared expert, 3 dense layers.
 //   long  — one layer with GLM-5's latent widths and index_topk 2048 and a small MLP: for long-context
 //           sparse-vs-dense measurements, where a real 64K-token prefill must stay affordable on 2 cores.
+//   flash — GLM-4.7-Flash (glm4_moe_lite) at full width, in its published config layout, but 4 of its
+//           47 layers (layer 0 dense, 3 MoE) and the preset vocabulary: per-layer speed of the real model.
 
-export type PresetName = 'tiny' | 'small' | 'long';
-export const PRESETS: readonly PresetName[] = ['tiny', 'small', 'long'];
+export type PresetName = 'tiny' | 'small' | 'long' | 'flash';
+export const PRESETS: readonly PresetName[] = ['tiny', 'small', 'long', 'flash'];
+
+/** zai-org/GLM-4.7-Flash config.json (legacy layout: top-level rope_theta, first_k_dense_replace), `numLayers` of its 47 layers. */
+export function flashConfig(vocab: VocabInfo, numLayers: number): Record<string, unknown> {
+  return {
+    architectures: ['Glm4MoeLiteForCausalLM'],
+    model_type: 'glm4_moe_lite',
+    attention_bias: false,
+    attention_dropout: 0.0,
+    pad_token_id: vocab.padTokenId,
+    eos_token_id: [...vocab.eosTokenIds],
+    hidden_act: 'silu',
+    hidden_size: 2048,
+    intermediate_size: 10240,
+    max_position_embeddings: 202752,
+    moe_intermediate_size: 1536,
+    topk_method: 'noaux_tc',
+    norm_topk_prob: true,
+    num_attention_heads: 20,
+    n_group: 1,
+    topk_group: 1,
+    n_routed_experts: 64,
+    n_shared_experts: 1,
+    routed_scaling_factor: 1.8,
+    num_experts_per_tok: 4,
+    first_k_dense_replace: 1,
+    num_hidden_layers: numLayers,
+    num_key_value_heads: 20,
+    num_nextn_predict_layers: 0,
+    partial_rotary_factor: 1.0,
+    rms_norm_eps: 1e-5,
+    rope_scaling: null,
+    rope_theta: 1000000,
+    tie_word_embeddings: false,
+    dtype: 'bfloat16',
+    q_lora_rank: 768,
+    kv_lora_rank: 512,
+    qk_nope_head_dim: 192,
+    qk_rope_head_dim: 64,
+    v_head_dim: 256,
+    vocab_size: vocab.vocabSize,
+    initializer_range: 0.02,
+  };
+}
 
 export interface VocabInfo {
   readonly vocabSize: number;
@@ -44,6 +89,8 @@ export function presetConfig(name: PresetName, vocab: VocabInfo): Record<string,
     indexer_types: Array.from({ length: n }, () => 'full'),
   });
   switch (name) {
+    case 'flash':
+      return flashConfig(vocab, 4);
     case 'tiny':
       return {
         ...common, ...layers(4, 1),

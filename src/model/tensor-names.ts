@@ -1,8 +1,9 @@
-// The one table of glm_moe_dsa checkpoint tensors for a given config: HF name, shape, role and the
+// The one table of checkpoint tensors (glm_moe_dsa and its registered relatives) for a given config: HF name, shape, role and the
 // weights field it fills (`key`), in the order the released checkpoints use. The loader (weights.ts)
 // reads it and the synthetic writer (synthetic.ts) writes it, so every HF name is spelled here only.
 
 import type { ModelConfig } from './config.js';
+import { pushAll } from '../tensor/arrays.js';
 
 export type TensorRole = 'embed' | 'linear' | 'norm' | 'ln_bias' | 'router' | 'router_bias' | 'head' | 'unquantised_linear';
 
@@ -52,8 +53,8 @@ export function layerTensors(c: ModelConfig, i: number, moe: boolean, indexer: b
     { key: 'moe.router', name: `${p}.mlp.gate.weight`, shape: [c.nRoutedExperts, D], role: 'router' },
     { key: 'moe.bias', name: `${p}.mlp.gate.e_score_correction_bias`, shape: [c.nRoutedExperts], role: 'router_bias' },
   );
-  for (let e = 0; e < c.nRoutedExperts; e++) out.push(...mlp(`expert.${e}`, `${p}.mlp.experts.${e}`, D, c.moeIntermediateSize));
-  if (c.nSharedExperts > 0) out.push(...mlp('shared', `${p}.mlp.shared_experts`, D, c.moeIntermediateSize * c.nSharedExperts));
+  for (let e = 0; e < c.nRoutedExperts; e++) pushAll(out, mlp(`expert.${e}`, `${p}.mlp.experts.${e}`, D, c.moeIntermediateSize));
+  if (c.nSharedExperts > 0) pushAll(out, mlp('shared', `${p}.mlp.shared_experts`, D, c.moeIntermediateSize * c.nSharedExperts));
   return out;
 }
 
@@ -61,7 +62,7 @@ export function layerTensors(c: ModelConfig, i: number, moe: boolean, indexer: b
 export function checkpointTensors(c: ModelConfig): TensorSpec[] {
   const D = c.hiddenSize;
   const out: TensorSpec[] = [{ key: 'embed', name: 'model.embed_tokens.weight', shape: [c.vocabSize, D], role: 'embed' }];
-  for (let i = 0; i < c.numLayers; i++) out.push(...layerTensors(c, i, c.mlpLayerTypes[i] === 'sparse', c.indexerTypes[i] === 'full'));
+  for (let i = 0; i < c.numLayers; i++) pushAll(out, layerTensors(c, i, c.mlpLayerTypes[i] === 'sparse', c.indexerTypes[i] === 'full'));
   for (let j = 0; j < c.numNextnPredictLayers; j++) {
     const i = c.numLayers + j;
     const p = `model.layers.${i}`;
@@ -69,9 +70,10 @@ export function checkpointTensors(c: ModelConfig): TensorSpec[] {
       { key: 'mtp.enorm', name: `${p}.enorm.weight`, shape: [D], role: 'norm' },
       { key: 'mtp.hnorm', name: `${p}.hnorm.weight`, shape: [D], role: 'norm' },
       { key: 'mtp.ehProj', name: `${p}.eh_proj.weight`, shape: [D, 2 * D], role: 'unquantised_linear' },
-      ...layerTensors(c, i, true, true),
-      { key: 'mtp.headNorm', name: `${p}.shared_head.norm.weight`, shape: [D], role: 'norm' },
     );
+    pushAll(out, layerTensors(c, i, true, c.mtpIndexerType === 'full'));
+    out.push({ key: 'mtp.headNorm', name: `${p}.shared_head.norm.weight`, shape: [D], role: 'norm' });
+    if (c.architecture.mtpOwnEmbedding) pushAll(out, mtpOwnEmbedding(c, i));
   }
   out.push({ key: 'norm', name: 'model.norm.weight', shape: [D], role: 'norm' });
   if (!c.tieWordEmbeddings) out.push(lmHeadTensor(c));
@@ -83,7 +85,15 @@ export function lmHeadTensor(c: ModelConfig): TensorSpec {
   return { key: 'lmHead', name: 'lm_head.weight', shape: [c.vocabSize, c.hiddenSize], role: 'head' };
 }
 
-/** Names some exports add to an MTP layer that duplicate the main embedding and head (accepted, unused). */
+/** The MTP layer's own embedding and head ([V, hidden] each): the drafter's in glm4_moe_lite (spec glm47-flash.md §4). */
+function mtpOwnEmbedding(c: ModelConfig, i: number): TensorSpec[] {
+  return [
+    { key: 'mtp.embed', name: `model.layers.${i}.embed_tokens.weight`, shape: [c.vocabSize, c.hiddenSize], role: 'embed' },
+    { key: 'mtp.head', name: `model.layers.${i}.shared_head.head.weight`, shape: [c.vocabSize, c.hiddenSize], role: 'head' },
+  ];
+}
+
+/** Names some glm_moe_dsa exports add to an MTP layer that duplicate the main embedding and head (accepted, unused). */
 export function mtpDuplicateNames(i: number): string[] {
   return [`model.layers.${i}.embed_tokens.weight`, `model.layers.${i}.shared_head.head.weight`];
 }

@@ -32,7 +32,7 @@ export interface AttentionWeights {
   readonly kvB: LinearWeight;
   /** [hidden, H·Dv] */
   readonly o: LinearWeight;
-  /** Present on layers whose indexer type is full. */
+  /** Present on layers whose indexer type is full (never on 'shared' or 'none' layers). */
   readonly indexer: IndexerWeights | null;
 }
 
@@ -66,6 +66,9 @@ export interface MtpWeights {
   /** [hidden, 2·hidden]: embedding half first. */
   readonly ehProj: LinearWeight;
   readonly headNorm: Float32Array;
+  /** [V, hidden] its own embedding and lm_head (glm4_moe_lite); null: the main model's. */
+  readonly embed: LinearWeight | null;
+  readonly head: LinearWeight | null;
 }
 
 export interface ModelWeights {
@@ -178,22 +181,25 @@ export function loadWeights(ckpt: Checkpoint, cfg: ModelConfig): ModelWeights {
   const head = lmHeadTensor(cfg);
   const lmHead = cfg.tieWordEmbeddings && !ld.has(head.name) ? embed : ld.linear(head);
 
-  // MTP layers sit after the main stack (index numLayers + j); always MoE with their own full indexer.
+  // MTP layers sit after the main stack (index numLayers + j); always MoE, indexer as cfg.mtpIndexerType.
   const mtp: MtpWeights[] = [];
   for (let j = 0; j < cfg.numNextnPredictLayers; j++) {
     const i = cfg.numLayers + j;
     const specs = perLayer.get(i)!;
     const t = byKey(specs);
     if (!ld.has(t('mtp.ehProj').name)) break; // config announces MTP but the checkpoint omits it: run without.
+    const own = cfg.architecture.mtpOwnEmbedding;
     mtp.push({
-      layer: loadLayer(ld, specs, 'sparse', true),
+      layer: loadLayer(ld, specs, 'sparse', cfg.mtpIndexerType === 'full'),
       enorm: ld.vector(t('mtp.enorm')),
       hnorm: ld.vector(t('mtp.hnorm')),
       ehProj: ld.linear(t('mtp.ehProj')),
       headNorm: ld.vector(t('mtp.headNorm')),
+      embed: own ? ld.linear(t('mtp.embed')) : null,
+      head: own ? ld.linear(t('mtp.head')) : null,
     });
-    // Some exports copy the shared embedding/head into the MTP layer; they duplicate the main ones.
-    for (const extra of mtpDuplicateNames(i)) if (ld.has(extra)) ld.used.add(extra);
+    // Some glm_moe_dsa exports copy the shared embedding/head into the MTP layer; they duplicate the main ones.
+    if (!own) for (const extra of mtpDuplicateNames(i)) if (ld.has(extra)) ld.used.add(extra);
   }
 
   for (const name of ckpt.names()) {
@@ -201,8 +207,8 @@ export function loadWeights(ckpt: Checkpoint, cfg: ModelConfig): ModelWeights {
     const t = ckpt.get(name);
     // Shared-indexer layers of GLM-5.2 carry no indexer weights, but some GGUF-era exports keep them: ignore those.
     const l = parseLayerName(name);
-    if (l && l.rest.startsWith('self_attn.indexer.') && cfg.indexerTypes[l.layer] === 'shared') continue;
-    throw new CheckpointError(t.file, 'unknown tensor (not part of a glm_moe_dsa checkpoint with this config)', name);
+    if (l?.rest.startsWith('self_attn.indexer.') && cfg.indexerTypes[l.layer] === 'shared') continue;
+    throw new CheckpointError(t.file, `unknown tensor (not part of a ${cfg.architecture.modelType} checkpoint with this config)`, name);
   }
   return { embed, layers, norm, lmHead, mtp };
 }

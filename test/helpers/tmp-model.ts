@@ -17,3 +17,12 @@ export function tinyCheckpoint(opts: { dtype?: SyntheticDType; seed?: number; ov
   writeSyntheticCheckpoint(dir, cfg, { seed: opts.seed ?? 1, dtype: opts.dtype ?? 'f32', maxShardBytes: opts.maxShardBytes });
   return dir;
 }
+
+/** The tiny preset as a glm4_moe_lite (GLM-4.7-Flash) checkpoint: no indexer keys, lite model_type. */
+export function tinyFlashCheckpoint(opts: { dtype?: SyntheticDType; seed?: number; overrides?: Record<string, unknown> } = {}): string {
+  const cfg: Record<string, unknown> = { ...presetConfig('tiny', { vocabSize: 300, eosTokenIds: [1], padTokenId: 0 }), model_type: 'glm4_moe_lite', architectures: ['Glm4MoeLiteForCausalLM'] };
+  for (const k of Object.keys(cfg)) if (k.startsWith('index')) delete cfg[k];
+  const dir = tmpDir();
+  writeSyntheticCheckpoint(dir, { ...cfg, ...opts.overrides }, { seed: opts.seed ?? 1, dtype: opts.dtype ?? 'f32' });
+  return dir;
+}
