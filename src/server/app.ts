@@ -19,6 +19,7 @@ import { OPENAI_ERRORS, openaiErrorBody } from './protocol/openai-common.js';
 import { prepareChat } from './protocol/openai-chat.js';
 import { prepareCompletions } from './protocol/openai-completions.js';
 import { prepareResponses, responsesError } from './protocol/responses.js';
+import { mountWebUi } from './web-ui.js';
 
 export interface AppOptions {
   readonly engine: ServingEngine;
@@ -190,6 +191,8 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
       return errorResponse(c, e instanceof ApiError ? e : new ApiError('api', (e as Error).message));
     }
   });
+
+  mountWebUi(app); // the chat page at `/` (web/)
 
   app.notFound((c) => errorResponse(c, new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`)));
   app.onError((e, c) => {

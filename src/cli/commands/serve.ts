@@ -70,7 +70,7 @@ export const command: Command = {
     if (port < 0 || port > 65535) throw new UsageError('--port must be between 0 and 65535');
     const pricing = loadPricing(values.pricing);
     const served = values['served-model-name'] ?? ['glm-5', basename(dir)];
-    const models = new ModelNames([...new Set(served)], values.alias ?? ['claude-*', 'gpt-*']);
+    const models = new ModelNames([...new Set(served)], values.alias ?? ['claude-*', 'gpt-*'], pricing);
 
     await warmCheckpoint(dir);
     const engine = servingEngine(loadEngine(dir, engineOptions(values)));
