@@ -18,6 +18,7 @@ const ENTRY = join(HERE, 'llamacpp', 'node_modules', 'node-llama-cpp', 'dist', '
 
 // The few node-llama-cpp shapes used here (its types are not installed with the project).
 interface LlamaSequence {
+  // biome-ignore lint/suspicious/noConfusingVoidType: node-llama-cpp's own signature (next() may pass nothing)
   evaluate(tokens: number[], options?: { temperature?: number }): AsyncGenerator<number, void, void | number | number[]>;
   controlledEvaluate(input: (number | [number, { generateNext?: { logits?: boolean } }])[]): Promise<({ next: { logits?: Map<number, number> } } | undefined)[]>;
 }

@@ -15,6 +15,7 @@ import { selectOps } from '../src/kernels/select.js';
 import { measureMachineLimits, type MachineLimits } from '../src/kernels/native.js';
 import { Rng } from '../src/tensor/random.js';
 import { decodeBytesPerToken, paramCounts, prefillFlops } from './model-cost.js';
+import { minOf } from '../src/tensor/arrays.js';
 
 const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const log = (s: string) => { if (!args.json) console.log(s); };
@@ -86,7 +87,7 @@ async function main() {
     // Warm-up at the same length (workspace buffers reach their size), then the best of two runs; each
     // run starts a new sequence cache, as a new request would.
     small.forward(ids, small.newCache(T), { logits: 'last' });
-    const s = Math.min(...[0, 1].map(() => time(() => small.forward(ids, small.newCache(T), { logits: 'last' }))[1]));
+    const s = minOf([0, 1].map(() => time(() => small.forward(ids, small.newCache(T), { logits: 'last' }))[1]));
     prefill[T] = T / s;
     prefillGflops[T] = prefillFlops(small, T) / s / 1e9;
     log(`prefill ${T} tokens: ${(T / s).toFixed(1)} tok/s (${prefillGflops[T]!.toFixed(1)} GFLOP/s)`);
@@ -99,7 +100,7 @@ async function main() {
     const steps = 24;
     // Best of five runs of `steps` greedy tokens from the same context (truncate() rewinds the cache):
     // single runs on a shared VM vary by up to 1.5x within a minute.
-    const s = Math.min(...[0, 1, 2, 3, 4].map(() => {
+    const s = minOf([0, 1, 2, 3, 4].map(() => {
       cache.truncate(ctx);
       let r = first;
       return time(() => {

@@ -9,6 +9,7 @@ import { Engine } from '../src/engine/engine.js';
 import { chooseToken, processLogits, Rng as SampleRng } from '../src/engine/sampler.js';
 import { resolveSampling, samplingDefaults } from '../src/engine/sampling-params.js';
 import { Rng } from '../src/tensor/random.js';
+import { maxOf } from '../src/tensor/arrays.js';
 
 export interface ServingResult {
   /** streams → generated tokens per second of wall time (prefill included), and decode-only rate. */
@@ -47,7 +48,7 @@ async function run(engine: Engine, streams: number, V: number, seed: number): Pr
   });
   const counts = await Promise.all(jobs);
   const t1 = performance.now();
-  lastFirst = Math.max(...firsts);
+  lastFirst = maxOf(firsts);
   // Tokens generated after every request had its first token: pure decode at full concurrency.
   afterFirst = counts.reduce((a, b) => a + b, 0) - streams;
   const total = counts.reduce((a, b) => a + b, 0);

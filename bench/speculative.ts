@@ -11,6 +11,7 @@ import { Engine } from '../src/engine/engine.js';
 import { loadEngine } from '../src/cli/load-engine.js';
 import type { GlmModel } from '../src/model/model.js';
 import { Rng } from '../src/tensor/random.js';
+import { maxOf } from '../src/tensor/arrays.js';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 export const DEFAULT_MODEL = join(ROOT, 'models', 'glm5-nano');
@@ -57,7 +58,7 @@ export async function benchDefaultModel(log: (s: string) => void): Promise<SpecR
       const fresh = new Engine(probe.model, { tokenizer: probe.tokenizer, speculative: k, speculativeMaxBatch: 64, kvCacheGb: 0.5, maxRunning: 16 });
       const rates: number[] = [];
       for (let rep = 0; rep < 2; rep++) rates.push(await decodeRate(fresh, rep === 0 ? prompts.slice(0, streams) : prompts.slice(4, 4 + streams), 96));
-      const r = row(fresh, k, streams, Math.max(...rates));
+      const r = row(fresh, k, streams, maxOf(rates));
       out.push(r);
       log(`default model, ${streams} stream(s), k=${k}: ${r.tok_s.toFixed(1)} tok/s${r.acceptance !== null ? `, acceptance ${(r.acceptance * 100).toFixed(1)}% (by position ${r.accepted_at.map((a) => (a * 100).toFixed(0) + '%').join(' / ')}), ${r.accepted_per_step!.toFixed(2)} tokens per verify step` : ''}`);
     }

@@ -8,12 +8,13 @@ import { chooseToken, logprobsOf, processLogits, Rng } from '../src/engine/sampl
 import { StopStringMatcher } from '../src/engine/stop-strings.js';
 import { resolveSampling, samplingDefaults } from '../src/engine/sampling-params.js';
 import type { SamplingParams } from '../src/engine/types.js';
+import { maxOf, minOf } from '../src/tensor/arrays.js';
 
 const base = samplingDefaults({});
 
 /** The textbook pipeline: sort everything, top-k, renormalise, top-p, min-p; the draw walks the kept ids in order. */
 function naive(x: Float32Array, p: SamplingParams, rng: Rng): number {
-  const V = x.length, mx = Math.max(...x);
+  const V = x.length, mx = maxOf(x);
   const q = Array.from(x, (v) => Math.exp((v - mx) / p.temperature));
   let order = Array.from({ length: V }, (_, i) => i).sort((a, b) => q[b]! - q[a]! || a - b);
   if (p.topK > 0) order = order.slice(0, p.topK);
@@ -57,7 +58,7 @@ test('temperature 0 is argmax; a seeded generator repeats; the distribution foll
   const rng = new Rng(42), counts = [0, 0, 0];
   for (let i = 0; i < 20000; i++) counts[chooseToken(y, p, rng)]!++;
   [0.5, 0.3, 0.2].forEach((want, i) => assert.ok(Math.abs(counts[i]! / 20000 - want) < 0.015, `token ${i}: ${counts[i]! / 20000}`));
-  const draws = (seed: number) => Array.from({ length: 5 }, (_, i, r = new Rng(seed)) => r.nextU32());
+  const draws = (seed: number) => Array.from({ length: 5 }, (_, _i, r = new Rng(seed)) => r.nextU32());
   assert.deepEqual(draws(7), draws(7));
 });
 
@@ -80,7 +81,7 @@ test('logprobs: log-softmax of the raw logits and the top alternatives in order'
 test('stop strings are found across every split of the text and trimmed', () => {
   const text = 'Hello wörld, the END is near. 🙂 STOP here';
   for (const stops of [['END'], ['near. 🙂'], ['STOP', 'the E'], ['zzz']]) {
-    const first = Math.min(...stops.map((s) => (text.indexOf(s) < 0 ? Infinity : text.indexOf(s))));
+    const first = minOf(stops.map((s) => (text.indexOf(s) < 0 ? Infinity : text.indexOf(s))));
     const want = first === Infinity ? text : text.slice(0, first);
     for (let cut1 = 0; cut1 < text.length; cut1 += 3) {
       for (let cut2 = cut1; cut2 <= text.length; cut2 += 5) {

@@ -19,6 +19,7 @@ import { nativeKernels, nativeOps, weightArgs } from '../src/kernels/native.js';
 import type { Ops } from '../src/kernels/interface.js';
 import { dequantize, f32Weight, quantizeInt8, sliceRows, type LinearWeight, type WeightFormat } from '../src/tensor/weight.js';
 import { f32ToBf16, f32ToE4m3, f32ToF16 } from '../src/tensor/dtype.js';
+import { maxOf, minOf } from '../src/tensor/arrays.js';
 
 const addon = nativeKernels();
 const skip = addon ? false : 'native addon not built (npm install / node-gyp rebuild)';
@@ -147,13 +148,13 @@ describe('native kernels vs reference', { skip }, () => {
               const what = `${isa} ${format} [${rows}x${cols}] T=${T}`;
               const x = randn(T * cols);
               const g = guarded(T * rows);
-              addon!.matmul(g.out, x, T, ...weightArgs(w));
+              addon!.matmul(g.out, x, T, ...weightArgs(w)); // spread-ok: weightArgs is a fixed 8-tuple
               g.check(`matmul ${what}`);
               const ad = absDots(x, T, w, false);
               assertClose(g.out, refOps.matmul(x, T, w), (i) => 1e-5 * ad[i]! + 1e-6, `matmul ${what}`);
               const xt = randn(T * rows);
               const gt = guarded(T * cols);
-              addon!.matmulT(gt.out, xt, T, ...weightArgs(w));
+              addon!.matmulT(gt.out, xt, T, ...weightArgs(w)); // spread-ok: weightArgs is a fixed 8-tuple
               gt.check(`matmulT ${what}`);
               const adt = absDots(xt, T, w, true);
               assertClose(gt.out, refOps.matmulT(xt, T, w), (i) => 1e-5 * adt[i]! + 1e-6, `matmulT ${what}`);
@@ -181,6 +182,7 @@ describe('native kernels vs reference', { skip }, () => {
                 const args = { x, xStride, xOffset, T, heads, w, headRows, rowStart, n, transposed };
                 const r = refOps.headMatmul(args);
                 const g = guarded(T * heads * outW);
+                // spread-ok: weightArgs is a fixed 8-tuple
                 addon!.headMatmul(g.out, x, xStride, xOffset, T, heads, headRows, rowStart, n, transposed, ...weightArgs(w));
                 const what = `headMatmul ${isa} ${format} ${JSON.stringify({ heads, headRows, rowStart, n, cols, transposed, T })}`;
                 g.check(what);
@@ -198,7 +200,9 @@ describe('native kernels vs reference', { skip }, () => {
           }
         }
         const w = makeWeight('bf16', 8, 4);
+        // spread-ok: weightArgs is a fixed 8-tuple
         assert.throws(() => addon!.headMatmul(new Float32Array(8), new Float32Array(16), 4, 0, 1, 2, 4, 1, 4, false, ...weightArgs(w)), RangeError);
+        // spread-ok: weightArgs is a fixed 8-tuple
         assert.throws(() => addon!.headMatmul(new Float32Array(8), new Float32Array(7), 4, 0, 1, 2, 4, 0, 4, false, ...weightArgs(w)), RangeError);
       });
 
@@ -233,7 +237,7 @@ describe('native kernels vs reference', { skip }, () => {
           const w = makeWeight(format, 17, 33, [4, 8], format === 'fp8' ? 3 : 0);
           const ids = Int32Array.from([0, 16, 5, 5, 9]);
           const g = guarded(ids.length * 33);
-          addon!.gatherRows(g.out, ids, ...weightArgs(w));
+          addon!.gatherRows(g.out, ids, ...weightArgs(w)); // spread-ok: weightArgs is a fixed 8-tuple
           g.check('gatherRows');
           assert.deepEqual(g.out, refOps.gatherRows(w, ids), `${isa} ${format}`);
         }
@@ -393,7 +397,7 @@ describe('native kernels vs reference', { skip }, () => {
               return acc;
             };
             assert.equal(new Set(got).size, K, 'distinct keys');
-            const kth = Math.min(...want.map(score));
+            const kth = minOf(want.map(score));
             for (const s of got) {
               assert.ok(s >= 0 && s < keyLimit[t]!, `key ${s} visible`);
               assert.ok(score(s) >= kth - 1e-5 * scale, `row ${t}: key ${s} score ${score(s)} below k-th ${kth}`);
@@ -413,7 +417,7 @@ describe('native kernels vs reference', { skip }, () => {
           const x = randn(T * D);
           const args = { x, T, experts, ids, weights, k };
           const r = refOps.moe(args);
-          const mag = Math.max(...r.map(Math.abs));
+          const mag = maxOf(r.map(Math.abs));
           const g = guarded(T * D);
           const used = experts.flatMap((e) => [e.gate, e.up, e.down]);
           addon!.moe(g.out, x, T, D, used, ids, weights, k);
@@ -423,15 +427,19 @@ describe('native kernels vs reference', { skip }, () => {
           // prefill schedule: 150 tokens (expert 0 in every token: > 128 rows, two token chunks), per-expert
           // intermediate widths, several row chunks per expert
           {
-            const T2 = 150, k2 = 3, D2 = 300, E2 = 5, widths = [130, 24, 7, 64, 33];
+            const T2 = 150, k2 = 3, D2 = 300, widths = [130, 24, 7, 64, 33];
             const ex2 = widths.map((I2) => ({
               gate: makeWeight(format, I2, D2, [8, 16]), up: makeWeight(format, I2, D2, [8, 16]), down: makeWeight(format, D2, I2, [8, 16]),
             }));
             const ids2 = new Int32Array(T2 * k2);
-            for (let t = 0; t < T2; t++) ids2[t * k2] = 0, ids2[t * k2 + 1] = 1 + (t % 4), ids2[t * k2 + 2] = 1 + ((t + 1 + (t % 3)) % 4);
+            for (let t = 0; t < T2; t++) {
+              ids2[t * k2] = 0;
+              ids2[t * k2 + 1] = 1 + (t % 4);
+              ids2[t * k2 + 2] = 1 + ((t + 1 + (t % 3)) % 4);
+            }
             const a2 = { x: randn(T2 * D2), T: T2, experts: ex2, ids: ids2, weights: randn(T2 * k2), k: k2 };
             const r2 = refOps.moe(a2);
-            const mag2 = Math.max(...r2.map(Math.abs));
+            const mag2 = maxOf(r2.map(Math.abs));
             assertClose(ops.moe(a2), r2, () => 1e-5 * mag2 + 1e-6, `moe T=150 ${format}`);
           }
           // decode (T = 1): the fused gate/up then down path; a wide D to get several row chunks
@@ -441,7 +449,7 @@ describe('native kernels vs reference', { skip }, () => {
             }));
             const a1 = { x: randn(D1), T: 1, experts: ex1, ids: Int32Array.from([3, 0, 2]), weights: randn(3), k: 3 };
             const r1 = refOps.moe(a1);
-            const mag1 = Math.max(...r1.map(Math.abs));
+            const mag1 = maxOf(r1.map(Math.abs));
             assertClose(ops.moe(a1), r1, () => 1e-5 * mag1 + 1e-6, `moe T=1 ${format} D=${D1}`);
           }
         }
@@ -451,8 +459,9 @@ describe('native kernels vs reference', { skip }, () => {
 
   it('rejects out-of-range arguments instead of reading past buffers', () => {
     const w = makeWeight('bf16', 4, 8);
+    // spread-ok: weightArgs is a fixed 8-tuple
     assert.throws(() => addon!.matmul(new Float32Array(4), new Float32Array(7), 1, ...weightArgs(w)), RangeError);
-    assert.throws(() => addon!.matmul(new Float32Array(3), new Float32Array(8), 1, ...weightArgs(w)), RangeError);
+    assert.throws(() => addon!.matmul(new Float32Array(3), new Float32Array(8), 1, ...weightArgs(w)), RangeError); // spread-ok: weightArgs is a fixed 8-tuple
     const short = { ...w, data: w.data.subarray(0, 60) };
     assert.throws(() => ops.matmul(new Float32Array(8), 1, short), RangeError);
     const keyLimit = Int32Array.from([3]);

@@ -31,7 +31,7 @@ test('messages: create and stream agree (greedy); MessageStream finishes; usage 
   const final = await stream.finalMessage();
   assert.equal(events[0], 'message_start');
   const raw = await fetch(`${server.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, messages: [{ role: 'user', content: 'a b c d e f g h '.repeat(120) }], stream: true }) });
-  assert.match(await raw.text(), /^event: message_start\n[^]*event: ping\ndata: \{"type":"ping"\}/, 'message_start at once, pings during a long prefill');
+  assert.match(await raw.text(), /^event: message_start\n[\s\S]*event: ping\ndata: \{"type":"ping"\}/, 'message_start at once, pings during a long prefill');
   assert.equal(events[events.length - 1], 'message_stop');
   assert.deepEqual(final.content.map((b) => b.type), m.content.map((b) => b.type));
   assert.deepEqual(final.content, m.content);

@@ -13,6 +13,7 @@ import { Tokenizer } from '../src/text/tokenizer.js';
 import { ChoiceTracker } from '../src/server/protocol/choices.js';
 import type { ModelContext } from '../src/server/protocol/common.js';
 import type { Prepared, SseFrame } from '../src/server/protocol/dialect.js';
+import { pushAll } from '../src/tensor/arrays.js';
 
 export function presetContext(maxContext = 4096): ModelContext {
   const dir = mkdtempSync(join(tmpdir(), 'glm5-proto-'));
@@ -40,13 +41,13 @@ export function streamScripted(p: Prepared, pieces: readonly string[], end: Scri
   const frames = [...w.open()];
   if (keepAlives) frames.push(w.keepAlive());
   for (const text of pieces) {
-    frames.push(...w.events(0, t.push({ type: 'token', ids: [1], text }), undefined));
+    pushAll(frames, w.events(0, t.push({ type: 'token', ids: [1], text }), undefined));
     if (keepAlives) frames.push(w.keepAlive());
   }
   const usage = end.usage ?? USAGE;
-  frames.push(...w.events(0, t.push({ type: 'done', finishReason: end.finishReason ?? 'stop', ...(end.stopReason !== undefined ? { stopReason: end.stopReason } : {}), usage }), undefined));
-  frames.push(...w.choiceDone(t.result()));
-  frames.push(...w.close(usage));
+  pushAll(frames, w.events(0, t.push({ type: 'done', finishReason: end.finishReason ?? 'stop', ...(end.stopReason !== undefined ? { stopReason: end.stopReason } : {}), usage }), undefined));
+  pushAll(frames, w.choiceDone(t.result()));
+  pushAll(frames, w.close(usage));
   return frames;
 }
 

@@ -15,6 +15,7 @@ import { DEFAULT_MODEL_DIR } from '../src/cli/default-model.js';
 import { DEMO_TOOLS, runDemoTool } from '../src/tools/demo-tools.js';
 import { glm5, startServerProcess } from './server-helpers.js';
 import type { ServerProcess } from './server-helpers.js';
+import { pushAll } from '../src/tensor/arrays.js';
 
 /** GLM5_TOOLS_MODEL points the test at another trained checkpoint folder (e.g. an export in progress). */
 const MODEL_DIR = process.env.GLM5_TOOLS_MODEL ?? DEFAULT_MODEL_DIR;
@@ -89,7 +90,7 @@ test('Responses: function_call → function_call_output → message', { skip }, 
   assert.ok(call && call.type === 'function_call', JSON.stringify(first.output));
   const args = JSON.parse(call.arguments) as Record<string, unknown>;
   checkArgs(call.name, args);
-  input.push(...(first.output as OpenAI.Responses.ResponseInputItem[]));
+  pushAll(input, first.output as OpenAI.Responses.ResponseInputItem[]);
   input.push({ type: 'function_call_output', call_id: call.call_id, output: runDemoTool(call.name, args, new Date('2026-12-01T06:30:00Z')) });
   const second = await openai.responses.create({ model: 'glm-5', input, tools, temperature: 0, max_output_tokens: 200, store: false });
   assert.equal(second.status, 'completed');

@@ -161,12 +161,10 @@ function filtered(x: Float32Array, p: SamplingParams): number {
   const toBucket = (2 / Math.LN2) * invT;
   bucketCount.fill(0);
   bucketMass.fill(0);
-  let total = 0;
   for (let i = 0; i < V; i++) {
     const d = mx - x[i]!;
     const q = Math.exp((x[i]! - mx) * invT);
     probs[i] = q;
-    total += q;
     const b = Math.min(NB - 1, Math.floor(d * toBucket));
     bucketOf[i] = b;
     bucketCount[b]!++;

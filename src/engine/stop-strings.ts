@@ -1,12 +1,14 @@
 // Stop strings over streamed text: holds back just enough text that a stop string split across token
 // boundaries is still found, and trims the text before the match.
 
+import { maxOf } from '../tensor/arrays.js';
+
 export class StopStringMatcher {
   private held = '';
   private readonly hold: number;
 
   constructor(private readonly stops: readonly string[]) {
-    this.hold = Math.max(0, ...stops.map((s) => s.length - 1));
+    this.hold = Math.max(0, maxOf(stops.map((s) => s.length - 1)));
   }
 
   /** Adds decoded text; returns what may be emitted now, and the stop string if one matched (the stream is then over). */

@@ -72,7 +72,7 @@ export function nativeOps(): Ops | null {
     name: `native-${n.isa()}`,
     matmul(x: Float32Array, T: number, w: LinearWeight, out?: Float32Array): Float32Array {
       const y = outArray(out, T * w.rows, 'matmul');
-      n.matmul(y, x, T, ...weightArgs(w));
+      n.matmul(y, x, T, ...weightArgs(w)); // spread-ok: weightArgs is a fixed 8-tuple
       return y;
     },
     matmulMany(x: Float32Array, T: number, ws: readonly LinearWeight[], outs?: readonly Float32Array[]): Float32Array[] {
@@ -83,18 +83,19 @@ export function nativeOps(): Ops | null {
     },
     matmulT(x: Float32Array, T: number, w: LinearWeight, out?: Float32Array): Float32Array {
       const y = outArray(out, T * w.cols, 'matmulT');
-      n.matmulT(y, x, T, ...weightArgs(w));
+      n.matmulT(y, x, T, ...weightArgs(w)); // spread-ok: weightArgs is a fixed 8-tuple
       return y;
     },
     headMatmul(a: HeadMatmulArgs): Float32Array {
       const outW = a.transposed ? a.w.cols : a.n;
       const y = outArray(a.out, a.T * a.heads * outW, 'headMatmul');
+      // spread-ok: weightArgs is a fixed 8-tuple
       n.headMatmul(y, a.x, a.xStride, a.xOffset, a.T, a.heads, a.headRows, a.rowStart, a.n, a.transposed, ...weightArgs(a.w));
       return y;
     },
     gatherRows(w: LinearWeight, ids: Int32Array, out?: Float32Array): Float32Array {
       const y = outArray(out, ids.length * w.cols, 'gatherRows');
-      n.gatherRows(y, ids, ...weightArgs(w));
+      n.gatherRows(y, ids, ...weightArgs(w)); // spread-ok: weightArgs is a fixed 8-tuple
       return y;
     },
     rmsNorm(x, T, D, w, eps, out) {

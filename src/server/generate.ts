@@ -9,6 +9,7 @@ import { ApiError } from './protocol/common.js';
 import type { ModelContext } from './protocol/common.js';
 import type { Prepared } from './protocol/dialect.js';
 import { SseChannel } from './sse.js';
+import { pushAll } from '../tensor/arrays.js';
 
 /** What the server needs from the engine (the Engine class satisfies it). */
 export interface ServingEngine extends ModelContext {
@@ -115,7 +116,7 @@ export function runSse(streams: RequestStream[], p: Prepared, signal: AbortSigna
       await ch.send(w.open());
       const { trackers, ttftMs } = await drive(streams, p, t0, hooks, async (t, ev, events) => {
         const frames = w.events(t.index, events, ev.type === 'token' ? ev.logprobs : undefined);
-        if (ev.type === 'done' && ev.finishReason !== 'error' && ev.finishReason !== 'abort') frames.push(...w.choiceDone(t.result()));
+        if (ev.type === 'done' && ev.finishReason !== 'error' && ev.finishReason !== 'abort') pushAll(frames, w.choiceDone(t.result()));
         await ch.send(frames);
       });
       const o = outcome(trackers, ttftMs, signal.aborted || ch.isCancelled);

@@ -7,7 +7,7 @@ export const DTYPE_BYTES: Record<DType, number> = {
 };
 
 export function isDType(s: string): s is DType {
-  return Object.prototype.hasOwnProperty.call(DTYPE_BYTES, s);
+  return Object.hasOwn(DTYPE_BYTES, s);
 }
 
 const f32buf = new Float32Array(1);
@@ -44,7 +44,7 @@ export function f32ToF16(x: number): number {
   const exp = (u >>> 23) & 0xff;
   let mant = u & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 31) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;

@@ -101,17 +101,17 @@ export class ChatTemplate {
     }
     const unhide = new Map([...hide].map(([a, b]) => [b, a]));
     const unhideRe = new RegExp([...unhide.keys()].join('|'), 'g');
-    const escape = (s: string): string => s.replace(marker, (t) => hide.get(String.fromCodePoint(t.codePointAt(0)!))! + t.slice(t.codePointAt(0)! > 0xffff ? 2 : 1));
+    const hideMarkers = (s: string): string => s.replace(marker, (t) => hide.get(String.fromCodePoint(t.codePointAt(0)!))! + t.slice(t.codePointAt(0)! > 0xffff ? 2 : 1));
     const restore = (s: string): string => s.replace(unhideRe, (c) => unhide.get(c)!);
 
-    const rendered = this.template.render(this.variables(mapStrings(messages, escape), tools && mapStrings(tools, escape), options));
+    const rendered = this.template.render(this.variables(mapStrings(messages, hideMarkers), tools && mapStrings(tools, hideMarkers), options));
     const ids: number[] = [];
     let prompt = '';
     let last = 0;
     const addText = (piece: string): void => {
       const text = restore(piece);
       prompt += text;
-      ids.push(...tokenizer.encode(text, { special: false }));
+      for (const id of tokenizer.encode(text, { special: false })) ids.push(id); // not ids.push(...): a long text overflows the stack
     };
     for (const m of rendered.matchAll(marker)) {
       addText(rendered.slice(last, m.index));

@@ -76,6 +76,7 @@ export function pyIntRepr(x: number): string {
 
 export function pyJsonString(s: string, ensureAscii: boolean): string {
   let out = JSON.stringify(s); // same escapes as Python for everything but lone surrogates
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is every ASCII code unit, matching Python's ensure_ascii
   if (ensureAscii) out = out.replace(/[^\x00-\x7f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
   return out;
 }

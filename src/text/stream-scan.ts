@@ -18,7 +18,9 @@ export function findFirst(buf: string, tags: readonly string[], from = 0): TagHi
 
 /** Length of the longest suffix of buf that is a proper prefix of one of the tags. */
 export function partialTagLength(buf: string, tags: readonly string[]): number {
-  const max = Math.min(buf.length, Math.max(...tags.map((t) => t.length)) - 1);
+  let longest = -Infinity; // a loop, not Math.max(...): no argument-count limit
+  for (const t of tags) longest = Math.max(longest, t.length);
+  const max = Math.min(buf.length, longest - 1);
   for (let k = max; k > 0; k--) {
     const tail = buf.slice(buf.length - k);
     if (tags.some((t) => t.length > k && t.startsWith(tail))) return k;

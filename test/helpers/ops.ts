@@ -15,7 +15,7 @@ export function opsUnderTest(): Ops[] {
     for (const [k, f] of Object.entries(native)) {
       if (typeof f === 'function') o[k] = (...args: unknown[]) => {
         kernels.setIsa(isa);
-        return (f as (...a: unknown[]) => unknown)(...args);
+        return (f as (...a: unknown[]) => unknown)(...args); // spread-ok: forwards this call's own arguments
       };
     }
     return o as unknown as Ops;

@@ -6,6 +6,7 @@ import { parse } from '../args.js';
 import { openDb } from '../../server/db.js';
 import { usageReport } from '../../server/ledger.js';
 import { dbPath } from './keys.js';
+import { maxOf } from '../../tensor/arrays.js';
 
 const USAGE = `glm5 usage [--since YYYY-MM-DD] [--db FILE] [--json]
 
@@ -37,7 +38,7 @@ export const command: Command = {
       const table = rows.map((r) => [r.day, r.key, r.model, String(r.requests), String(r.prompt_tokens), String(r.cached_tokens), String(r.completion_tokens), r.cost_usd.toFixed(6)]);
       const total = rows.reduce((a, r) => [a[0]! + r.requests, a[1]! + r.prompt_tokens, a[2]! + r.cached_tokens, a[3]! + r.completion_tokens, a[4]! + r.cost_usd], [0, 0, 0, 0, 0]);
       table.push(['total', '', '', String(total[0]), String(total[1]), String(total[2]), String(total[3]), total[4]!.toFixed(6)]);
-      const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+      const widths = head.map((h, i) => Math.max(h.length, maxOf(table.map((r) => r[i]!.length))));
       const line = (r: string[]): string => r.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
       console.log([line(head), ...table.map(line)].join('\n'));
     } finally {

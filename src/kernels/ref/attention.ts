@@ -2,6 +2,7 @@
 
 import type { AttentionArgs, IndexerArgs, KeyMask, Pages } from '../interface.js';
 import { topkRow } from './elementwise.js';
+import { maxOf } from '../../tensor/arrays.js';
 
 /** The keys row t reads, per the mask. */
 export function visibleKeys(mask: KeyMask, t: number): number[] {
@@ -40,7 +41,7 @@ export function attention(a: AttentionArgs): Float32Array {
         for (let i = 0; i < dk; i++) acc += a.q[qo + i]! * a.k[ko + i]!;
         return acc * a.scale;
       });
-      const m = Math.max(...scores);
+      const m = maxOf(scores);
       const p = scores.map((x) => Math.exp(x - m));
       const sum = p.reduce((x, y) => x + y, 0);
       const oo = (t * heads + h) * dv;

@@ -7,6 +7,7 @@ import { BlockSegmenter } from '../../text/blocks.js';
 import type { Block, BlockEvent } from '../../text/blocks.js';
 import { ModelOutput } from '../../text/model-output.js';
 import type { ModelOutputOptions, OutputResult } from '../../text/model-output.js';
+import { pushAll } from '../../tensor/arrays.js';
 
 export type Finish = 'stop' | 'length' | 'tool_calls' | 'stop_sequence' | 'abort' | 'error';
 
@@ -53,7 +54,7 @@ export class ChoiceTracker {
         this.reasoningTokens += ev.ids.length;
         if (ev.text.includes('</think>') || ev.text.includes('<tool_call>')) this.inReasoning = false;
       }
-      if (this.logprobs && ev.logprobs) this.logprobs.push(...ev.logprobs);
+      if (this.logprobs && ev.logprobs) pushAll(this.logprobs, ev.logprobs);
       return this.blocks.push(this.output.push(ev.text));
     }
     this.done = ev;
