@@ -5,7 +5,8 @@
 //   glm4_moe_lite — GLM-4.7-Flash: the same MLA and MoE without the indexer, so every causal key is attended;
 //                   other class defaults and layer rules (spec glm47-flash.md §1, §6).
 
-import type { MlpType } from './config.js';
+/** A decoder layer's MLP: one dense SwiGLU, or routed experts (+ shared). */
+export type MlpType = 'dense' | 'sparse';
 
 export type ArchitectureName = 'glm_moe_dsa' | 'glm4_moe_lite';
 

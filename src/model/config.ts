@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CheckpointError } from '../checkpoint/errors.js';
-import { ARCHITECTURES, resolveArchitecture, type Architecture } from './architectures.js';
+import { ARCHITECTURES, resolveArchitecture, type Architecture, type MlpType } from './architectures.js';
 
 const posInt = z.number().int().positive();
 
@@ -74,7 +74,7 @@ export type RawConfigJson = z.input<typeof RawConfig>;
 
 /** full: own indexer; shared: reuses the top-k of the full layer below (GLM-5.2); none: every causal key (GLM-4.7-Flash). */
 export type IndexerType = 'full' | 'shared' | 'none';
-export type MlpType = 'dense' | 'sparse';
+export type { MlpType } from './architectures.js';
 
 export interface ModelConfig {
   /** The registered architecture (architectures.ts) the config's model_type resolved to. */
