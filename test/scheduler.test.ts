@@ -2,7 +2,8 @@
 // tests/v1/core/test_scheduler.py): the "model" computes whatever the plan grants and emits a token that is a
 // pure function of the request's known tokens, so runs are exact and fast. Covers admission under the running
 // cap and the token budget, chunked prefill, preemption and resume (same tokens), prefix adoption and LRU
-// eviction, reference counts back to zero, and draft grants travelling in the plan.
+// eviction, reference counts back to zero, draft grants travelling in the plan, and fairness under long prompts
+// (decoders first, shortest prefill first, the caller's prefill cap).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -193,7 +194,7 @@ test('draft grants travel in the plan: only for whole decode tokens, within budg
   execute(r, r.sched.schedule());
   r.sched.add(b);
   // a decodes (1 token) and wishes 3 drafts; b's 5-token prompt then gets what is left of the budget of 6.
-  const plan = r.sched.schedule((q) => (q === a ? 3 : 0));
+  const plan = r.sched.schedule({ drafts: (q) => (q === a ? 3 : 0) });
   const ea = plan.entries.find((e) => e.req === a)!, eb = plan.entries.find((e) => e.req === b)!;
   assert.deepEqual([ea.n, ea.drafts], [1, 3]);
   assert.equal(eb.n, 2, 'the drafts took budget from the admission');
@@ -203,7 +204,7 @@ test('draft grants travel in the plan: only for whole decode tokens, within budg
   const c = request(r2, prompt(3, 1), 20);
   r2.sched.add(c);
   execute(r2, r2.sched.schedule());
-  const p2 = r2.sched.schedule(() => 10);
+  const p2 = r2.sched.schedule({ drafts: () => 10 });
   assert.deepEqual([p2.entries[0]!.n, p2.entries[0]!.drafts], [1, 2]);
 });
 
@@ -228,4 +229,39 @@ test('prefix blocks of speculating requests (MTP rows) are never adopted by plai
   assert.equal(spec2.cachedTokens, 8);
   assert.equal(spec2.mtp!.seq.length, 8, 'adopted MTP rows count as complete');
   assert.equal(plan.entries[0]!.n, 1);
+});
+
+test('fairness: decoders are served before a long prefill that was admitted first, within the budget', () => {
+  const r = rig(256, { maxStepTokens: 16 });
+  const long = request(r, prompt(100, 1), 2), d1 = request(r, prompt(3, 2), 50), d2 = request(r, prompt(3, 3), 50);
+  r.sched.add(long);
+  execute(r, r.sched.schedule()); // the long prompt is admitted and takes the whole first budget
+  r.sched.add(d1);
+  r.sched.add(d2);
+  execute(r, r.sched.schedule()); // the short prompts jump ahead of the long one's next chunk
+  for (let step = 0; step < 5; step++) {
+    const plan = r.sched.schedule();
+    const byId = new Map(plan.entries.map((e) => [e.req, e]));
+    assert.equal(byId.get(d1)?.n, 1, `step ${step}: stream 1 decodes`);
+    assert.equal(byId.get(d2)?.n, 1, `step ${step}: stream 2 decodes`);
+    assert.equal(byId.get(long)?.n, 14, 'the long prompt gets the rest of the budget');
+    assert.deepEqual(plan.entries.slice(0, 2).map((e) => e.req), [d1, d2], 'decoders come first in the plan');
+    execute(r, plan);
+  }
+});
+
+test('fairness: a short request arriving behind a long prefill starts at once; the prefill cap holds', () => {
+  const r = rig(256, { maxStepTokens: 64 });
+  const long = request(r, prompt(500, 1), 1);
+  r.sched.add(long);
+  execute(r, r.sched.schedule());
+  const short = request(r, prompt(10, 5), 3);
+  r.sched.add(short);
+  const plan = r.sched.schedule({ prefillCap: (q) => (q === long ? 8 : Infinity) });
+  assert.deepEqual(plan.entries.map((e) => [e.req, e.n]), [[short, 10], [long, 8]], 'shortest remaining prompt first, the long chunk capped');
+  execute(r, plan);
+  runAll(r);
+  assert.deepEqual(output(short), expected(short.tokens.slice(0, short.startLen), 3));
+  assert.deepEqual(output(long), expected(long.tokens.slice(0, long.startLen), 1));
+  assert.equal(r.bm.used, 0);
 });

@@ -15,7 +15,8 @@ import { cacheBlocks } from './cache-budget.js';
 import { Request, type Vocab } from './request.js';
 import { chooseToken, processLogits, Rng } from './sampler.js';
 import { resolveSampling, samplingDefaults } from './sampling-params.js';
-import { Scheduler, type PlanEntry } from './scheduler.js';
+import { PrefillPacer } from './prefill-pacer.js';
+import { Scheduler, type PlanEntry, type StepPlan } from './scheduler.js';
 import { type Drafts, Speculator, type SpeculationStats } from './speculation.js';
 import { EngineCounters } from './stats.js';
 import { StopStringMatcher } from './stop-strings.js';
@@ -44,6 +45,13 @@ export interface EngineOptions {
    * way, so drafting resumes as soon as the batch shrinks.
    */
   readonly speculativeMaxBatch?: number;
+  /**
+   * While streams decode, a prompt's prefill chunk per step is sized so the step takes at most this multiple
+   * of a decode-only step (prefill-pacer.ts; default 2; ≤ 1 turns pacing off: chunks take the whole budget).
+   */
+  readonly prefillItlRatio?: number;
+  /** A prefilling request gets at least this many tokens per step while paced (default 16). */
+  readonly minPrefillChunk?: number;
   /**
    * Benchmark hook only (never for real output): accept each greedy draft with this probability instead of
    * checking it, to measure speed as a function of acceptance on random-weight models.
@@ -77,6 +85,7 @@ export class Engine {
   private readonly pool: PagedKvPool;
   private readonly sched: Scheduler;
   private readonly speculator: Speculator;
+  private readonly pacer: PrefillPacer;
   private readonly vocab: Vocab;
   private readonly counters = new EngineCounters();
   private loopRunning = false;
@@ -102,6 +111,7 @@ export class Engine {
     const tok = this.tokenizer;
     this.vocab = { size, piece: (id) => pieceOf(tok, id) };
     this.speculator = new Speculator(model, { k, maxBatch: opts.speculativeMaxBatch ?? 1, forceAcceptance: opts.forceAcceptance, vocabSize: size });
+    this.pacer = new PrefillPacer(cfg, { itlRatio: opts.prefillItlRatio ?? 2, minChunk: opts.minPrefillChunk ?? 16 });
   }
 
   /** Draft tokens per verify step (0: speculation off). */
@@ -195,8 +205,13 @@ export class Engine {
   step(): void {
     const t0 = performance.now();
     const running = this.sched.running.length;
-    const plan = this.sched.schedule((r) => this.speculator.wish(r, running));
+    const decoding = this.sched.running.filter((r) => r.tokens.length - r.numComputed === 1).length;
+    const plan = this.sched.schedule({
+      drafts: (r) => this.speculator.wish(r, running),
+      prefillCap: (r) => this.pacer.cap(r.numComputed, decoding),
+    });
     if (plan.entries.length === 0) return;
+    const paced = this.prefillUnits(plan);
     const model = this.counters.modelTimer();
     const drafts = model.time(() => this.speculator.draft(plan.entries.filter((e) => e.drafts > 0)), (err) => this.failAll(plan.entries, err));
     if (!drafts) return;
@@ -233,6 +248,17 @@ export class Engine {
     model.time(() => this.speculator.catchUp(catchUp), (err) => catchUp.forEach((c) => this.retire(c.r, 'error', err)));
     for (const c of catchUp) if (!c.r.done) this.sched.registerFullBlocks(c.r);
     this.counters.endStep(t0, generated, model.ms);
+    this.pacer.observe(performance.now() - t0, paced.units, paced.decoders);
+  }
+
+  /** The plan's prefill work in the pacer's cost units, and how many of its entries decode. */
+  private prefillUnits(plan: StepPlan): { units: number; decoders: number } {
+    let units = 0, decoders = 0;
+    for (const e of plan.entries) {
+      if (e.n === 1 && e.sample) decoders++;
+      else units += this.pacer.units(e.req.numComputed, e.n);
+    }
+    return { units, decoders };
   }
 
   private checkTokenIds(ids: readonly number[]): void {

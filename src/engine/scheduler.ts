@@ -1,10 +1,14 @@
-// Continuous batching over a fixed block budget (vLLM v1 style): every step, running requests first (in
-// admission order) each get the tokens they still need — one for a decoder, a chunk for a prompt — within
-// a per-step token budget; then waiting requests are admitted FIFO while budget, the running cap and
-// free blocks allow, starting from their longest cached prefix. There is no prefill mode: a request just
-// catches up from `numComputed` to `tokens.length`. When blocks run out, the most recently admitted
-// request is preempted (its blocks released, recomputed later): the oldest always progresses, so no
-// deadlock, and recomputation gives the same tokens.
+// Continuous batching over a fixed block budget (vLLM v1 style). Every step, within a per-step token budget:
+//   1. decoders first — each running request that needs one token gets it (plus the draft positions it
+//      wishes, as budget allows), in admission order, so a long prompt's prefill never stalls a stream;
+//   2. then prefill chunks, shortest remaining prompt first, over the running requests still prefilling and
+//      the head of the waiting queue (admitted FIFO, from its longest cached prefix, while the running cap
+//      and free blocks allow): a short request that arrives behind a long prompt starts at once instead of
+//      waiting for the whole prefill. A chunk is capped by the caller's `prefillCap` (the engine paces
+//      prefill against decode latency) and by what is left of the budget.
+// There is no prefill mode: a request just catches up from `numComputed` to `tokens.length`. When blocks run
+// out, the most recently admitted request not yet scheduled this step is preempted (blocks released,
+// recomputed later; recomputation gives the same tokens); the oldest always progresses, so no deadlock.
 
 import type { BlockManager } from './block-manager.js';
 import type { Request } from './request.js';
@@ -25,8 +29,13 @@ export interface StepPlan {
   readonly preempted: Request[];
 }
 
-/** How many draft positions a running decoder would like this step (0: none). */
-export type DraftWish = (r: Request) => number;
+/** What the caller asks of one step's plan. */
+export interface StepWishes {
+  /** Draft positions a running decoder would like (0: none). */
+  readonly drafts?: (r: Request) => number;
+  /** The most prompt tokens one prefilling request may compute this step (default: no cap but the budget). */
+  readonly prefillCap?: (r: Request) => number;
+}
 
 export interface SchedulerOptions {
   readonly maxRunning: number;
@@ -60,54 +69,74 @@ export class Scheduler {
     return true;
   }
 
-  /** Plans one step: running requests first (with the draft positions they wish, as budget allows), then admissions. */
-  schedule(wish: DraftWish = () => 0): StepPlan {
-    let budget = this.opts.maxStepTokens;
-    const entries: PlanEntry[] = [];
-    const preempted: Request[] = [];
-    for (let i = 0; i < this.running.length && budget > 0; i++) {
-      const r = this.running[i]!;
-      const need = r.tokens.length - r.numComputed;
-      if (need <= 0) continue;
-      const n = Math.min(need, budget);
-      // Draft positions ride along only with a whole decode token, within the budget.
-      const drafts = n === need ? Math.max(0, Math.min(wish(r), budget - n)) : 0;
-      let ok = true;
-      while (!this.ensureBlocks(r, r.numComputed + n + drafts)) {
-        // Victims come from the end, so they were not scheduled yet this step.
-        const victim = this.running[this.running.length - 1]!;
-        this.preempt(victim);
-        preempted.push(victim);
-        if (victim === r) {
-          ok = false;
-          break;
-        }
-      }
-      if (!ok) break;
-      entries.push({ req: r, n, sample: r.numComputed + n === r.tokens.length, drafts });
-      budget -= n + drafts;
+  /** Plans one step: decoders first, then prefill chunks shortest-first, admitting waiting requests as room allows. */
+  schedule(wishes: StepWishes = {}): StepPlan {
+    const plan = new PlanBuilder(this.opts.maxStepTokens);
+    const need = (r: Request): number => r.tokens.length - r.numComputed;
+    for (const r of [...this.running]) {
+      if (plan.budget <= 0) break;
+      if (need(r) !== 1 || !this.running.includes(r)) continue;
+      const drafts = Math.max(0, Math.min(wishes.drafts?.(r) ?? 0, plan.budget - 1));
+      if (!this.reserve(r, 1 + drafts, plan)) continue;
+      plan.add({ req: r, n: 1, sample: true, drafts });
     }
-    while (budget > 0 && this.waiting.length > 0 && this.running.length < this.opts.maxRunning) {
-      const r = this.waiting[0]!;
-      if (r.numComputed === 0 && r.seq.numBlocks === 0) {
-        if (this.opts.prefixCache) this.adoptPrefix(r);
-        else r.cachedTokens ??= 0;
+    const cap = (r: Request): number => Math.max(1, Math.min(need(r), plan.budget, wishes.prefillCap?.(r) ?? Infinity));
+    while (plan.budget > 0) {
+      // The running prefill with the fewest tokens left, or the waiting head if it has fewer.
+      let best: Request | undefined;
+      for (const r of this.running) if (need(r) > 1 && !plan.has(r) && (!best || need(r) < need(best))) best = r;
+      const head = this.waiting[0];
+      if (head && this.running.length < this.opts.maxRunning && (!best || this.remainingIfAdmitted(head) < need(best))) {
+        if (!this.admit(head, cap, plan)) break;
+        continue;
       }
-      const n = Math.min(r.tokens.length - r.numComputed, budget);
-      if (!this.ensureBlocks(r, r.numComputed + n)) {
-        // Not now: give the adopted prefix back so waiting requests hold no blocks.
-        if (this.running.length > 0 || entries.length > 0) {
-          this.releaseAll(r);
-          break;
-        }
-        throw new Error('scheduler: a request does not fit the whole cache (submit should have refused it)');
-      }
-      this.waiting.shift();
-      this.running.push(r);
-      entries.push({ req: r, n, sample: r.numComputed + n === r.tokens.length, drafts: 0 });
-      budget -= n;
+      if (!best) break;
+      const n = cap(best);
+      if (this.reserve(best, n, plan)) plan.add({ req: best, n, sample: n === need(best), drafts: 0 });
     }
-    return { entries, preempted };
+    return { entries: plan.entries, preempted: plan.preempted };
+  }
+
+  /** Prompt tokens a waiting request still needs (its cached prefix not yet known: all of them). */
+  private remainingIfAdmitted(r: Request): number {
+    return r.tokens.length - r.numComputed;
+  }
+
+  /** Admits the waiting head with its first chunk; false when it does not fit now (it keeps no blocks). */
+  private admit(r: Request, cap: (r: Request) => number, plan: PlanBuilder): boolean {
+    if (r.numComputed === 0 && r.seq.numBlocks === 0) {
+      if (this.opts.prefixCache) this.adoptPrefix(r);
+      else r.cachedTokens ??= 0;
+    }
+    const n = cap(r);
+    if (!this.ensureBlocks(r, r.numComputed + n)) {
+      // Not now: give the adopted prefix back so waiting requests hold no blocks.
+      if (this.running.length > 0 || plan.entries.length > 0) {
+        this.releaseAll(r);
+        return false;
+      }
+      throw new Error('scheduler: a request does not fit the whole cache (submit should have refused it)');
+    }
+    this.waiting.shift();
+    this.running.push(r);
+    plan.add({ req: r, n, sample: r.numComputed + n === r.tokens.length, drafts: 0 });
+    return true;
+  }
+
+  /**
+   * Blocks for `positions` more positions of a running request, preempting the most recently admitted request
+   * not yet in this step's plan until they fit. False when `r` itself had to yield.
+   */
+  private reserve(r: Request, positions: number, plan: PlanBuilder): boolean {
+    while (!this.ensureBlocks(r, r.numComputed + positions)) {
+      let victim: Request | undefined;
+      for (let i = this.running.length - 1; i >= 0 && !victim; i--) if (!plan.has(this.running[i]!)) victim = this.running[i];
+      if (!victim) throw new Error('scheduler: no request left to preempt (the plan alone exceeds the cache)');
+      this.preempt(victim);
+      plan.preempted.push(victim);
+      if (victim === r) return false;
+    }
+    return true;
   }
 
   /** After a step: registers the request's newly filled blocks in the prefix cache. */
@@ -152,5 +181,23 @@ export class Scheduler {
   private releaseAll(r: Request): void {
     for (const b of r.seq.truncate(0)) this.bm.release(b);
     r.release();
+  }
+}
+
+/** The plan under construction: entries, the token budget left, and who is already in it. */
+class PlanBuilder {
+  readonly entries: PlanEntry[] = [];
+  readonly preempted: Request[] = [];
+  private readonly members = new Set<Request>();
+  constructor(public budget: number) {}
+
+  has(r: Request): boolean {
+    return this.members.has(r);
+  }
+
+  add(e: PlanEntry): void {
+    this.entries.push(e);
+    this.members.add(e.req);
+    this.budget -= e.n + e.drafts;
   }
 }
