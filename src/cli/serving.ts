@@ -39,6 +39,11 @@ export function engineOptions(values: Record<string, string | boolean | string[]
     if (k < 0) throw new UsageError('--speculative must be ≥ 0');
     o.speculative = k;
   }
+  if (values['prefill-itl-ratio'] !== undefined) {
+    const r = Number(values['prefill-itl-ratio']);
+    if (!(r >= 0)) throw new UsageError(`--prefill-itl-ratio must be a number ≥ 0, got '${values['prefill-itl-ratio']}'`);
+    o.prefillItlRatio = r;
+  }
   return o;
 }
 
@@ -48,6 +53,7 @@ export const ENGINE_FLAGS = {
   'max-running': { type: 'string' },
   'max-step-tokens': { type: 'string' },
   speculative: { type: 'string' },
+  'prefill-itl-ratio': { type: 'string' },
   ...MODEL_OPTIONS,
 } as const;
 

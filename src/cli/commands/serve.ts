@@ -1,11 +1,10 @@
 // glm5 serve: the OpenAI (Chat Completions, Completions, Responses) and Anthropic Messages APIs over the engine,
 // with API keys, a usage ledger, Prometheus metrics and a draining shutdown on SIGTERM / SIGINT.
 
-import { basename, resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { intArg, parse } from '../args.js';
-import { resolveModelDir } from '../default-model.js';
+import { MODEL_SOURCE_FLAGS, resolveModelSource } from '../model-source.js';
 import { loadEngine } from '../load-engine.js';
 import { ModelNames } from '../../server/models.js';
 import { loadPricing } from '../../server/pricing.js';
@@ -13,9 +12,10 @@ import { startServer } from '../../server/server.js';
 import { dbPath } from './keys.js';
 import { ENGINE_FLAGS, engineOptions, positiveNumber, servingEngine, warmCheckpoint } from '../serving.js';
 
-const USAGE = `glm5 serve [DIR] [options]
+const USAGE = `glm5 serve [DIR | ORG/NAME] [options]
 
-Serves a GLM-5 checkpoint folder (default: the bundled models/glm5-nano) over HTTP:
+Serves a checkpoint folder (default: the bundled models/glm5-nano) or a Hugging Face model id such as
+zai-org/GLM-4.7-Flash (from the local Hugging Face cache, downloaded there first if missing) over HTTP:
   POST /v1/chat/completions        OpenAI Chat Completions (tools, thinking, n, logprobs, streaming)
   POST /v1/completions             OpenAI Completions (text or token-id prompts, echo, logprobs)
   POST /v1/responses               OpenAI Responses, stateless (Codex CLI)
@@ -25,7 +25,8 @@ Serves a GLM-5 checkpoint folder (default: the bundled models/glm5-nano) over HT
 options:
   --host ADDR               listen address (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N                  (default 8000; 0 picks a free port)
-  --served-model-name NAME  a model name to answer to; repeat for more (default: glm-5 and the folder name)
+  --served-model-name NAME  a model name to answer to; repeat for more (default: glm-5 and the folder or repo name)
+  --revision R              branch, tag or commit of a Hugging Face id (default main)
   --alias PATTERN           extra accepted model names, * as wildcard; repeat (default: claude-* gpt-*)
   --db FILE                 keys and usage ledger, SQLite (default: $GLM5_HOME/glm5.db, GLM5_HOME=~/.glm5)
   --pricing FILE            prices per million tokens, JSON (default: GLM-5 / GLM-5.1 list prices, docs/server.md)
@@ -37,6 +38,8 @@ options:
   --block-size N            positions per cache block (default 32)
   --max-running N           requests batched at once (default 32)
   --max-step-tokens N       tokens per engine step, prefill chunks included (default 512)
+  --prefill-itl-ratio R     while streams decode, size prompt chunks so a step takes at most R × a decode-only
+                            step (default 2; 0 = no pacing: chunks take the whole step budget)
   --speculative K           MTP draft tokens per step (0 = off; default 1 when the checkpoint has an MTP layer;
                             drafts only while a single request runs)
   --backend auto|native|ref, --quantize int8
@@ -63,13 +66,14 @@ export const command: Command = {
       'drain-timeout-s': { type: 'string', default: '30' },
       quiet: { type: 'boolean', default: false },
       ...ENGINE_FLAGS,
+      ...MODEL_SOURCE_FLAGS,
     }, USAGE);
-    if (positionals.length > 1) throw new UsageError(`expected at most one model folder\nusage: glm5 serve [DIR] [options] (glm5 serve --help)`);
-    const dir = resolve(resolveModelDir(positionals[0]));
+    if (positionals.length > 1) throw new UsageError(`expected at most one model folder or id\nusage: glm5 serve [DIR | ORG/NAME] [options] (glm5 serve --help)`);
+    const { dir, name } = await resolveModelSource(positionals[0], { revision: values.revision });
     const port = intArg(values.port, 'port');
     if (port < 0 || port > 65535) throw new UsageError('--port must be between 0 and 65535');
     const pricing = loadPricing(values.pricing);
-    const served = values['served-model-name'] ?? ['glm-5', basename(dir)];
+    const served = values['served-model-name'] ?? ['glm-5', name];
     const models = new ModelNames([...new Set(served)], values.alias ?? ['claude-*', 'gpt-*'], pricing);
 
     await warmCheckpoint(dir);
