@@ -248,17 +248,21 @@ export class Engine {
     model.time(() => this.speculator.catchUp(catchUp), (err) => catchUp.forEach((c) => this.retire(c.r, 'error', err)));
     for (const c of catchUp) if (!c.r.done) this.sched.registerFullBlocks(c.r);
     this.counters.endStep(t0, generated, model.ms);
+    this.counters.prefillTokens += paced.tokens;
     this.pacer.observe(performance.now() - t0, paced.units, paced.decoders);
   }
 
-  /** The plan's prefill work in the pacer's cost units, and how many of its entries decode. */
-  private prefillUnits(plan: StepPlan): { units: number; decoders: number } {
-    let units = 0, decoders = 0;
+  /** The plan's prefill work (tokens and the pacer's cost units), and how many of its entries decode. */
+  private prefillUnits(plan: StepPlan): { tokens: number; units: number; decoders: number } {
+    let tokens = 0, units = 0, decoders = 0;
     for (const e of plan.entries) {
       if (e.n === 1 && e.sample) decoders++;
-      else units += this.pacer.units(e.req.numComputed, e.n);
+      else {
+        tokens += e.n;
+        units += this.pacer.units(e.req.numComputed, e.n);
+      }
     }
-    return { units, decoders };
+    return { tokens, units, decoders };
   }
 
   private checkTokenIds(ids: readonly number[]): void {

@@ -25,6 +25,7 @@ export class EngineCounters {
   promptTokens = 0;
   cachedPromptTokens = 0;
   generatedTokens = 0;
+  prefillTokens = 0;
   steps = 0;
   modelMs = 0;
   stepMs = 0;
@@ -45,7 +46,7 @@ export class EngineCounters {
     this.trim(t1);
   }
 
-  snapshot(): Pick<EngineStats, 'prefixHitRate' | 'promptTokens' | 'cachedPromptTokens' | 'generatedTokens' | 'steps' | 'tokensPerS'> {
+  snapshot(): Pick<EngineStats, 'prefixHitRate' | 'promptTokens' | 'cachedPromptTokens' | 'generatedTokens' | 'prefillTokens' | 'steps' | 'tokensPerS'> {
     const now = performance.now();
     this.trim(now);
     let n = 0;
@@ -54,7 +55,7 @@ export class EngineCounters {
     return {
       prefixHitRate: this.promptTokens ? this.cachedPromptTokens / this.promptTokens : 0,
       promptTokens: this.promptTokens, cachedPromptTokens: this.cachedPromptTokens, generatedTokens: this.generatedTokens,
-      steps: this.steps, tokensPerS: (n * 1000) / span,
+      prefillTokens: this.prefillTokens, steps: this.steps, tokensPerS: (n * 1000) / span,
     };
   }
 

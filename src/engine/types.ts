@@ -120,6 +120,8 @@ export interface EngineStats {
   readonly promptTokens: number;
   readonly cachedPromptTokens: number;
   readonly generatedTokens: number;
+  /** Prompt tokens computed by prefill steps (cached ones not counted), since start. */
+  readonly prefillTokens: number;
   readonly preemptions: number;
   readonly steps: number;
   /** Generated tokens per second over the last few seconds. */
