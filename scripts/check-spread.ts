@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');
-const DIRS = ['src', 'bench', 'test', 'scripts', 'eval'];
+const DIRS = ['src', 'bench', 'test', 'scripts', 'eval', 'web'];
 const SKIP = new Set(['node_modules', 'llamacpp', '.models', 'artifacts']);
 const JUSTIFIED = /\/\/\s*spread-ok:\s*\S/;
 

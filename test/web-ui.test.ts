@@ -290,3 +290,24 @@ test('a server with keys: the 401 shows a key field, the key is kept and the ans
     db.close();
   }
 });
+
+test('on a phone-sized screen the conversations slide over the chat and nothing scrolls sideways', { skip }, async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.reload();
+    await page.waitForSelector('.msg.assistant');
+    assert.equal(await page.isVisible('#sidebar'), false, 'the list starts hidden');
+    await page.click('#open-sidebar');
+    await page.locator('.conv-open', { hasText: 'What is 48 * 7?' }).click();
+    assert.equal(await page.isVisible('#sidebar'), false, 'choosing a conversation closes the list');
+    await page.locator('.tool-call .tool-result', { hasText: '336' }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
+    await shot('mobile');
+    await page.click('#open-sidebar');
+    await page.click('#backdrop', { position: { x: 370, y: 400 } });
+    assert.equal(await page.isVisible('#sidebar'), false, 'a tap beside the list closes it');
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});

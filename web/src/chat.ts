@@ -77,8 +77,10 @@ export class ChatRunner {
     this.controller = controller;
     this.conversationId = conv.id;
     let msg: Message | undefined;
+    let startedAt = performance.now();
     try {
       for (let round = 0; round < MAX_ROUNDS; round++) {
+        startedAt = performance.now();
         msg = { id: newId(), role: 'assistant', content: '' };
         conv.messages.push(msg);
         this.store.touch(conv);
@@ -89,7 +91,7 @@ export class ChatRunner {
       }
     } catch (e) {
       if (msg) {
-        if (controller.signal.aborted) msg.stopped = true;
+        if (controller.signal.aborted) msg.stopped = (performance.now() - startedAt) / 1000;
         else msg.error = (e as Error).message;
       }
       if (e instanceof HttpError && e.status === 401) this.hooks.needKey(e.message);

@@ -13,6 +13,13 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<s
   return el;
 }
 
+/** Replaces an element's children with these nodes (a loop, not a spread: the list has no fixed bound). */
+export function setChildren(el: Element, nodes: Iterable<Node>): void {
+  const f = document.createDocumentFragment();
+  for (const n of nodes) f.append(n);
+  el.replaceChildren(f);
+}
+
 type Shape = readonly [tag: 'path' | 'rect' | 'circle', attrs: Readonly<Record<string, string>>];
 
 const ICONS: Record<string, readonly Shape[]> = {

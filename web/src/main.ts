@@ -141,11 +141,18 @@ function startEdit(conv: Conversation, m: Message, row: HTMLElement): void {
   row.replaceChildren(ta, bar);
   row.classList.add('editing');
   ta.focus();
-  cancel.addEventListener('click', () => draw());
-  save.addEventListener('click', () => {
+  const submit = (): void => {
     if (!ta.value.trim()) return;
     m.content = ta.value;
     regenerate(conv, m);
+  };
+  cancel.addEventListener('click', () => draw());
+  save.addEventListener('click', submit);
+  ta.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      submit();
+    } else if (e.key === 'Escape') draw();
   });
 }
 
@@ -204,6 +211,10 @@ function closeSidebarOnNarrow(): void {
 }
 $('open-sidebar').addEventListener('click', () => el.app.classList.add('sidebar-open'));
 $('close-sidebar').addEventListener('click', () => el.app.classList.remove('sidebar-open'));
+$('backdrop').addEventListener('click', () => {
+  el.app.classList.remove('sidebar-open');
+  settings.show(false);
+});
 if (!narrow.matches) el.app.classList.add('sidebar-open');
 
 async function loadModels(): Promise<void> {

@@ -2,7 +2,7 @@
 // sampling, thinking, demo tools, prices and (when the server asks for one) the API key.
 
 import type { ModelInfo } from './api.js';
-import { h } from './dom.js';
+import { h, setChildren } from './dom.js';
 import type { Store } from './store.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -99,12 +99,13 @@ export class Settings {
 
   show(open: boolean): void {
     this.panel.hidden = !open;
+    document.getElementById('app')!.classList.toggle('settings-open', open);
     this.toggle.setAttribute('aria-expanded', String(open));
   }
 
   setModels(list: readonly ModelInfo[]): void {
     const s = this.store.settings;
-    this.model.replaceChildren(...list.map((m) => h('option', { value: m.id }, m.id)));
+    setChildren(this.model, list.map((m) => h('option', { value: m.id }, m.id)));
     if (!list.some((m) => m.id === s.model)) {
       s.model = list[0]?.id ?? '';
       this.store.saveSettings();

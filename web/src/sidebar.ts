@@ -1,6 +1,6 @@
 // The conversation list: grouped by day, the current one marked, rename in place, delete with a second click.
 
-import { h, icon } from './dom.js';
+import { h, icon, setChildren } from './dom.js';
 import { relativeDay } from './format.js';
 import type { Store } from './store.js';
 
@@ -34,7 +34,7 @@ export class Sidebar {
           h('button', { type: 'button', class: `icon-btn small${armed ? ' armed' : ''}`, 'data-action': 'delete', title: armed ? 'Click again to delete' : 'Delete', 'aria-label': armed ? 'Confirm delete' : 'Delete' }, icon('trash')))));
     }
     if (nodes.length === 0) nodes.push(h('div', { class: 'conv-empty' }, 'No conversations yet.'));
-    this.list.replaceChildren(...nodes);
+    setChildren(this.list, nodes);
   }
 
   private click(ev: MouseEvent): void {

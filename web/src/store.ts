@@ -37,8 +37,8 @@ export interface Message {
   toolCallId?: string;
   stats?: Stats;
   error?: string;
-  /** The user pressed stop while this message streamed. */
-  stopped?: boolean;
+  /** The user pressed stop while this message streamed: seconds from the request to the stop. */
+  stopped?: number;
 }
 
 export interface Conversation {

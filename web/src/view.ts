@@ -1,7 +1,7 @@
 // A conversation's messages as DOM. Assistant messages are live views updated in place while they stream
 // (so an opened or closed thinking block keeps its state); tool results appear inside the call that asked.
 
-import { h, icon } from './dom.js';
+import { h, icon, setChildren } from './dom.js';
 import { duration, statsLine } from './format.js';
 import { renderMarkdown } from './markdown.js';
 import type { Conversation, Message, ToolCall } from './store.js';
@@ -116,7 +116,7 @@ export class AssistantView {
     this.body.classList.toggle('streaming', streaming && !(m.toolCalls?.length));
     this.body.hidden = m.content === '' && !(streaming && started && !(m.toolCalls?.length));
     // Finished with neither text nor a call (only thinking, or nothing): say so rather than show a gap.
-    const empty = !streaming && !started && !m.error && !m.stopped;
+    const empty = !streaming && !started && !m.error && m.stopped === undefined;
 
     (m.toolCalls ?? []).forEach((call, i) => {
       let v = this.toolViews.get(i);
@@ -140,7 +140,7 @@ export class AssistantView {
     if (empty) parts.push(h('div', { class: 'note' }, m.reasoning ? 'The model stopped after thinking, without an answer.' : 'The model returned an empty answer.'));
     const row = h('div', { class: 'foot-row' });
     const stats = h('span', { class: 'stats' });
-    if (m.stopped) stats.append(h('span', { class: 'badge warn' }, 'stopped'));
+    if (m.stopped !== undefined) stats.append(h('span', { class: 'badge warn' }, typeof m.stopped === 'number' ? `stopped after ${duration(m.stopped)}` : 'stopped'));
     if (m.stats) {
       const { parts: items, title } = statsLine(m.stats);
       stats.title = title;
@@ -155,7 +155,7 @@ export class AssistantView {
       row.append(acts);
     }
     parts.push(row);
-    this.foot.replaceChildren(...parts);
+    setChildren(this.foot, parts);
   }
 }
 
@@ -188,7 +188,7 @@ export function renderConversation(container: HTMLElement, c: Conversation, busy
       turnBody.append(v.el);
     }
   }
-  container.replaceChildren(...nodes);
+  setChildren(container, nodes);
   return views;
 }
 
