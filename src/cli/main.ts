@@ -4,6 +4,7 @@ import { type Command, UsageError } from './command.js';
 
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   init: () => import('./commands/init.js'),
+  pull: () => import('./commands/pull.js'),
   generate: () => import('./commands/generate.js'),
   logits: () => import('./commands/logits.js'),
   'export-gguf': () => import('./commands/export-gguf.js'),

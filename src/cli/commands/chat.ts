@@ -1,12 +1,11 @@
 // glm5 chat: an interactive terminal chat over the engine (no server): streams the answer, shows reasoning dimmed
 // and tool calls plainly, runs the default model's demo tools with --tools demo and feeds their results back.
 
-import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { intArg, parse } from '../args.js';
-import { resolveModelDir } from '../default-model.js';
+import { MODEL_SOURCE_FLAGS, resolveModelSource } from '../model-source.js';
 import { loadEngine } from '../load-engine.js';
 import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
 import { DEMO_TOOLS, runDemoTool } from '../../tools/demo-tools.js';
@@ -16,10 +15,11 @@ import { ModelOutput } from '../../text/model-output.js';
 import type { ToolCall } from '../../text/output-events.js';
 import { ENGINE_FLAGS, engineOptions, servingEngine, warmCheckpoint } from '../serving.js';
 
-const USAGE = `glm5 chat [DIR] [options]
+const USAGE = `glm5 chat [DIR | ORG/NAME] [options]
 
-Chat with a checkpoint in the terminal (default: the bundled models/glm5-nano). Answers stream as they are
-generated; reasoning is shown dimmed, tool calls plainly.
+Chat with a checkpoint in the terminal (default: the bundled models/glm5-nano; ORG/NAME: a Hugging Face id,
+from the local Hugging Face cache or downloaded there first). Answers stream as they are generated; reasoning
+is shown dimmed, tool calls plainly.
 
 options:
   --tools demo              let the model call calculator, get_current_time and convert_units; the calls run
@@ -28,7 +28,7 @@ options:
   --system TEXT             a system message
   --max-tokens N            per answer (default 1024)
   --temperature T           (default: the checkpoint's generation_config.json)
-  --kv-cache-gb N, --backend auto|native|ref, --quantize int8
+  --kv-cache-gb N, --backend auto|native|ref, --quantize int8, --revision R
 
 in the chat:
   Ctrl-C             stop the answer being written (at the prompt: quit)
@@ -59,13 +59,14 @@ export const command: Command = {
       'max-tokens': { type: 'string', default: '1024' },
       temperature: { type: 'string' },
       ...ENGINE_FLAGS,
+      ...MODEL_SOURCE_FLAGS,
     }, USAGE);
     if (values.tools !== undefined && values.tools !== 'demo') throw new UsageError(`--tools supports only 'demo', got '${values.tools}'`);
     if (!['on', 'off'].includes(values.thinking)) throw new UsageError('--thinking must be on or off');
     const maxTokens = intArg(values['max-tokens'], 'max-tokens');
     const temperature = values.temperature !== undefined ? Number(values.temperature) : undefined;
     if (temperature !== undefined && !(temperature >= 0)) throw new UsageError('--temperature must be a number ≥ 0');
-    const dir = resolve(resolveModelDir(positionals[0]));
+    const { dir } = await resolveModelSource(positionals[0], { revision: values.revision });
     await warmCheckpoint(dir);
     const engine = servingEngine(loadEngine(dir, engineOptions(values)));
     const tools: ToolDefinition[] = values.tools === 'demo' ? DEMO_TOOLS : [];

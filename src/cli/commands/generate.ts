@@ -7,15 +7,16 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { intArg, parse, tokenList } from '../args.js';
 import { MODEL_OPTIONS, modelFlags } from '../model-flags.js';
-import { resolveModelDir } from '../default-model.js';
+import { MODEL_SOURCE_FLAGS, resolveModelSource } from '../model-source.js';
 import { DEFAULT_SPECULATIVE } from '../../engine/engine.js';
 import { loadEngine } from '../load-engine.js';
 import type { SamplingParams } from '../../engine/types.js';
 import { RequestError } from '../../engine/types.js';
 
-const USAGE = `glm5 generate [DIR] (--prompt TEXT [--raw] [--thinking on|off] | --tokens 1,2,3) [options]
+const USAGE = `glm5 generate [DIR | ORG/NAME] (--prompt TEXT [--raw] [--thinking on|off] | --tokens 1,2,3) [options]
 
-DIR defaults to the bundled model (models/glm5-nano).
+DIR defaults to the bundled model (models/glm5-nano); ORG/NAME is a Hugging Face id (e.g. zai-org/GLM-4.7-Flash),
+read from the local Hugging Face cache or downloaded there first (--revision R picks a branch, tag or commit).
 
   -n, --max-tokens N        tokens to generate at most (default 64)
   --temperature X           0 = greedy; default from generation_config.json
@@ -58,12 +59,13 @@ export const command: Command = {
       speculative: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       ...MODEL_OPTIONS,
+      ...MODEL_SOURCE_FLAGS,
     }, USAGE);
     if (values.help) {
       console.log(USAGE);
       return;
     }
-    const dir = resolveModelDir(positionals[0]);
+    const { dir } = await resolveModelSource(positionals[0], { revision: values.revision });
     if ((values.tokens === undefined) === (values.prompt === undefined)) throw new UsageError(`give exactly one of --tokens and --prompt\nusage: ${USAGE}`);
     if (values.thinking !== undefined && !['on', 'off'].includes(values.thinking)) throw new UsageError('--thinking must be on or off');
     const n = intArg(values['max-tokens'] ?? values.n, 'max-tokens', 64);
