@@ -1,4 +1,4 @@
-// GGUF writer and glm-dsa export: files are parsed back with a small reader written here from the format
+// GGUF writer and glm-dsa / deepseek2 (GLM-4.7-Flash) export: files are parsed back with a small reader written here from the format
 // description (independent of src/gguf), then header, metadata, tensor offsets and data are checked.
 
 import { test } from 'node:test';
@@ -16,7 +16,7 @@ import { loadConfig } from '../src/model/config.js';
 import { linearFromTensor, tensorToF32 } from '../src/checkpoint/linear.js';
 import { dequantize } from '../src/tensor/weight.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../src/tensor/dtype.js';
-import { tmpDir } from './helpers/tmp-model.js';
+import { tinyFlashCheckpoint, tmpDir } from './helpers/tmp-model.js';
 
 // ---- independent reader ----
 interface Parsed {
@@ -251,4 +251,23 @@ test('export: refuses shapes llama.cpp aborts on unless forced', () => {
   assert.throws(() => exportGguf(dir, join(dir, 'x.gguf'), { dtype: 'bf16' }), /index_head_dim 16.*power of two/);
   exportGguf(dir, join(dir, 'x.gguf'), { dtype: 'bf16', force: true });
   assert.equal(kvOf(parseGguf(join(dir, 'x.gguf')), 'glm-dsa.attention.indexer.key_length'), 16);
+});
+
+test('export: glm4_moe_lite → llama.cpp deepseek2 (no indexer keys or tensors; sigmoid gating written; the MTP layer with its own embedding and head)', () => {
+  const dir = tinyFlashCheckpoint({ seed: 4, dtype: 'bf16', textFiles: true, overrides: { num_nextn_predict_layers: 1 } });
+  const out = join(dir, 'flash.gguf');
+  exportGguf(dir, out, { dtype: 'bf16' });
+  const g = parseGguf(out);
+  const ck = Checkpoint.open(dir);
+  assert.equal(kvOf(g, 'general.architecture'), 'deepseek2');
+  const A = (k: string) => kvOf(g, `deepseek2.${k}`);
+  assert.equal(A('block_count'), 5); assert.equal(A('nextn_predict_layers'), 1);
+  assert.equal(A('leading_dense_block_count'), 1); assert.equal(A('expert_gating_func'), 2);
+  assert.ok(Math.abs((A('expert_weights_scale') as number) - 2.5) < 1e-6);
+  assert.equal(A('attention.key_length'), 32 + 8); assert.equal(A('attention.key_length_mla'), 24);
+  assert.ok(![...g.kv.keys()].some((k) => k.includes('indexer') || k.startsWith('glm-dsa.')));
+  assert.ok(!g.tensors.some((t) => t.name.includes('indexer')));
+  assert.deepEqual(tensorValues(g, 'blk.4.nextn.shared_head_head.weight').v, tensorToF32(ck.get('model.layers.4.shared_head.head.weight')));
+  assert.deepEqual(tensorValues(g, 'blk.4.nextn.embed_tokens.weight').ne, [64, loadConfig(dir).vocabSize]);
+  assert.ok(g.tensors.some((t) => t.name === 'blk.4.attn_k_b.weight'));
 });

@@ -1,4 +1,4 @@
-// Model folder → GGUF file for llama.cpp's glm-dsa architecture: model keys, tokenizer keys, tensors.
+// Model folder → GGUF file for llama.cpp (glm-dsa for glm_moe_dsa, deepseek2 for glm4_moe_lite): model keys, tokenizer keys, tensors.
 
 import { Checkpoint } from '../checkpoint/checkpoint.js';
 import { loadConfig } from '../model/config.js';

@@ -1,6 +1,9 @@
-// HF glm_moe_dsa checkpoint → GGUF for llama.cpp's `glm-dsa` architecture: the metadata keys and the tensor
-// name/layout table, computed from our ModelConfig. Mirrors what llama.cpp's converter writes for
-// GlmMoeDsaForCausalLM (facts read from its gguf-py constants and the glm-dsa loader; no code taken):
+// HF glm_moe_dsa checkpoint → GGUF for llama.cpp's `glm-dsa` architecture, and glm4_moe_lite (GLM-4.7-Flash)
+// → its `deepseek2` architecture (the same layout without the indexer keys and tensors; llama.cpp's converter
+// registers Glm4MoeLiteForCausalLM as a DeepseekV2Model with MODEL_ARCH.DEEPSEEK2): the metadata keys and the
+// tensor name/layout table, computed from our ModelConfig. Mirrors what llama.cpp's converter writes for
+// GlmMoeDsaForCausalLM / Glm4MoeLiteForCausalLM (facts read from its gguf-py constants and the glm-dsa /
+// deepseek2 loaders; no code taken):
 //   - MLA is stored for the absorbed form: kv_b_proj [H·(Dn+Dv), C] is split per head into
 //     attn_k_b = W_UKᵀ, row-major [H, C, Dn] (ne {Dn, C, H}), and attn_v_b = W_UV, row-major [H, Dv, C]
 //     (ne {C, Dv, H}); head_count_kv is 1 and key/value_length are C+R / C (one shared latent "KV head").
@@ -9,6 +12,9 @@
 //     stay F32; every other matrix takes the requested type (BF16 or F32).
 //   - GGUF has no e4m3-with-block-scales type, so FP8 checkpoints are dequantised (value × block scale,
 //     exact in f32) and then written as BF16 (rounded) or F32 (exact).
+//   - expert_gating_func is always written (sigmoid). The converter writes it only when config.json has
+//     scoring_func, which GLM-4.7-Flash's lacks; llama.cpp's deepseek2 loader then guesses from the layer
+//     count and vocabulary (softmax for anything but the real 47-layer model, spec glm47-flash.md §3).
 // Deviations from the converter, on purpose: `attention.indexer.types` is always written (derived from the
 // config, so GLM-5.2-style freq/offset configs without an explicit list stay right), and
 // `nextn_predict_layers` counts the MTP layers actually present in the checkpoint.
@@ -17,12 +23,14 @@ import { basename, resolve } from 'node:path';
 import type { Checkpoint } from '../checkpoint/checkpoint.js';
 import { CheckpointError } from '../checkpoint/errors.js';
 import type { ModelConfig } from '../model/config.js';
+import type { ArchitectureName } from '../model/architectures.js';
 import { f32ToBf16 } from '../tensor/dtype.js';
 import { linearFromTensor, tensorToF32 } from '../checkpoint/linear.js';
 import { dequantize } from '../tensor/weight.js';
 import { gguf, type GgmlType, type GgufTensor, type GgufValue } from './writer.js';
 
-export const GGUF_ARCH = 'glm-dsa';
+/** llama.cpp's architecture for each of ours. */
+export const GGUF_ARCH: Readonly<Record<ArchitectureName, string>> = { glm_moe_dsa: 'glm-dsa', glm4_moe_lite: 'deepseek2' };
 export type GgufDType = 'bf16' | 'f32';
 
 /** llama_ftype numbering: ALL_F32 = 0, MOSTLY_BF16 = 32. */
@@ -48,7 +56,7 @@ function leadingDenseCount(cfg: ModelConfig): number {
   const k = cfg.mlpLayerTypes.indexOf('sparse');
   const lead = k < 0 ? cfg.numLayers : k;
   if (cfg.mlpLayerTypes.some((t, i) => (i < lead) !== (t === 'dense'))) {
-    throw new GgufExportError(`mlp_layer_types [${cfg.mlpLayerTypes.join(', ')}] is not "k dense layers then MoE"; llama.cpp's glm-dsa has only leading_dense_block_count`);
+    throw new GgufExportError(`mlp_layer_types [${cfg.mlpLayerTypes.join(', ')}] is not "k dense layers then MoE"; llama.cpp's ${GGUF_ARCH[cfg.architecture.modelType]} has only leading_dense_block_count`);
   }
   return lead;
 }
@@ -59,6 +67,7 @@ function leadingDenseCount(cfg: ModelConfig): number {
  * when that equals index_head_dim, so anything but a power of two ≥ 64 aborts the process (GGML_ASSERT).
  */
 export function llamaCppIncompatibility(cfg: ModelConfig): string | null {
+  if (!cfg.architecture.indexer) return null;
   const d = cfg.indexHeadDim;
   if (d < 64 || (d & (d - 1)) !== 0) {
     return `index_head_dim ${d} is not a power of two ≥ 64: llama.cpp's glm-dsa indexer (Hadamard rotation of q/k) aborts on it`;
@@ -66,11 +75,12 @@ export function llamaCppIncompatibility(cfg: ModelConfig): string | null {
   return null;
 }
 
-/** The `general.*` and `glm-dsa.*` keys (tokenizer keys come from tokenizer-meta.ts). */
+/** The `general.*` and `glm-dsa.*` / `deepseek2.*` keys (tokenizer keys come from tokenizer-meta.ts). */
 export function glmDsaMetadata(cfg: ModelConfig, opts: { name: string; dtype: GgufDType; mtpLayers: number }): Map<string, GgufValue> {
-  const a = (k: string) => `${GGUF_ARCH}.${k}`;
+  const arch = GGUF_ARCH[cfg.architecture.modelType];
+  const a = (k: string) => `${arch}.${k}`;
   const m = new Map<string, GgufValue>();
-  m.set('general.architecture', gguf.str(GGUF_ARCH));
+  m.set('general.architecture', gguf.str(arch));
   m.set('general.type', gguf.str('model'));
   m.set('general.name', gguf.str(opts.name));
   m.set('general.file_type', gguf.u32(FILE_TYPE[opts.dtype]));
@@ -102,6 +112,7 @@ export function glmDsaMetadata(cfg: ModelConfig, opts: { name: string; dtype: Gg
   if (cfg.normTopkProb) m.set(a('expert_weights_norm'), gguf.bool(true));
   m.set(a('rope.dimension_count'), gguf.u32(cfg.qkRopeHeadDim));
   m.set(a('nextn_predict_layers'), gguf.u32(opts.mtpLayers));
+  if (!cfg.architecture.indexer) return m;
   m.set(a('attention.indexer.head_count'), gguf.u32(cfg.indexNHeads));
   m.set(a('attention.indexer.key_length'), gguf.u32(cfg.indexHeadDim));
   m.set(a('attention.indexer.top_k'), gguf.u32(cfg.indexTopk));
@@ -249,7 +260,7 @@ export function glmDsaTensors(ckpt: Checkpoint, cfg: ModelConfig, dtype: GgufDTy
   const nMtp = mtpLayersPresent(ckpt, cfg);
   for (let j = 0; j < nMtp; j++) {
     const i = cfg.numLayers + j, g = `blk.${i}`, p = `model.layers.${i}`;
-    layer(i, 'sparse', true);
+    layer(i, 'sparse', cfg.mtpIndexerType === 'full');
     mat(`${g}.nextn.eh_proj.weight`, `${p}.eh_proj.weight`, D, 2 * D);
     vec(`${g}.nextn.enorm.weight`, `${p}.enorm.weight`, D);
     vec(`${g}.nextn.hnorm.weight`, `${p}.hnorm.weight`, D);
@@ -263,7 +274,7 @@ export function glmDsaTensors(ckpt: Checkpoint, cfg: ModelConfig, dtype: GgufDTy
     const m = /^model\.layers\.(\d+)\.self_attn\.indexer\./.exec(name);
     if (m && cfg.indexerTypes[Number(m[1])] === 'shared') continue; // GLM-5.2 shared layers own no indexer
     if (Number(/^model\.layers\.(\d+)\./.exec(name)?.[1] ?? -1) >= cfg.numLayers + nMtp) continue;
-    throw new CheckpointError(ckpt.get(name).file, 'tensor has no place in the glm-dsa GGUF layout', name);
+    throw new CheckpointError(ckpt.get(name).file, `tensor has no place in the ${GGUF_ARCH[cfg.architecture.modelType]} GGUF layout`, name);
   }
   return out;
 }

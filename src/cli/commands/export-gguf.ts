@@ -1,5 +1,5 @@
-// glm5 export-gguf: writes a model folder as a GGUF that llama.cpp's `glm-dsa` architecture loads
-// (for side-by-side runs; see docs/llamacpp.md). FP8 checkpoints are dequantised: GGUF has no e4m3-block type.
+// glm5 export-gguf: writes a model folder as a GGUF that llama.cpp loads — its `glm-dsa` architecture for
+// glm_moe_dsa, `deepseek2` for glm4_moe_lite (GLM-4.7-Flash) — for side-by-side runs (docs/llamacpp.md). FP8 checkpoints are dequantised: GGUF has no e4m3-block type.
 
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
@@ -10,7 +10,7 @@ import type { GgufDType } from '../../gguf/glm-dsa.js';
 const USAGE = 'glm5 export-gguf DIR OUT.gguf [--dtype bf16|f32] [--name NAME] [--force]';
 
 export const command: Command = {
-  summary: 'write the checkpoint as a GGUF for llama.cpp (glm-dsa architecture)',
+  summary: 'write the checkpoint as a GGUF for llama.cpp (glm-dsa; deepseek2 for GLM-4.7-Flash)',
   async run(argv) {
     const { values, positionals } = parse(argv, {
       dtype: { type: 'string', default: 'bf16' },
