@@ -9,7 +9,7 @@ import { PRESETS, presetConfig, type PresetName } from '../../model/presets.js';
 import { writeSyntheticCheckpoint, type SyntheticDType } from '../../model/synthetic.js';
 import { writePresetTextFiles } from '../../text/preset.js';
 
-const USAGE = 'glm5 init --preset tiny|small|long [--seed N] [--dtype f32|bf16|fp8] [--shard-mb N] [--force] DIR';
+const USAGE = 'glm5 init --preset tiny|small|long|flash [--seed N] [--dtype f32|bf16|fp8] [--shard-mb N] [--force] DIR';
 
 export const command: Command = {
   summary: 'write a random-weight GLM-5-shaped checkpoint (HF folder) for a preset',
