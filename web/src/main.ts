@@ -51,7 +51,8 @@ const runner = new ChatRunner(store, () => models, {
     if (!v) return;
     const stick = nearBottom();
     // A frame may land after the stream ended and the conversation was redrawn: then draw it finished.
-    v.update(toolResults(conv), runner.busy && runner.conversationId === conv.id, true);
+    const live = runner.busy && runner.conversationId === conv.id && conv.messages[conv.messages.length - 1] === msg;
+    v.update(toolResults(conv), live, true);
     if (stick) scrollToEnd();
   },
   needKey: (message) => settings.askForKey(message),

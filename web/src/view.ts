@@ -125,7 +125,7 @@ export class AssistantView {
         this.toolViews.set(i, v);
         this.tools.append(v.el);
       }
-      v.update(call, results.get(call.id), streaming || (isLast && !results.has(call.id) && !m.stats));
+      v.update(call, results.get(call.id), streaming);
     });
     this.renderFoot(streaming, isLast, empty);
   }
