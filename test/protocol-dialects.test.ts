@@ -48,8 +48,8 @@ const CASES: Case[] = [
   },
   {
     name: '#4 zero-argument call survives streaming',
-    text: '</think><tool_call>get_current_time</tool_call>',
-    expect: { reasoning: null, content: null, calls: [['get_current_time', {}]], finish: 'tool_calls' },
+    text: '</think><tool_call>search</tool_call>',
+    expect: { reasoning: null, content: null, calls: [['search', {}]], finish: 'tool_calls' },
   },
   {
     name: '#6 parallel calls stay apart (N calls → N indices / blocks)',
@@ -68,16 +68,31 @@ const CASES: Case[] = [
     expect: { reasoning: 'ok', content: 'Write <tool_call>calculator</tool_call> to call it.', calls: [], finish: 'stop' },
   },
   {
-    name: '#10 EOF inside a call after its name: closed with the pairs so far (finish length)',
+    name: '#10 a call cut off by max_tokens inside a value is not a call (finish length)',
     text: '</think>Sure.' + '<tool_call>calculator<arg_key>expression</arg_key><arg_value>1 +',
     finishReason: 'length',
-    expect: { reasoning: null, content: 'Sure.', calls: [['calculator', { expression: '1 +' }]], finish: 'length' },
+    expect: { reasoning: null, content: 'Sure.', calls: [], finish: 'length' },
   },
   {
-    name: '#10 EOF inside a call before its name is complete: text',
+    name: '#10 EOF inside a call before its name is complete: dropped, not text',
     text: '</think>Sure.<tool_call>calcul',
     finishReason: 'length',
-    expect: { reasoning: null, content: 'Sure.<tool_call>calcul', calls: [], finish: 'length' },
+    expect: { reasoning: null, content: 'Sure.', calls: [], finish: 'length' },
+  },
+  {
+    name: 'issue 24 #1: a call cut off by a stop token (no </arg_key>, no </tool_call>) is not a call: finish stop',
+    text: 'Let me compute.</think>' + '<tool_call>calculator<arg_key>expression 48 * 7 * 7 *',
+    expect: { reasoning: 'Let me compute.', content: null, calls: [], finish: 'stop' },
+  },
+  {
+    name: 'a closed call missing a required argument is not a call; a valid one beside it is',
+    text: '</think>Both:' + call('calculator', { expr: '2 + 2' }) + call('convert_units', { value: '1', from_unit: 'mile' }) + call('get_current_time', { timezone: 'UTC' }),
+    expect: { reasoning: null, content: 'Both:', calls: [['get_current_time', { timezone: 'UTC' }]], finish: 'tool_calls' },
+  },
+  {
+    name: 'only invalid calls: the text around them stays, finish stop',
+    text: '</think>Here ' + call('calculator', {}) + ' goes.',
+    expect: { reasoning: null, content: 'Here  goes.', calls: [], finish: 'stop' },
   },
   {
     name: '#10 wrong closing tag (</tool_call> inside a value) still makes one clean call',
@@ -270,6 +285,10 @@ test('parallel_tool_calls false keeps the first call; a stop string maps to each
   const calls = (full.choices as { message: { tool_calls: { function: { arguments: string } }[] } }[])[0]!.message.tool_calls;
   assert.deepEqual(calls.map((c) => c.function.arguments), ['{"expression": "1"}']);
   assert.deepEqual(accumulateChat(streamScripted(one, [...text])).message, (full.choices as { message: unknown }[])[0]!.message);
+  // The one call kept is the first valid one: an invalid call before it does not use up the single slot.
+  const second = '</think>' + call('calculator', {}) + call('calculator', { expression: '2' });
+  const kept = (respondScripted(one, second).choices as { message: { tool_calls: { function: { arguments: string } }[] } }[])[0]!.message.tool_calls;
+  assert.deepEqual(kept.map((c) => c.function.arguments), ['{"expression": "2"}']);
 
   const end = { finishReason: 'stop' as const, stopReason: 'END' };
   const m = prepareMessages({ model: 'glm-5', max_tokens: 10, messages: user, stop_sequences: ['END'] }, ctx);

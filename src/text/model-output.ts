@@ -2,18 +2,16 @@
 // (output-events.ts) and the final message built from those same events, so a streamed answer and a non-streamed
 // one never differ. Wraps OutputParser with the serving policies (the server and `glm5 chat` share them):
 //   - no tools declared (or tool_choice none) → no tool parsing at all (clients.md §2 #9);
-//   - a call is reported only if its name is a declared tool, once, whole (#3); an undeclared call is dropped;
-//   - a call cut off by the end of output (max_tokens / stop string) after its name was streamed is closed:
-//     its arguments are the pairs completed so far (an open string value keeps the text received), so every
-//     call's fragments concatenate to one JSON object (#5, #10). Before its name is complete it stays text;
-//   - whitespace right before a call is not text.
+//   - a call is reported only when it is complete and valid: its `</tool_call>` arrived, its name is a declared
+//     tool, and every argument its JSON schema lists as `required` is there. Until then nothing of it is shown;
+//     then it is reported once, whole (#3, #5, #10). A call that is not (undeclared, missing a required argument,
+//     or cut off by a stop token / EOS / max_tokens / a stop string) is dropped, markup and all; it is never text;
+//   - whitespace right before a reported call is not text.
 
 import type { ToolDefinition } from './chat-messages.js';
 import type { OutputEvent, ToolCall } from './output-events.js';
 import { pushMerged } from './output-events.js';
 import { OutputParser } from './output-parser.js';
-import { pyJsonDumps } from './py-json.js';
-import { TOOL_CALL_OPEN } from './special-tokens.js';
 
 export interface ModelOutputOptions {
   readonly thinking: boolean;
@@ -22,7 +20,7 @@ export interface ModelOutputOptions {
   /** false for tool_choice none. */
   readonly parseToolCalls?: boolean;
   readonly newToolCallId?: () => string;
-  /** parallel_tool_calls false → 1: calls after the first are dropped like undeclared ones. */
+  /** parallel_tool_calls false → 1: valid calls after the first are dropped. */
   readonly maxToolCalls?: number;
 }
 
@@ -34,30 +32,33 @@ export interface OutputResult {
   readonly toolCalls: readonly ToolCall[];
 }
 
-interface CallState {
-  readonly index: number; // our index (declared calls only, 0..)
-  readonly id: string;
-  readonly name: string;
-  args: string;
-  call: ToolCall | undefined; // set at tool_end
+/** What a call needs to be reported: a declared name and the required arguments of its schema. */
+function requiredArgs(tools: readonly ToolDefinition[]): Map<string, readonly string[]> {
+  const m = new Map<string, readonly string[]>();
+  for (const t of tools) {
+    const req = (t.function.parameters as { required?: unknown } | undefined)?.required;
+    m.set(t.function.name, Array.isArray(req) ? req.filter((k): k is string => typeof k === 'string') : []);
+  }
+  return m;
 }
 
 export class ModelOutput {
   private readonly parser: OutputParser;
-  private readonly declared: Set<string>;
-  private readonly byParserIndex = new Map<number, CallState | null>(); // null: undeclared, dropped
-  private readonly calls: CallState[] = [];
+  private readonly required: Map<string, readonly string[]>;
+  private readonly calls: ToolCall[] = [];
   private reasoning = '';
   private content = '';
-  private pendingSpace = ''; // whitespace-only text held until we know whether a tool call follows it
+  private pendingSpace = ''; // whitespace-only text held until we know whether a reported call follows it
   private readonly parsing: boolean;
   private finished = false;
 
   constructor(private readonly options: ModelOutputOptions) {
     const tools = options.tools ?? [];
-    this.declared = new Set(tools.map((t) => t.function.name));
+    this.required = requiredArgs(tools);
     this.parsing = options.parseToolCalls !== false && tools.length > 0;
-    this.parser = new OutputParser({ thinking: options.thinking, tools, parseToolCalls: this.parsing, newToolCallId: options.newToolCallId });
+    this.parser = new OutputParser({
+      thinking: options.thinking, tools, parseToolCalls: this.parsing, newToolCallId: options.newToolCallId, unclosedCalls: 'drop',
+    });
   }
 
   push(text: string): OutputEvent[] {
@@ -79,69 +80,56 @@ export class ModelOutput {
     return {
       reasoning: this.options.thinking && this.reasoning !== '' ? this.reasoning : null,
       content: this.content === '' ? null : this.content,
-      toolCalls: this.calls.map((c) => c.call ?? { id: c.id, name: c.name, arguments: JSON.parse(c.args) as Record<string, unknown>, argumentsJson: c.args }),
+      toolCalls: [...this.calls],
     };
   }
 
   private map(events: readonly OutputEvent[], final: boolean): OutputEvent[] {
     const out: OutputEvent[] = [];
-    const open = final ? this.calls.filter((c) => !c.call) : [];
     for (const e of events) {
       switch (e.kind) {
         case 'reasoning':
-          this.reasoning += e.text;
-          pushMerged(out, e);
+          this.addReasoning(e.text, out);
           break;
-        case 'text': {
-          // At finish, a call that never closed is given back by the parser as `<tool_call>…` text; once we
-          // streamed its header we close it instead (see the header comment), and that text is not content.
-          const cut = final && open.length > 0 ? e.text.indexOf(TOOL_CALL_OPEN) : -1;
-          if (cut >= 0) {
-            if (cut > 0) this.addText(e.text.slice(0, cut), out);
-          } else this.addText(e.text, out);
+        case 'text':
+          this.addText(e.text, out);
           break;
-        }
-        case 'tool_start': {
-          if (!this.declared.has(e.name) || this.calls.length >= (this.options.maxToolCalls ?? Infinity)) {
-            this.byParserIndex.set(e.index, null);
-            break;
-          }
-          const c: CallState = { index: this.calls.length, id: e.id, name: e.name, args: '', call: undefined };
-          this.calls.push(c);
-          this.byParserIndex.set(e.index, c);
-          this.pendingSpace = ''; // whitespace right before a call is not text
-          out.push({ kind: 'tool_start', index: c.index, id: c.id, name: c.name });
+        case 'tool_start':
+        case 'tool_args':
+          break; // the whole call is sent at its end, once it is known to be valid
+        case 'tool_end':
+          if (this.valid(e.call)) this.report(e.call, out);
           break;
-        }
-        case 'tool_args': {
-          const c = this.byParserIndex.get(e.index);
-          if (!c || !e.text) break;
-          c.args += e.text;
-          out.push({ kind: 'tool_args', index: c.index, text: e.text });
-          break;
-        }
-        case 'tool_end': {
-          const c = this.byParserIndex.get(e.index);
-          if (!c) break;
-          c.call = e.call;
-          out.push({ kind: 'tool_end', index: c.index, call: c.call });
-          break;
-        }
       }
     }
     if (final) {
-      if (this.pendingSpace !== '' && this.calls.length === 0) this.flushSpace(out);
+      // A call still open here was cut off (the parser dropped its text): it is not reported.
+      if (this.pendingSpace !== '' && this.calls.length === 0) this.addContent(this.pendingSpace, out);
       this.pendingSpace = '';
-      for (const c of this.calls) {
-        if (c.call) continue;
-        const rest = closingText(c.args);
-        c.args += rest;
-        c.call = { id: c.id, name: c.name, arguments: JSON.parse(c.args) as Record<string, unknown>, argumentsJson: c.args };
-        out.push({ kind: 'tool_args', index: c.index, text: rest });
-        out.push({ kind: 'tool_end', index: c.index, call: c.call });
-      }
     }
     return out;
+  }
+
+  private valid(call: ToolCall): boolean {
+    const required = this.required.get(call.name);
+    if (required === undefined) return false; // not a declared tool
+    if (this.calls.length >= (this.options.maxToolCalls ?? Infinity)) return false;
+    return required.every((k) => Object.hasOwn(call.arguments, k));
+  }
+
+  private report(call: ToolCall, out: OutputEvent[]): void {
+    const index = this.calls.length;
+    this.calls.push(call);
+    this.pendingSpace = ''; // whitespace right before a call is not text
+    out.push({ kind: 'tool_start', index, id: call.id, name: call.name });
+    out.push({ kind: 'tool_args', index, text: call.argumentsJson });
+    out.push({ kind: 'tool_end', index, call });
+  }
+
+  private addReasoning(text: string, out: OutputEvent[]): void {
+    if (text === '') return;
+    this.reasoning += text;
+    pushMerged(out, { kind: 'reasoning', text });
   }
 
   /**
@@ -150,6 +138,7 @@ export class ModelOutput {
    * what its stream showed.
    */
   private addText(text: string, out: OutputEvent[]): void {
+    if (text === '') return;
     if (this.parsing) {
       if (text.trim() === '') {
         this.pendingSpace += text;
@@ -160,29 +149,11 @@ export class ModelOutput {
       this.pendingSpace = text.slice(text.length - lead);
       text = body;
     }
+    this.addContent(text, out);
+  }
+
+  private addContent(text: string, out: OutputEvent[]): void {
     this.content += text;
     pushMerged(out, { kind: 'text', text });
   }
-
-  private flushSpace(out: OutputEvent[]): void {
-    const text = this.pendingSpace;
-    this.pendingSpace = '';
-    this.content += text;
-    pushMerged(out, { kind: 'text', text });
-  }
-}
-
-/** What turns a cut-off argument text (`{"a": 1, "b": "par`) into a JSON object. */
-function closingText(args: string): string {
-  if (args === '') return '{}';
-  for (const tail of ['}', '"}']) {
-    try {
-      JSON.parse(args + tail);
-      return tail;
-    } catch {
-      /* try the next */
-    }
-  }
-  // A cut inside an escape sequence (`"a\`): the parser never streams that, but never emit invalid JSON.
-  throw new Error(`cannot close tool-call arguments ${pyJsonDumps(args)}`);
 }
