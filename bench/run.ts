@@ -62,6 +62,12 @@ async function main() {
     if (args.json) console.log(JSON.stringify({ backend: ops.name, speculative: { forced, default_model: real } }));
     return;
   }
+  if (args.only === 'interference') {
+    const { benchPrefillInterference } = await import('./interference.js');
+    const r = await benchPrefillInterference(GlmModel.load(presetDir('long'), { ops }), log);
+    if (args.json) console.log(JSON.stringify({ backend: ops.name, prefill_interference_itl_ratio: r.paced.prefill_interference_itl_ratio, interference: r }));
+    return;
+  }
   if (args.only === 'serving') {
     const { benchServing } = await import('./serving.js');
     const serving = await benchServing(small, log);
@@ -147,6 +153,10 @@ async function main() {
   // --- serving: the engine with many requests at once ---
   const { benchServing } = await import('./serving.js');
   const serving = await benchServing(small, log);
+
+  // --- prefill interference: streams decoding while a 32K prompt prefills (long preset) ---
+  const { benchPrefillInterference } = await import('./interference.js');
+  const interference = args.quick ? null : await benchPrefillInterference(GlmModel.load(presetDir('long'), { ops }), log);
 
   // --- speculative decoding (MTP drafts) ---
   const specBench = await import('./speculative.js');
@@ -243,6 +253,8 @@ async function main() {
     batch16_vs_batch1_throughput: serving.batch16_vs_batch1_throughput,
     prefix_hit_ttft_speedup: serving.prefix_hit_ttft_speedup,
     engine_overhead_fraction: serving.engine_overhead_fraction,
+    prefill_interference_itl_ratio: interference?.paced.prefill_interference_itl_ratio ?? null,
+    interference,
     llamaserver_tok_s: llamaServer,
     llamaserver_batch16_ratio: llamaServer ? serving.throughput_tok_s[16]! / llamaServer[16]! : null,
     tokenizer,

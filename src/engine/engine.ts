@@ -50,7 +50,7 @@ export interface EngineOptions {
    * of a decode-only step (prefill-pacer.ts; default 2; ≤ 1 turns pacing off: chunks take the whole budget).
    */
   readonly prefillItlRatio?: number;
-  /** A prefilling request gets at least this many tokens per step while paced (default 16). */
+  /** A prefilling request gets at least this many tokens per step while paced (default 4). */
   readonly minPrefillChunk?: number;
   /**
    * Benchmark hook only (never for real output): accept each greedy draft with this probability instead of
@@ -111,7 +111,7 @@ export class Engine {
     const tok = this.tokenizer;
     this.vocab = { size, piece: (id) => pieceOf(tok, id) };
     this.speculator = new Speculator(model, { k, maxBatch: opts.speculativeMaxBatch ?? 1, forceAcceptance: opts.forceAcceptance, vocabSize: size });
-    this.pacer = new PrefillPacer(cfg, { itlRatio: opts.prefillItlRatio ?? 2, minChunk: opts.minPrefillChunk ?? 16 });
+    this.pacer = new PrefillPacer(cfg, { itlRatio: opts.prefillItlRatio ?? 2, minChunk: opts.minPrefillChunk ?? 4 });
   }
 
   /** Draft tokens per verify step (0: speculation off). */
