@@ -96,6 +96,7 @@ test('the page is served with a strict Content-Security-Policy, HEAD too', { ski
   assert.doesNotMatch(await res.text(), /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script in the page');
   assert.equal((await fetch(server.url + '/', { method: 'HEAD' })).status, 200);
   assert.equal((await fetch(server.url + '/ui/app.js')).status, 200);
+  assert.match(await (await fetch(server.url + '/ui/licenses.txt')).text(), /dompurify 3[\s\S]*highlight\.js 11[\s\S]*/);
 });
 
 test('a streamed answer appears, with its thinking collapsed and its usage shown', { skip }, async () => {

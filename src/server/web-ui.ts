@@ -28,7 +28,7 @@ const FILES: Record<string, readonly [file: string, type: string]> = {
   '/ui/app.js': ['app.js', 'text/javascript; charset=utf-8'],
   '/ui/app.css': ['app.css', 'text/css; charset=utf-8'],
   '/ui/favicon.svg': ['favicon.svg', 'image/svg+xml'],
-  '/ui/licenses.txt': ['app.js.LEGAL.txt', 'text/plain; charset=utf-8'],
+  '/ui/licenses.txt': ['licenses.txt', 'text/plain; charset=utf-8'],
 };
 
 const HEADERS = {

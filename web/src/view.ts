@@ -102,8 +102,9 @@ export class AssistantView {
       this.thinking.hidden = reasoning.trim() === '';
       renderMarkdown(this.thinkingBody, reasoning);
     }
-    // Open while only thinking streams; closed once the answer (or a call) starts, unless the user chose.
-    if (started && !this.userToggled && this.thinking.open) this.thinking.open = false;
+    // Open while only thinking streams; closed once the answer (or a call) starts, unless the user chose. A message
+    // that ended with thinking alone (stopped, cut off) keeps it open: it is all there is to read.
+    if (!this.userToggled) this.thinking.open = !started;
     const thinkingNow = streaming && !started;
     this.thinking.classList.toggle('live', thinkingNow);
     const secs = m.stats?.thinkingSeconds;
