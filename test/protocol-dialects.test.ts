@@ -62,10 +62,10 @@ const CASES: Case[] = [
     expect: { reasoning: null, content: null, calls: [['search', { query: ' [1, 2] ', limit: 10, tags: ['a', 'b'] }]], finish: 'tool_calls' },
   },
   {
-    name: '#9 no tools declared → no tool parsing, text verbatim',
+    name: '#9 no tools declared → no tool parsing (the tags are control tokens: not text either)',
     text: 'ok</think>Write <tool_call>calculator</tool_call> to call it.',
     tools: [],
-    expect: { reasoning: 'ok', content: 'Write <tool_call>calculator</tool_call> to call it.', calls: [], finish: 'stop' },
+    expect: { reasoning: 'ok', content: 'Write calculator to call it.', calls: [], finish: 'stop' },
   },
   {
     name: '#10 a call cut off by max_tokens inside a value is not a call (finish length)',
@@ -93,6 +93,17 @@ const CASES: Case[] = [
     name: 'only invalid calls: the text around them stays, finish stop',
     text: '</think>Here ' + call('calculator', {}) + ' goes.',
     expect: { reasoning: null, content: 'Here  goes.', calls: [], finish: 'stop' },
+  },
+  {
+    name: 'issue 24 #2: control tokens never reach text or reasoning',
+    text: '[gMASK]<sop>Think <|begin_of_box|>hard<|end_of_box|>.</think><|assistant|>The answer</think> is 4</arg_value></tool_call>.<|user|>',
+    expect: { reasoning: 'Think hard.', content: 'The answer is 4.', calls: [], finish: 'stop' },
+  },
+  {
+    name: 'issue 24 #2: control tokens around a call and with thinking off',
+    text: '<sop>Calling ' + call('calculator', { expression: '6*7' }) + '</arg_value>',
+    thinking: false,
+    expect: { reasoning: null, content: 'Calling', calls: [['calculator', { expression: '6*7' }]], finish: 'tool_calls' },
   },
   {
     name: '#10 wrong closing tag (</tool_call> inside a value) still makes one clean call',

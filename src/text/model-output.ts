@@ -6,9 +6,11 @@
 //     tool, and every argument its JSON schema lists as `required` is there. Until then nothing of it is shown;
 //     then it is reported once, whole (#3, #5, #10). A call that is not (undeclared, missing a required argument,
 //     or cut off by a stop token / EOS / max_tokens / a stop string) is dropped, markup and all; it is never text;
+//   - control tokens (a tokenizer's added tokens) never reach text or reasoning (control-tokens.ts);
 //   - whitespace right before a reported call is not text.
 
 import type { ToolDefinition } from './chat-messages.js';
+import { ControlTokenFilter } from './control-tokens.js';
 import type { OutputEvent, ToolCall } from './output-events.js';
 import { pushMerged } from './output-events.js';
 import { OutputParser } from './output-parser.js';
@@ -22,6 +24,8 @@ export interface ModelOutputOptions {
   readonly newToolCallId?: () => string;
   /** parallel_tool_calls false → 1: valid calls after the first are dropped. */
   readonly maxToolCalls?: number;
+  /** Removed from text and reasoning (default: GLM-5's added tokens); [] keeps everything. */
+  readonly controlTokens?: readonly string[];
 }
 
 export interface OutputResult {
@@ -50,6 +54,8 @@ export class ModelOutput {
   private content = '';
   private pendingSpace = ''; // whitespace-only text held until we know whether a reported call follows it
   private readonly parsing: boolean;
+  private readonly reasoningFilter: ControlTokenFilter;
+  private readonly textFilter: ControlTokenFilter;
   private finished = false;
 
   constructor(private readonly options: ModelOutputOptions) {
@@ -59,6 +65,8 @@ export class ModelOutput {
     this.parser = new OutputParser({
       thinking: options.thinking, tools, parseToolCalls: this.parsing, newToolCallId: options.newToolCallId, unclosedCalls: 'drop',
     });
+    this.reasoningFilter = new ControlTokenFilter(options.controlTokens);
+    this.textFilter = new ControlTokenFilter(options.controlTokens);
   }
 
   push(text: string): OutputEvent[] {
@@ -89,12 +97,17 @@ export class ModelOutput {
     for (const e of events) {
       switch (e.kind) {
         case 'reasoning':
-          this.addReasoning(e.text, out);
+          this.addReasoning(this.reasoningFilter.push(e.text), out);
           break;
         case 'text':
-          this.addText(e.text, out);
+          this.addReasoning(this.reasoningFilter.flush(), out); // reasoning has ended
+          this.addText(this.textFilter.push(e.text), out);
           break;
         case 'tool_start':
+          // A control token cannot span a call: the text before it is decided.
+          this.addReasoning(this.reasoningFilter.flush(), out);
+          this.addText(this.textFilter.flush(), out);
+          break;
         case 'tool_args':
           break; // the whole call is sent at its end, once it is known to be valid
         case 'tool_end':
@@ -104,6 +117,8 @@ export class ModelOutput {
     }
     if (final) {
       // A call still open here was cut off (the parser dropped its text): it is not reported.
+      this.addReasoning(this.reasoningFilter.flush(), out);
+      this.addText(this.textFilter.flush(), out);
       if (this.pendingSpace !== '' && this.calls.length === 0) this.addContent(this.pendingSpace, out);
       this.pendingSpace = '';
     }

@@ -109,6 +109,8 @@ export interface RenderInput {
   readonly clearThinking?: boolean | undefined;
   readonly reasoningEffort?: string | undefined;
   readonly templateKwargs?: Record<string, unknown> | undefined;
+  /** vLLM's `skip_special_tokens` (default true: control tokens never reach text). */
+  readonly skipSpecialTokens?: boolean | null | undefined;
 }
 
 /**
@@ -139,7 +141,15 @@ export function renderChat(ctx: ModelContext, input: RenderInput): { prompt: num
   checkContext(ctx, encoded.ids.length);
   // The parser must agree with how the prompt ended: `…</think>` means thinking is off whatever was asked.
   const thinking = input.thinking !== false && !encoded.prompt.endsWith('</think>');
-  return { prompt: encoded.ids, tools, output: { thinking, tools, parseToolCalls: choice !== 'none' } };
+  return { prompt: encoded.ids, tools, output: { thinking, tools, parseToolCalls: choice !== 'none', controlTokens: controlTokens(ctx, input.skipSpecialTokens) } };
+}
+
+/**
+ * What is removed from text and reasoning: every added token of the tokenizer, unless the request set vLLM's
+ * `skip_special_tokens: false` (then text shows them as the model wrote them).
+ */
+export function controlTokens(ctx: ModelContext, skip: boolean | null | undefined = true): string[] {
+  return skip === false ? [] : Array.from(ctx.tokenizer.addedTokens.keys());
 }
 
 /** Claude Code matches this wording to recover (clients.md §5); the other dialects share it. */

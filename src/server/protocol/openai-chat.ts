@@ -64,6 +64,7 @@ export const chatRequest = z.object({
   tool_stream: z.boolean().nullish(),
   request_id: z.string().nullish(),
   chat_template_kwargs: z.record(z.string(), z.unknown()).nullish(),
+  skip_special_tokens: z.boolean().nullish(),
 });
 export type ChatRequest = z.infer<typeof chatRequest>;
 
@@ -107,6 +108,7 @@ export function prepareChat(body: unknown, ctx: ModelContext): Prepared {
     messages, tools: functionTools(req.tools),
     toolChoice: tc == null ? 'auto' : typeof tc === 'string' ? tc : { name: tc.function.name },
     thinking, clearThinking: req.thinking?.clear_thinking, reasoningEffort: req.reasoning_effort ?? undefined, templateKwargs: kwargs,
+    skipSpecialTokens: req.skip_special_tokens,
   });
   const s = { ...sampling(req, maxTokens(ctx, r.prompt.length, req.max_completion_tokens ?? req.max_tokens)), ...(req.ignore_eos ? { ignoreEos: true } : {}) };
   const wantLogprobs = req.logprobs === true;

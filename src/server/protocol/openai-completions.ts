@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { TokenLogprob, Usage } from '../../engine/types.js';
 import type { BlockEvent } from '../../text/blocks.js';
 import type { ChoiceResult } from './choices.js';
-import { ApiError, checkContext, maxTokens, newId, parseBody, sampling, zInt } from './common.js';
+import { ApiError, checkContext, controlTokens, maxTokens, newId, parseBody, sampling, zInt } from './common.js';
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
 import { seconds } from './dialect.js';
@@ -22,6 +22,7 @@ export const completionsRequest = z.object({
   echo: z.boolean().nullish(),
   ignore_eos: z.boolean().nullish(),
   suffix: z.string().nullish(),
+  skip_special_tokens: z.boolean().nullish(),
 });
 
 export function prepareCompletions(body: unknown, ctx: ModelContext): Prepared {
@@ -44,25 +45,33 @@ export function prepareCompletions(body: unknown, ctx: ModelContext): Prepared {
   const id = newId('cmpl-');
   const created = seconds();
   const model = req.model;
+  // The text carries no control tokens (vLLM's skip_special_tokens, default true); logprobs still show every token.
+  const hidden = controlTokens(ctx, req.skip_special_tokens);
   return {
-    endpoint: 'completions', plan: { prompt, sampling: wantLogprobs ? { ...s, logprobs: req.logprobs! } : s, output: { thinking: false }, tools: [] },
+    endpoint: 'completions', plan: { prompt, sampling: wantLogprobs ? { ...s, logprobs: req.logprobs! } : s, output: { thinking: false, controlTokens: hidden }, tools: [] },
     n, stream: req.stream === true, wantLogprobs, model,
-    writer: () => new CompletionsStream(id, created, model, req.stream_options?.include_usage === true, echo, n),
+    writer: () => new CompletionsStream(id, created, model, req.stream_options?.include_usage === true, echo, n, hidden),
     respond: (choices, usage) => ({
       id, object: 'text_completion', created, model,
-      choices: choices.map((c) => ({ index: c.index, text: echo + c.text, finish_reason: finishReason(c.finish === 'tool_calls' ? 'stop' : c.finish), logprobs: c.logprobs ? logprobsJson(c.logprobs, echo.length) : null })),
+      choices: choices.map((c) => ({
+        index: c.index, text: echo + (c.output.content ?? ''), finish_reason: finishReason(c.finish === 'tool_calls' ? 'stop' : c.finish),
+        logprobs: c.logprobs ? logprobsJson(c.logprobs, echo.length, hidden) : null,
+      })),
       usage: usageJson(usage),
     }),
   };
 }
 
-/** The legacy logprobs object: tokens, token_logprobs, top_logprobs (token → logprob), text_offset. */
-function logprobsJson(lps: readonly TokenLogprob[], offset: number): unknown {
+/**
+ * The legacy logprobs object: tokens, token_logprobs, top_logprobs (token → logprob), text_offset. Every token is
+ * listed; a control token, absent from the text, takes no room in it.
+ */
+function logprobsJson(lps: readonly TokenLogprob[], offset: number, hidden: readonly string[]): unknown {
   const text_offset: number[] = [];
   let at = offset;
   for (const l of lps) {
     text_offset.push(at);
-    at += l.text.length;
+    if (!hidden.includes(l.text)) at += l.text.length;
   }
   return {
     tokens: lps.map((l) => l.text), token_logprobs: lps.map((l) => l.logprob),
@@ -74,7 +83,7 @@ class CompletionsStream implements StreamWriter {
   private readonly offsets: number[];
   constructor(
     private readonly id: string, private readonly created: number, private readonly model: string,
-    private readonly includeUsage: boolean, private readonly echo: string, n: number,
+    private readonly includeUsage: boolean, private readonly echo: string, n: number, private readonly hidden: readonly string[],
   ) {
     this.offsets = new Array<number>(n).fill(echo.length);
   }
@@ -90,8 +99,8 @@ class CompletionsStream implements StreamWriter {
   events(choice: number, events: readonly BlockEvent[], logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
     const text = events.map((e) => (e.type === 'delta' && e.head.kind !== 'tool_call' ? e.text : '')).join('');
     if (text === '' && !logprobs?.length) return [];
-    const lp = logprobs?.length ? logprobsJson(logprobs, this.offsets[choice]!) : null;
-    this.offsets[choice]! += text.length;
+    const lp = logprobs?.length ? logprobsJson(logprobs, this.offsets[choice]!, this.hidden) : null;
+    for (const l of logprobs ?? []) if (!this.hidden.includes(l.text)) this.offsets[choice]! += l.text.length;
     return [this.chunk(choice, text, null, lp)];
   }
 
