@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ANTHROPIC_ERRORS, anthropicError, prepareMessages } from '../src/server/protocol/anthropic.js';
 import { ApiError } from '../src/server/protocol/common.js';
 import type { ErrorKind } from '../src/server/protocol/common.js';
-import { OPENAI_ERRORS, RESPONSES_ERRORS, openaiError } from '../src/server/protocol/openai-common.js';
+import { OPENAI_ERRORS, openaiError } from '../src/server/protocol/openai-common.js';
 import { prepareChat } from '../src/server/protocol/openai-chat.js';
 import { prepareCompletions } from '../src/server/protocol/openai-completions.js';
 import { prepareResponses, responsesError } from '../src/server/protocol/responses.js';
@@ -18,7 +18,7 @@ const KINDS = Object.keys(OPENAI_ERRORS) as ErrorKind[];
 const user = [{ role: 'user', content: 'hi' }];
 
 test('error tables: one row per kind in every dialect', () => {
-  for (const t of [ANTHROPIC_ERRORS, RESPONSES_ERRORS]) assert.deepEqual(Object.keys(t).sort(), [...KINDS].sort());
+  assert.deepEqual(Object.keys(ANTHROPIC_ERRORS).sort(), [...KINDS].sort());
   const anthropicTypes = ['invalid_request_error', 'authentication_error', 'permission_error', 'not_found_error', 'request_too_large', 'rate_limit_error', 'api_error', 'overloaded_error'];
   for (const k of KINDS) assert.ok(anthropicTypes.includes(ANTHROPIC_ERRORS[k].type), k);
   // Anthropic: an internal failure is api_error, not overloaded_error (serving.md §6).
@@ -26,10 +26,13 @@ test('error tables: one row per kind in every dialect', () => {
   assert.equal(anthropicError(new ApiError('overloaded', 'busy')).status, 529);
   assert.equal(anthropicError(new ApiError('overloaded', 'shutting down', null, 503)).status, 503, 'a status the thrower set wins');
   assert.deepEqual(anthropicError(new ApiError('context_length', 'prompt is too long')), { status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long' } } });
-  // Responses failures carry the codes Codex acts on.
-  assert.equal(RESPONSES_ERRORS.context_length.code, 'context_length_exceeded');
-  assert.equal(RESPONSES_ERRORS.rate_limit.code, 'rate_limit_exceeded');
-  assert.equal(RESPONSES_ERRORS.api.code, 'server_error');
+  // OpenAI routes carry OpenAI's codes, which its clients act on (Codex: compact, retry, stop retrying).
+  assert.equal(OPENAI_ERRORS.context_length.code, 'context_length_exceeded');
+  assert.equal(OPENAI_ERRORS.rate_limit.code, 'rate_limit_exceeded');
+  assert.equal(OPENAI_ERRORS.api.code, 'server_error');
+  assert.deepEqual(openaiError(new ApiError('model_not_found', 'no such model', 'model')), { error: { message: 'no such model', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } });
+  for (const k of KINDS) assert.ok(OPENAI_ERRORS[k].code === null || !/^\d+$/.test(OPENAI_ERRORS[k].code!), `${k}: no Z.ai business codes on OpenAI routes`);
+  assert.deepEqual(anthropicError(new ApiError('model_not_found', 'no such model', 'model')).body, { type: 'error', error: { type: 'not_found_error', message: 'no such model' } });
 });
 
 test('error tables: a failure mid-stream reads as the same failure before the stream, in every dialect', () => {

@@ -164,8 +164,16 @@ test('bad input → 4xx in the OpenAI error shape, and the server keeps serving'
       assert.ok('param' in r.json.error && 'code' in r.json.error, name);
     }
   }
-  // The SDK surfaces these as typed errors.
-  await assert.rejects(client.chat.completions.create({ model: 'llama-3', messages: user('hi') }), (e: unknown) => e instanceof OpenAI.NotFoundError);
+  // The SDK surfaces these as typed errors; an unknown model carries OpenAI's code on every OpenAI route.
+  await assert.rejects(client.chat.completions.create({ model: 'llama-3', messages: user('hi') }), (e: unknown) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
+  for (const [path, body] of [['/v1/chat/completions', { model: 'llama-3', messages: user('hi') }], ['/v1/completions', { model: 'llama-3', prompt: 'hi' }], ['/v1/responses', { model: 'llama-3', input: 'hi' }]] as const) {
+    const r = await post(path, JSON.stringify(body));
+    assert.deepEqual([r.status, r.json.error.type, r.json.error.code, r.json.error.param], [404, 'invalid_request_error', 'model_not_found', 'model'], path);
+  }
+  const m = await fetch(`${server.url}/v1/models/llama-3`);
+  assert.deepEqual([m.status, ((await m.json()) as { error: { code: string } }).error.code], [404, 'model_not_found']);
+  // `/` answers GET and HEAD (Claude Code sends HEAD / before every run).
+  for (const method of ['HEAD', 'GET']) assert.equal((await fetch(`${server.url}/`, { method })).status, 200, method);
   // Unknown fields are ignored.
   const ok = await chat({ model: 'glm-5', messages: user('hi'), max_tokens: 2, some_future_field: { x: 1 } });
   assert.equal(ok.status, 200);

@@ -106,7 +106,7 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
   app.get('/v1/models', (c) => c.json(o.models.list(started) as object));
   app.get('/v1/models/:id{.+}', (c) => {
     const id = c.req.param('id');
-    if (!o.models.accepts(id)) return errorResponse(c, new ApiError('not_found', `The model '${id}' does not exist`, 'model'));
+    if (!o.models.accepts(id)) return errorResponse(c, new ApiError('model_not_found', `The model '${id}' does not exist`, 'model'));
     return c.json({ id, object: 'model', created: started, owned_by: 'glm5' });
   });
   app.get('/metrics', async (c) => c.text(await o.metrics.registry.metrics(), 200, { 'Content-Type': o.metrics.registry.contentType }));
@@ -139,7 +139,7 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
       keyId = o.gate.admit(c.req.raw.headers)?.id ?? null;
       const body = await readJson(c);
       if (body && typeof body === 'object' && typeof (body as { model?: unknown }).model === 'string') model = (body as { model: string }).model;
-      if (model && !o.models.accepts(model)) throw new ApiError('not_found', `The model '${model}' does not exist (this server serves ${o.models.served.join(', ')})`, 'model');
+      if (model && !o.models.accepts(model)) throw new ApiError('model_not_found', `The model '${model}' does not exist (this server serves ${o.models.served.join(', ')})`, 'model');
       const p = prepare(body, o.engine);
       stream = p.stream;
       const streams = submitAll(o.engine, p, requestId);
@@ -192,6 +192,9 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
     }
   });
 
+  // Claude Code sends HEAD / before every run: 200 even while the chat page is not built (hono answers HEAD with
+  // the GET route, which would then be a 503).
+  app.use('/', async (c, next) => (c.req.method === 'HEAD' ? c.body(null, 200) : next()));
   mountWebUi(app); // the chat page at `/` (web/)
 
   app.notFound((c) => errorResponse(c, new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`)));

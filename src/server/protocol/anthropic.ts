@@ -260,6 +260,7 @@ export const ANTHROPIC_ERRORS: ErrorTable = {
   authentication: { type: 'authentication_error', status: 401 },
   permission: { type: 'permission_error', status: 403 },
   not_found: { type: 'not_found_error', status: 404 },
+  model_not_found: { type: 'not_found_error', status: 404 },
   too_large: { type: 'request_too_large', status: 413 },
   rate_limit: { type: 'rate_limit_error', status: 429 },
   quota: { type: 'rate_limit_error', status: 429 },

@@ -22,12 +22,12 @@ export interface ModelContext {
 export const MAX_OUTPUT_TOKENS = 131_072;
 
 export type ErrorKind =
-  | 'invalid_request' | 'context_length' | 'authentication' | 'permission' | 'not_found' | 'too_large'
+  | 'invalid_request' | 'context_length' | 'authentication' | 'permission' | 'not_found' | 'model_not_found' | 'too_large'
   | 'rate_limit' | 'quota' | 'api' | 'overloaded';
 
 /** The usual HTTP status of each kind; a dialect's error table may differ (Anthropic's overloaded is 529). */
 const STATUS: Record<ErrorKind, number> = {
-  invalid_request: 400, context_length: 400, authentication: 401, permission: 403, not_found: 404, too_large: 413,
+  invalid_request: 400, context_length: 400, authentication: 401, permission: 403, not_found: 404, model_not_found: 404, too_large: 413,
   rate_limit: 429, quota: 429, api: 500, overloaded: 503,
 };
 

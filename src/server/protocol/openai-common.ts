@@ -9,31 +9,23 @@ import type { ErrorRow, ErrorTable } from './common.js';
 import type { SseFrame } from './dialect.js';
 
 /**
- * Every OpenAI-route failure, before the stream (HTTP status + body) and after it started (the error chunk, or
- * Responses' `response.failed`). `code` carries Z.ai's business codes where one applies (serving.md §5).
+ * Every failure on the OpenAI routes (Chat, Completions, Responses), before the stream (HTTP status + body) and
+ * after it started (the error chunk, or Responses' `response.failed`). `code` is OpenAI's own where it has one:
+ * clients act on it (openai-node and Codex retry `rate_limit_exceeded`, Codex compacts on
+ * `context_length_exceeded` and stops retrying on `model_not_found`).
  */
 export const OPENAI_ERRORS: ErrorTable = {
-  invalid_request: { type: 'invalid_request_error', code: '1210', status: 400 },
+  invalid_request: { type: 'invalid_request_error', code: null, status: 400 },
   context_length: { type: 'invalid_request_error', code: 'context_length_exceeded', status: 400 },
-  authentication: { type: 'authentication_error', code: '1002', status: 401 },
+  authentication: { type: 'authentication_error', code: 'invalid_api_key', status: 401 },
   permission: { type: 'permission_error', code: null, status: 403 },
-  not_found: { type: 'not_found_error', code: '1211', status: 404 },
+  not_found: { type: 'invalid_request_error', code: null, status: 404 },
+  model_not_found: { type: 'invalid_request_error', code: 'model_not_found', status: 404 },
   too_large: { type: 'invalid_request_error', code: null, status: 413 },
-  rate_limit: { type: 'rate_limit_error', code: '1302', status: 429 },
-  quota: { type: 'insufficient_quota', code: '1113', status: 429 },
-  api: { type: 'server_error', code: null, status: 500 },
-  overloaded: { type: 'server_error', code: null, status: 503 },
-};
-
-/**
- * Responses: Codex reads `response.failed`'s `error.code` (context_length_exceeded makes it compact,
- * rate_limit_exceeded retries), so this dialect carries OpenAI's own codes.
- */
-export const RESPONSES_ERRORS: ErrorTable = {
-  ...OPENAI_ERRORS,
-  rate_limit: { ...OPENAI_ERRORS.rate_limit, code: 'rate_limit_exceeded' },
-  api: { ...OPENAI_ERRORS.api, code: 'server_error' },
-  overloaded: { ...OPENAI_ERRORS.overloaded, code: 'server_error' },
+  rate_limit: { type: 'rate_limit_error', code: 'rate_limit_exceeded', status: 429 },
+  quota: { type: 'insufficient_quota', code: 'insufficient_quota', status: 429 },
+  api: { type: 'server_error', code: 'server_error', status: 500 },
+  overloaded: { type: 'server_error', code: 'server_error', status: 503 },
 };
 
 /** `{"error": {message, type, param, code}}` and its status, from a table. */

@@ -11,7 +11,7 @@ import { ApiError, checkToolSchema, errorRow, maxTokens, newId, parseBody, rende
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
 import { seconds } from './dialect.js';
-import { checkResponseFormat, openaiErrorBody, RESPONSES_ERRORS } from './openai-common.js';
+import { checkResponseFormat, OPENAI_ERRORS, openaiErrorBody } from './openai-common.js';
 
 const item = z.looseObject({ type: z.string().optional(), role: z.string().optional() });
 const zTool = z.looseObject({ type: z.string(), name: z.string().optional(), description: z.string().nullish(), parameters: z.unknown().optional(), tools: z.array(z.looseObject({ type: z.string() })).optional() });
@@ -274,7 +274,7 @@ class ResponsesStream implements StreamWriter {
   }
 
   fail(e: ApiError): SseFrame[] {
-    const code = errorRow(RESPONSES_ERRORS, e).code ?? 'server_error';
+    const code = errorRow(OPENAI_ERRORS, e).code ?? 'server_error';
     return [this.ev({ type: 'response.failed', response: { ...this.shell('failed', this.done, null), error: { code, message: e.message } } })];
   }
 
@@ -293,4 +293,4 @@ class ResponsesStream implements StreamWriter {
 }
 
 /** Errors on /v1/responses, before the stream: the same table as `response.failed`. */
-export const responsesError = (e: ApiError): { status: number; body: unknown } => openaiErrorBody(RESPONSES_ERRORS, e);
+export const responsesError = (e: ApiError): { status: number; body: unknown } => openaiErrorBody(OPENAI_ERRORS, e);
