@@ -1,6 +1,6 @@
 // What a client sees beyond the clients.md §2 cases (issue 24): control tokens stay out of the text of every
-// dialect, Completions included, while logprobs still list every token; skip_special_tokens false keeps them.
-// No engine, no sockets.
+// dialect, Completions included, while logprobs still list every token; skip_special_tokens false keeps them;
+// the fields OpenAI's OpenAPI document marks required (nullable) are present. No engine, no sockets.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,8 +9,10 @@ import { ChoiceTracker } from '../src/server/protocol/choices.js';
 import type { Prepared, SseFrame } from '../src/server/protocol/dialect.js';
 import { prepareChat } from '../src/server/protocol/openai-chat.js';
 import { prepareCompletions } from '../src/server/protocol/openai-completions.js';
+import { prepareResponses } from '../src/server/protocol/responses.js';
 import { ControlTokenFilter } from '../src/text/control-tokens.js';
-import { accumulateChat, data, presetContext, respondScripted } from './server-helpers.js';
+import { DEMO_TOOLS } from '../src/tools/demo-tools.js';
+import { accumulateChat, accumulateResponses, data, presetContext, respondScripted, streamScripted } from './server-helpers.js';
 
 const ctx = presetContext();
 const user = [{ role: 'user', content: 'hi' }];
@@ -75,4 +77,28 @@ test('control-token filter: any chunking gives the same text; a held prefix that
   }
   const f = new ControlTokenFilter();
   assert.equal([...text].map((ch) => f.push(ch)).join('') + f.flush(), whole);
+});
+
+test('Responses: instructions, metadata, temperature, top_p on every response object (created, in_progress, final)', () => {
+  const set = prepareResponses({ model: 'glm-5', input: 'hi', instructions: 'Be brief.', metadata: { run: '7' }, temperature: 0.2, top_p: 0.9 }, ctx);
+  const unset = prepareResponses({ model: 'glm-5', input: 'hi' }, ctx);
+  for (const [p, want] of [[set, { instructions: 'Be brief.', metadata: { run: '7' }, temperature: 0.2, top_p: 0.9 }], [unset, { instructions: null, metadata: null, temperature: null, top_p: null }]] as const) {
+    const frames = streamScripted(p, ['</think>', 'Hi'], {}, true);
+    const responses = frames.map(data).filter((d) => d.response).map((d) => [d.type, d.response] as [string, Record<string, unknown>]);
+    assert.deepEqual([...new Set(responses.map(([t]) => t))], ['response.created', 'response.in_progress', 'response.completed']);
+    for (const [type, r] of [...responses, ['non-streamed', respondScripted(p, '</think>Hi')] as [string, Record<string, unknown>]]) {
+      assert.deepEqual({ instructions: r.instructions, metadata: r.metadata, temperature: r.temperature, top_p: r.top_p }, want, type);
+    }
+    assert.equal(accumulateResponses(frames).text, 'Hi');
+  }
+});
+
+test('Chat: refusal is null on every message; a call cut off mid-arguments is never one', () => {
+  const p = prepareChat({ model: 'glm-5', messages: user, tools: DEMO_TOOLS }, ctx);
+  const body = respondScripted(p, '</think>' + '<tool_call>calculator<arg_key>expression</arg_key><arg_value>48 * 7');
+  const choice = (body.choices as { message: Record<string, unknown>; finish_reason: string }[])[0]!;
+  assert.equal(choice.message.refusal, null);
+  assert.ok('refusal' in choice.message);
+  assert.equal(choice.message.tool_calls, undefined);
+  assert.equal(choice.finish_reason, 'stop');
 });

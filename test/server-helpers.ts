@@ -117,7 +117,8 @@ export function accumulateChat(frames: readonly SseFrame[]): { message: Record<s
     assert.ok(args && typeof args === 'object' && !Array.isArray(args), 'arguments are one JSON object');
   }
   if (finish === 'tool_calls') assert.ok(msg.tool_calls.length > 0, 'a tool stop carries a call');
-  const message: Record<string, unknown> = { role: 'assistant', content: msg.content === '' ? null : msg.content, reasoning_content: msg.reasoning_content };
+  // refusal: null, as openai-node's accumulator fills it (the server never streams one).
+  const message: Record<string, unknown> = { role: 'assistant', content: msg.content === '' ? null : msg.content, reasoning_content: msg.reasoning_content, refusal: null };
   if (msg.tool_calls.length > 0) message.tool_calls = msg.tool_calls;
   return { message, finish, usage };
 }

@@ -126,7 +126,8 @@ export function prepareChat(body: unknown, ctx: ModelContext): Prepared {
         index: c.index, finish_reason: finishReason(c.finish),
         logprobs: c.logprobs ? { content: c.logprobs.map(logprobEntry), refusal: null } : null,
         message: {
-          role: 'assistant', content: c.output.content, reasoning_content: c.output.reasoning,
+          // refusal: required (nullable) in OpenAI's schema; this server never refuses.
+          role: 'assistant', content: c.output.content, reasoning_content: c.output.reasoning, refusal: null,
           ...(c.output.toolCalls.length > 0 ? { tool_calls: c.output.toolCalls.map((t) => ({ id: t.id, type: 'function', function: { name: t.name, arguments: t.argumentsJson } })) } : {}),
         },
       })),

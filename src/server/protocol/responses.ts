@@ -30,6 +30,7 @@ export const responsesRequest = z.object({
   temperature: zTemperature,
   top_p: zTopP,
   previous_response_id: z.string().nullish(),
+  metadata: z.record(z.string(), z.string()).nullish(),
   text: z.object({ format: z.object({ type: z.string() }).nullish() }).nullish(),
 });
 type Item = z.infer<typeof item>;
@@ -135,6 +136,9 @@ export function prepareResponses(body: unknown, ctx: ModelContext): Prepared {
     id, object: 'response', created_at: created, status, model, output, usage,
     parallel_tool_calls: req.parallel_tool_calls ?? true, tool_choice: tc ?? 'auto', tools: req.tools ?? [], store: false, error: null,
     incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
+    // Required (nullable) in OpenAI's Response schema, in every event that carries a response: strictly typed
+    // clients reject a response without them. The request's values are echoed; unset ones are null.
+    instructions: req.instructions ?? null, metadata: req.metadata ?? null, temperature: req.temperature ?? null, top_p: req.top_p ?? null,
   });
   return {
     endpoint: 'responses', plan: { prompt: r.prompt, sampling: s, output: req.parallel_tool_calls === false ? { ...r.output, maxToolCalls: 1 } : r.output, tools: r.tools }, n: 1, stream: req.stream === true, wantLogprobs: false, model,
