@@ -61,6 +61,8 @@ const RawConfig = z.looseObject({
   eos_token_id: z.union([z.number().int(), z.array(z.number().int())]).optional().nullable(),
   pad_token_id: z.number().int().optional().nullable(),
   bos_token_id: z.number().int().optional().nullable(),
+  dtype: z.string().optional().nullable(),
+  torch_dtype: z.string().optional().nullable(),
   quantization_config: z
     .looseObject({
       quant_method: z.string().optional(),
@@ -129,7 +131,12 @@ export interface ModelConfig {
   readonly bosTokenId: number | null;
   /** FP8 block size [rows, cols] when the checkpoint is block-quantised. */
   readonly fp8BlockSize: readonly [number, number] | null;
+  /** Element type of the stored tensors (`dtype` / `torch_dtype`; the linears are e4m3 when fp8BlockSize is set). */
+  readonly storedDtype: StoredDtype;
 }
+
+export type StoredDtype = 'f32' | 'bf16' | 'f16';
+const STORED_DTYPES: Readonly<Record<string, StoredDtype>> = { float32: 'f32', bfloat16: 'bf16', float16: 'f16' };
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -287,6 +294,7 @@ export function parseConfig(json: unknown): ModelConfig {
     padTokenId: c.pad_token_id ?? null,
     bosTokenId: c.bos_token_id ?? null,
     fp8BlockSize,
+    storedDtype: STORED_DTYPES[c.dtype ?? c.torch_dtype ?? 'bfloat16'] ?? 'bf16',
   });
 }
 

@@ -6,6 +6,8 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { intArg, parse } from '../args.js';
 import { MODEL_SOURCE_FLAGS, resolveModelSource } from '../model-source.js';
+import { MEMORY_FLAGS, tellMemory } from '../memory-check.js';
+import { loadConfig } from '../../model/config.js';
 import { loadEngine } from '../load-engine.js';
 import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
 import { DEMO_TOOLS, runDemoTool } from '../../tools/demo-tools.js';
@@ -28,7 +30,7 @@ options:
   --system TEXT             a system message
   --max-tokens N            per answer (default 1024)
   --temperature T           (default: the checkpoint's generation_config.json)
-  --kv-cache-gb N, --backend auto|native|ref, --quantize int8, --revision R
+  --kv-cache-gb N, --backend auto|native|ref, --quantize int8, --revision R, --skip-memory-check
 
 in the chat:
   Ctrl-C             stop the answer being written (at the prompt: quit)
@@ -60,6 +62,7 @@ export const command: Command = {
       temperature: { type: 'string' },
       ...ENGINE_FLAGS,
       ...MODEL_SOURCE_FLAGS,
+      ...MEMORY_FLAGS,
     }, USAGE);
     if (values.tools !== undefined && values.tools !== 'demo') throw new UsageError(`--tools supports only 'demo', got '${values.tools}'`);
     if (!['on', 'off'].includes(values.thinking)) throw new UsageError('--thinking must be on or off');
@@ -67,8 +70,10 @@ export const command: Command = {
     const temperature = values.temperature !== undefined ? Number(values.temperature) : undefined;
     if (temperature !== undefined && !(temperature >= 0)) throw new UsageError('--temperature must be a number ≥ 0');
     const { dir } = await resolveModelSource(positionals[0], { revision: values.revision });
+    const options = engineOptions(values);
+    const kvCacheGb = tellMemory(loadConfig(dir), { ...options, skip: values['skip-memory-check'], log: (l) => console.error(`glm5 chat: ${l}`) });
     await warmCheckpoint(dir);
-    const engine = servingEngine(loadEngine(dir, engineOptions(values)));
+    const engine = servingEngine(loadEngine(dir, { ...options, kvCacheGb }));
     const tools: ToolDefinition[] = values.tools === 'demo' ? DEMO_TOOLS : [];
     const tty = process.stdout.isTTY;
     const dim = (s: string): string => (tty ? DIM + s + RESET : s);

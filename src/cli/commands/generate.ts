@@ -8,6 +8,8 @@ import { UsageError } from '../command.js';
 import { intArg, parse, tokenList } from '../args.js';
 import { MODEL_OPTIONS, modelFlags } from '../model-flags.js';
 import { MODEL_SOURCE_FLAGS, resolveModelSource } from '../model-source.js';
+import { MEMORY_FLAGS, tellMemory } from '../memory-check.js';
+import { loadConfig } from '../../model/config.js';
 import { DEFAULT_SPECULATIVE } from '../../engine/engine.js';
 import { loadEngine } from '../load-engine.js';
 import type { SamplingParams } from '../../engine/types.js';
@@ -30,7 +32,7 @@ read from the local Hugging Face cache or downloaded there first (--revision R p
   --json                    one JSON object: ids, text, finish_reason, usage, tokens_per_s
   --speculative K           draft K tokens per step with the checkpoint's MTP layer (0 = off;
                             default ${DEFAULT_SPECULATIVE} when the checkpoint has one)
-  --backend auto|native|ref  --quantize int8  --kv-cache-gb X`;
+  --backend auto|native|ref  --quantize int8  --kv-cache-gb X  --skip-memory-check`;
 
 export const command: Command = {
   summary: 'generate from a text prompt or token ids through the engine (sampling flags, streaming)',
@@ -60,12 +62,12 @@ export const command: Command = {
       help: { type: 'boolean', short: 'h', default: false },
       ...MODEL_OPTIONS,
       ...MODEL_SOURCE_FLAGS,
+      ...MEMORY_FLAGS,
     }, USAGE);
     if (values.help) {
       console.log(USAGE);
       return;
     }
-    const { dir } = await resolveModelSource(positionals[0], { revision: values.revision });
     if ((values.tokens === undefined) === (values.prompt === undefined)) throw new UsageError(`give exactly one of --tokens and --prompt\nusage: ${USAGE}`);
     if (values.thinking !== undefined && !['on', 'off'].includes(values.thinking)) throw new UsageError('--thinking must be on or off');
     const n = intArg(values['max-tokens'] ?? values.n, 'max-tokens', 64);
@@ -86,10 +88,11 @@ export const command: Command = {
     const flags = modelFlags(values);
 
     const ids = values.tokens !== undefined ? tokenList(values.tokens) : undefined;
-    const engine = loadEngine(dir, {
-      ...flags,
-      kvCacheGb: num('kv-cache-gb') ?? 1, maxRunning: 1, speculative: num('speculative'),
-    });
+    // Flags are checked first: the model argument may be a Hub id that downloads.
+    const { dir } = await resolveModelSource(positionals[0], { revision: values.revision });
+    const sized = { ...flags, kvCacheGb: num('kv-cache-gb') ?? 1, maxRunning: 1, speculative: num('speculative') };
+    tellMemory(loadConfig(dir), { ...sized, skip: values['skip-memory-check'], log: (l) => console.error(`glm5 generate: ${l}`) });
+    const engine = loadEngine(dir, sized);
     let prompt: number[];
     if (ids) prompt = ids;
     else {
