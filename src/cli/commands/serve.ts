@@ -5,6 +5,8 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { intArg, parse } from '../args.js';
 import { MODEL_SOURCE_FLAGS, resolveModelSource } from '../model-source.js';
+import { MEMORY_FLAGS, tellMemory } from '../memory-check.js';
+import { loadConfig } from '../../model/config.js';
 import { loadEngine } from '../load-engine.js';
 import { ModelNames } from '../../server/models.js';
 import { loadPricing } from '../../server/pricing.js';
@@ -34,7 +36,10 @@ options:
   --keep-alive-s N          ping / keep-alive after N silent seconds while streaming (default 10)
   --drain-timeout-s N       on SIGTERM: let requests finish this long, then abort them (default 30)
   --quiet                   no per-request log lines on stderr
-  --kv-cache-gb N           KV cache budget (default: 30% of free memory, at most 8)
+  --kv-cache-gb N           KV cache budget (default: 30% of available memory, at most 8, shrunk so the
+                            weights, cache and runtime fit what is available)
+  --skip-memory-check       load even when the model will not fit (the memory line is still printed; the
+                            check honours cgroup limits, and GLM5_MEMORY_LIMIT_BYTES overrides what is available)
   --block-size N            positions per cache block (default 32)
   --max-running N           requests batched at once (default 32)
   --max-step-tokens N       tokens per engine step, prefill chunks included (default 512)
@@ -67,6 +72,7 @@ export const command: Command = {
       quiet: { type: 'boolean', default: false },
       ...ENGINE_FLAGS,
       ...MODEL_SOURCE_FLAGS,
+      ...MEMORY_FLAGS,
     }, USAGE);
     if (positionals.length > 1) throw new UsageError(`expected at most one model folder or id\nusage: glm5 serve [DIR | ORG/NAME] [options] (glm5 serve --help)`);
     const { dir, name } = await resolveModelSource(positionals[0], { revision: values.revision });
@@ -76,8 +82,11 @@ export const command: Command = {
     const served = values['served-model-name'] ?? ['glm-5', name];
     const models = new ModelNames([...new Set(served)], values.alias ?? ['claude-*', 'gpt-*'], pricing);
 
+    // What the model will take, told (and refused when it cannot fit) before anything is read.
+    const options = engineOptions(values);
+    const kvCacheGb = tellMemory(loadConfig(dir), { ...options, skip: values['skip-memory-check'], log: (l) => console.error(`glm5 serve: ${l}`) });
     await warmCheckpoint(dir);
-    const engine = servingEngine(loadEngine(dir, engineOptions(values)));
+    const engine = servingEngine(loadEngine(dir, { ...options, kvCacheGb }));
     const server = await startServer({
       engine, models, host: values.host, port, dbPath: dbPath(values.db), pricing,
       maxBodyBytes: Math.round(positiveNumber(values['max-body-mb'], 'max-body-mb')! * 1024 * 1024),
