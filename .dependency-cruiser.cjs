@@ -81,6 +81,23 @@ module.exports = {
       to: { path: '^src/(kernels|model|checkpoint|gguf)/' },
     },
     {
+      name: 'upstream-is-an-engine-beside-the-engine',
+      comment:
+        'src/upstream (remote engines over vLLM, SGLang, llama-server or glm5 replicas; the router) speaks HTTP to ' +
+        'upstreams but builds only on text, tensor and the engine contract (types, sampling params, stop strings): ' +
+        'no server, model, kernels, checkpoint or cli.',
+      severity: 'error',
+      from: { path: '^src/upstream/' },
+      to: { path: '^src/', pathNot: ['^src/(upstream|text|tensor)/', '^src/engine/(types|sampling-params|stop-strings)\\.ts$'] },
+    },
+    {
+      name: 'only-cli-chooses-upstream',
+      comment: 'The server sees a remote engine only as a ServingEngine (and its /workers admin interface); the cli builds it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(cli|upstream)/' },
+      to: { path: '^src/upstream/' },
+    },
+    {
       name: 'server-knows-no-cli',
       comment: 'src/server is started by the cli, never the other way round.',
       severity: 'error',

@@ -48,6 +48,11 @@ export interface GenerateRequest {
   readonly sampling?: Partial<SamplingParams>;
   /** false: never draft for this request (speculative decoding is on by default when the checkpoint has an MTP layer). */
   readonly speculative?: boolean;
+  /**
+   * Sticky-session key (a client's session or conversation id): an engine that spreads requests over replicas
+   * sends requests with the same key to the same replica while it is available. A single engine ignores it.
+   */
+  readonly routingKey?: string;
 }
 
 export interface TopLogprob {
@@ -79,6 +84,8 @@ export interface DoneEvent {
   readonly stopReason?: string | number;
   /** Set when finishReason is 'error'. */
   readonly error?: string;
+  /** With finishReason 'error': 'unavailable' when no engine could take the request (every replica down) — a 503, not a bug. */
+  readonly errorCode?: 'unavailable';
   readonly usage: Usage;
 }
 
@@ -135,7 +142,8 @@ export interface EngineStats {
 /** Thrown by submit() when a request can never run (e.g. longer than the context or the whole cache). */
 export class RequestError extends Error {
   override name = 'RequestError';
-  constructor(message: string, readonly code: 'context_length_exceeded' | 'invalid_request' | 'engine_closed') {
+  /** `unavailable`: nothing can run it now (every remote replica is down or draining); the server answers 503. */
+  constructor(message: string, readonly code: 'context_length_exceeded' | 'invalid_request' | 'engine_closed' | 'unavailable') {
     super(message);
   }
 }
