@@ -20,6 +20,9 @@ import { prepareChat } from './protocol/openai-chat.js';
 import { prepareCompletions } from './protocol/openai-completions.js';
 import { prepareResponses, responsesError } from './protocol/responses.js';
 import { mountWebUi } from './web-ui.js';
+import { routingKey } from './routing-key.js';
+import { mountSglangApi } from './sglang-api.js';
+import { mountWorkersApi, type WorkersApiOptions } from './workers-api.js';
 
 export interface AppOptions {
   readonly engine: ServingEngine;
@@ -32,6 +35,8 @@ export interface AppOptions {
   readonly keepAliveMs: number;
   /** One line per finished generation request (access log); omitted = quiet. */
   readonly log?: (line: string) => void;
+  /** A front end over upstream replicas: its /workers admin API. */
+  readonly workers?: WorkersApiOptions;
 }
 
 /** Requests being answered; shutdown waits for them, then aborts what is left. */
@@ -142,7 +147,7 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
       if (model && !o.models.accepts(model)) throw new ApiError('model_not_found', `The model '${model}' does not exist (this server serves ${o.models.served.join(', ')})`, 'model');
       const p = prepare(body, o.engine);
       stream = p.stream;
-      const streams = submitAll(o.engine, p, requestId);
+      const streams = submitAll(o.engine, p, requestId, routingKey(c.req.raw.headers, body));
       inFlight.add(requestId, () => streams.forEach((s) => s.abort()));
       added = true;
       o.metrics.inFlight.inc();
@@ -156,7 +161,7 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
         },
         onEnd: (out: Outcome) => {
           ended = true;
-          record(out.error ? 500 : out.aborted ? 499 : 200, out);
+          record(out.error ? (out.unavailable ? 503 : 500) : out.aborted ? 499 : 200, out);
           o.metrics.inFlight.dec();
           inFlight.delete(requestId);
         },
@@ -195,6 +200,8 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
   // Claude Code sends HEAD / before every run: 200 even while the chat page is not built (hono answers HEAD with
   // the GET route, which would then be a 503).
   app.use('/', async (c, next) => (c.req.method === 'HEAD' ? c.body(null, 200) : next()));
+  mountSglangApi(app, { engine: o.engine, models: o.models, gate: o.gate, ledger: o.ledger, inFlight }); // SGLang's /generate & co.
+  if (o.workers) mountWorkersApi(app, o.workers);
   mountWebUi(app); // the chat page at `/` (web/)
 
   app.notFound((c) => errorResponse(c, new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`)));

@@ -24,6 +24,8 @@ export interface Outcome {
   /** true when the client went away (or the server aborted it) before the end. */
   aborted: boolean;
   error: string | null;
+  /** The error is that no engine could take the request (every upstream replica down): 503, not 500. */
+  unavailable?: boolean;
 }
 
 export interface RunHooks {
@@ -34,13 +36,19 @@ export interface RunHooks {
   keepAliveMs: number;
 }
 
-/** Submits every choice; a request the engine can never run becomes a 400 before any byte is sent. */
-export function submitAll(engine: ServingEngine, p: Prepared, requestId: string): RequestStream[] {
+/**
+ * Submits every choice; a request the engine can never run becomes a 400 before any byte is sent, one no engine can
+ * take now a 503. routingKey: the client's session id (routing-key.ts), for engines that spread over replicas.
+ */
+export function submitAll(engine: ServingEngine, p: Prepared, requestId: string, routingKey?: string): RequestStream[] {
   const streams: RequestStream[] = [];
   try {
     for (let i = 0; i < p.n; i++) {
       const seed = p.plan.sampling.seed;
-      streams.push(engine.submit({ id: p.n > 1 ? `${requestId}-${i}` : requestId, prompt: p.plan.prompt, sampling: { ...p.plan.sampling, ...(seed !== undefined ? { seed: seed + i } : {}) } }));
+      streams.push(engine.submit({
+        id: p.n > 1 ? `${requestId}-${i}` : requestId, prompt: p.plan.prompt, sampling: { ...p.plan.sampling, ...(seed !== undefined ? { seed: seed + i } : {}) },
+        ...(routingKey !== undefined ? { routingKey } : {}),
+      }));
     }
   } catch (e) {
     for (const s of streams) s.abort();
@@ -50,6 +58,7 @@ export function submitAll(engine: ServingEngine, p: Prepared, requestId: string)
     }
     if (e instanceof RequestError) {
       if (e.code === 'engine_closed') throw new ApiError('overloaded', 'the server is shutting down', null, 503);
+      if (e.code === 'unavailable') throw new ApiError('overloaded', e.message, null, 503);
       throw new ApiError('invalid_request', e.message);
     }
     throw e;
@@ -61,9 +70,10 @@ export function submitAll(engine: ServingEngine, p: Prepared, requestId: string)
 async function drive(
   streams: RequestStream[], p: Prepared, t0: number, hooks: RunHooks,
   onEvents: (t: ChoiceTracker, ev: EngineEvent, events: ReturnType<ChoiceTracker['push']>) => Promise<void>,
-): Promise<{ trackers: ChoiceTracker[]; ttftMs: number | null }> {
+): Promise<{ trackers: ChoiceTracker[]; ttftMs: number | null; unavailable: boolean }> {
   const trackers = streams.map((_, i) => new ChoiceTracker(i, p.plan.output, p.wantLogprobs));
   let ttftMs: number | null = null;
+  let unavailable = false;
   await Promise.all(streams.map(async (s, i) => {
     const t = trackers[i]!;
     for await (const ev of s) {
@@ -71,17 +81,26 @@ async function drive(
         if (ttftMs === null && ev.ids.length > 0) ttftMs = performance.now() - t0;
         hooks.onToken?.();
       }
+      if (ev.type === 'done' && ev.errorCode === 'unavailable') unavailable = true;
       await onEvents(t, ev, t.push(ev));
     }
   }));
-  return { trackers, ttftMs };
+  return { trackers, ttftMs, unavailable };
 }
 
-function outcome(trackers: ChoiceTracker[], ttftMs: number | null, aborted: boolean): Outcome {
+function outcome(trackers: ChoiceTracker[], ttftMs: number | null, aborted: boolean, unavailable: boolean): Outcome {
   const usage = totalUsage(trackers.map((t) => t.usage ?? { promptTokens: 0, cachedTokens: 0, completionTokens: 0 }));
   const results = trackers.filter((t) => t.finished).map((t) => t.result());
   const err = results.find((r) => r.finish === 'error');
-  return { usage, finish: results[0]?.finish ?? null, ttftMs, aborted: aborted || results.some((r) => r.finish === 'abort'), error: err ? err.error ?? 'engine error' : null };
+  return {
+    usage, finish: results[0]?.finish ?? null, ttftMs, aborted: aborted || results.some((r) => r.finish === 'abort'), error: err ? err.error ?? 'engine error' : null,
+    ...(unavailable ? { unavailable } : {}),
+  };
+}
+
+/** The failure an Outcome's error becomes: overloaded (503) when no engine could take it, else an internal error. */
+function failure(o: Outcome): ApiError {
+  return o.unavailable ? new ApiError('overloaded', o.error ?? 'no engine is available', null, 503) : new ApiError('api', `generation failed: ${o.error}`);
 }
 
 /** Non-streaming: the whole answer as one JSON body (null when the client left first). */
@@ -89,10 +108,10 @@ export async function runJson(streams: RequestStream[], p: Prepared, signal: Abo
   const abortAll = (): void => streams.forEach((s) => s.abort());
   signal.addEventListener('abort', abortAll, { once: true });
   try {
-    const { trackers, ttftMs } = await drive(streams, p, t0, hooks, async () => {});
-    const o = outcome(trackers, ttftMs, signal.aborted);
+    const { trackers, ttftMs, unavailable } = await drive(streams, p, t0, hooks, async () => {});
+    const o = outcome(trackers, ttftMs, signal.aborted, unavailable);
     hooks.onEnd(o);
-    if (o.error) throw new ApiError('api', `generation failed: ${o.error}`);
+    if (o.error) throw failure(o);
     const results: ChoiceResult[] = trackers.map((t) => t.result());
     return p.respond(results, o.usage);
   } finally {
@@ -114,15 +133,15 @@ export function runSse(streams: RequestStream[], p: Prepared, signal: AbortSigna
   void (async () => {
     try {
       await ch.send(w.open());
-      const { trackers, ttftMs } = await drive(streams, p, t0, hooks, async (t, ev, events) => {
+      const { trackers, ttftMs, unavailable } = await drive(streams, p, t0, hooks, async (t, ev, events) => {
         const frames = w.events(t.index, events, ev.type === 'token' ? ev.logprobs : undefined);
         if (ev.type === 'done' && ev.finishReason !== 'error' && ev.finishReason !== 'abort') pushAll(frames, w.choiceDone(t.result()));
         await ch.send(frames);
       });
-      const o = outcome(trackers, ttftMs, signal.aborted || ch.isCancelled);
+      const o = outcome(trackers, ttftMs, signal.aborted || ch.isCancelled, unavailable);
       ended = true;
       hooks.onEnd(o);
-      if (o.error) await ch.send(w.fail(new ApiError('api', `generation failed: ${o.error}`)));
+      if (o.error) await ch.send(w.fail(failure(o)));
       else if (o.aborted) await ch.send(w.fail(new ApiError('overloaded', 'the request was aborted (server shutting down)', null, 503)));
       else await ch.send(w.close(o.usage));
     } catch (e) {

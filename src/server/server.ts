@@ -12,6 +12,7 @@ import { Ledger } from './ledger.js';
 import { Metrics } from './metrics.js';
 import type { ModelNames } from './models.js';
 import type { Pricing } from './pricing.js';
+import type { WorkersApiOptions } from './workers-api.js';
 
 export interface ServerOptions {
   readonly engine: ServingEngine & { close(): Promise<void> };
@@ -23,6 +24,8 @@ export interface ServerOptions {
   readonly maxBodyBytes: number;
   readonly keepAliveMs: number;
   readonly log?: (line: string) => void;
+  /** A front end over upstream replicas: the /workers admin API. */
+  readonly workers?: WorkersApiOptions;
 }
 
 export interface RunningServer {
@@ -40,7 +43,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const ledger = new Ledger(db, o.pricing);
   const gate = new Gate(keys, (id) => ledger.tokensUsed(id));
   const metrics = new Metrics(() => o.engine.stats());
-  const { app, inFlight } = createApp({ engine: o.engine, models: o.models, gate, ledger, metrics, maxBodyBytes: o.maxBodyBytes, keepAliveMs: o.keepAliveMs, ...(o.log ? { log: o.log } : {}) });
+  const { app, inFlight } = createApp({ engine: o.engine, models: o.models, gate, ledger, metrics, maxBodyBytes: o.maxBodyBytes, keepAliveMs: o.keepAliveMs, ...(o.log ? { log: o.log } : {}), ...(o.workers ? { workers: o.workers } : {}) });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: o.port, hostname: o.host }, () => resolve(s as Server));
     (s as Server).once('error', reject);

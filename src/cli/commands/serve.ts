@@ -13,6 +13,7 @@ import { loadPricing } from '../../server/pricing.js';
 import { startServer } from '../../server/server.js';
 import { dbPath } from './keys.js';
 import { ENGINE_FLAGS, engineOptions, positiveNumber, servingEngine, warmCheckpoint } from '../serving.js';
+import { UPSTREAM_FLAGS, UPSTREAM_USAGE, remoteEngineFromFlags } from '../upstream.js';
 
 const USAGE = `glm5 serve [DIR | ORG/NAME] [options]
 
@@ -50,7 +51,9 @@ options:
   --backend auto|native|ref, --quantize int8
 
 API keys: none configured = open to anyone who can reach the port (the server says so at start);
-create one with \`glm5 keys create NAME\`. Usage and cost: \`glm5 usage\`.`;
+create one with \`glm5 keys create NAME\`. Usage and cost: \`glm5 usage\`.
+
+${UPSTREAM_USAGE}`;
 
 export const command: Command = {
   summary: 'serve the OpenAI and Anthropic APIs (chat, completions, responses, messages) over HTTP',
@@ -73,9 +76,12 @@ export const command: Command = {
       ...ENGINE_FLAGS,
       ...MODEL_SOURCE_FLAGS,
       ...MEMORY_FLAGS,
+      ...UPSTREAM_FLAGS,
     }, USAGE);
     if (positionals.length > 1) throw new UsageError(`expected at most one model folder or id\nusage: glm5 serve [DIR | ORG/NAME] [options] (glm5 serve --help)`);
-    const { dir, name } = await resolveModelSource(positionals[0], { revision: values.revision });
+    // --upstream: a front end over replicas (tokenizer, template and config only; no weights).
+    const remote = values.upstream ? remoteEngineFromFlags(values, positionals[0], (line) => console.error(`glm5 serve: ${line}`)) : null;
+    const { dir, name } = remote ?? (await resolveModelSource(positionals[0], { revision: values.revision }));
     const port = intArg(values.port, 'port');
     if (port < 0 || port > 65535) throw new UsageError('--port must be between 0 and 65535');
     const pricing = loadPricing(values.pricing);
@@ -84,17 +90,20 @@ export const command: Command = {
 
     // What the model will take, told (and refused when it cannot fit) before anything is read.
     const options = engineOptions(values);
-    const kvCacheGb = tellMemory(loadConfig(dir), { ...options, skip: values['skip-memory-check'], log: (l) => console.error(`glm5 serve: ${l}`) });
-    await warmCheckpoint(dir);
-    const engine = servingEngine(loadEngine(dir, { ...options, kvCacheGb }));
+    const kvCacheGb = remote ? 0 : tellMemory(loadConfig(dir), { ...options, skip: values['skip-memory-check'], log: (l) => console.error(`glm5 serve: ${l}`) });
+    if (remote) await remote.engine.start();
+    else await warmCheckpoint(dir);
+    const engine = remote ? remote.engine : servingEngine(loadEngine(dir, { ...options, kvCacheGb }));
     const server = await startServer({
       engine, models, host: values.host, port, dbPath: dbPath(values.db), pricing,
       maxBodyBytes: Math.round(positiveNumber(values['max-body-mb'], 'max-body-mb')! * 1024 * 1024),
       keepAliveMs: positiveNumber(values['keep-alive-s'], 'keep-alive-s')! * 1000,
       ...(values.quiet ? {} : { log: (line: string) => console.error(`glm5 serve: ${new Date().toISOString().slice(11, 19)} ${line}`) }),
+      ...(remote ? { workers: remote.workers } : {}),
     });
     const drainMs = Number(values['drain-timeout-s']) * 1000;
     console.error(`glm5 serve: ${models.served.join(', ')} from ${dir} (context ${engine.maxContext} tokens)`);
+    if (remote) console.error(`glm5 serve: front end of ${remote.engine.listWorkers().map((w) => `${w.url} (${w.kind}, ${w.status})`).join(', ')}; /workers ${remote.workers.adminKey ? 'needs the admin key' : 'is off (no GLM5_ADMIN_KEY)'}`);
     if (server.open) console.error('glm5 serve: no API keys configured: the server is open to anyone who can reach it (create one with `glm5 keys create NAME`)');
     console.error(`glm5 serve: ledger ${dbPath(values.db)}`);
     console.error(`glm5 serve: OpenAI at ${server.url}/v1 (chat/completions, completions, responses), Anthropic at ${server.url} (v1/messages); docs/server.md shows how to point Claude Code and Codex CLI here`);
