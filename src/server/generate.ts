@@ -134,7 +134,7 @@ export function runSse(streams: RequestStream[], p: Prepared, signal: AbortSigna
     try {
       await ch.send(w.open());
       const { trackers, ttftMs, unavailable } = await drive(streams, p, t0, hooks, async (t, ev, events) => {
-        const frames = w.events(t.index, events, ev.type === 'token' ? ev.logprobs : undefined);
+        const frames = ev.type === 'token' ? w.events(t.index, events, ev.logprobs, ev.ids) : w.events(t.index, events, undefined);
         if (ev.type === 'done' && ev.finishReason !== 'error' && ev.finishReason !== 'abort') pushAll(frames, w.choiceDone(t.result()));
         await ch.send(frames);
       });

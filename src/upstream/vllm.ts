@@ -1,6 +1,6 @@
 // vLLM as an upstream: POST /v1/completions with a token-id `prompt`, streamed, `return_token_ids` (vLLM ≥ 0.10.2:
 // each chunk's `choices[0].token_ids` are that chunk's new ids), usage in a last chunk (`stream_options`), load from
-// GET /metrics (vllm:num_requests_running + vllm:num_requests_waiting).
+// GET /metrics (vllm:num_requests_running + vllm:num_requests_waiting; glm5_requests_* from a glm5 replica).
 //
 // Logprobs are always asked for (`logprobs` = N, 0 = the sampled token's own) with `return_tokens_as_token_ids`, so
 // every token and alternative is named `token_id:<id>`: glm5 reads ids, never vLLM's token strings, and older
@@ -91,8 +91,9 @@ export class VllmClient implements EngineClient {
     const r = await get(`${this.url}/metrics`, timeoutMs);
     if (!r?.ok) return null;
     const text = await r.text();
-    const running = promSum(text, 'vllm:num_requests_running');
-    const waiting = promSum(text, 'vllm:num_requests_waiting');
+    // A glm5 replica spoken to as vLLM (its token-id completions) names them glm5_requests_*.
+    const running = promSum(text, 'vllm:num_requests_running') ?? promSum(text, 'glm5_requests_running');
+    const waiting = promSum(text, 'vllm:num_requests_waiting') ?? promSum(text, 'glm5_requests_waiting');
     return running === null && waiting === null ? null : (running ?? 0) + (waiting ?? 0);
   }
 }

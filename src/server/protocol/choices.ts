@@ -24,6 +24,8 @@ export interface ChoiceResult {
   readonly stopSequence: string | null;
   readonly logprobs: TokenLogprob[] | null;
   readonly text: string;
+  /** Every generated token id (a stop token that ended the choice included). */
+  readonly ids: readonly number[];
   /** Tokens up to and including the one that closed the reasoning (`</think>` or a `<tool_call>` inside it). */
   readonly reasoningTokens: number;
   readonly error?: string;
@@ -34,6 +36,7 @@ export class ChoiceTracker {
   readonly output: ModelOutput;
   private readonly blocks = new BlockSegmenter();
   private text = '';
+  private readonly ids: number[] = [];
   private logprobs: TokenLogprob[] | null = null;
   private done: DoneEvent | undefined;
   private inReasoning: boolean;
@@ -49,6 +52,7 @@ export class ChoiceTracker {
   push(ev: EngineEvent): BlockEvent[] {
     if (ev.type === 'token') {
       this.text += ev.text;
+      pushAll(this.ids, ev.ids);
       // GLM's tags are single tokens, so the token that ends the reasoning carries the whole tag.
       if (this.inReasoning) {
         this.reasoningTokens += ev.ids.length;
@@ -76,7 +80,7 @@ export class ChoiceTracker {
     if (!d) throw new Error('choice not finished');
     const out: ChoiceOutput = { ...this.output.result(), blocks: this.blocks.blocks };
     return {
-      index: this.index, output: out, finish: finishOf(d, out.toolCalls.length), text: this.text, reasoningTokens: this.reasoningTokens,
+      index: this.index, output: out, finish: finishOf(d, out.toolCalls.length), text: this.text, ids: this.ids, reasoningTokens: this.reasoningTokens,
       stopSequence: d.finishReason === 'stop' && typeof d.stopReason === 'string' ? d.stopReason : null,
       logprobs: this.logprobs, ...(d.error !== undefined ? { error: d.error } : {}),
     };

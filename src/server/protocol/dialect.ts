@@ -17,8 +17,8 @@ export interface SseFrame {
 export interface StreamWriter {
   /** Sent as soon as the request is accepted (before prefill). */
   open(): SseFrame[];
-  /** One choice's block events (text/segmenter output) and the logprobs of the tokens that made them. */
-  events(choice: number, events: readonly BlockEvent[], logprobs: readonly TokenLogprob[] | undefined): SseFrame[];
+  /** One choice's block events (text/segmenter output), the logprobs of the tokens that made them, and their ids. */
+  events(choice: number, events: readonly BlockEvent[], logprobs: readonly TokenLogprob[] | undefined, ids?: readonly number[]): SseFrame[];
   choiceDone(result: ChoiceResult): SseFrame[];
   /** After every choice finished. */
   close(usage: Usage): SseFrame[];

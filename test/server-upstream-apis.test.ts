@@ -1,11 +1,17 @@
-// glm5 answers SGLang's native API (../shared/spec/sglang-generate.md) as a real `glm5 serve` process: /generate
-// (non-streamed, cumulative and incremental streams, logprobs, resumption), /abort_request (aborted requests answer
-// with their partial tokens), /v1/loads, /server_info and /model_info, JSON 501s for weight control, ledger rows.
+// glm5 as an upstream, as a real `glm5 serve` process: SGLang's native API (../shared/spec/sglang-generate.md) —
+// /generate (non-streamed, cumulative and incremental streams, logprobs, resumption), /abort_request (aborted requests
+// answer with their partial tokens), /v1/loads, /server_info and /model_info, JSON 501s for weight control, ledger
+// rows — and vLLM's token-id completions (return_token_ids, stop_token_ids, token_id:N logprobs), read by the front
+// end's own vLLM and SGLang clients.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { startServerProcess, type ServerProcess } from './server-helpers.js';
+import { VllmClient } from '../src/upstream/vllm.js';
+import { SglangClient } from '../src/upstream/sglang.js';
+import type { EngineClient, UpstreamChunk } from '../src/upstream/types.js';
+import { resolveSampling, samplingDefaults } from '../src/engine/sampling-params.js';
 
 let server: ServerProcess;
 before(async () => {
@@ -156,4 +162,56 @@ test('/generate requests have ledger rows with the tokens they returned', () => 
   assert.ok(rows.length >= 10);
   assert.ok(rows.some((r) => r.p === PROMPT.length && r.n === 12 && r.f === 'length' && r.status === 200));
   assert.ok(rows.some((r) => r.f === 'abort' && r.status === 499));
+});
+
+async function completions(body: Record<string, unknown>): Promise<Response> {
+  return fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'glm-5', prompt: PROMPT, temperature: 0, ignore_eos: true, ...body }) });
+}
+
+test('vLLM token-id completions: prompt_token_ids and token_ids (streamed: prompt ids once, then each chunk\'s new ids), stop_token_ids', async () => {
+  const ref = await generate({ input_ids: PROMPT, sampling_params: { max_new_tokens: 10, temperature: 0, ignore_eos: true } });
+  const whole = (await (await completions({ max_tokens: 10, return_token_ids: true })).json()) as { choices: { token_ids: number[]; prompt_token_ids: number[]; text: string }[] };
+  assert.deepEqual(whole.choices[0]!.token_ids, ref.output_ids);
+  assert.deepEqual(whole.choices[0]!.prompt_token_ids, PROMPT);
+  const text = await (await completions({ max_tokens: 10, return_token_ids: true, stream: true, logprobs: 1, return_tokens_as_token_ids: true })).text();
+  const chunks = text.split('\n\n').filter((f) => f.startsWith('data: {')).map((f) => JSON.parse(f.slice(6)) as { choices: { token_ids: number[]; prompt_token_ids?: number[]; logprobs: { tokens: string[]; top_logprobs: Record<string, number>[] } | null }[] });
+  assert.deepEqual(chunks.flatMap((c) => c.choices[0]!.token_ids), ref.output_ids);
+  assert.deepEqual(chunks[0]!.choices[0]!.prompt_token_ids, PROMPT);
+  assert.ok(chunks.slice(1).every((c) => c.choices[0]!.prompt_token_ids === undefined), 'prompt ids once');
+  const named = chunks.flatMap((c) => c.choices[0]!.logprobs?.tokens ?? []);
+  assert.deepEqual(named, ref.output_ids.map((id) => `token_id:${id}`));
+  assert.ok(chunks.every((c) => Object.keys(c.choices[0]!.logprobs?.top_logprobs[0] ?? { 'token_id:0': 0 }).every((k) => /^token_id:\d+$/.test(k))));
+  const target = ref.output_ids[2]!;
+  const stopped = (await (await completions({ max_tokens: 10, return_token_ids: true, stop_token_ids: [target] })).json()) as { choices: { token_ids: number[]; finish_reason: string }[] };
+  assert.deepEqual(stopped.choices[0]!.token_ids, ref.output_ids.slice(0, ref.output_ids.indexOf(target) + 1));
+  assert.equal(stopped.choices[0]!.finish_reason, 'stop');
+});
+
+/** Runs one call through a front-end client against this server; the ids, logprob ids and the end chunk. */
+async function viaClient(client: EngineClient, resumed: number[], maxTokens: number): Promise<{ ids: number[]; lps: number[]; end: UpstreamChunk | undefined }> {
+  const sampling = resolveSampling(samplingDefaults({}), { temperature: 0, ignoreEos: true, logprobs: 1 });
+  const stream = await client.generate({ rid: `c-${Math.random()}`, prompt: PROMPT, resumed, maxTokens, sampling, stopIds: [], logprobs: 1, signal: AbortSignal.timeout(20_000) });
+  const ids: number[] = [], lps: number[] = [];
+  let end: UpstreamChunk | undefined;
+  for await (const c of stream) {
+    if (c.type === 'tokens') {
+      for (const id of c.ids) ids.push(id);
+      for (const l of c.logprobs ?? []) lps.push(l.id);
+    } else end = c;
+  }
+  return { ids, lps, end };
+}
+
+test('the front end\'s vLLM, SGLang and glm5 clients read glm5 replicas exactly, resumption included', async () => {
+  const ref = await generate({ input_ids: PROMPT, sampling_params: { max_new_tokens: 10, temperature: 0, ignore_eos: true } });
+  for (const client of [new VllmClient(server.url, 'glm-5'), new SglangClient(server.url, 'sglang'), new SglangClient(server.url, 'glm5')]) {
+    const all = await viaClient(client, [], 10);
+    assert.deepEqual(all.ids, ref.output_ids, client.kind);
+    assert.deepEqual(all.lps, ref.output_ids, `${client.kind} logprobs`);
+    assert.deepEqual(all.end, { type: 'end', finish: 'length', promptTokens: PROMPT.length, cachedTokens: (all.end as { cachedTokens: number }).cachedTokens });
+    const rest = await viaClient(client, ref.output_ids.slice(0, 4), 6);
+    assert.deepEqual(rest.ids, ref.output_ids.slice(4), `${client.kind} resumed`);
+    assert.ok(await client.health(2000));
+    assert.equal(await client.load(2000), 0);
+  }
 });
