@@ -55,3 +55,22 @@ export function weightBytes(cfg: ModelConfig, quantize?: LoadQuantization): Weig
 export function cacheBytesPerToken(cfg: ModelConfig, mtpLayers: number): number {
   return PagedKvPool.bytesPerBlock(cfg, 1, mtpLayers);
 }
+
+/**
+ * Weight bytes one decoded token reads (main model): every projection, the shared expert, the router, the
+ * num_experts_per_tok routed experts it is sent to, one embedding row and lm_head. Decode on a CPU is bound by
+ * these bytes, so speeds scale between models of the same format by their ratio.
+ */
+export function decodeWeightBytes(cfg: ModelConfig, quantize?: LoadQuantization): number {
+  let total = 0;
+  for (const spec of checkpointTensors(cfg)) {
+    const layer = parseLayerName(spec.name);
+    if ((layer?.layer ?? -1) >= cfg.numLayers) continue;
+    const [rows, cols] = spec.shape.length === 2 ? spec.shape : [1, spec.shape[0]];
+    const bytes = MATRIX_BYTES[heldFormat(cfg, spec, quantize)](rows, cols);
+    if (spec.role === 'embed') total += bytes / rows;
+    else if (/^mlp\.experts\./.test(layer?.rest ?? '')) total += (bytes * cfg.numExpertsPerTok) / cfg.nRoutedExperts;
+    else total += bytes;
+  }
+  return total;
+}

@@ -59,6 +59,23 @@ export interface VocabInfo {
   readonly padTokenId: number;
 }
 
+/**
+ * zai-org/GLM-5-FP8 config.json (spec architecture.md §1.1): the released model's shape, for size and speed
+ * estimates (docs/models.md); never written as a checkpoint.
+ */
+export function glm5Fp8Config(): Record<string, unknown> {
+  return {
+    architectures: ['GlmMoeDsaForCausalLM'], model_type: 'glm_moe_dsa', vocab_size: 154880, hidden_size: 6144,
+    num_hidden_layers: 78, num_attention_heads: 64, num_key_value_heads: 64, q_lora_rank: 2048, kv_lora_rank: 512,
+    qk_nope_head_dim: 192, qk_rope_head_dim: 64, v_head_dim: 256, index_n_heads: 32, index_head_dim: 128, index_topk: 2048,
+    n_routed_experts: 256, num_experts_per_tok: 8, n_shared_experts: 1, moe_intermediate_size: 2048, intermediate_size: 12288,
+    first_k_dense_replace: 3, routed_scaling_factor: 2.5, n_group: 1, topk_group: 1, norm_topk_prob: true,
+    rope_parameters: { rope_theta: 1000000, rope_type: 'default' }, max_position_embeddings: 202752, rms_norm_eps: 1e-5,
+    num_nextn_predict_layers: 1, eos_token_id: [154820, 154827, 154829], pad_token_id: 154820, dtype: 'bfloat16',
+    quantization_config: { quant_method: 'fp8', fmt: 'e4m3', activation_scheme: 'dynamic', weight_block_size: [128, 128] },
+  };
+}
+
 export function presetConfig(name: PresetName, vocab: VocabInfo): Record<string, unknown> {
   const common = {
     architectures: ['GlmMoeDsaForCausalLM'],
