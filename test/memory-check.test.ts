@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, parseConfig } from '../src/model/config.js';
 import { flashConfig } from '../src/model/presets.js';
 import { checkpointTensors } from '../src/model/tensor-names.js';
-import { cacheBytesPerToken, weightBytes } from '../src/model/memory.js';
+import { cacheBytesPerToken, decodeWeightBytes, weightBytes } from '../src/model/memory.js';
+import { GlmModel } from '../src/model/model.js';
+import { refOps } from '../src/kernels/ref/index.js';
+import { decodeBytesPerToken } from '../bench/model-cost.js';
 import { checkMemory, memoryLimit, planMemory, RUNTIME_BYTES } from '../src/cli/memory-check.js';
 import { tinyCheckpoint, tinyFlashCheckpoint, tmpDir } from './helpers/tmp-model.js';
 
@@ -37,6 +40,19 @@ test('weights from the config match the safetensors on disk (bf16, fp8, f32)', (
     const w = weightBytes(loadConfig(dir));
     const total = w.main + w.mtp;
     assert.ok(total <= onDisk && onDisk - total < 64 * 1024, `${dtype}: config says ${total}, files hold ${onDisk} (headers only between)`);
+  }
+});
+
+test('decode bytes per token from the config = what the loaded weights give (bench/model-cost.ts), ±norms', () => {
+  // GLM-4.7-Flash shape (no indexer), and GLM-5 shape past index_topk (the indexer's query side is read too).
+  const lite = GlmModel.load(tinyFlashCheckpoint({ dtype: 'bf16' }), { ops: refOps });
+  const dsa = GlmModel.load(tinyCheckpoint({ dtype: 'bf16' }), { ops: refOps });
+  const c = dsa.cfg, L = c.indexTopk + 1;
+  const cacheRead = c.numLayers * (L * c.indexHeadDim + c.indexTopk * (c.kvLoraRank + c.qkRopeHeadDim)) * 4;
+  for (const [model, fromWeights] of [[lite, decodeBytesPerToken(lite, 0)], [dsa, decodeBytesPerToken(dsa, L) - cacheRead]] as const) {
+    const fromConfig = decodeWeightBytes(model.cfg);
+    // The config count adds the norm vectors and router biases, which model-cost leaves out.
+    assert.ok(fromConfig >= fromWeights && fromConfig - fromWeights < 0.02 * fromWeights, `${fromConfig} vs ${fromWeights}`);
   }
 });
 

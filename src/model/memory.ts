@@ -57,8 +57,9 @@ export function cacheBytesPerToken(cfg: ModelConfig, mtpLayers: number): number 
 }
 
 /**
- * Weight bytes one decoded token reads (main model): every projection, the shared expert, the router, the
- * num_experts_per_tok routed experts it is sent to, one embedding row and lm_head. Decode on a CPU is bound by
+ * Weight bytes one decoded token reads (main model): every projection (the indexer's included: past index_topk
+ * it scores every query), the shared expert, the router, the num_experts_per_tok routed experts it is sent to,
+ * one embedding row and lm_head. Decode on a CPU is bound by
  * these bytes, so speeds scale between models of the same format by their ratio.
  */
 export function decodeWeightBytes(cfg: ModelConfig, quantize?: LoadQuantization): number {
