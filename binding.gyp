@@ -19,6 +19,7 @@
         "native/src/moe.cpp",
         "native/src/norm.cpp",
         "native/src/pool.cpp",
+        "native/src/quantize.cpp",
         "native/src/probe.cpp",
         "native/src/rope.cpp",
         "native/src/generic/kernels_scalar.cpp"

@@ -68,14 +68,31 @@ float* prefault(float* p, int64_t n) {
   return p;
 }
 
-void checkWeight(const Args& a, const WeightRef& w, int64_t scalesLen) {
-  if (int64_t(w.fmt) < 0 || int64_t(w.fmt) > 4) a.fail("unknown weight format");
+void checkWeight(const Args& a, const WeightRef& w, int64_t scalesLen, int64_t dataLen) {
+  if (int64_t(w.fmt) < 0 || int64_t(w.fmt) > 5) a.fail("unknown weight format");
+  if (w.rows < 0 || w.cols < 0 || dataLen < w.rows * w.rowBytes()) a.range("weight data too short for its shape");
   if (w.fmt == Fmt::FP8) {
     if (w.br < 1 || w.bc < 1) a.range("fp8 weight needs blockRows, blockCols ≥ 1");
     if (!w.scales || scalesLen < ceilDiv(w.rows + w.rowOffset, w.br) * ceilDiv(w.cols, w.bc)) a.range("fp8 weight scales too short");
   } else if (w.fmt == Fmt::INT8) {
     if (!w.scales || scalesLen < w.rows * ceilDiv(w.cols, INT8_GROUP)) a.range("int8 weight scales too short");
+  } else if (w.fmt == Fmt::INT4) {
+    if (!w.hscales || scalesLen < w.rows * ceilDiv(w.cols, INT4_GROUP)) a.range("int4 weight scales (Uint16Array) too short");
   }
+}
+
+// Scales: a Float32Array (fp8, int8) or a Uint16Array of f16 bits (int4); sets the pointer, returns the length.
+int64_t scalesOf(const Args& a, Napi::Value s, WeightRef& w) {
+  if (!s.IsTypedArray()) return 0;
+  auto t = s.As<Napi::TypedArray>();
+  if (w.fmt == Fmt::INT4) {
+    if (t.TypedArrayType() != napi_uint16_array) a.fail("int4 weight scales must be a Uint16Array");
+    w.hscales = s.As<Napi::Uint16Array>().Data();
+    return int64_t(t.ElementLength());
+  }
+  if (t.TypedArrayType() != napi_float32_array) a.fail("weight scales must be a Float32Array");
+  w.scales = s.As<Napi::Float32Array>().Data();
+  return int64_t(t.ElementLength());
 }
 
 // Weight from positional args [data, fmt, rows, cols, scales|null, blockRows, blockCols, rowOffset].
@@ -87,14 +104,13 @@ WeightRef weightAt(const Args& a, size_t i) {
   w.data = d.Data();
   int64_t scalesLen = 0;
   if (!a.isNull(i + 4)) {
-    auto s = a.typed(i + 4, napi_float32_array, "Float32Array").As<Napi::Float32Array>();
-    w.scales = s.Data(), scalesLen = int64_t(s.ElementLength());
+    if (!a.info[i + 4].IsTypedArray()) a.fail("argument " + std::to_string(i + 4) + " must be a typed array of scales");
+    scalesLen = scalesOf(a, a.info[i + 4], w);
   }
   w.br = a.isNull(i + 5) ? 1 : a.cnt(i + 5);
   w.bc = a.isNull(i + 6) ? 1 : a.cnt(i + 6);
   w.rowOffset = a.isNull(i + 7) ? 0 : a.cnt(i + 7);
-  if (int64_t(d.ElementLength()) < w.rows * w.cols * elemBytes(w.fmt)) a.range("weight data too short for its shape");
-  checkWeight(a, w, scalesLen);
+  checkWeight(a, w, scalesLen, int64_t(d.ElementLength()));
   return w;
 }
 
@@ -102,11 +118,11 @@ WeightRef weightAt(const Args& a, size_t i) {
 WeightRef weightObj(const Args& a, Napi::Value v) {
   if (!v.IsObject()) a.fail("expert weights must be LinearWeight objects");
   Napi::Object o = v.As<Napi::Object>();
-  static const char* names[] = {"f32", "bf16", "f16", "fp8", "int8"};
+  static const char* names[] = {"f32", "bf16", "f16", "fp8", "int8", "int4"};
   const std::string f = o.Get("format").As<Napi::String>().Utf8Value();
   WeightRef w{};
   int fi = -1;
-  for (int i = 0; i < 5; i++)
+  for (int i = 0; i < 6; i++)
     if (f == names[i]) fi = i;
   if (fi < 0) a.fail("unknown weight format " + f);
   w.fmt = Fmt(fi);
@@ -116,18 +132,13 @@ WeightRef weightObj(const Args& a, Napi::Value v) {
   if (!d.IsTypedArray() || d.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) a.fail("weight data must be a Uint8Array");
   auto du = d.As<Napi::Uint8Array>();
   w.data = du.Data();
-  int64_t scalesLen = 0;
-  Napi::Value s = o.Get("scales");
-  if (s.IsTypedArray() && s.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
-    w.scales = s.As<Napi::Float32Array>().Data(), scalesLen = int64_t(s.As<Napi::Float32Array>().ElementLength());
-  }
+  const int64_t scalesLen = scalesOf(a, o.Get(w.fmt == Fmt::INT4 ? "halfScales" : "scales"), w);
   auto opt = [&](const char* k, int64_t dflt) {
     Napi::Value x = o.Get(k);
     return x.IsNumber() ? int64_t(x.As<Napi::Number>().DoubleValue()) : dflt;
   };
   w.br = opt("blockRows", 1), w.bc = opt("blockCols", 1), w.rowOffset = opt("rowOffset", 0);
-  if (w.rows < 0 || w.cols < 0 || int64_t(du.ElementLength()) < w.rows * w.cols * elemBytes(w.fmt)) a.range("weight data too short for its shape");
-  checkWeight(a, w, scalesLen);
+  checkWeight(a, w, scalesLen, int64_t(du.ElementLength()));
   return w;
 }
 
@@ -200,6 +211,21 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
     if (idp[i] < 0 || idp[i] >= w.rows) a.range("token id " + std::to_string(idp[i]) + " out of range [0, " + std::to_string(w.rows) + ")");
   float* out = a.f32(0, n * w.cols);
   gatherRows(w, ids.Data(), n, out);
+  return info.Env().Undefined();
+}
+
+// quantizeInt4(outData: Uint8Array, outScales: Uint16Array, ...weight): src/tensor/int4.ts's quantiser.
+Napi::Value QuantizeInt4(const Napi::CallbackInfo& info) {
+  Args a{info, "quantizeInt4"};
+  const WeightRef w = weightAt(a, 2);
+  if (w.fmt == Fmt::INT4) a.fail("the weight is int4 already");
+  auto d = a.typed(0, napi_uint8_array, "Uint8Array").As<Napi::Uint8Array>();
+  auto s = a.typed(1, napi_uint16_array, "Uint16Array").As<Napi::Uint16Array>();
+  WeightRef q = w;
+  q.fmt = Fmt::INT4;
+  if (int64_t(d.ElementLength()) != w.rows * q.rowBytes()) a.range("output data must have rows·ceil(cols/64)·32 bytes");
+  if (int64_t(s.ElementLength()) != w.rows * ceilDiv(w.cols, INT4_GROUP)) a.range("output scales must have rows·ceil(cols/32) elements");
+  quantizeInt4(w, d.Data(), s.Data());
   return info.Env().Undefined();
 }
 
@@ -425,6 +451,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("matmulT", MatmulT);
   fn("headMatmul", HeadMatmul);
   fn("gatherRows", GatherRows);
+  fn("quantizeInt4", QuantizeInt4);
+  fn("releasePages", releasePages);
   fn("rmsNorm", RmsNorm);
   fn("layerNorm", LayerNorm);
   fn("rope", Rope);

@@ -6,9 +6,13 @@
 
 namespace glm5 {
 
-enum class Fmt : int { F32 = 0, BF16 = 1, F16 = 2, FP8 = 3, INT8 = 4 };
+enum class Fmt : int { F32 = 0, BF16 = 1, F16 = 2, FP8 = 3, INT8 = 4, INT4 = 5 };
 
 constexpr int64_t INT8_GROUP = 32;
+// int4 (src/tensor/int4.ts): f16 scale per INT4_GROUP columns; rows packed in 32-byte blocks of 64 columns,
+// block dword j holding the block's weights 8k + j in its nibble k (two's complement).
+constexpr int64_t INT4_GROUP = 32;
+constexpr int64_t INT4_BLOCK = 64;
 
 // A linear weight W[rows, cols] as stored (see src/tensor/weight.ts). Data may be unaligned.
 struct WeightRef {
@@ -16,16 +20,24 @@ struct WeightRef {
   int64_t rows, cols;
   const uint8_t* data;
   const float* scales;  // fp8: [ceil((rows+rowOffset)/br), ceil(cols/bc)]; int8: [rows, ceil(cols/32)]
+  const uint16_t* hscales;  // int4: f16 bits [rows, ceil(cols/32)]
   int64_t br, bc, rowOffset;
-  int64_t scaleCols() const { return fmt == Fmt::FP8 ? (cols + bc - 1) / bc : (cols + INT8_GROUP - 1) / INT8_GROUP; }
-  // Rows [start, start + count) as a weight of their own (fp8: through rowOffset; int8: its scale rows).
+  int64_t scaleCols() const {
+    return fmt == Fmt::FP8 ? (cols + bc - 1) / bc : (cols + INT8_GROUP - 1) / INT8_GROUP;  // int4: INT4_GROUP == 32 too
+  }
+  // Bytes from one row to the next.
+  int64_t rowBytes() const {
+    if (fmt == Fmt::INT4) return (cols + INT4_BLOCK - 1) / INT4_BLOCK * (INT4_BLOCK / 2);
+    return cols * (fmt == Fmt::F32 ? 4 : (fmt == Fmt::BF16 || fmt == Fmt::F16) ? 2 : 1);
+  }
+  // Rows [start, start + count) as a weight of their own (fp8: through rowOffset; int8/int4: its scale rows).
   WeightRef sliceRows(int64_t start, int64_t count) const {
     WeightRef s = *this;
-    const int64_t eb = fmt == Fmt::F32 ? 4 : (fmt == Fmt::BF16 || fmt == Fmt::F16) ? 2 : 1;
     s.rows = count;
-    s.data = data + start * cols * eb;
+    s.data = data + start * rowBytes();
     if (fmt == Fmt::FP8) s.rowOffset = rowOffset + start;
     if (fmt == Fmt::INT8) s.scales = scales + start * scaleCols();
+    if (fmt == Fmt::INT4) s.hscales = hscales + start * scaleCols();
     return s;
   }
 };

@@ -4,4 +4,6 @@
 
 namespace glm5 {
 Napi::Value mmapFile(const Napi::CallbackInfo& info);
+// releasePages(bytes: Uint8Array) → bytes released: see mmap.cpp.
+Napi::Value releasePages(const Napi::CallbackInfo& info);
 }

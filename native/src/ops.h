@@ -23,6 +23,9 @@ struct HeadMatmulArgs {
 void headMatmul(const HeadMatmulArgs& a, float* y);
 // out[n, cols] = rows ids[i] of W, exactly dequantised.
 void gatherRows(const WeightRef& w, const int32_t* ids, int64_t n, float* out);
+// W (any format but int4) → int4 (src/tensor/int4.ts, bit-identical): data [rows, ceil(cols/64)·32] bytes,
+// scales [rows, ceil(cols/32)] f16 bits.
+void quantizeInt4(const WeightRef& w, uint8_t* data, uint16_t* scales);
 
 void rmsNorm(const float* x, int64_t T, int64_t D, const float* w, double eps, float* y);
 void layerNorm(const float* x, int64_t T, int64_t D, const float* w, const float* b, double eps, float* y);

@@ -6,7 +6,7 @@
 // it (exactly the output's length, not overlapping any input) and `out` is returned. Reusing outputs
 // matters: a fresh large array costs a page fault per 4 KiB on first write, more than many kernels. Shapes use T tokens, L cached keys, H heads, D widths, K top-k.
 
-import type { LinearWeight } from '../tensor/weight.js';
+import type { LinearWeight, QuantFormat } from '../tensor/weight.js';
 
 /** Which keys each query row may read (causal limit, optionally a top-k subset). */
 export interface KeyMask {
@@ -188,6 +188,11 @@ export interface Ops {
   indexerTopk(args: IndexerArgs): Int32Array;
   /** Σ_j weights[t,j] · down(silu(gate(x_t)) ⊙ up(x_t)) over expert ids[t,j]; output [T, D]. */
   moe(args: MoeArgs): Float32Array;
+  /**
+   * A weight re-quantised (load-time `--quantize`): int8 (weight.ts quantizeInt8) or int4 (tensor/int4.ts).
+   * Every implementation gives the same bytes as the reference.
+   */
+  quantize(w: LinearWeight, format: QuantFormat): LinearWeight;
 }
 
 /** `out` checked against the output length n, or a fresh array (see the conventions above). */

@@ -2,12 +2,13 @@
 // are passed straight through (no copies); outputs are allocated here and filled by the addon.
 
 import { outArray, type AttentionArgs, type CopyArgs, type HeadMatmulArgs, type IndexerArgs, type MoeArgs, type Ops, type RopeArgs } from './interface.js';
-import type { LinearWeight, WeightFormat } from '../tensor/weight.js';
+import { quantizeInt8, type LinearWeight, type WeightFormat } from '../tensor/weight.js';
+import { int4Groups, int4RowBytes } from '../tensor/int4.js';
 import { nativeAddon } from './native-addon.js';
 
-const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2, fp8: 3, int8: 4 };
+const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2, fp8: 3, int8: 4, int4: 5 };
 
-type WeightArgs = [Uint8Array, number, number, number, Float32Array | null, number, number, number];
+type WeightArgs = [Uint8Array, number, number, number, Float32Array | Uint16Array | null, number, number, number];
 
 /** An opaque native expert table (moeTable). */
 export type ExpertTable = { readonly __expertTable: unique symbol };
@@ -22,6 +23,10 @@ export interface NativeKernels {
   headMatmul(out: Float32Array, x: Float32Array, xStride: number, xOffset: number, T: number, heads: number, headRows: number,
     rowStart: number, n: number, transposed: boolean, ...w: WeightArgs): void;
   gatherRows(out: Float32Array, ids: Int32Array, ...w: WeightArgs): void;
+  /** src/tensor/int4.ts's quantiser (bit-identical): data [rows·int4RowBytes(cols)], scales [rows·int4Groups(cols)]. */
+  quantizeInt4(data: Uint8Array, scales: Uint16Array, ...w: WeightArgs): void;
+  /** Drops the whole pages inside a view of an mmapFile buffer from this process (others: no-op); bytes released. */
+  releasePages(bytes: Uint8Array): number;
   rmsNorm(out: Float32Array, x: Float32Array, T: number, D: number, w: Float32Array, eps: number): void;
   layerNorm(out: Float32Array, x: Float32Array, T: number, D: number, w: Float32Array, b: Float32Array, eps: number): void;
   rope(x: Float32Array, T: number, rowStride: number, offset: number, heads: number, headStride: number, dim: number,
@@ -61,7 +66,7 @@ export function nativeKernels(): NativeKernels | null {
 }
 
 export function weightArgs(w: LinearWeight): WeightArgs {
-  return [w.data, FORMAT_CODE[w.format], w.rows, w.cols, w.scales ?? null, w.blockRows ?? 1, w.blockCols ?? 1, w.rowOffset ?? 0];
+  return [w.data, FORMAT_CODE[w.format], w.rows, w.cols, w.scales ?? w.halfScales ?? null, w.blockRows ?? 1, w.blockCols ?? 1, w.rowOffset ?? 0];
 }
 
 /** The native Ops, or null when the addon is not built (callers fall back to refOps). */
@@ -153,6 +158,12 @@ export function nativeOps(): Ops | null {
       }
       n.moe(out, a.x, a.T, D, table, a.ids, a.weights, a.k);
       return out;
+    },
+    quantize(w: LinearWeight, format): LinearWeight {
+      if (format === 'int8') return quantizeInt8(w);
+      const data = new Uint8Array(w.rows * int4RowBytes(w.cols)), halfScales = new Uint16Array(w.rows * int4Groups(w.cols));
+      n.quantizeInt4(data, halfScales, ...weightArgs(w)); // spread-ok: weightArgs is a fixed 8-tuple
+      return { name: w.name, format: 'int4', rows: w.rows, cols: w.cols, data, halfScales };
     },
   };
 }

@@ -1,10 +1,14 @@
 // A linear layer's weight as stored: W[rows=out, cols=in], row-major, in its checkpoint format.
 // Kernels read these bytes directly (views into the mapped safetensors); nothing is converted at load
-// except on explicit request (int8 quantisation, or f32 copies made by tests).
+// except on explicit request (int8 / int4 quantisation, or f32 copies made by tests).
 
 import { E4M3_TABLE, bf16ToF32, f16ToF32 } from './dtype.js';
+import { dequantInt4Row, int4Groups, int4RowBytes, quantizeInt4Rows } from './int4.js';
 
-export type WeightFormat = 'f32' | 'bf16' | 'f16' | 'fp8' | 'int8';
+export type WeightFormat = 'f32' | 'bf16' | 'f16' | 'fp8' | 'int8' | 'int4';
+
+/** The formats `--quantize` produces at load. */
+export type QuantFormat = 'int8' | 'int4';
 
 /** Columns per int8 scale group (symmetric, one f32 scale per row per group). */
 export const INT8_GROUP = 32;
@@ -14,13 +18,18 @@ export interface LinearWeight {
   readonly format: WeightFormat;
   readonly rows: number;
   readonly cols: number;
-  /** Raw little-endian elements, [rows, cols] row-major (4/2/2/1/1 bytes each). */
+  /**
+   * Raw little-endian elements, [rows, cols] row-major (4/2/2/1/1 bytes each); int4: packed rows of
+   * int4RowBytes(cols) bytes (layout in int4.ts).
+   */
   readonly data: Uint8Array;
   /**
    * fp8: block multipliers [ceil((rows+rowOffset)/blockRows), ceil(cols/blockCols)] (HF weight_scale_inv).
    * int8: per-row group scales [rows, ceil(cols/INT8_GROUP)]. Absent otherwise.
    */
   readonly scales?: Float32Array;
+  /** int4: f16 bits of the per-row group scales [rows, ceil(cols/32)]. Absent otherwise. */
+  readonly halfScales?: Uint16Array;
   readonly blockRows?: number;
   readonly blockCols?: number;
   /**
@@ -30,10 +39,16 @@ export interface LinearWeight {
   readonly rowOffset?: number;
 }
 
-const BYTES: Record<WeightFormat, number> = { f32: 4, bf16: 2, f16: 2, fp8: 1, int8: 1 };
+const BYTES: Record<WeightFormat, number> = { f32: 4, bf16: 2, f16: 2, fp8: 1, int8: 1, int4: 0.5 };
 
+/** Bytes per element (int4: 0.5; its rows are padded to 64 columns, see weightBytes). */
 export function bytesPerElement(f: WeightFormat): number {
   return BYTES[f];
+}
+
+/** Bytes the weight holds: elements plus scales. */
+export function weightBytes(w: LinearWeight): number {
+  return w.data.byteLength + (w.scales?.byteLength ?? 0) + (w.halfScales?.byteLength ?? 0);
 }
 
 /** Reads an f32 tensor's bytes as floats (copying only when the bytes are not 4-byte aligned). */
@@ -44,6 +59,11 @@ export function f32View(bytes: Uint8Array): Float32Array {
 
 /** Rows [start, start+count) of a weight, sharing its bytes. */
 export function sliceRows(w: LinearWeight, start: number, count: number): LinearWeight {
+  if (w.format === 'int4') {
+    const rb = int4RowBytes(w.cols), g = int4Groups(w.cols);
+    const name = `${w.name}[${start}:${start + count}]`;
+    return { ...w, name, rows: count, data: w.data.subarray(start * rb, (start + count) * rb), halfScales: w.halfScales!.subarray(start * g, (start + count) * g) };
+  }
   const eb = BYTES[w.format];
   const data = w.data.subarray(start * w.cols * eb, (start + count) * w.cols * eb);
   const name = `${w.name}[${start}:${start + count}]`;
@@ -89,6 +109,9 @@ export function dequantRow(w: LinearWeight, r: number, out: Float32Array = new F
       for (let c = 0; c < cols; c++) out[c] = Math.fround(i8[c]! * s[r * g + Math.floor(c / INT8_GROUP)]!);
       break;
     }
+    case 'int4':
+      dequantInt4Row(data, w.halfScales!, cols, r, out);
+      break;
   }
   return out;
 }
@@ -126,4 +149,10 @@ export function quantizeInt8(w: LinearWeight): LinearWeight {
     }
   }
   return { name: w.name, format: 'int8', rows: w.rows, cols: w.cols, data, scales };
+}
+
+/** int4 with one f16 scale per row per 32 columns (load-time `--quantize int4`; format in int4.ts). */
+export function quantizeInt4(w: LinearWeight): LinearWeight {
+  const { data, scales } = quantizeInt4Rows(w.rows, w.cols, (r, buf) => dequantRow(w, r, buf));
+  return { name: w.name, format: 'int4', rows: w.rows, cols: w.cols, data, halfScales: scales };
 }

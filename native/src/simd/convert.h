@@ -42,9 +42,17 @@ static inline float fp8ToF32(uint8_t b) {
   return fp8ToF32Div256(b) * 256.0f;
 }
 
-// Element c of a weight row starting at `p`, unscaled (fp8 as value/256, int8 as the integer).
+// int4: the signed 4-bit value of column c of a packed row starting at p (layout in kernels.h).
+static inline int q4At(const uint8_t* p, int64_t c) {
+  const int64_t i = c & 63, k = i >> 3;
+  const int v = (p[(c >> 6) * 32 + 4 * (i & 7) + (k >> 1)] >> ((k & 1) * 4)) & 15;
+  return v >= 8 ? v - 16 : v;
+}
+
+// Element c of a weight row starting at `p`, unscaled (fp8 as value/256, int8/int4 as the integer).
 static inline float rawElem(Fmt f, const uint8_t* p, int64_t c) {
   switch (f) {
+    case Fmt::INT4: return float(q4At(p, c));
     case Fmt::F32: return rdF32(p + 4 * c);
     case Fmt::BF16: return bf16ToF32(rdU16(p + 2 * c));
     case Fmt::F16: return f16ToF32(rdU16(p + 2 * c));
@@ -58,6 +66,7 @@ static inline int64_t elemBytes(Fmt f) { return f == Fmt::F32 ? 4 : (f == Fmt::B
 
 // Scale of W[r, c]'s block as the kernels apply it to rawElem (fp8: block scale · 256).
 static inline float blockScale(const WeightRef& w, int64_t r, int64_t c) {
+  if (w.fmt == Fmt::INT4) return f16ToF32(w.hscales[r * w.scaleCols() + c / INT4_GROUP]);
   if (w.fmt == Fmt::FP8) return w.scales[((r + w.rowOffset) / w.br) * w.scaleCols() + c / w.bc] * 256.0f;
   if (w.fmt == Fmt::INT8) return w.scales[r * w.scaleCols() + c / INT8_GROUP];
   return 1.0f;
@@ -79,7 +88,7 @@ static inline int64_t scaleBlock(const WeightRef& w) {
 
 // Exact dequantised element (the reference's dequantRow): value × scale rounded to f32.
 static inline float dequantElem(const WeightRef& w, int64_t r, int64_t c) {
-  const uint8_t* row = w.data + r * w.cols * elemBytes(w.fmt);
+  const uint8_t* row = w.data + r * w.rowBytes();
   if (w.fmt == Fmt::FP8) {
     uint8_t b = row[c];
     if ((b & 0x7f) == 0x7f) return bitsToF32(0x7fc00000u);

@@ -3,13 +3,15 @@
 //
 // Weights are converted to f32 in registers (gemv, gemvT, gemmT) or into a small per-thread strip
 // (gemmPanel: M rows x PKC columns, reused by every token of a panel), never into a whole-matrix buffer.
-// Scaled formats (fp8 blocks, int8 groups) accumulate per scale block and apply the scale once.
+// Scaled formats (fp8 blocks, int8 groups) accumulate per scale block and apply the scale once; int4 has
+// kernels of its own (q4_impl.h), called from the format switches below.
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
 #include "convert.h"
+#include "q4_impl.h"
 
 namespace glm5 {
 
@@ -22,6 +24,8 @@ struct Impl {
 
   template <Fmt F> static constexpr int64_t eb() { return F == Fmt::F32 ? 4 : (F == Fmt::BF16 || F == Fmt::F16) ? 2 : 1; }
   template <Fmt F> static constexpr bool scaled() { return F == Fmt::FP8 || F == Fmt::INT8; }
+  // Byte offset of column c in a row (int4: two per byte).
+  template <Fmt F> static constexpr int64_t colByte(int64_t c) { return F == Fmt::INT4 ? c / 2 : c * eb<F>(); }
 
   // ---- gemv: y[r - r0] = W[r] · x -------------------------------------------------------------------
   // The row range is one contiguous stretch of W, read front to back: a row at a time (four independent
@@ -84,6 +88,7 @@ struct Impl {
       case Fmt::F16: return gemvF<Fmt::F16>(w, x, y, r0, r1);
       case Fmt::FP8: return gemvF<Fmt::FP8>(w, x, y, r0, r1);
       case Fmt::INT8: return gemvF<Fmt::INT8>(w, x, y, r0, r1);
+      case Fmt::INT4: return Q4<S>::gemv(w, x, y, r0, r1);
     }
   }
 
@@ -139,6 +144,7 @@ struct Impl {
       case Fmt::F16: return gemvTF<Fmt::F16>(w, x, y, c0, c1);
       case Fmt::FP8: return gemvTF<Fmt::FP8>(w, x, y, c0, c1);
       case Fmt::INT8: return gemvTF<Fmt::INT8>(w, x, y, c0, c1);
+      case Fmt::INT4: return Q4<S>::gemvT(w, x, y, c0, c1);
     }
   }
 
@@ -256,6 +262,7 @@ struct Impl {
 
   template <Fmt F>
   static void packStrip(const WeightRef& w, int64_t r, int64_t nvalid, int M, int64_t k0, int64_t kc, int64_t ld, float* buf) {
+    if constexpr (F == Fmt::INT4) return Q4<S>::packStrip(w, r, nvalid, M, k0, kc, ld, buf);
     const int64_t blk = scaleBlock(w);
     for (int n = 0; n < M; n++) {
       float* dst = buf + n * ld;
@@ -314,7 +321,7 @@ struct Impl {
     float* acc = scratch;                  // [M][TP]
     float* stage = acc + M * TP;           // [TP][POUT]: row-major output of POUT rows, written out at once
     float* wp = stage + TP * POUT;         // [M][KB]
-    const int64_t K = w.cols;
+    const int64_t K = w.cols, rowB = w.rowBytes();
     // Row-major outputs (yr == 1) have one row per token, often 4 KiB apart: scattering a tile's few
     // columns there would hit the same L1 set for every token, so POUT rows are staged and copied per token.
     const bool staged = yr == 1;
@@ -330,8 +337,7 @@ struct Impl {
           // this one computes (prefetches never fault; past the last row they are simply wasted).
           if (r + M < r1)
             for (int i = 0; i < M; i++)
-              for (int64_t c = k0 * eb<F>(); c < (k0 + kb) * eb<F>(); c += 64)
-                S::prefetch(w.data + (r + M + i) * w.cols * eb<F>() + c);
+              for (int64_t c = colByte<F>(k0); c < colByte<F>(k0 + kb); c += 64) S::prefetch(w.data + (r + M + i) * rowB + c);
           microP<M, NV, KB>(wp, kb, xp + k0 * TP, acc, k0 == 0);
         }
         for (int64_t i = 0; i < nr; i++) {
@@ -382,6 +388,7 @@ struct Impl {
       case Fmt::F16: return gemmPanelF<Fmt::F16>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
       case Fmt::FP8: return gemmPanelF<Fmt::FP8>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
       case Fmt::INT8: return gemmPanelF<Fmt::INT8>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
+      case Fmt::INT4: return gemmPanelF<Fmt::INT4>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
     }
   }
 
@@ -456,6 +463,7 @@ struct Impl {
       case Fmt::F16: return gemmTF<Fmt::F16>(w, x, ldx, y, ldy, t0, t1, c0, c1);
       case Fmt::FP8: return gemmTF<Fmt::FP8>(w, x, ldx, y, ldy, t0, t1, c0, c1);
       case Fmt::INT8: return gemmTF<Fmt::INT8>(w, x, ldx, y, ldy, t0, t1, c0, c1);
+      case Fmt::INT4: return Q4<S>::gemmT(w, x, ldx, y, ldy, t0, t1, c0, c1, &gemmTF<Fmt::F32>);
     }
   }
 

@@ -32,6 +32,14 @@ struct VecScalar {
   static float hsum(V a) { return a; }
   static V reduceVL(const V* a) { return a[0]; }
   template <Fmt F> static V ld(const uint8_t* p) { return rawElem(F, p, 0); }
+  // int4: the 64 weights of one packed block as 64 "vectors" (the signed values).
+  static constexpr float Q4INV = 1.0f;
+  static void q4dec(const uint8_t* p, V* out) {
+    for (int i = 0; i < 64; i++) out[i] = float(q4At(p, i));
+  }
+  static void h2f(const uint16_t* h, int64_t n, float mul, float* out) {
+    for (int64_t i = 0; i < n; i++) out[i] = f16ToF32(h[i]) * mul;
+  }
 };
 
 }  // namespace glm5

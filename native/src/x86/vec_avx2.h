@@ -54,6 +54,27 @@ struct VecAvx2 {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  // int4: the 64 weights of one packed block (kernels.h) as 8 vectors q·2^28 — nibble k of the 8 dwords holds
+  // weights 8k..8k+7; shifting it to the top bits and masking leaves the signed value times 2^28 (exact).
+  static constexpr float Q4INV = 1.0f / 268435456.0f;
+  __attribute__((always_inline)) static void q4dec(const uint8_t* p, V* out) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), m = _mm256_set1_epi32(int(0xF0000000u));
+    out[0] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_slli_epi32(v, 28), m));
+    out[1] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_slli_epi32(v, 24), m));
+    out[2] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_slli_epi32(v, 20), m));
+    out[3] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_slli_epi32(v, 16), m));
+    out[4] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_slli_epi32(v, 12), m));
+    out[5] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_slli_epi32(v, 8), m));
+    out[6] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_slli_epi32(v, 4), m));
+    out[7] = _mm256_cvtepi32_ps(_mm256_and_si256(v, m));
+  }
+  // out[i] = f16 h[i] · mul for i < n.
+  static void h2f(const uint16_t* h, int64_t n, float mul, float* out) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))), _mm256_set1_ps(mul)));
+    for (; i < n; i++) out[i] = _cvtsh_ss(h[i]) * mul;
+  }
   template <Fmt F> static V ld(const uint8_t* p) {
     if constexpr (F == Fmt::F32) {
       return _mm256_loadu_ps(reinterpret_cast<const float*>(p));

@@ -54,6 +54,25 @@ struct VecAvx512 {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  // int4: the 64 weights of one packed block (kernels.h) as 4 vectors q·2^28. The block's 8 dwords fill both
+  // halves; nibble 2k' (lanes 0-7) and 2k'+1 (lanes 8-15) are weights 16k'..16k'+15, each shifted to the top
+  // bits and masked (the signed value times 2^28, exact).
+  static constexpr float Q4INV = 1.0f / 268435456.0f;
+  __attribute__((always_inline)) static void q4dec(const uint8_t* p, V* out) {
+    const __m512i v = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    const __m512i m = _mm512_set1_epi32(int(0xF0000000u));
+    for (int k = 0; k < 4; k++) {
+      const __m512i cnt = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(28 - 8 * k)), _mm256_set1_epi32(24 - 8 * k), 1);
+      out[k] = _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_sllv_epi32(v, cnt), m));
+    }
+  }
+  // out[i] = f16 h[i] · mul for i < n.
+  static void h2f(const uint16_t* h, int64_t n, float mul, float* out) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+      _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + i))), _mm512_set1_ps(mul)));
+    for (; i < n; i++) out[i] = _cvtsh_ss(h[i]) * mul;
+  }
   template <Fmt F> static V ld(const uint8_t* p) {
     if constexpr (F == Fmt::F32) {
       return _mm512_loadu_ps(reinterpret_cast<const float*>(p));

@@ -7,6 +7,7 @@ import { rope } from './rope.js';
 import { addInPlace, copyBlocks, siluMul, softmax, topk } from './elementwise.js';
 import { attention, indexerTopk } from './attention.js';
 import { moe } from './moe.js';
+import { quantizeInt4, quantizeInt8 } from '../../tensor/weight.js';
 
 // The reference computes into fresh arrays and copies into `out` when one is given.
 function into(out: Float32Array | undefined, y: Float32Array, op: string): Float32Array {
@@ -33,4 +34,5 @@ export const refOps: Ops = {
   attention: (a) => into(a.out, attention(a), 'attention'),
   indexerTopk,
   moe: (a) => into(a.out, moe(a), 'moe'),
+  quantize: (w, format) => (format === 'int4' ? quantizeInt4(w) : quantizeInt8(w)),
 };
