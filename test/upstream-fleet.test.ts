@@ -80,6 +80,27 @@ async function stream(front: string, prompt: number[], onChunk: () => void): Pro
   return { text, finish, error };
 }
 
+test('a client that disconnects mid-stream stops its request on the replica', async () => {
+  const ctl = new AbortController();
+  const r = await fetch(`${cacheAware.url}/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-session-id': 'leaver' }, signal: ctl.signal,
+    body: JSON.stringify({ model: 'glm-5', prompt: tokens(4242, 50), max_tokens: 3000, temperature: 0, ignore_eos: true, stream: true }),
+  });
+  const reader = r.body!.getReader();
+  for (let got = 0; got < 3; got++) await reader.read();
+  const busy = async () => {
+    const loads = await Promise.all(replicas.map(async (x) => ((await (await fetch(`${x.url}/v1/loads`)).json()) as { loads: { num_running_reqs: number }[] }).loads[0]!.num_running_reqs));
+    return loads.reduce((a, b) => a + b, 0);
+  };
+  assert.equal(await busy(), 1, 'the request runs on one replica');
+  ctl.abort();
+  const end = Date.now() + 5000;
+  while ((await busy()) > 0) {
+    assert.ok(Date.now() < end, 'the replica stopped the request');
+    await new Promise((res) => setTimeout(res, 50));
+  }
+});
+
 test('kill -9 of a replica under 16 streaming clients: every stream completes, greedy output identical to a run without the kill', async () => {
   const prompts = Array.from({ length: 16 }, (_, i) => tokens(700 + i, 80));
   const baseline = await Promise.all(prompts.map((p) => stream(cacheAware.url, p, () => {})));
