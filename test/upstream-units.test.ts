@@ -392,3 +392,25 @@ test('remote request: abort ends it with its partial output and stops the upstre
   assert.equal(clients[0]!.aborted.length, 1);
   await engine.close();
 });
+
+test('remote request: a replica dying mid-stream with none left to resume on ends it with an error, never silently', async () => {
+  const { engine, clients } = fleet([{ dieAfter: 3 }]);
+  const { events, result } = await run(engine, PROMPT, { maxTokens: 40 });
+  assert.equal(result.finishReason, 'error');
+  assert.match(result.error!, /no replica is available \(http:\/\/fake0: socket hang up\)/);
+  assert.deepEqual(result.ids, expected(9), 'each attempt resumed where the last one died, until three cut connections took it down');
+  const last = events.at(-1)!;
+  assert.equal(last.type, 'done');
+  assert.equal((last as { errorCode?: string }).errorCode, 'unavailable', 'the dialects end the stream with their overload error');
+  assert.equal(clients[0]!.calls.length, 3);
+  await engine.close();
+});
+
+test('remote request: retries exhausted on replicas that stay up end it unavailable too', async () => {
+  const { engine, clients } = fleet([{ refuse: new UpstreamError('HTTP 503: busy', true, 503) }]);
+  const { result, events } = await run(engine, PROMPT, { maxTokens: 4 });
+  assert.match(result.error!, /gave up after 4 attempts: http:\/\/fake0: HTTP 503/);
+  assert.equal((events.at(-1) as { errorCode?: string }).errorCode, 'unavailable');
+  assert.equal(clients[0]!.calls.length, 4, 'HTTP errors do not count as failed probes: the replica stays up');
+  await engine.close();
+});

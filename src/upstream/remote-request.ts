@@ -103,7 +103,8 @@ export class RemoteRequest implements RequestStream {
     const failed = new Set<string>();
     let lastError = 'no replica is available';
     for (let attempt = 0; !this.done; attempt++) {
-      if (attempt > this.ctx.retry.maxRetries) return this.finish('error', `gave up after ${attempt} attempts: ${lastError}`, undefined, this.generated.length === 0 ? 'unavailable' : undefined);
+      // Only replicas failed (a request's own fault is not retried): the fleet cannot serve it now — a 503.
+      if (attempt > this.ctx.retry.maxRetries) return this.finish('error', `gave up after ${attempt} attempts: ${lastError}`, undefined, 'unavailable');
       if (attempt > 0) {
         await new Promise((r) => setTimeout(r, backoffMs(attempt, this.ctx.retry)));
         if (this.done) return;
