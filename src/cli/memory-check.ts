@@ -92,7 +92,7 @@ export function planMemory(cfg: ModelConfig, mem: MemoryLimit, o: PlanOptions): 
 
 /** One line of what loading will take. */
 export function describePlan(cfg: ModelConfig, p: MemoryPlan, mem: MemoryLimit, quantize: LoadQuantization | undefined): string {
-  const mtp = p.mtpWeights > 0 ? `, MTP layer ${GB(p.mtpWeights)} included` : '';
+  const mtp = p.mtpWeights >= 0.05e9 ? `, MTP layer ${GB(p.mtpWeights)} included` : '';
   return `memory: weights ${GB(p.weights)} (${FORMAT(cfg, quantize)}${mtp}) + KV cache ${GB(p.kvCache)} (${p.kvTokens.toLocaleString('en-US')} tokens) ` +
     `+ runtime ${GB(p.runtime)} = ${GB(p.total)}; available ${GB(mem.available)} (limit ${GB(mem.limit)}: ${mem.source})`;
 }

@@ -1,14 +1,16 @@
-// The engine that `glm5 serve` and `glm5 chat` both run: its flags, the options they give, a first read of the
-// checkpoint with a progress bar, and the view of the engine the server's generation code takes.
+// The engine that `glm5 serve` and `glm5 chat` both run: its flags, the options they give, the memory check and
+// a first read of the checkpoint with a progress bar, and the view of the engine the server's generation code takes.
 
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Engine } from '../engine/engine.js';
+import { loadConfig } from '../model/config.js';
 import type { ServingEngine } from '../server/generate.js';
 import { intArg } from './args.js';
 import { UsageError } from './command.js';
-import type { LoadEngineOptions } from './load-engine.js';
+import { loadEngine, type LoadEngineOptions } from './load-engine.js';
+import { tellMemory } from './memory-check.js';
 import { MODEL_OPTIONS, modelFlags } from './model-flags.js';
 
 /** A flag that must be a positive number when given. */
@@ -77,4 +79,15 @@ export async function warmCheckpoint(dir: string, minBytes = 512 * 1024 * 1024):
     }
   }
   bar.stop();
+}
+
+/**
+ * The engine for a checkpoint folder: what it will take is told first (and refused when it cannot fit, unless
+ * --skip-memory-check), then the weights are warmed and loaded with the KV budget the plan left.
+ */
+export async function loadCheckedEngine(dir: string, values: Record<string, string | boolean | string[] | undefined>, label: string): Promise<Engine> {
+  const options = engineOptions(values);
+  const kvCacheGb = tellMemory(loadConfig(dir), { ...options, skip: values['skip-memory-check'] === true, log: (l) => console.error(`${label}: ${l}`) });
+  await warmCheckpoint(dir);
+  return loadEngine(dir, { ...options, kvCacheGb });
 }

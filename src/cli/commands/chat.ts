@@ -6,16 +6,14 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { intArg, parse } from '../args.js';
 import { MODEL_SOURCE_FLAGS, resolveModelSource } from '../model-source.js';
-import { MEMORY_FLAGS, tellMemory } from '../memory-check.js';
-import { loadConfig } from '../../model/config.js';
-import { loadEngine } from '../load-engine.js';
+import { MEMORY_FLAGS } from '../memory-check.js';
 import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
 import { DEMO_TOOLS, runDemoTool } from '../../tools/demo-tools.js';
 import { BlockSegmenter } from '../../text/blocks.js';
 import type { BlockEvent } from '../../text/blocks.js';
 import { ModelOutput } from '../../text/model-output.js';
 import type { ToolCall } from '../../text/output-events.js';
-import { ENGINE_FLAGS, engineOptions, servingEngine, warmCheckpoint } from '../serving.js';
+import { ENGINE_FLAGS, loadCheckedEngine, servingEngine } from '../serving.js';
 
 const USAGE = `glm5 chat [DIR | ORG/NAME] [options]
 
@@ -47,6 +45,17 @@ function showCall(c: ToolCall, tty: boolean): string {
   return tty ? BOLD + text + RESET : text;
 }
 
+const FLAGS = {
+  tools: { type: 'string' },
+  thinking: { type: 'string', default: 'on' },
+  system: { type: 'string' },
+  'max-tokens': { type: 'string', default: '1024' },
+  temperature: { type: 'string' },
+  ...ENGINE_FLAGS,
+  ...MODEL_SOURCE_FLAGS,
+  ...MEMORY_FLAGS,
+} as const;
+
 export const command: Command = {
   summary: 'chat with a model in the terminal (streaming, thinking shown dimmed, --tools demo)',
   async run(argv) {
@@ -54,26 +63,14 @@ export const command: Command = {
       console.log(USAGE);
       return;
     }
-    const { values, positionals } = parse(argv, {
-      tools: { type: 'string' },
-      thinking: { type: 'string', default: 'on' },
-      system: { type: 'string' },
-      'max-tokens': { type: 'string', default: '1024' },
-      temperature: { type: 'string' },
-      ...ENGINE_FLAGS,
-      ...MODEL_SOURCE_FLAGS,
-      ...MEMORY_FLAGS,
-    }, USAGE);
+    const { values, positionals } = parse(argv, FLAGS, USAGE);
     if (values.tools !== undefined && values.tools !== 'demo') throw new UsageError(`--tools supports only 'demo', got '${values.tools}'`);
     if (!['on', 'off'].includes(values.thinking)) throw new UsageError('--thinking must be on or off');
     const maxTokens = intArg(values['max-tokens'], 'max-tokens');
     const temperature = values.temperature !== undefined ? Number(values.temperature) : undefined;
     if (temperature !== undefined && !(temperature >= 0)) throw new UsageError('--temperature must be a number ≥ 0');
     const { dir } = await resolveModelSource(positionals[0], { revision: values.revision });
-    const options = engineOptions(values);
-    const kvCacheGb = tellMemory(loadConfig(dir), { ...options, skip: values['skip-memory-check'], log: (l) => console.error(`glm5 chat: ${l}`) });
-    await warmCheckpoint(dir);
-    const engine = servingEngine(loadEngine(dir, { ...options, kvCacheGb }));
+    const engine = servingEngine(await loadCheckedEngine(dir, values, 'glm5 chat'));
     const tools: ToolDefinition[] = values.tools === 'demo' ? DEMO_TOOLS : [];
     const tty = process.stdout.isTTY;
     const dim = (s: string): string => (tty ? DIM + s + RESET : s);
