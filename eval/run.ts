@@ -15,6 +15,7 @@ import { ChatTemplate } from '../src/text/chat-template.js';
 import { parseOutput } from '../src/text/output-parser.js';
 import type { ChatMessage, ToolDefinition } from '../src/text/chat-messages.js';
 import { indexerRecall } from './recall.js';
+import { heldOut, nllOf, WINDOW } from './heldout.js';
 import { Engine } from '../src/engine/engine.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -35,17 +36,7 @@ const log = (s: string) => {
 /** Σ −log p(ids[t+1] | ids[..t]) over t ≥ from, and the count. */
 function nll(ids: number[], from: number, forceDense: boolean): { sum: number; n: number } {
   const r = model.forward(ids, model.newCache(ids.length), { logits: 'all', forceDense });
-  let sum = 0, n = 0;
-  for (let t = Math.max(from, 0); t + 1 < ids.length; t++) {
-    const row = r.logits.subarray(t * V, (t + 1) * V);
-    let max = -Infinity;
-    for (let i = 0; i < V; i++) if (row[i]! > max) max = row[i]!;
-    let z = 0;
-    for (let i = 0; i < V; i++) z += Math.exp(row[i]! - max);
-    sum += max + Math.log(z) - row[ids[t + 1]!]!;
-    n++;
-  }
-  return { sum, n };
+  return nllOf(r.logits, V, ids, from);
 }
 
 function greedy(prompt: number[], maxNew: number): { ids: number[]; text: string } {
@@ -63,19 +54,10 @@ function greedy(prompt: number[], maxNew: number): { ids: number[]; text: string
 }
 
 const t0 = performance.now();
-const held = JSON.parse(readFileSync(join(HERE, 'heldout_texts.json'), 'utf8')) as {
-  prose: { src: string; doc: string; text: string }[];
-  chats: { src: string; text: string }[];
-};
-
 // 1. Held-out perplexity (prose windows of 512 tokens = the training length; chats: answer tokens only) and
 // 2. sparse vs forced dense on the same prose windows (each longer than index_topk).
-const WINDOW = 512;
-const windows: number[][] = [];
-for (const p of held.prose) {
-  const ids = tok.encode(p.text, { special: false });
-  for (let s = 0; s + WINDOW <= ids.length && s < 2 * WINDOW; s += WINDOW) windows.push(ids.slice(s, s + WINDOW));
-}
+const held = heldOut(tok);
+const windows = held.windows;
 let sp = { sum: 0, n: 0 }, de = { sum: 0, n: 0 };
 for (const w of windows) {
   const a = nll(w, 0, false), b = nll(w, 0, true);
@@ -92,10 +74,8 @@ for (const w of windows) {
 }
 const pplSparseTail = Math.exp(spT.sum / spT.n), pplDenseTail = Math.exp(deT.sum / deT.n);
 let ch = { sum: 0, n: 0 };
-const asst = tok.specialId('<|assistant|>');
 for (const c of held.chats) {
-  const ids = tok.encode(c.text, { special: true });
-  const a = nll(ids, ids.indexOf(asst), false);
+  const a = nll(c.ids, c.from, false);
   ch = { sum: ch.sum + a.sum, n: ch.n + a.n };
 }
 const pplChats = Math.exp(ch.sum / ch.n);

@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { selectOps, type BackendName } from '../kernels/select.js';
 import { GlmModel } from '../model/model.js';
+import type { QuantFormat } from '../tensor/weight.js';
 import { ChatTemplate } from '../text/chat-template.js';
 import { Tokenizer } from '../text/tokenizer.js';
 
 export interface LoadEngineOptions extends EngineOptions {
   readonly backend?: BackendName;
-  readonly quantize?: 'int8';
+  /** Re-quantise the linear weights at load (int8: 8.25 bits per weight; int4: 4.5). */
+  readonly quantize?: QuantFormat;
 }
 
 /** Loads a checkpoint folder: model, tokenizer and chat template when present, generation defaults. */

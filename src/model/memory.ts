@@ -33,6 +33,8 @@ export interface WeightBytes {
 /** The format a tensor is held in once loaded. */
 function heldFormat(cfg: ModelConfig, spec: TensorSpec, quantize: LoadQuantization | undefined): HeldFormat {
   if (spec.role === 'router_bias') return 'f32'; // e_score_correction_bias is F32 in every release
+  // int4 keeps the vocabulary heads at int8 (model.ts GlmModel.load)
+  if (quantize === 'int4' && spec.role === 'head') return 'int8';
   if (quantize && QUANTISED_ROLES.has(spec.role)) return quantize;
   if (cfg.fp8BlockSize && spec.role === 'linear') return 'fp8';
   return cfg.storedDtype;

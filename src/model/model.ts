@@ -5,7 +5,8 @@
 
 import type { Ops } from '../kernels/interface.js';
 import { Checkpoint } from '../checkpoint/checkpoint.js';
-import { quantizeInt8, type LinearWeight } from '../tensor/weight.js';
+import type { LinearWeight, QuantFormat } from '../tensor/weight.js';
+import { releaseMapped } from '../checkpoint/mapped-file.js';
 import { layerIndexerType, loadConfig, type ModelConfig } from './config.js';
 import { loadWeights, type ModelWeights } from './weights.js';
 import { SequenceCache } from './cache.js';
@@ -41,8 +42,8 @@ export interface StepResult {
 
 export interface LoadOptions {
   readonly ops: Ops;
-  /** Re-quantise linear weights at load (saves RAM; accuracy cost documented in the README). */
-  readonly quantize?: 'int8';
+  /** Re-quantise linear weights at load: int8 or int4 (saves RAM; accuracy cost in docs/native.md). */
+  readonly quantize?: QuantFormat;
 }
 
 export class GlmModel {
@@ -58,7 +59,18 @@ export class GlmModel {
   static load(dir: string, opts: LoadOptions): GlmModel {
     const cfg = loadConfig(dir);
     let weights = loadWeights(Checkpoint.open(dir), cfg);
-    if (opts.quantize === 'int8') weights = mapLinears(weights, quantizeInt8);
+    const format = opts.quantize;
+    if (format) {
+      // Tensor by tensor, dropping each source's mapped pages once converted: the peak stays near the
+      // quantised size plus one tensor, never the whole checkpoint. int4 keeps lm_head at int8 (llama.cpp's
+      // Q4_0 keeps output.weight at Q6_K): on the bundled model a 4-bit lm_head alone made the held-out KL 8x.
+      const to = (f: QuantFormat) => (w: LinearWeight) => {
+        const q = opts.ops.quantize(w, f);
+        releaseMapped(w.data);
+        return q;
+      };
+      weights = mapLinears(weights, to(format), to(format === 'int4' ? 'int8' : format));
+    }
     return new GlmModel(cfg, weights, opts.ops);
   }
 
@@ -158,8 +170,11 @@ export function autoForm(cfg: ModelConfig, T: number, L: number): 'expanded' | '
   return absorbed < expanded ? 'absorbed' : 'expanded';
 }
 
-/** Applies f to every projection/expert weight (not the embedding, norms, router or indexer head weights). */
-function mapLinears(w: ModelWeights, f: (x: LinearWeight) => LinearWeight): ModelWeights {
+/**
+ * Applies f to every projection/expert weight and `head` to the vocabulary heads (lm_head, an MTP layer's own
+ * head); not to the embedding, norms, router or indexer head weights.
+ */
+export function mapLinears(w: ModelWeights, f: (x: LinearWeight) => LinearWeight, head: (x: LinearWeight) => LinearWeight = f): ModelWeights {
   const mlp = (m: { gate: LinearWeight; up: LinearWeight; down: LinearWeight }) => ({ gate: f(m.gate), up: f(m.up), down: f(m.down) });
   const layer = (l: ModelWeights['layers'][number]): ModelWeights['layers'][number] => ({
     ...l,
@@ -177,5 +192,5 @@ function mapLinears(w: ModelWeights, f: (x: LinearWeight) => LinearWeight): Mode
         ? { kind: 'dense', dense: mlp(l.mlp.dense) }
         : { kind: 'moe', moe: { ...l.mlp.moe, experts: l.mlp.moe.experts.map(mlp), shared: l.mlp.moe.shared ? mlp(l.mlp.moe.shared) : null } },
   });
-  return { ...w, layers: w.layers.map(layer), lmHead: f(w.lmHead), mtp: w.mtp.map((m) => ({ ...m, layer: layer(m.layer), head: m.head ? f(m.head) : null })) };
+  return { ...w, layers: w.layers.map(layer), lmHead: head(w.lmHead), mtp: w.mtp.map((m) => ({ ...m, layer: layer(m.layer), head: m.head ? head(m.head) : null })) };
 }

@@ -28,7 +28,8 @@ options:
   --system TEXT             a system message
   --max-tokens N            per answer (default 1024)
   --temperature T           (default: the checkpoint's generation_config.json)
-  --kv-cache-gb N, --backend auto|native|ref, --quantize int8, --revision R, --skip-memory-check
+  --kv-cache-gb N, --kv-cache-dtype f32|bf16|fp8, --backend auto|native|ref, --quantize int8|int4, --revision R,
+  --skip-memory-check
 
 in the chat:
   Ctrl-C             stop the answer being written (at the prompt: quit)

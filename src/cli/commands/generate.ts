@@ -32,7 +32,8 @@ read from the local Hugging Face cache or downloaded there first (--revision R p
   --json                    one JSON object: ids, text, finish_reason, usage, tokens_per_s
   --speculative K           draft K tokens per step with the checkpoint's MTP layer (0 = off;
                             default ${DEFAULT_SPECULATIVE} when the checkpoint has one)
-  --backend auto|native|ref  --quantize int8  --kv-cache-gb X  --skip-memory-check`;
+  --kv-cache-dtype f32|bf16|fp8  cache element types (default bf16; fp8 = bf16 latent + fp8 indexer keys)
+  --backend auto|native|ref  --quantize int8|int4  --kv-cache-gb X  --skip-memory-check`;
 
 export const command: Command = {
   summary: 'generate from a text prompt or token ids through the engine (sampling flags, streaming)',

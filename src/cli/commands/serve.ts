@@ -48,7 +48,7 @@ options:
                             step (default 2; 0 = no pacing: chunks take the whole step budget)
   --speculative K           MTP draft tokens per step (0 = off; default 1 when the checkpoint has an MTP layer;
                             drafts only while a single request runs)
-  --backend auto|native|ref, --quantize int8
+  --backend auto|native|ref, --quantize int8|int4
 
 API keys: none configured = open to anyone who can reach the port (the server says so at start);
 create one with \`glm5 keys create NAME\`. Usage and cost: \`glm5 usage\`.
