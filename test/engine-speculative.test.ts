@@ -13,7 +13,10 @@ import { verifyDraft } from '../src/engine/speculation.js';
 import { Rng as SampleRng } from '../src/engine/sampler.js';
 import { Rng } from '../src/tensor/random.js';
 import { maxAbsDiff } from './helpers/golden.js';
-import { tinyCheckpoint, tinyFlashCheckpoint } from './helpers/tmp-model.js';
+import { tinyCheckpoint, tinyFlashCheckpoint, tmpDir } from './helpers/tmp-model.js';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { refOps } from '../src/kernels/ref/index.js';
 import { opsUnderTest } from './helpers/ops.js';
 
 const dir = tinyCheckpoint({ seed: 21, overrides: { index_topk: 5, num_nextn_predict_layers: 1 } });
@@ -138,6 +141,17 @@ for (const ops of opsUnderTest()) {
 }
 
 const flashDir = tinyFlashCheckpoint({ seed: 23, overrides: { num_nextn_predict_layers: 1 } });
+
+test('an MTP layer the config does not announce is ignored, as HF does (re-saved lite configs drop num_nextn_predict_layers)', () => {
+  const dir = tmpDir();
+  for (const f of readdirSync(flashDir)) copyFileSync(join(flashDir, f), join(dir, f));
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  delete cfg.num_nextn_predict_layers;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
+  const model = GlmModel.load(dir, { ops: refOps });
+  assert.equal(model.weights.mtp.length, 0);
+  assert.equal(model.weights.layers.length, 4);
+});
 
 for (const ops of opsUnderTest()) {
   test(`glm4_moe_lite MTP drafter (own embed_tokens / shared_head.head): speculative greedy = plain greedy [${ops.name}]`, async () => {

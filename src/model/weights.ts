@@ -208,6 +208,9 @@ export function loadWeights(ckpt: Checkpoint, cfg: ModelConfig): ModelWeights {
     // Shared-indexer layers of GLM-5.2 carry no indexer weights, but some GGUF-era exports keep them: ignore those.
     const l = parseLayerName(name);
     if (l?.rest.startsWith('self_attn.indexer.') && cfg.indexerTypes[l.layer] === 'shared') continue;
+    // MTP layers the config does not announce (a re-saved GLM-4.7-Flash config may drop num_nextn_predict_layers):
+    // HF ignores them (`_keys_to_ignore_on_load_unexpected`), and so does the loader.
+    if (l && l.layer >= cfg.numLayers + cfg.numNextnPredictLayers) continue;
     throw new CheckpointError(t.file, `unknown tensor (not part of a ${cfg.architecture.modelType} checkpoint with this config)`, name);
   }
   return { embed, layers, norm, lmHead, mtp };
