@@ -25,7 +25,7 @@ export const positiveNumber = (v: string | undefined, name: string): number | un
 export function servingEngine(e: Engine): ServingEngine & { close(): Promise<void> } {
   const { tokenizer, template } = e;
   if (!tokenizer || !template) throw new UsageError(`${e.modelDir}: no tokenizer.json; serving needs the checkpoint's tokenizer and chat template`);
-  return { tokenizer, template, maxContext: e.maxContext, submit: (r) => e.submit(r), stats: () => e.stats(), close: () => e.close() };
+  return { tokenizer, template, maxContext: e.maxContext, maxPromptTokens: e.maxPromptTokens, submit: (r) => e.submit(r), stats: () => e.stats(), close: () => e.close() };
 }
 
 export function engineOptions(values: Record<string, string | boolean | string[] | undefined>): LoadEngineOptions {

@@ -12,13 +12,14 @@ import type { Ledger } from './ledger.js';
 import type { Metrics } from './metrics.js';
 import type { ModelNames } from './models.js';
 import { anthropicError, countTokens, prepareMessages } from './protocol/anthropic.js';
-import { ApiError } from './protocol/common.js';
+import { ApiError, type ModelContext } from './protocol/common.js';
 import type { Endpoint, ErrorShape, Prepared } from './protocol/dialect.js';
 import { seconds } from './protocol/dialect.js';
 import { OPENAI_ERRORS, openaiErrorBody } from './protocol/openai-common.js';
 import { prepareChat } from './protocol/openai-chat.js';
 import { prepareCompletions } from './protocol/openai-completions.js';
 import { prepareResponses, responsesError } from './protocol/responses.js';
+import { OFFLOAD_BYTES, type RenderPool } from './render-pool.js';
 import { mountWebUi } from './web-ui.js';
 import { routingKey } from './routing-key.js';
 import { mountSglangApi } from './sglang-api.js';
@@ -35,6 +36,8 @@ export interface AppOptions {
   readonly keepAliveMs: number;
   /** One line per finished generation request (access log); omitted = quiet. */
   readonly log?: (line: string) => void;
+  /** Renders large prompts on a worker thread (the checkpoint's tokenizer and template); absent: on the event loop. */
+  readonly render?: RenderPool;
   /** A front end over upstream replicas: its /workers admin API. */
   readonly workers?: WorkersApiOptions;
 }
@@ -88,13 +91,27 @@ function errorResponse(c: Context, e: ApiError): Response {
   return c.json(r.body as object, r.status as 400);
 }
 
-async function readJson(c: Context): Promise<unknown> {
+async function readBody(c: Context): Promise<{ body: unknown; bytes: number }> {
   const text = await c.req.text();
   try {
-    return JSON.parse(text) as unknown;
+    return { body: JSON.parse(text) as unknown, bytes: text.length };
   } catch (e) {
     throw new ApiError('invalid_request', `the request body is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/** What the server can hold: the context, the longest prompt admitted, and the KV cache in tokens. */
+function capacity(e: ServingEngine): Record<string, number> {
+  const s = e.stats();
+  return {
+    contextLength: e.maxContext, maxPromptTokens: Math.min(e.maxContext - 1, e.maxPromptTokens ?? Infinity),
+    cacheTokens: s.blocksTotal * s.blockSize, cacheTokensUsed: s.blocksUsed * s.blockSize, cacheTokensCached: s.blocksCached * s.blockSize,
+  };
+}
+
+/** Runs a dialect's prepare: large bodies render and tokenize on the render worker, off the event loop. */
+function prepareBody<P>(o: AppOptions, bytes: number, prepare: (ctx: ModelContext) => P): P | Promise<P> {
+  return o.render && bytes >= OFFLOAD_BYTES ? o.render.prepare(prepare, o.engine) : prepare(o.engine);
 }
 
 export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
@@ -107,16 +124,16 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
     onError: (c) => errorResponse(c, new ApiError('too_large', `request body is larger than ${o.maxBodyBytes} bytes`)),
   }));
 
-  app.get('/health', (c) => c.json({ status: inFlight.draining ? 'draining' : 'ok', model: o.models.primary, ...o.engine.stats() }, inFlight.draining ? 503 : 200));
-  app.get('/v1/models', (c) => c.json(o.models.list(started) as object));
+  app.get('/health', (c) => c.json({ status: inFlight.draining ? 'draining' : 'ok', model: o.models.primary, ...capacity(o.engine), ...o.engine.stats() }, inFlight.draining ? 503 : 200));
+  app.get('/v1/models', (c) => c.json(o.models.list(started, o.engine.maxContext) as object));
   app.get('/v1/models/:id{.+}', (c) => {
     const id = c.req.param('id');
     if (!o.models.accepts(id)) return errorResponse(c, new ApiError('model_not_found', `The model '${id}' does not exist`, 'model'));
-    return c.json({ id, object: 'model', created: started, owned_by: 'glm5' });
+    return c.json({ id, object: 'model', created: started, owned_by: 'glm5', max_model_len: o.engine.maxContext, context_length: o.engine.maxContext });
   });
   app.get('/metrics', async (c) => c.text(await o.metrics.registry.metrics(), 200, { 'Content-Type': o.metrics.registry.contentType }));
 
-  const generation = (endpoint: Endpoint, prepare: (body: unknown, e: ServingEngine) => Prepared) => async (c: Context): Promise<Response> => {
+  const generation = (endpoint: Endpoint, prepare: (body: unknown, ctx: ModelContext) => Prepared) => async (c: Context): Promise<Response> => {
     const startedAt = new Date();
     const t0 = performance.now();
     const requestId = randomUUID();
@@ -142,10 +159,10 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
     try {
       if (inFlight.draining) throw new ApiError('overloaded', 'the server is shutting down', null, 503);
       keyId = o.gate.admit(c.req.raw.headers)?.id ?? null;
-      const body = await readJson(c);
+      const { body, bytes } = await readBody(c);
       if (body && typeof body === 'object' && typeof (body as { model?: unknown }).model === 'string') model = (body as { model: string }).model;
       if (model && !o.models.accepts(model)) throw new ApiError('model_not_found', `The model '${model}' does not exist (this server serves ${o.models.served.join(', ')})`, 'model');
-      const p = prepare(body, o.engine);
+      const p = await prepareBody(o, bytes, (ctx) => prepare(body, ctx));
       stream = p.stream;
       const streams = submitAll(o.engine, p, requestId, routingKey(c.req.raw.headers, body));
       inFlight.add(requestId, () => streams.forEach((s) => s.abort()));
@@ -191,7 +208,8 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
   app.post('/v1/messages/count_tokens', async (c) => {
     try {
       o.gate.admit(c.req.raw.headers);
-      return c.json(countTokens(await readJson(c), o.engine));
+      const { body, bytes } = await readBody(c);
+      return c.json(await prepareBody(o, bytes, (ctx) => countTokens(body, ctx)));
     } catch (e) {
       return errorResponse(c, e instanceof ApiError ? e : new ApiError('api', (e as Error).message));
     }

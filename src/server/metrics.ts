@@ -34,6 +34,8 @@ export class Metrics {
     engineGauge('glm5_cache_blocks_used', 'KV cache blocks held by requests (the prefix cache not counted)', (s) => s.blocksUsed);
     engineGauge('glm5_cache_blocks_cached', 'KV cache blocks held only by the prefix cache (evictable)', (s) => s.blocksCached);
     engineGauge('glm5_cache_blocks_total', 'KV cache blocks in the pool', (s) => s.blocksTotal);
+    engineGauge('glm5_cache_capacity_tokens', 'Positions the KV cache holds (blocks × block size)', (s) => s.blocksTotal * s.blockSize);
+    engineGauge('glm5_cache_used_tokens', 'Positions in blocks held by requests', (s) => s.blocksUsed * s.blockSize);
     engineGauge('glm5_prefix_cache_hit_rate', 'Prompt tokens served from the prefix cache / all prompt tokens', (s) => s.prefixHitRate);
     engineGauge('glm5_engine_tokens_per_second', 'Generated tokens per second, recent', (s) => s.tokensPerS);
     engineGauge('glm5_engine_preemptions', 'Requests preempted for cache space since start', (s) => s.preemptions);

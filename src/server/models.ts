@@ -24,10 +24,13 @@ export class ModelNames {
     return this.served.includes(name) || this.patterns.some((p) => p.test(name));
   }
 
-  /** `GET /v1/models`: the served names (alias patterns are not models). */
-  list(created: number): unknown {
+  /**
+   * `GET /v1/models`: the served names (alias patterns are not models), with the context length under vLLM's
+   * `max_model_len` and OpenRouter's `context_length` so clients need not guess it.
+   */
+  list(created: number, contextLength?: number): unknown {
     const p = this.pricing && priceFor(this.pricing, this.primary).price;
     const pricing = p && { prompt: perToken(p.input), completion: perToken(p.output), input_cache_read: perToken(p.cached_input) };
-    return { object: 'list', data: this.served.map((id) => ({ id, object: 'model', created, owned_by: 'glm5', ...(pricing ? { pricing } : {}) })) };
+    return { object: 'list', data: this.served.map((id) => ({ id, object: 'model', created, owned_by: 'glm5', ...(contextLength ? { max_model_len: contextLength, context_length: contextLength } : {}), ...(pricing ? { pricing } : {}) })) };
   }
 }

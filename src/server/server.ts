@@ -5,6 +5,7 @@ import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
+import type { RenderPool } from './render-pool.js';
 import { Gate, KeyStore } from './auth.js';
 import { openDb } from './db.js';
 import type { ServingEngine } from './generate.js';
@@ -26,6 +27,8 @@ export interface ServerOptions {
   readonly log?: (line: string) => void;
   /** A front end over upstream replicas: the /workers admin API. */
   readonly workers?: WorkersApiOptions;
+  /** Renders large prompts off the event loop (see render-pool.ts). */
+  readonly render?: RenderPool;
 }
 
 export interface RunningServer {
@@ -43,7 +46,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const ledger = new Ledger(db, o.pricing);
   const gate = new Gate(keys, (id) => ledger.tokensUsed(id));
   const metrics = new Metrics(() => o.engine.stats());
-  const { app, inFlight } = createApp({ engine: o.engine, models: o.models, gate, ledger, metrics, maxBodyBytes: o.maxBodyBytes, keepAliveMs: o.keepAliveMs, ...(o.log ? { log: o.log } : {}), ...(o.workers ? { workers: o.workers } : {}) });
+  const { app, inFlight } = createApp({ engine: o.engine, models: o.models, gate, ledger, metrics, maxBodyBytes: o.maxBodyBytes, keepAliveMs: o.keepAliveMs, ...(o.log ? { log: o.log } : {}), ...(o.workers ? { workers: o.workers } : {}), ...(o.render ? { render: o.render } : {}) });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: o.port, hostname: o.host }, () => resolve(s as Server));
     (s as Server).once('error', reject);
@@ -69,6 +72,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         clearInterval(poll);
         server.closeAllConnections();
         await o.engine.close();
+        o.render?.close();
         db.close();
         return { finished, aborted };
       })();

@@ -10,10 +10,16 @@ import { loadConfig } from '../../model/config.js';
 import { loadEngine } from '../load-engine.js';
 import { ModelNames } from '../../server/models.js';
 import { loadPricing } from '../../server/pricing.js';
+import { RenderPool } from '../../server/render-pool.js';
 import { startServer } from '../../server/server.js';
 import { dbPath } from './keys.js';
 import { ENGINE_FLAGS, engineOptions, positiveNumber, servingEngine, warmCheckpoint } from '../serving.js';
 import { UPSTREAM_FLAGS, UPSTREAM_USAGE, remoteEngineFromFlags } from '../upstream.js';
+
+const warmed = (p: RenderPool): RenderPool => {
+  p.warm();
+  return p;
+};
 
 const USAGE = `glm5 serve [DIR | ORG/NAME] [options]
 
@@ -99,7 +105,7 @@ export const command: Command = {
       maxBodyBytes: Math.round(positiveNumber(values['max-body-mb'], 'max-body-mb')! * 1024 * 1024),
       keepAliveMs: positiveNumber(values['keep-alive-s'], 'keep-alive-s')! * 1000,
       ...(values.quiet ? {} : { log: (line: string) => console.error(`glm5 serve: ${new Date().toISOString().slice(11, 19)} ${line}`) }),
-      ...(remote ? { workers: remote.workers } : {}),
+      ...(remote ? { workers: remote.workers } : { render: warmed(new RenderPool(dir)) }),
     });
     const drainMs = Number(values['drain-timeout-s']) * 1000;
     console.error(`glm5 serve: ${models.served.join(', ')} from ${dir} (context ${engine.maxContext} tokens)`);

@@ -138,7 +138,8 @@ function render(ctx: ModelContext, req: z.infer<typeof countTokensRequest>) {
 
 export function countTokens(body: unknown, ctx: ModelContext): { input_tokens: number } {
   const req = parseBody(countTokensRequest, body);
-  return { input_tokens: render(ctx, req).prompt.length };
+  // A count is asked to decide whether to compact: it is answered above the context too (no overflow error).
+  return { input_tokens: render({ ...ctx, maxContext: Infinity, maxPromptTokens: Infinity }, req).prompt.length };
 }
 
 export function prepareMessages(body: unknown, ctx: ModelContext): Prepared {

@@ -16,6 +16,11 @@ export interface ModelContext {
   readonly template: ChatTemplate;
   /** max_position_embeddings: prompt + completion must fit. */
   readonly maxContext: number;
+  /**
+   * The longest prompt the engine admits: maxContext − 1, or less when the KV cache budget holds fewer positions
+   * (the engine's `maxPromptTokens`). Absent: maxContext − 1.
+   */
+  readonly maxPromptTokens?: number;
 }
 
 /** Serving limits (serving.md §7). */
@@ -135,6 +140,7 @@ export function renderChat(ctx: ModelContext, input: RenderInput): { prompt: num
       reasoningEffort: input.reasoningEffort, templateKwargs: input.templateKwargs,
     }, ctx.tokenizer);
   } catch (e) {
+    if (!(e instanceof Error)) throw e; // control flow of the render worker (render-pool.ts), not a failure
     if (e instanceof ChatInputError) throw new ApiError('invalid_request', e.message, 'messages');
     throw new ApiError('invalid_request', `the chat template could not render these messages: ${(e as Error).message}`, 'messages');
   }
@@ -154,9 +160,11 @@ export function controlTokens(ctx: ModelContext, skip: boolean | null | undefine
 
 /** Claude Code matches this wording to recover (clients.md §5); the other dialects share it. */
 export function checkContext(ctx: ModelContext, promptTokens: number): void {
-  if (promptTokens >= ctx.maxContext) {
-    throw new ApiError('context_length', `prompt is too long: ${promptTokens} tokens > ${ctx.maxContext - 1} maximum`, 'messages');
-  }
+  const max = Math.min(ctx.maxContext - 1, ctx.maxPromptTokens ?? Infinity);
+  if (promptTokens <= max) return;
+  const cacheBound = max < ctx.maxContext - 1 && promptTokens < ctx.maxContext;
+  const hint = cacheBound ? ` (the KV cache holds ${max + 1} positions: raise --kv-cache-gb)` : '';
+  throw new ApiError('context_length', `prompt is too long: ${promptTokens} tokens > ${max} maximum${hint}`, 'messages');
 }
 
 /**
