@@ -70,7 +70,7 @@ async function main() {
   }
   if (args.only === 'serving') {
     const { benchServing } = await import('./serving.js');
-    const serving = await benchServing(small, log);
+    const serving = await benchServing(small, log, start);
     const { benchLlamaServer } = await import('./llamaserver.js');
     const gguf = join(MODELS, 'small-bf16.gguf');
     if (!existsSync(gguf) && existsSync(join(MODELS, '..', '.llama-server'))) (await import('../src/gguf/export.js')).exportGguf(presetDir('small'), gguf, { dtype: 'bf16' });
@@ -152,7 +152,7 @@ async function main() {
 
   // --- serving: the engine with many requests at once ---
   const { benchServing } = await import('./serving.js');
-  const serving = await benchServing(small, log);
+  const serving = await benchServing(small, log, start);
 
   // --- prefill interference: streams decoding while a 32K prompt prefills (long preset) ---
   const { benchPrefillInterference } = await import('./interference.js');
@@ -251,6 +251,9 @@ async function main() {
     serving,
     speculative: { forced_acceptance: forced, default_model: specReal },
     batch16_vs_batch1_throughput: serving.batch16_vs_batch1_throughput,
+    serving_roofline_tok_s: serving.serving_roofline_tok_s,
+    serving_roofline_fraction: serving.serving_roofline_fraction,
+    itl_p90_ms: serving.itl_p90_ms[16],
     prefix_hit_ttft_speedup: serving.prefix_hit_ttft_speedup,
     engine_overhead_fraction: serving.engine_overhead_fraction,
     prefill_interference_itl_ratio: interference?.paced.prefill_interference_itl_ratio ?? null,

@@ -66,14 +66,18 @@ export async function benchDefaultModel(log: (s: string) => void): Promise<SpecR
   return out;
 }
 
-/** Speed as a function of (forced) acceptance on a random-weight model with an MTP layer. */
-export async function benchForcedAcceptance(model: GlmModel, log: (s: string) => void): Promise<{ k: number; acceptance: number; tok_s: number; speedup: number }[]> {
+/**
+ * Speed as a function of (forced) acceptance on a random-weight model with an MTP layer: batch 1 at k = 1..3,
+ * then 4 streams (drafting allowed at that batch) at k = 3, acceptance 0.5 and 0.8.
+ */
+export async function benchForcedAcceptance(model: GlmModel, log: (s: string) => void): Promise<{ k: number; streams: number; acceptance: number; tok_s: number; speedup: number }[]> {
   const V = model.cfg.vocabSize, r = new Rng(5);
-  const prompt = Array.from({ length: 128 }, () => 2 + r.int(V - 2));
-  const rate = async (k: number, acc?: number) => {
-    const e = new Engine(model, { speculative: k, forceAcceptance: acc, kvCacheGb: 0.5 });
-    await decodeRate(e, [prompt], 8);
-    return Math.max(await decodeRate(e, [prompt], 48), await decodeRate(e, [prompt], 48));
+  const prompts = Array.from({ length: 4 }, () => Array.from({ length: 128 }, () => 2 + r.int(V - 2)));
+  const rate = async (k: number, acc?: number, streams = 1) => {
+    const e = new Engine(model, { speculative: k, forceAcceptance: acc, kvCacheGb: 0.5, speculativeMaxBatch: streams });
+    const ps = prompts.slice(0, streams);
+    await decodeRate(e, ps, 8);
+    return Math.max(await decodeRate(e, ps, 48), await decodeRate(e, ps, 48));
   };
   const base = await rate(0);
   log(`small+MTP, batch 1, no speculation: ${base.toFixed(1)} tok/s`);
@@ -81,9 +85,16 @@ export async function benchForcedAcceptance(model: GlmModel, log: (s: string) =>
   for (const k of [1, 2, 3]) {
     for (const acc of [0, 0.5, 0.8, 1]) {
       const t = await rate(k, acc);
-      out.push({ k, acceptance: acc, tok_s: t, speedup: t / base });
+      out.push({ k, streams: 1, acceptance: acc, tok_s: t, speedup: t / base });
       log(`  k=${k}, forced acceptance ${acc}: ${t.toFixed(1)} tok/s = ${(t / base).toFixed(2)}×`);
     }
+  }
+  const base4 = await rate(0, undefined, 4);
+  log(`small+MTP, 4 streams, no speculation: ${base4.toFixed(1)} tok/s`);
+  for (const acc of [0.5, 0.8]) {
+    const t = await rate(3, acc, 4);
+    out.push({ k: 3, streams: 4, acceptance: acc, tok_s: t, speedup: t / base4 });
+    log(`  4 streams, k=3, forced acceptance ${acc}: ${t.toFixed(1)} tok/s = ${(t / base4).toFixed(2)}×`);
   }
   return out;
 }

@@ -53,19 +53,77 @@ export interface SpeculatorOptions {
   readonly vocabSize: number;
 }
 
+/** Per-request acceptance, decayed counts of drafts kept over drafts checked. */
+interface AcceptanceEma {
+  hits: number;
+  trials: number;
+  verifies: number;
+  /** Steps without a draft since the last probe. */
+  idle: number;
+}
+
+/**
+ * Cost of one more draft position (an MTP row plus a verify row) as a share of a decode step at one stream: on
+ * `small` a 2-row step reads 1.29× the bytes of a 1-row one (the extra row's 8 routed experts), plus the MTP row.
+ */
+const DRAFT_COST = 0.4;
+/** How much that share grows per extra running request (verify rows compete with the other streams' rows). */
+const BATCH_COST = 0.05;
+const EMA_DECAY = 0.8;
+const PRIOR_HITS = 2, PRIOR_TRIALS = 3;
+const WARMUP = 4, PROBE_EVERY = 8;
+
 export class Speculator {
   readonly k: number;
   private readonly stats = { steps: 0, drafted: 0, accepted: 0, acceptedAt: [] as number[], draftedAt: [] as number[] };
   private readonly forceRng = new Rng(12345);
+  private readonly ema = new WeakMap<Request, AcceptanceEma>();
 
   constructor(private readonly model: GlmModel, private readonly opts: SpeculatorOptions) {
     this.k = opts.k;
   }
 
-  /** Drafts a decoder asks for: only while few requests run, once its MTP has caught up, within what it may still generate. */
+  /**
+   * Drafts a decoder asks for: only while few requests run, once its MTP has caught up, within what it may still
+   * generate, and only as many as its measured acceptance pays for (`chooseK`).
+   */
   wish(r: Request, running: number): number {
     if (running > this.opts.maxBatch || !r.mtp?.next || r.numComputed !== r.tokens.length - 1) return 0;
-    return Math.min(this.k, r.room);
+    return Math.min(this.chooseK(r, running), r.room);
+  }
+
+  /**
+   * Draft length for this step from the request's acceptance EMA a: draft position j (1-based) is reached with
+   * probability a^(j-1) and adds a^j expected tokens, worth it while a^j ≥ the cost of one more draft and verify
+   * row relative to a step (DRAFT_COST at one stream, rising with the batch as verify rows stop riding free on
+   * the weight reads). The first WARMUP verifies use the full k; a request that settles at 0 probes with one
+   * draft every PROBE_EVERY steps so its estimate can recover.
+   */
+  private chooseK(r: Request, running: number): number {
+    const st = this.acceptance(r);
+    if (st.verifies < WARMUP) return this.k;
+    const a = st.hits / st.trials, cost = Math.min(0.95, DRAFT_COST * (1 + BATCH_COST * (running - 1)));
+    let k = 0;
+    for (let p = a; k < this.k && p >= cost; p *= a) k++;
+    if (k === 0 && ++st.idle >= PROBE_EVERY) {
+      st.idle = 0;
+      return 1;
+    }
+    return k;
+  }
+
+  private acceptance(r: Request): AcceptanceEma {
+    let st = this.ema.get(r);
+    if (!st) this.ema.set(r, (st = { hits: PRIOR_HITS, trials: PRIOR_TRIALS, verifies: 0, idle: 0 }));
+    return st;
+  }
+
+  /** A verify of `drafted` drafts kept `accepted`: the drafts checked were the accepted ones and the first rejected. */
+  private observe(r: Request, drafted: number, accepted: number): void {
+    const st = this.acceptance(r);
+    st.hits = EMA_DECAY * st.hits + accepted;
+    st.trials = EMA_DECAY * st.trials + accepted + (accepted < drafted ? 1 : 0);
+    st.verifies++;
   }
 
   /** Chains the MTP layer from each request's first draft to its granted number of drafts (batched across requests). */
@@ -103,6 +161,12 @@ export class Speculator {
    * appends the emitted tokens to the request; returns how many drafts were accepted.
    */
   accept(r: Request, d: Drafts, rows: Float32Array): number {
+    const accepted = this.verifyRows(r, d, rows);
+    this.observe(r, d.tokens.length, accepted);
+    return accepted;
+  }
+
+  private verifyRows(r: Request, d: Drafts, rows: Float32Array): number {
     const V = this.model.cfg.vocabSize, p = r.params;
     this.stats.steps++;
     let accepted = 0;
