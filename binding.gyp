@@ -13,6 +13,7 @@
         "native/src/cpu.cpp",
         "native/src/dispatch.cpp",
         "native/src/elementwise.cpp",
+        "native/src/indexer.cpp",
         "native/src/linear.cpp",
         "native/src/mmap.cpp",
         "native/src/panel.cpp",

@@ -38,6 +38,19 @@ struct Args {
     if (int64_t(a.ElementLength()) < need) range("Int32Array argument " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) + " elements, need " + std::to_string(need));
     return a.Data();
   }
+  // A cache array (argument i) of at least `need` elements: Float32Array (f32), Uint16Array (bf16 bits) or,
+  // when fp8 is allowed, Uint8Array (e4m3 bytes).
+  const void* cache(size_t i, int64_t need, Kv* type, bool fp8) const {
+    if (i >= info.Length() || !info[i].IsTypedArray()) fail("argument " + std::to_string(i) + " must be a typed array");
+    auto t = info[i].As<Napi::TypedArray>();
+    const napi_typedarray_type tt = t.TypedArrayType();
+    if (tt == napi_float32_array) *type = Kv::F32;
+    else if (tt == napi_uint16_array) *type = Kv::BF16;
+    else if (tt == napi_uint8_array && fp8) *type = Kv::FP8;
+    else fail("argument " + std::to_string(i) + (fp8 ? " must be a Float32Array, Uint16Array (bf16) or Uint8Array (fp8)" : " must be a Float32Array or Uint16Array (bf16)"));
+    if (int64_t(t.ElementLength()) < need) range("cache argument " + std::to_string(i) + " has " + std::to_string(t.ElementLength()) + " elements, need " + std::to_string(need));
+    return static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  }
   bool isNull(size_t i) const { return i >= info.Length() || info[i].IsNull() || info[i].IsUndefined(); }
   double num(size_t i) const {
     if (i >= info.Length() || !info[i].IsNumber()) fail("argument " + std::to_string(i) + " must be a number");
@@ -337,8 +350,10 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     kNeed = r.L ? r.kOffset + (rows - 1) * r.kStride + r.kvHeads * r.dk : 0;
     vNeed = r.L ? r.vOffset + (rows - 1) * r.vStride + r.kvHeads * r.dv : 0;
   }
-  r.k = a.f32(2, kNeed);
-  r.v = a.f32(5, vNeed);
+  Kv vt;
+  r.k = a.cache(2, kNeed, &r.kv, false);
+  r.v = a.cache(5, vNeed, &vt, false);
+  if (vt != r.kv) a.fail("k and v must have the same element type");
   float* out = prefault(a.f32(0, r.T * r.heads * r.dv), r.T * r.heads * r.dv);
   int64_t bad = 0;
   if (!attention(r, out, &bad)) a.range("key " + std::to_string(bad) + " ≥ L=" + std::to_string(r.L));
@@ -355,7 +370,8 @@ Napi::Value IndexerTopk(const Napi::CallbackInfo& info) {
   r.weights = a.f32(2, r.T * r.heads);
   int64_t keyRows = r.L;
   if (!a.isNull(11)) keyRows = pagedRows(a, 11, r.L, &r.table, &r.blockSize);
-  r.keys = a.f32(3, keyRows * r.dim);
+  r.keys = a.cache(3, keyRows * r.dim, &r.keyType, true);
+  if (r.keyType == Kv::FP8) r.keyScales = a.f32(13, keyRows * ceilDiv(r.dim, KV_SCALE_BLOCK));
   r.keyLimit = a.i32(9, r.T);
   indexerTopk(r, a.i32(0, r.T * std::min(r.topk, r.L)));
   return info.Env().Undefined();

@@ -1,15 +1,24 @@
-// Masked attention (online softmax over key blocks, reading only the visible key rows) and the DSA
-// indexer (fused scoring + per-row top-k).
+// Masked attention: online softmax over key blocks, reading only the visible key rows (f32 or bf16 rows,
+// read in place). The DSA indexer is in indexer.cpp.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 #include "ops.h"
 #include "pool.h"
+#include "simd/convert.h"
 
 namespace glm5 {
 
 static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+
+// Element `at` of a cache array of type t as an f32 row of n: in place (f32), or converted into buf (bf16).
+static const float* kvRow(const void* base, Kv t, int64_t at, int64_t n, float* buf) {
+  if (t == Kv::F32) return static_cast<const float*>(base) + at;
+  const uint16_t* p = static_cast<const uint16_t*>(base) + at;
+  for (int64_t i = 0; i < n; i++) buf[i] = bf16ToF32(p[i]);
+  return buf;
+}
 
 // Per (row, kv head, head chunk) with heads in pairs: the path for sparse masks with few query heads per
 // kv head, where a tile would have almost no lanes.
@@ -28,14 +37,16 @@ static void attentionRows(const AttentionArgs& a, const std::vector<std::vector<
     const float* krow[B];
     const float* vrow[B];
     float sc[2][B];
+    // bf16 rows (a compact cache) are converted per block; f32 rows are read in place.
+    std::vector<float> conv(a.kv == Kv::F32 ? 0 : size_t(B * (a.dk + a.dv)));
     std::vector<float> m(h1 - h0, -INFINITY), l(h1 - h0, 0.f);
     for (int64_t h = h0; h < h1; h++) std::fill(out + (t * H + h) * a.dv, out + (t * H + h + 1) * a.dv, 0.f);
     for (int64_t j0 = 0; j0 < nkeys; j0 += B) {
       const int64_t nb = std::min(B, nkeys - j0);
       for (int64_t j = 0; j < nb; j++) {
         const int64_t s = a.indices ? lists[t][j0 + j] : j0 + j;
-        krow[j] = a.k + a.kOffset + s * a.kStride + g * a.dk;
-        vrow[j] = a.v + a.vOffset + s * a.vStride + g * a.dv;
+        krow[j] = kvRow(a.k, a.kv, a.kOffset + s * a.kStride + g * a.dk, a.dk, conv.data() + j * a.dk);
+        vrow[j] = kvRow(a.v, a.kv, a.vOffset + s * a.vStride + g * a.dv, a.dv, conv.data() + B * a.dk + j * a.dv);
       }
       // Heads in pairs: each key / value row is read once for two heads.
       for (int64_t h = h0; h < h1; h += 2) {
@@ -175,8 +186,10 @@ bool attention(const AttentionArgs& args, float* out, int64_t* badKey) {
     const int64_t g = item / tilesPerG;
     tl.j0 = s * chunk, tl.j1 = (s + 1) * chunk;
     tl.dk = a.dk, tl.dv = a.dv, tl.scale = a.scale;
-    tl.k = a.k + a.kOffset + g * a.dk, tl.kStride = a.kStride;
-    tl.v = a.v + a.vOffset + g * a.dv, tl.vStride = a.vStride;
+    const int64_t eb = kvBytes(a.kv);
+    tl.k = static_cast<const uint8_t*>(a.k) + (a.kOffset + g * a.dk) * eb, tl.kStride = a.kStride;
+    tl.v = static_cast<const uint8_t*>(a.v) + (a.vOffset + g * a.dv) * eb, tl.vStride = a.vStride;
+    tl.kvBytes = eb;
     if (S == 1) {
       tl.out = o;
     } else {
@@ -211,66 +224,6 @@ bool attention(const AttentionArgs& args, float* out, int64_t* badKey) {
     }
   });
   return true;
-}
-
-void indexerTopk(const IndexerArgs& a, int32_t* out) {
-  const int64_t T = a.T, L = a.L, H = a.heads, D = a.dim, Kk = std::min(a.topk, L);
-  std::fill(out, out + T * Kk, -1);
-  std::vector<int64_t> scored;  // rows that need scoring
-  for (int64_t t = 0; t < T; t++) {
-    const int64_t lim = a.keyLimit[t];
-    if (lim <= a.topk) {
-      for (int64_t s = 0; s < lim && s < Kk; s++) out[t * Kk + s] = int32_t(s);
-    } else {
-      scored.push_back(t);
-    }
-  }
-  if (scored.empty()) return;
-  const Kernels& k = K();
-  const int64_t hp = ceilDiv(H, k.hpad) * k.hpad;
-  constexpr int64_t KEYS = 1024;  // keys per scoring task
-  // Rows are handled in batches so the score buffer stays bounded (≤ 16 M floats).
-  const int64_t batch = std::max<int64_t>(1, std::min<int64_t>(int64_t(scored.size()), (int64_t(1) << 24) / std::max<int64_t>(L, 1)));
-  static std::vector<float> qpBuf, wpBuf, scoreBuf;
-  static std::vector<std::vector<uint64_t>> keyBufs(poolThreads());
-  float *qpd = grown(qpBuf, size_t(batch * hp * D)), *wpd = grown(wpBuf, size_t(batch * hp)), *scd = grown(scoreBuf, size_t(batch * L));
-  for (int64_t b0 = 0; b0 < int64_t(scored.size()); b0 += batch) {
-    const int64_t nb = std::min(batch, int64_t(scored.size()) - b0);
-    // Per row: q [H, D] and the head weights, zero-padded to Hp heads (the kernel's head groups).
-    for (int64_t i = 0; i < nb; i++) {
-      const int64_t t = scored[b0 + i];
-      float* qr = qpd + i * hp * D;
-      std::copy(a.q + t * H * D, a.q + (t + 1) * H * D, qr);
-      std::fill(qr + H * D, qr + hp * D, 0.f);
-      std::fill(wpd + i * hp, wpd + (i + 1) * hp, 0.f);
-      for (int64_t h = 0; h < H; h++) wpd[i * hp + h] = a.weights[t * H + h];
-    }
-    const int64_t tasksPerRow = ceilDiv(L, KEYS);
-    parallelFor(nb * tasksPerRow, [&](int64_t task, int) {
-      const int64_t i = task / tasksPerRow, t = scored[b0 + i];
-      const int64_t lim = std::min<int64_t>(a.keyLimit[t], L);
-      const int64_t s0 = (task % tasksPerRow) * KEYS, s1 = std::min(lim, s0 + KEYS);
-      if (s0 >= s1) return;
-      if (!a.table) {
-        k.indexer(qpd + i * hp * D, wpd + i * hp, hp, a.keys, D, s0, s1, a.scale, scd + i * L + s0);
-        return;
-      }
-      // Paged keys: one kernel call per block segment, reading the block's rows in place.
-      const int64_t B = a.blockSize;
-      for (int64_t s = s0; s < s1;) {
-        const int64_t b = s / B, e = std::min(s1, (b + 1) * B);
-        const float* base = a.keys + int64_t(a.table[b]) * B * D;
-        k.indexer(qpd + i * hp * D, wpd + i * hp, hp, base, D, s - b * B, e - b * B, a.scale, scd + i * L + s);
-        s = e;
-      }
-    });
-    parallelFor(nb, [&](int64_t i, int thread) {
-      const int64_t t = scored[b0 + i], lim = std::min<int64_t>(a.keyLimit[t], L);
-      uint64_t* keys = grown(keyBufs[thread], size_t(lim));
-      for (int64_t s = 0; s < lim; s++) keys[s] = topkKey(scd[i * L + s], int32_t(s));
-      selectTopkSet(keys, lim, Kk, out + t * Kk);
-    });
-  }
 }
 
 }  // namespace glm5

@@ -42,18 +42,34 @@ struct WeightRef {
   }
 };
 
+// Cache element types (the latent and indexer-key caches): f32, bf16, or fp8 e4m3 with one f32 scale per
+// KV_SCALE_BLOCK columns of each row (indexer keys only, as DeepSeek-V3.2 stores them).
+enum class Kv : int { F32 = 0, BF16 = 1, FP8 = 2 };
+constexpr int64_t KV_SCALE_BLOCK = 128;
+static inline int64_t kvBytes(Kv t) { return t == Kv::F32 ? 4 : t == Kv::BF16 ? 2 : 1; }
+
+// Indexer key rows as stored: row r at data + r·D·kvBytes(type); fp8 scales at scales + r·⌈D/128⌉.
+struct KeyRows {
+  const uint8_t* data;
+  const float* scales;
+  Kv type;
+  int64_t D;
+};
+
 // One attention tile: nq query vectors ("lanes", ≤ Kernels::attnLanes) that read the same key list,
 // lane i seeing list entries j < lim[i]. Keys [j0, j1) of the list are processed (a split of the list when
-// several tiles share it). Key j lives in row r = rows ? rows[j] : j: k + r·kStride, v + r·vStride.
+// several tiles share it). Key j lives in row r = rows ? rows[j] : j: k + r·kStride, v + r·vStride
+// (elements of kvBytes each: 4 f32, 2 bf16).
 struct AttnTile {
   const float* const* q;  // [nq] query vectors (dk floats)
   float* const* out;      // [nq] outputs (dv floats), normalised; or null: write the partials below
   const int32_t* lim;     // [nq]
   int64_t nq, j0, j1, dk, dv;
-  const float* k;
+  const void* k;
   int64_t kStride;
-  const float* v;
+  const void* v;
   int64_t vStride;
+  int64_t kvBytes;
   const int32_t* rows;
   float scale;
   float *pO, *pM, *pL;  // partials: pO [nq, dv] unnormalised, pM running max (log2 units), pL sum
@@ -85,11 +101,18 @@ struct Kernels {
   // Two heads sharing the key / value rows: each row is loaded once for both.
   void (*qk2)(const float* q0, const float* q1, const float* const* keys, int64_t nk, int64_t n, float* s0, float* s1);
   void (*pv2)(const float* p0, const float* p1, const float* const* vals, int64_t nv, int64_t n, float* out0, float* out1);
-  // out[s - s0] = Σ_h w[h] · relu(scale · q[h] · keys[s]) for s in [s0, s1). q is [Hp][D] with
-  // Hp = roundUp(H, hpad), rows h ≥ H zero; w is [Hp], zero-padded.
-  void (*indexer)(const float* q, const float* w, int64_t Hp, const float* keys, int64_t D, int64_t s0,
-                  int64_t s1, float scale, float* out);
+  // Indexer, few query rows: out[s - s0] = Σ_h w[h] · relu(scale · q[h] · key s) for s in [s0, s1) of keys
+  // (contiguous rows, read in place). q is [Hp][D] with Hp = roundUp(H, hpad), rows h ≥ H zero; w is [Hp],
+  // zero-padded.
+  void (*indexer)(const float* q, const float* w, int64_t Hp, const KeyRows& keys, int64_t s0, int64_t s1, float scale,
+                  float* out);
   int64_t hpad;
+  // Indexer, many query rows (a GEMM): kp [⌈n/VL⌉][D][VL] = key rows rows[0..n) converted to f32, keys across
+  // lanes (padding lanes 0); tmp ≥ D floats. Then out[r·ldo + j] = the score of query row r (q [nr][Hp][D],
+  // w [nr][Hp]) against panel key j, for j < n rounded up to the vector width (ldo covers it).
+  void (*indexerPack)(const KeyRows& keys, const int32_t* rows, int64_t n, float* kp, float* tmp);
+  void (*indexerScores)(const float* q, const float* w, int64_t nr, int64_t Hp, const float* kp, int64_t D, int64_t n,
+                        float scale, float* out, int64_t ldo);
   // Attention tile (see AttnTile); scratch ≥ attnScratch(dk, dv) floats.
   void (*attn)(const AttnTile& t, float* scratch);
   int64_t attnLanes;
@@ -103,10 +126,15 @@ struct Kernels {
 };
 
 constexpr int64_t ATTN_KB = 64;  // keys per attention block
-static inline int64_t attnScratch(int64_t dk, int64_t dv, int64_t lanes) { return (dk + dv + ATTN_KB) * lanes + 64; }
+// Qt, Ot and St per lane, and a block of converted (bf16) key and value rows.
+static inline int64_t attnScratch(int64_t dk, int64_t dv, int64_t lanes) { return (dk + dv + ATTN_KB) * lanes + ATTN_KB * (dk + dv) + 64; }
 
 // Scratch floats gemmPanel needs per thread.
 constexpr int64_t GEMM_SCRATCH = 64 * 1024;
+
+// Formats whose products round their activations (int4: src/tensor/int4.ts quantizeQ8); panel drivers round the
+// panels of such weights (roundPanelQ8).
+static inline bool roundsActivations(Fmt f) { return f == Fmt::INT4; }
 
 // Formats gemmDot handles.
 static inline bool dotFormat(Fmt f) { return f == Fmt::F32 || f == Fmt::BF16 || f == Fmt::F16; }

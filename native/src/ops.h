@@ -48,7 +48,9 @@ void softmax(float* x, int64_t T, int64_t N);
 void topk(const float* x, int64_t T, int64_t N, int64_t k, int32_t* out);
 
 struct AttentionArgs {
-  const float *q, *k, *v;
+  const float* q;
+  const void *k, *v;  // elements of type kv (f32 or bf16); strides and offsets in elements
+  Kv kv;
   int64_t kStride, kOffset, vStride, vOffset;
   int64_t T, L, heads, kvHeads, dk, dv;
   float scale;
@@ -63,7 +65,10 @@ struct AttentionArgs {
 bool attention(const AttentionArgs& a, float* out, int64_t* badKey);
 
 struct IndexerArgs {
-  const float *q, *weights, *keys;
+  const float *q, *weights;
+  const void* keys;         // [rows, dim] of type keyType
+  Kv keyType;
+  const float* keyScales;  // fp8: [rows, ⌈dim/128⌉]
   int64_t T, L, heads, dim;
   float scale;
   const int32_t* keyLimit;
@@ -89,9 +94,10 @@ void moe(const MoeArgs& a, float* out);
 // Selects the k best of (score desc, index asc) from candidates `keys` (see topkKey) in place and
 // writes their indices in order to out.
 void selectTopk(uint64_t* keys, int64_t n, int64_t k, int32_t* out);
-// The same selection, written in ascending index order (no sort: O(n)). The DSA selection is a set: in
-// position order, attention reads the cache front to back and sums in the order dense attention does.
-void selectTopkSet(uint64_t* keys, int64_t n, int64_t k, int32_t* out);
+// The k best of scores sc[0, n) by (score desc, index asc), written in ascending index order, in O(n) (radix
+// histogram, no sort). The DSA selection is a set: in position order, attention reads the cache front to
+// back and sums in the order dense attention does.
+void selectTopScores(const float* sc, int64_t n, int64_t k, int32_t* out);
 static inline uint64_t topkKey(float v, int32_t idx) {
   if (v == 0.f) v = 0.f;  // -0 ties with +0, as in the reference's comparison
   uint32_t u;

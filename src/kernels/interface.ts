@@ -30,15 +30,23 @@ export interface Pages {
   readonly blockSize: number;
 }
 
+/**
+ * Cached rows as stored: f32, bf16 (a Uint16Array of bf16 bit patterns) or fp8 e4m3 (a Uint8Array, with one
+ * f32 scale per KV_SCALE_BLOCK columns of each row beside it; indexer keys only). Kernels read them in place.
+ */
+export type CacheArray = Float32Array | Uint16Array | Uint8Array;
+/** Columns per fp8 scale in a cache row. */
+export const KV_SCALE_BLOCK = 128;
+
 export interface AttentionArgs {
   /** [T, Hq, Dk] */
   readonly q: Float32Array;
-  /** Key of row s, kv-head g: k[kOffset + s*kStride + g*Dk .. +Dk). */
-  readonly k: Float32Array;
+  /** Key of row s, kv-head g: k[kOffset + s*kStride + g*Dk .. +Dk); f32 or bf16 (k and v of one type). */
+  readonly k: Float32Array | Uint16Array;
   readonly kStride: number;
   readonly kOffset: number;
   /** Value of row s, kv-head g: v[vOffset + s*vStride + g*Dv .. +Dv). */
-  readonly v: Float32Array;
+  readonly v: Float32Array | Uint16Array;
   readonly vStride: number;
   readonly vOffset: number;
   readonly T: number;
@@ -61,8 +69,10 @@ export interface IndexerArgs {
   readonly q: Float32Array;
   /** [T, Hi] head weights, already multiplied by Hi^-0.5. */
   readonly weights: Float32Array;
-  /** [L, Di] cached indexer keys (post-LayerNorm, post-RoPE). */
-  readonly keys: Float32Array;
+  /** [L, Di] cached indexer keys (post-LayerNorm, post-RoPE): f32, bf16 or fp8 (see CacheArray). */
+  readonly keys: CacheArray;
+  /** fp8 keys: [rows, ⌈Di/128⌉] scales (key element = e4m3 value × its block's scale). */
+  readonly keyScales?: Float32Array;
   readonly T: number;
   readonly L: number;
   readonly heads: number;

@@ -1,7 +1,7 @@
 // Ops backed by the C++ addon (native/src). Thin marshalling only: typed arrays and LinearWeight fields
 // are passed straight through (no copies); outputs are allocated here and filled by the addon.
 
-import { outArray, type AttentionArgs, type CopyArgs, type HeadMatmulArgs, type IndexerArgs, type MoeArgs, type Ops, type RopeArgs } from './interface.js';
+import { outArray, type AttentionArgs, type CacheArray, type CopyArgs, type HeadMatmulArgs, type IndexerArgs, type MoeArgs, type Ops, type RopeArgs } from './interface.js';
 import { quantizeInt8, type LinearWeight, type WeightFormat } from '../tensor/weight.js';
 import { int4Groups, int4RowBytes } from '../tensor/int4.js';
 import { nativeAddon } from './native-addon.js';
@@ -37,11 +37,13 @@ export interface NativeKernels {
     dstOffset: number, dstRowStride: number, dstBlockStride: number, rows: number, blocks: number, n: number): void;
   softmax(x: Float32Array, T: number, N: number): void;
   topk(out: Int32Array, x: Float32Array, T: number, N: number, k: number): void;
-  attention(out: Float32Array, q: Float32Array, k: Float32Array, kStride: number, kOffset: number, v: Float32Array,
+  attention(out: Float32Array, q: Float32Array, k: Float32Array | Uint16Array, kStride: number, kOffset: number, v: Float32Array | Uint16Array,
     vStride: number, vOffset: number, T: number, L: number, heads: number, kvHeads: number, dk: number, dv: number,
     scale: number, keyLimit: Int32Array, indices: Int32Array | null, K: number, table: Int32Array | null, blockSize: number): void;
-  indexerTopk(out: Int32Array, q: Float32Array, weights: Float32Array, keys: Float32Array, T: number, L: number,
-    heads: number, dim: number, scale: number, keyLimit: Int32Array, topk: number, table: Int32Array | null, blockSize: number): void;
+  /** keys: Float32Array, Uint16Array (bf16) or Uint8Array (fp8 e4m3, with keyScales). */
+  indexerTopk(out: Int32Array, q: Float32Array, weights: Float32Array, keys: CacheArray, T: number, L: number,
+    heads: number, dim: number, scale: number, keyLimit: Int32Array, topk: number, table: Int32Array | null, blockSize: number,
+    keyScales: Float32Array | null): void;
   /** experts: a moeTable() or flat (gate, up, down) triples. */
   moe(out: Float32Array, x: Float32Array, T: number, D: number, experts: LinearWeight[] | ExpertTable, ids: Int32Array,
     weights: Float32Array, k: number): void;
@@ -144,7 +146,8 @@ export function nativeOps(): Ops | null {
     },
     indexerTopk(a: IndexerArgs): Int32Array {
       const out = new Int32Array(a.T * Math.min(a.topk, a.L));
-      n.indexerTopk(out, a.q, a.weights, a.keys, a.T, a.L, a.heads, a.dim, a.scale, a.keyLimit, a.topk, a.pages?.table ?? null, a.pages?.blockSize ?? 0);
+      n.indexerTopk(out, a.q, a.weights, a.keys, a.T, a.L, a.heads, a.dim, a.scale, a.keyLimit, a.topk, a.pages?.table ?? null,
+        a.pages?.blockSize ?? 0, a.keyScales ?? null);
       return out;
     },
     moe(a: MoeArgs): Float32Array {

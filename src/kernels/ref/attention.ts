@@ -1,6 +1,7 @@
 // Reference masked softmax attention and the DSA indexer (scores in f64, softmax in f64).
 
-import type { AttentionArgs, IndexerArgs, KeyMask, Pages } from '../interface.js';
+import { KV_SCALE_BLOCK, type AttentionArgs, type CacheArray, type IndexerArgs, type KeyMask, type Pages } from '../interface.js';
+import { bf16ToF32, E4M3_TABLE } from '../../tensor/dtype.js';
 import { topkRow } from './elementwise.js';
 import { maxOf } from '../../tensor/arrays.js';
 
@@ -25,10 +26,30 @@ export function pagedRow(pages: Pages | undefined, s: number): number {
   return pages.table[b]! * pages.blockSize + (s % pages.blockSize);
 }
 
+/** Element reader of an f32 or bf16 cache array (bf16 widens exactly). */
+function elements(x: Float32Array | Uint16Array): (i: number) => number {
+  return x instanceof Uint16Array ? (i) => bf16ToF32(x[i]!) : (i) => x[i]!;
+}
+
+/**
+ * Element i of row r of a [rows, dim] key cache as the kernels read it: f32, bf16 widened, or fp8 e4m3 times its
+ * 128-column block scale (the f32 product).
+ */
+function keyElements(keys: CacheArray, scales: Float32Array | undefined, dim: number): (r: number, i: number) => number {
+  if (keys instanceof Uint8Array) {
+    if (!scales) throw new RangeError('indexerTopk: fp8 keys need keyScales');
+    const nb = Math.ceil(dim / KV_SCALE_BLOCK);
+    return (r, i) => Math.fround(E4M3_TABLE[keys[r * dim + i]!]! * scales[r * nb + Math.floor(i / KV_SCALE_BLOCK)]!);
+  }
+  const e = elements(keys);
+  return (r, i) => e(r * dim + i);
+}
+
 export function attention(a: AttentionArgs): Float32Array {
   const { T, heads, kvHeads, dk, dv } = a;
   const group = heads / kvHeads;
   const out = new Float32Array(T * heads * dv);
+  const kAt = elements(a.k), vAt = elements(a.v);
   for (let t = 0; t < T; t++) {
     const keys = visibleKeys(a.mask, t);
     for (const s of keys) if (s >= a.L) throw new RangeError(`attention: key ${s} ≥ L=${a.L}`);
@@ -38,7 +59,7 @@ export function attention(a: AttentionArgs): Float32Array {
       const scores = keys.map((s) => {
         const ko = a.kOffset + pagedRow(a.pages, s) * a.kStride + g * dk;
         let acc = 0;
-        for (let i = 0; i < dk; i++) acc += a.q[qo + i]! * a.k[ko + i]!;
+        for (let i = 0; i < dk; i++) acc += a.q[qo + i]! * kAt(ko + i);
         return acc * a.scale;
       });
       const m = maxOf(scores);
@@ -47,7 +68,7 @@ export function attention(a: AttentionArgs): Float32Array {
       const oo = (t * heads + h) * dv;
       for (let i = 0; i < dv; i++) {
         let acc = 0;
-        keys.forEach((s, j) => (acc += p[j]! * a.v[a.vOffset + pagedRow(a.pages, s) * a.vStride + g * dv + i]!));
+        keys.forEach((s, j) => (acc += p[j]! * vAt(a.vOffset + pagedRow(a.pages, s) * a.vStride + g * dv + i)));
         out[oo + i] = keys.length ? acc / sum : 0;
       }
     }
@@ -60,6 +81,7 @@ export function indexerTopk(a: IndexerArgs): Int32Array {
   const K = Math.min(a.topk, L);
   const out = new Int32Array(T * K).fill(-1);
   const scores = new Float32Array(L);
+  const key = keyElements(a.keys, a.keyScales, dim);
   for (let t = 0; t < T; t++) {
     const lim = a.keyLimit[t]!;
     if (lim <= a.topk) {
@@ -72,11 +94,11 @@ export function indexerTopk(a: IndexerArgs): Int32Array {
         continue;
       }
       let acc = 0;
-      const ko = pagedRow(a.pages, s) * dim;
+      const r = pagedRow(a.pages, s);
       for (let h = 0; h < heads; h++) {
         const qo = (t * heads + h) * dim;
         let d = 0;
-        for (let i = 0; i < dim; i++) d += a.q[qo + i]! * a.keys[ko + i]!;
+        for (let i = 0; i < dim; i++) d += a.q[qo + i]! * key(r, i);
         acc += a.weights[t * heads + h]! * Math.max(0, d * a.scale);
       }
       scores[s] = acc;
