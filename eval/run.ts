@@ -16,6 +16,7 @@ import { parseOutput } from '../src/text/output-parser.js';
 import type { ChatMessage, ToolDefinition } from '../src/text/chat-messages.js';
 import { indexerRecall } from './recall.js';
 import { heldOut, nllOf, WINDOW } from './heldout.js';
+import { FIXED_PROMPTS as PROMPTS } from './prompts.js';
 import { Engine } from '../src/engine/engine.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -119,19 +120,7 @@ for (const [set, t] of Object.entries(tally)) {
   log(`tool calls, ${set} tools: ${t.right}/${t.n} = ${(t.right / t.n * 100).toFixed(1)}% exact (right tool: ${(t.rightName / t.n * 100).toFixed(1)}%)`);
 }
 
-// 5. Greedy answers to a fixed list of prompts.
-const PROMPTS: { prompt: string; thinking: boolean }[] = [
-  { prompt: 'What is a cat?', thinking: true },
-  { prompt: 'What is a cat?', thinking: false },
-  { prompt: 'What is a dog?', thinking: false },
-  { prompt: 'What is a house?', thinking: false },
-  { prompt: 'What is water?', thinking: true },
-  { prompt: 'What is a computer?', thinking: false },
-  { prompt: 'What is a river?', thinking: true },
-  { prompt: 'Define book.', thinking: false },
-  { prompt: 'Hello!', thinking: false },
-  { prompt: 'Who are you?', thinking: true },
-];
+// 5. Greedy answers to a fixed list of prompts (eval/prompts.ts).
 const answers: { prompt: string; thinking: boolean; output: string }[] = [];
 for (const p of PROMPTS) {
   const enc = tpl.encodeChat({ messages: [{ role: 'user', content: p.prompt }], thinking: p.thinking, addGenerationPrompt: true }, tok);

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GlmModel } from '../src/model/model.js';
 import { PagedKvPool } from '../src/model/paged-cache.js';
+import { DEFAULT_KV_CACHE_DTYPE } from '../src/model/cache-rows.js';
 import { mtpStep } from '../src/model/mtp.js';
 import { Engine } from '../src/engine/engine.js';
 import { verifyDraft } from '../src/engine/speculation.js';
@@ -71,7 +72,7 @@ for (const ops of opsUnderTest()) {
 
   test(`speculative greedy = plain greedy: alone, batched, prefix hits, preemption [${ops.name}]`, async () => {
     const prompts = Array.from({ length: 6 }, (_, i) => prompt(50 + i, 3 + ((i * 5) % 11)));
-    const kv = (blocks: number) => (blocks * PagedKvPool.bytesPerBlock(model.cfg, 4, 1)) / 1e9;
+    const kv = (blocks: number) => (blocks * PagedKvPool.bytesPerBlock(model.cfg, 4, 1, DEFAULT_KV_CACHE_DTYPE)) / 1e9;
     const plain = new Engine(model, { blockSize: 4, kvCacheGb: kv(128), speculative: 0 });
     const want = await Promise.all(prompts.map((p) => plain.submit({ prompt: p, sampling: { ...greedy, maxTokens: 12 } }).result.then((r) => [...r.ids])));
     for (const k of [1, 3]) {

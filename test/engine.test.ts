@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GlmModel } from '../src/model/model.js';
 import { PagedKvPool } from '../src/model/paged-cache.js';
+import { DEFAULT_KV_CACHE_DTYPE } from '../src/model/cache-rows.js';
 import { Engine } from '../src/engine/engine.js';
 import { RequestError } from '../src/engine/types.js';
 import { argmax } from '../src/model/sampling.js';
@@ -19,8 +20,9 @@ import { opsUnderTest } from './helpers/ops.js';
 const dir = tinyCheckpoint({ seed: 11, overrides: { index_topk: 5, indexer_types: ['full', 'shared', 'full', 'shared'] } });
 const prompt = (seed: number, n: number) => Array.from({ length: n }, (_, i) => 2 + new Rng(seed * 100 + i).int(290));
 
+/** Greedy tokens through a contiguous cache of the engine's default element types (the engine's rows, exactly). */
 function greedyPlain(model: GlmModel, ids: number[], n: number): number[] {
-  const cache = model.newCache();
+  const cache = model.newCache(undefined, DEFAULT_KV_CACHE_DTYPE);
   let r = model.forward(ids, cache, { logits: 'last' });
   const out: number[] = [];
   for (;;) {
@@ -32,7 +34,7 @@ function greedyPlain(model: GlmModel, ids: number[], n: number): number[] {
 }
 
 const greedy = { temperature: 0, ignoreEos: true };
-const kvGb = (model: GlmModel, blocks: number, B: number) => (blocks * PagedKvPool.bytesPerBlock(model.cfg, B)) / 1e9;
+const kvGb = (model: GlmModel, blocks: number, B: number) => (blocks * PagedKvPool.bytesPerBlock(model.cfg, B, 0, DEFAULT_KV_CACHE_DTYPE)) / 1e9;
 
 for (const ops of opsUnderTest()) {
   const model = GlmModel.load(dir, { ops });

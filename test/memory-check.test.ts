@@ -30,8 +30,9 @@ test('weights from the config alone: the real GLM-4.7-Flash inventory (9,703 ten
   assert.ok(Math.abs(w.mtp / 2 - 1.28e9) < 0.01e9, `MTP layer ≈ 1.28 B parameters (${w.mtp / 2})`);
   const i8 = weightBytes(cfg, 'int8'), i4 = weightBytes(cfg, 'int4');
   assert.ok(i8.main < 0.58 * w.main && i4.main < 0.3 * w.main, `int8 ${i8.main / GB} GB, int4 ${i4.main / GB} GB`);
-  // Cache: 47 layers × (512 + 64) f32 per token, nothing for an indexer.
-  assert.equal(cacheBytesPerToken(cfg, 0), 47 * 576 * 4);
+  // Cache: 47 layers × (512 + 64) elements per token (bf16 by default, f32 on request), nothing for an indexer.
+  assert.equal(cacheBytesPerToken(cfg, 0), 47 * 576 * 2);
+  assert.equal(cacheBytesPerToken(cfg, 0, 'f32'), 47 * 576 * 4);
 });
 
 test('weights from the config match the safetensors on disk (bf16, fp8, f32)', () => {

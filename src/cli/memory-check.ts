@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import type { ModelConfig } from '../model/config.js';
 import { cacheBytesPerToken, weightBytes, type LoadQuantization } from '../model/memory.js';
+import type { KvCacheDtype } from '../model/cache-rows.js';
 
 /** Node, V8, the tokenizer and the step's activation buffers: a flat allowance. */
 export const RUNTIME_BYTES = 1e9;
@@ -68,6 +69,8 @@ export interface PlanOptions {
   readonly quantize?: LoadQuantization;
   /** User's --kv-cache-gb (undefined: the engine default, 30% of available and at most 8 GB, shrunk to fit). */
   readonly kvCacheGb?: number;
+  /** --kv-cache-dtype (default: the engine's). */
+  readonly kvCacheDtype?: KvCacheDtype;
   readonly maxRunning?: number;
   /** The checkpoint has an MTP layer and speculation is on (its weights and cache rows count). */
   readonly drafting: boolean;
@@ -80,7 +83,7 @@ export function planMemory(cfg: ModelConfig, mem: MemoryLimit, o: PlanOptions): 
   const w = weightBytes(cfg, o.quantize);
   const mtpWeights = o.drafting ? w.mtp : 0;
   const weights = w.main + mtpWeights;
-  const perToken = cacheBytesPerToken(cfg, o.drafting ? 1 : 0);
+  const perToken = cacheBytesPerToken(cfg, o.drafting ? 1 : 0, o.kvCacheDtype);
   const usefulKv = perToken * cfg.maxPositionEmbeddings * (o.maxRunning ?? 32); // one full context per request at most
   const room = mem.available - weights - RUNTIME_BYTES;
   const kvCache = o.kvCacheGb !== undefined ? o.kvCacheGb * 1e9 : Math.max(0, Math.min(8e9, 0.3 * mem.available, usefulKv, room));
@@ -103,7 +106,7 @@ export function describePlan(cfg: ModelConfig, p: MemoryPlan, mem: MemoryLimit, 
  */
 export function checkMemory(cfg: ModelConfig, mem: MemoryLimit, o: PlanOptions, supported: readonly LoadQuantization[]): MemoryPlan {
   const p = planMemory(cfg, mem, o);
-  if (p.total <= mem.available && p.kvCache >= Math.min(MIN_KV_BYTES, cacheBytesPerToken(cfg, 0) * 4096)) return p;
+  if (p.total <= mem.available && p.kvCache >= Math.min(MIN_KV_BYTES, cacheBytesPerToken(cfg, 0, o.kvCacheDtype) * 4096)) return p;
   const need = p.weights + RUNTIME_BYTES + (o.kvCacheGb !== undefined ? p.kvCache : MIN_KV_BYTES);
   const options = supported.filter((q) => q !== o.quantize).map((q) => {
     const alt = planMemory(cfg, mem, { ...o, quantize: q, kvCacheGb: undefined });
@@ -126,6 +129,7 @@ const SUGGESTED: readonly LoadQuantization[] = ['int8', 'int4'];
 export interface TellOptions {
   readonly quantize?: LoadQuantization;
   readonly kvCacheGb?: number;
+  readonly kvCacheDtype?: KvCacheDtype;
   readonly maxRunning?: number;
   readonly speculative?: number;
   /** --skip-memory-check: print the plan, never refuse. */
@@ -143,6 +147,7 @@ export function tellMemory(cfg: ModelConfig, o: TellOptions): number {
   const opts: PlanOptions = {
     ...(o.quantize ? { quantize: o.quantize } : {}), ...(o.kvCacheGb !== undefined ? { kvCacheGb: o.kvCacheGb } : {}),
     ...(o.maxRunning !== undefined ? { maxRunning: o.maxRunning } : {}),
+    ...(o.kvCacheDtype !== undefined ? { kvCacheDtype: o.kvCacheDtype } : {}),
     drafting: cfg.numNextnPredictLayers > 0 && (o.speculative ?? 1) > 0,
   };
   const plan = o.skip ? planMemory(cfg, mem, opts) : checkMemory(cfg, mem, opts, SUGGESTED);

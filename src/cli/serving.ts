@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Engine } from '../engine/engine.js';
 import { loadConfig } from '../model/config.js';
+import { isKvCacheDtype, KV_CACHE_DTYPES, type KvCacheDtype } from '../model/cache-rows.js';
 import type { ServingEngine } from '../server/generate.js';
 import { intArg } from './args.js';
 import { UsageError } from './command.js';
@@ -33,6 +34,8 @@ export function engineOptions(values: Record<string, string | boolean | string[]
   const o: { -readonly [K in keyof LoadEngineOptions]: LoadEngineOptions[K] } = { ...flags };
   const kv = positiveNumber(values['kv-cache-gb'] as string | undefined, 'kv-cache-gb');
   if (kv !== undefined) o.kvCacheGb = kv;
+  const dtype = kvCacheDtypeFlag(values['kv-cache-dtype'] as string | undefined);
+  if (dtype) o.kvCacheDtype = dtype;
   if (values['block-size'] !== undefined) o.blockSize = intArg(values['block-size'] as string, 'block-size');
   if (values['max-running'] !== undefined) o.maxRunning = intArg(values['max-running'] as string, 'max-running');
   if (values['max-step-tokens'] !== undefined) o.maxStepTokens = intArg(values['max-step-tokens'] as string, 'max-step-tokens');
@@ -49,8 +52,16 @@ export function engineOptions(values: Record<string, string | boolean | string[]
   return o;
 }
 
+/** --kv-cache-dtype f32|bf16|fp8 (undefined: the engine default). */
+export function kvCacheDtypeFlag(v: string | undefined): KvCacheDtype | undefined {
+  if (v === undefined) return undefined;
+  if (!isKvCacheDtype(v)) throw new UsageError(`--kv-cache-dtype must be one of ${KV_CACHE_DTYPES.join(', ')}, got '${v}'`);
+  return v;
+}
+
 export const ENGINE_FLAGS = {
   'kv-cache-gb': { type: 'string' },
+  'kv-cache-dtype': { type: 'string' },
   'block-size': { type: 'string' },
   'max-running': { type: 'string' },
   'max-step-tokens': { type: 'string' },

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { GlmModel } from '../model/model.js';
 import { PagedKvPool, type PagedSequence } from '../model/paged-cache.js';
+import { DEFAULT_KV_CACHE_DTYPE, type KvCacheDtype } from '../model/cache-rows.js';
 import type { ChatTemplate } from '../text/chat-template.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { BlockManager } from './block-manager.js';
@@ -25,6 +26,11 @@ import { ContextLengthError, RequestError, type EngineStats, type GenerateReques
 export interface EngineOptions {
   /** KV cache budget in GB (default: 30% of free memory, at most 8 GB). */
   readonly kvCacheGb?: number;
+  /**
+   * Element types of the latent and indexer-key caches (model/cache-rows.ts): f32, bf16 (default: half the
+   * bytes, so the budget holds twice the tokens) or fp8 (bf16 latent + e4m3 indexer keys).
+   */
+  readonly kvCacheDtype?: KvCacheDtype;
   /** Positions per cache block (default 32). */
   readonly blockSize?: number;
   /** Most requests running at once (default 32). */
@@ -103,8 +109,9 @@ export class Engine {
     const k = hasMtp ? Math.max(0, Math.floor(opts.speculative ?? DEFAULT_SPECULATIVE)) : 0;
     const mtpLayers = k > 0 ? 1 : 0;
     const blockSize = opts.blockSize ?? 32;
-    const numBlocks = cacheBlocks(cfg, { kvCacheGb: opts.kvCacheGb, blockSize, mtpLayers, maxRunning: opts.maxRunning ?? 32 });
-    this.pool = new PagedKvPool(cfg, { numBlocks, blockSize, mtpLayers });
+    const dtype = opts.kvCacheDtype ?? DEFAULT_KV_CACHE_DTYPE;
+    const numBlocks = cacheBlocks(cfg, { kvCacheGb: opts.kvCacheGb, blockSize, mtpLayers, maxRunning: opts.maxRunning ?? 32, dtype });
+    this.pool = new PagedKvPool(cfg, { numBlocks, blockSize, mtpLayers, dtype });
     this.blocks = new BlockManager(numBlocks, blockSize, opts.salt ?? '');
     this.sched = new Scheduler(this.blocks, { maxRunning: opts.maxRunning ?? 32, maxStepTokens: opts.maxStepTokens ?? 512, prefixCache: opts.prefixCache ?? true });
     const size = this.tokenizer ? Math.min(cfg.vocabSize, this.tokenizer.vocabSize) : cfg.vocabSize;

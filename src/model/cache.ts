@@ -4,43 +4,30 @@
 // post-RoPE). Shared-indexer layers keep no indexer keys. The engine's paged cache (paged-cache.ts)
 // stores the same rows in shared blocks.
 //
+// Rows are stored in the cache dtype (cache-rows.ts: f32, bf16, or bf16 latent + fp8 keys).
+//
 // Invariant: every layer holds the same number of rows, `length`; rows are appended in position order
 // during a forward call and committed together at its end; `truncate` rolls everything back (rejected drafts).
 
 import type { ModelConfig } from './config.js';
-import type { KeyStore, KvCache } from './context.js';
-
-class GrowableRows {
-  data: Float32Array;
-  constructor(readonly width: number, capacity: number) {
-    this.data = new Float32Array(width * Math.max(capacity, 1));
-  }
-  ensure(rows: number): void {
-    if (rows * this.width <= this.data.length) return;
-    let cap = this.data.length / this.width;
-    while (cap < rows) cap *= 2;
-    const next = new Float32Array(cap * this.width);
-    next.set(this.data);
-    this.data = next;
-  }
-  write(at: number, rows: Float32Array, rowOffset: number, T: number): void {
-    this.ensure(at + T);
-    this.data.set(rows.subarray(rowOffset * this.width, (rowOffset + T) * this.width), at * this.width);
-  }
-}
+import type { KeyStore, KvCache, LatentStore } from './context.js';
+import { rowBytes, rowTypes, RowStore, type KvCacheDtype } from './cache-rows.js';
 
 export class SequenceCache implements KvCache {
   /** Committed positions (same for every layer). */
   length = 0;
-  private readonly latentRowsByLayer: GrowableRows[];
-  private readonly indexKeyRows: (GrowableRows | null)[];
+  readonly dtype: KvCacheDtype;
+  private readonly latentRowsByLayer: RowStore[];
+  private readonly indexKeyRows: (RowStore | null)[];
 
-  constructor(readonly cfg: ModelConfig, opts: { layers?: number; fullIndexer?: readonly boolean[]; capacity?: number } = {}) {
+  constructor(readonly cfg: ModelConfig, opts: { layers?: number; fullIndexer?: readonly boolean[]; capacity?: number; dtype?: KvCacheDtype } = {}) {
     const n = opts.layers ?? cfg.numLayers;
-    const cap = opts.capacity ?? 64;
+    const cap = Math.max(opts.capacity ?? 64, 1);
     const full = opts.fullIndexer ?? cfg.indexerTypes.map((t) => t === 'full');
-    this.latentRowsByLayer = Array.from({ length: n }, () => new GrowableRows(cfg.kvLoraRank + cfg.qkRopeHeadDim, cap));
-    this.indexKeyRows = Array.from({ length: n }, (_, i) => (full[i] ? new GrowableRows(cfg.indexHeadDim, cap) : null));
+    this.dtype = opts.dtype ?? 'f32';
+    const types = rowTypes(this.dtype);
+    this.latentRowsByLayer = Array.from({ length: n }, () => new RowStore(types.latent, cfg.kvLoraRank + cfg.qkRopeHeadDim, cap));
+    this.indexKeyRows = Array.from({ length: n }, (_, i) => (full[i] ? new RowStore(types.keys, cfg.indexHeadDim, cap) : null));
   }
 
   get layers(): number {
@@ -48,28 +35,34 @@ export class SequenceCache implements KvCache {
   }
 
   writeLatent(layer: number, rows: Float32Array, rowOffset: number, T: number): void {
-    this.latentRowsByLayer[layer]!.write(this.length, rows, rowOffset, T);
+    const g = this.latentRowsByLayer[layer]!;
+    g.ensure(this.length + T);
+    g.write(this.length, rows, rowOffset, T);
   }
 
   writeIndexKeys(layer: number, rows: Float32Array, rowOffset: number, T: number): void {
     const g = this.indexKeyRows[layer];
     if (!g) throw new Error(`layer ${layer} has no indexer key cache (shared indexer)`);
+    g.ensure(this.length + T);
     g.write(this.length, rows, rowOffset, T);
   }
 
-  latent(layer: number): KeyStore {
-    return { data: this.latentRowsByLayer[layer]!.data };
+  latent(layer: number): LatentStore {
+    return { data: this.latentRowsByLayer[layer]!.data as Float32Array | Uint16Array };
   }
 
   indexKeys(layer: number): KeyStore {
     const g = this.indexKeyRows[layer];
     if (!g) throw new Error(`layer ${layer} has no indexer key cache (shared indexer)`);
-    return { data: g.data };
+    return { data: g.data, scales: g.scales };
   }
 
-  latentRows(layer: number, L: number): Float32Array {
+  latentRows(layer: number, L: number, out: () => Float32Array): Float32Array {
     const g = this.latentRowsByLayer[layer]!;
-    return g.data.subarray(0, L * g.width);
+    if (g.data instanceof Float32Array) return g.data.subarray(0, L * g.width);
+    const dst = out();
+    g.readRows(0, L, dst, 0);
+    return dst;
   }
 
   /** Called once at the end of a forward call over T new positions. */
@@ -85,9 +78,9 @@ export class SequenceCache implements KvCache {
 
   /** Bytes held for the committed positions. */
   bytesUsed(): number {
-    let w = 0;
-    for (const g of this.latentRowsByLayer) w += g.width;
-    for (const g of this.indexKeyRows) w += g ? g.width : 0;
-    return w * 4 * this.length;
+    let b = 0;
+    for (const g of this.latentRowsByLayer) b += rowBytes(g.type, g.width);
+    for (const g of this.indexKeyRows) b += g ? rowBytes(g.type, g.width) : 0;
+    return b * this.length;
   }
 }

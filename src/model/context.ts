@@ -1,7 +1,7 @@
 // What every block of one model step sees: the ops, the config, the step's rows (a batch of sequences,
 // flattened) and, per sequence, its cache and where its rows sit in the batch.
 
-import type { Ops, Pages } from '../kernels/interface.js';
+import type { CacheArray, Ops, Pages } from '../kernels/interface.js';
 import type { ModelConfig } from './config.js';
 import type { Workspace } from './workspace.js';
 
@@ -21,9 +21,16 @@ export interface ForwardOptions {
   readonly trace?: Trace;
 }
 
-/** Key rows as the kernels read them: one array, optionally paged through a block table. */
+/** Latent rows as the kernels read them: one f32 or bf16 array, optionally paged through a block table. */
+export interface LatentStore {
+  readonly data: Float32Array | Uint16Array;
+  readonly pages?: Pages;
+}
+
+/** Indexer keys as the kernels read them: f32, bf16 or fp8 (with per-128-column scales), optionally paged. */
 export interface KeyStore {
-  readonly data: Float32Array;
+  readonly data: CacheArray;
+  readonly scales?: Float32Array;
   readonly pages?: Pages;
 }
 
@@ -39,7 +46,7 @@ export interface KvCache {
   writeLatent(layer: number, rows: Float32Array, rowOffset: number, T: number): void;
   /** Same for indexer keys ([T, Di]); only full-indexer layers have them. */
   writeIndexKeys(layer: number, rows: Float32Array, rowOffset: number, T: number): void;
-  latent(layer: number): KeyStore;
+  latent(layer: number): LatentStore;
   indexKeys(layer: number): KeyStore;
   /** Positions [0, L) of a layer's latent rows as one contiguous [L, C+R] array (a view, or a copy into `out`). */
   latentRows(layer: number, L: number, out: () => Float32Array): Float32Array;
@@ -56,7 +63,8 @@ export interface StepSequence {
   readonly T: number;
   /** Index of its first row in the step's flattened rows. */
   readonly row0: number;
-  readonly form: 'expanded' | 'absorbed';
+  /** mixed: rows that see ≤ index_topk keys expanded, the sparse rows after them absorbed (mla.ts). */
+  readonly form: 'expanded' | 'absorbed' | 'mixed';
 }
 
 export interface StepContext {

@@ -35,7 +35,7 @@ export function runIndexer(ctx: StepContext, layer: number, w: IndexerWeights, k
     const L = seq.start + seq.T, r0 = seq.row0, r1 = seq.row0 + seq.T;
     const keys = seq.cache.indexKeys(layer);
     const indices = ops.indexerTopk({
-      q: q.subarray(r0 * Hi * Di, r1 * Hi * Di), weights: hw.subarray(r0 * Hi, r1 * Hi), keys: keys.data, pages: keys.pages,
+      q: q.subarray(r0 * Hi * Di, r1 * Hi * Di), weights: hw.subarray(r0 * Hi, r1 * Hi), keys: keys.data, keyScales: keys.scales, pages: keys.pages,
       T: seq.T, L, heads: Hi, dim: Di, scale: Di ** -0.5, keyLimit: ctx.keyLimit.subarray(r0, r1), topk: cfg.indexTopk,
     });
     return { indices, k: Math.min(cfg.indexTopk, L) };

@@ -4,6 +4,7 @@
 
 import type { ModelConfig } from './config.js';
 import { PagedKvPool } from './paged-cache.js';
+import { DEFAULT_KV_CACHE_DTYPE, type KvCacheDtype } from './cache-rows.js';
 import { checkpointTensors, parseLayerName, type TensorSpec } from './tensor-names.js';
 
 /** How a weight matrix is held: a stored format (f32 / bf16 / f16 / fp8 blocks) or a load-time quantisation. */
@@ -53,9 +54,9 @@ export function weightBytes(cfg: ModelConfig, quantize?: LoadQuantization): Weig
   return { main, mtp };
 }
 
-/** Cache bytes per position (f32 latent rows, indexer keys of full layers, the MTP layer's when drafting). */
-export function cacheBytesPerToken(cfg: ModelConfig, mtpLayers: number): number {
-  return PagedKvPool.bytesPerBlock(cfg, 1, mtpLayers);
+/** Cache bytes per position (latent rows, indexer keys of full layers, the MTP layer's when drafting) in `dtype`. */
+export function cacheBytesPerToken(cfg: ModelConfig, mtpLayers: number, dtype: KvCacheDtype = DEFAULT_KV_CACHE_DTYPE): number {
+  return PagedKvPool.bytesPerBlock(cfg, 1, mtpLayers, dtype);
 }
 
 /**

@@ -1,6 +1,8 @@
 // Multi-head latent attention (spec §3.3, §3.7) with the DSA selection applied as a key mask.
 // Two forms of the same math: expanded (per-head K/V rebuilt from the cached latent; prefill) and
 // absorbed (W_UK folded into the query, W_UV applied after attention; decode reads only the latent cache).
+// A long prompt mixes them: its rows that see ≤ index_topk keys attend densely in the expanded form, the
+// rest read their scattered top-k latent rows in the absorbed form (model.ts autoForm).
 // Projections run once over every row of the step; attention runs per sequence against its own cache.
 
 import type { Ops } from '../kernels/interface.js';
@@ -50,15 +52,31 @@ export function mlaAttention(ctx: StepContext, layer: number, w: AttentionWeight
   // over kv_b for all decode rows); expanded sequences rebuild K/V from their own context.
   for (let i = 0; i < ctx.seqs.length;) {
     let j = i + 1;
-    if (ctx.seqs[i]!.form === 'absorbed') {
+    const s = ctx.seqs[i]!, sel = selections[i]!;
+    if (s.form === 'absorbed') {
       while (j < ctx.seqs.length && ctx.seqs[j]!.form === 'absorbed' && ctx.seqs[j]!.row0 === ctx.seqs[j - 1]!.row0 + ctx.seqs[j - 1]!.T) j++;
       absorbed(ctx, layer, w, q, ctx.seqs.slice(i, j), selections.slice(i, j), o);
+    } else if (s.form === 'mixed' && sel) {
+      // Rows [0, nd) see ≤ index_topk keys (their selection is every causal key): dense, expanded over the
+      // first start + nd keys only. Rows [nd, T) are sparse: absorbed.
+      const nd = Math.max(0, Math.min(s.T, cfg.indexTopk - s.start));
+      if (nd > 0) expanded(ctx, layer, w, q, { ...s, T: nd }, null, o);
+      if (nd < s.T) absorbed(ctx, layer, w, q, [subSequence(s, nd, s.T)], [subSelection(sel, nd, s.T)], o);
     } else {
-      expanded(ctx, layer, w, q, ctx.seqs[i]!, selections[i]!, o);
+      expanded(ctx, layer, w, q, s, sel, o);
     }
     i = j;
   }
   return { out: ops.matmul(o, T, w.o, ws.get('attn.out', T * cfg.hiddenSize)), selections };
+}
+
+/** Rows [from, to) of a sequence's slice of the step, as a sequence of their own. */
+function subSequence(s: StepSequence, from: number, to: number): StepSequence {
+  return { ...s, start: s.start + from, T: to - from, row0: s.row0 + from };
+}
+
+function subSelection(sel: Selection, from: number, to: number): Selection {
+  return sel && { indices: sel.indices.subarray(from * sel.k, to * sel.k), k: sel.k };
 }
 
 function maskOf(ctx: StepContext, s: StepSequence, sel: Selection) {
@@ -85,8 +103,29 @@ function expanded(ctx: StepContext, layer: number, w: AttentionWeights, q: Float
   });
 }
 
-/** Sequences `seqs` own the consecutive rows [seqs[0].row0, last.row0 + last.T). */
+/**
+ * Sequences `seqs` own the consecutive rows [seqs[0].row0, last.row0 + last.T). Rows go in windows of at
+ * most ~16M floats of absorbed queries ([rows, H, C+R]), so a long prompt's buffers stay bounded.
+ */
 function absorbed(ctx: StepContext, layer: number, w: AttentionWeights, q: Float32Array, seqs: readonly StepSequence[], sels: readonly Selection[], o: Float32Array): void {
+  const { cfg } = ctx;
+  const r0 = seqs[0]!.row0, last = seqs[seqs.length - 1]!, r1 = last.row0 + last.T;
+  const rows = Math.max(1, Math.floor(2 ** 24 / (cfg.numHeads * (cfg.kvLoraRank + cfg.qkRopeHeadDim))));
+  for (let a = r0; a < r1; a += rows) {
+    const b = Math.min(r1, a + rows);
+    const part: StepSequence[] = [], partSels: Selection[] = [];
+    seqs.forEach((s, i) => {
+      const lo = Math.max(a, s.row0) - s.row0, hi = Math.min(b, s.row0 + s.T) - s.row0;
+      if (lo < hi) {
+        part.push(subSequence(s, lo, hi));
+        partSels.push(subSelection(sels[i]!, lo, hi));
+      }
+    });
+    absorbedRows(ctx, layer, w, q, part, partSels, o);
+  }
+}
+
+function absorbedRows(ctx: StepContext, layer: number, w: AttentionWeights, q: Float32Array, seqs: readonly StepSequence[], sels: readonly Selection[], o: Float32Array): void {
   const { cfg, ops, ws } = ctx;
   const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
   const r0 = seqs[0]!.row0, last = seqs[seqs.length - 1]!, Tg = last.row0 + last.T - r0;

@@ -10,6 +10,7 @@ import { releaseMapped } from '../checkpoint/mapped-file.js';
 import { layerIndexerType, loadConfig, type ModelConfig } from './config.js';
 import { loadWeights, type ModelWeights } from './weights.js';
 import { SequenceCache } from './cache.js';
+import type { KvCacheDtype } from './cache-rows.js';
 import type { ForwardOptions, KvCache, Selection, StepContext, StepSequence } from './context.js';
 import { decoderLayer } from './decoder-layer.js';
 import { Workspace } from './workspace.js';
@@ -74,8 +75,9 @@ export class GlmModel {
     return new GlmModel(cfg, weights, opts.ops);
   }
 
-  newCache(capacity?: number): SequenceCache {
-    return new SequenceCache(this.cfg, { capacity });
+  /** A contiguous cache; f32 rows unless `dtype` says otherwise (cache-rows.ts). */
+  newCache(capacity?: number, dtype?: KvCacheDtype): SequenceCache {
+    return new SequenceCache(this.cfg, { capacity, dtype });
   }
 
   /** A contiguous cache for the MTP layer(s): layer slots numLayers.. hold them (earlier slots stay empty). */
@@ -115,7 +117,7 @@ export class GlmModel {
         positions[row + t] = start + t;
         keyLimit[row + t] = start + t + 1;
       }
-      const form = opts.attention === 'expanded' || opts.attention === 'absorbed' ? opts.attention : autoForm(cfg, n, start + n);
+      const form = opts.attention === 'expanded' || opts.attention === 'absorbed' ? opts.attention : autoForm(cfg, n, start + n, opts.forceDense);
       seqs.push({ cache: b.cache, start, T: n, row0: row, form });
       row += n;
     }
@@ -161,13 +163,21 @@ export class GlmModel {
  * L keys, then attends at width Dq+Dv; absorbed folds W_UK / W_UV into T queries, then attends at the
  * latent width 2C+R. A prompt from scratch (T = L) expands; decode and short chunks over a long cached
  * context (a prefix-cache hit, a draft to verify) absorb.
+ * Rows that see more than index_topk keys read a scattered top-k subset: expanded, every selected K/V row is
+ * read once per head (memory-bound); absorbed, one latent row serves every head. So sparse rows always
+ * absorb, and the dense rows before them take the cheaper form for themselves ('mixed' when expanded).
  */
-export function autoForm(cfg: ModelConfig, T: number, L: number): 'expanded' | 'absorbed' {
+export function autoForm(cfg: ModelConfig, T: number, L: number, forceDense = false): 'expanded' | 'absorbed' | 'mixed' {
   if (T === 1) return 'absorbed';
-  const C = cfg.kvLoraRank, R = cfg.qkRopeHeadDim, Dn = cfg.qkNopeHeadDim, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
-  const expanded = L * C * (Dn + Dv) + T * L * (Dq + Dv);
-  const absorbed = T * C * (Dn + Dv) + T * L * (2 * C + R);
-  return absorbed < expanded ? 'absorbed' : 'expanded';
+  const cheaper = (t: number, l: number) => {
+    const C = cfg.kvLoraRank, R = cfg.qkRopeHeadDim, Dn = cfg.qkNopeHeadDim, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
+    const expanded = l * C * (Dn + Dv) + t * l * (Dq + Dv);
+    const absorbed = t * C * (Dn + Dv) + t * l * (2 * C + R);
+    return absorbed < expanded ? 'absorbed' : 'expanded';
+  };
+  if (forceDense || L <= cfg.indexTopk) return cheaper(T, L);
+  const dense = Math.max(0, Math.min(T, cfg.indexTopk - (L - T)));
+  return dense > 0 && cheaper(dense, L - T + dense) === 'expanded' ? 'mixed' : 'absorbed';
 }
 
 /**

@@ -8,7 +8,8 @@
 // (engine/block-manager.ts): the pool only stores rows, the view only maps positions to rows.
 
 import { layerIndexerType, type ModelConfig } from './config.js';
-import type { KeyStore, KvCache } from './context.js';
+import type { KeyStore, KvCache, LatentStore } from './context.js';
+import { rowBytes, rowTypes, RowStore, type KvCacheDtype } from './cache-rows.js';
 
 export interface PagedPoolOptions {
   readonly numBlocks: number;
@@ -16,15 +17,18 @@ export interface PagedPoolOptions {
   readonly blockSize: number;
   /** MTP layers stored after the main ones (layer slots numLayers..; indexer keys when cfg.mtpIndexerType is full). */
   readonly mtpLayers?: number;
+  /** Element types of the rows (cache-rows.ts; default f32). */
+  readonly dtype?: KvCacheDtype;
 }
 
 export class PagedKvPool {
   readonly numBlocks: number;
   readonly blockSize: number;
+  readonly dtype: KvCacheDtype;
   /** Per layer: [numBlocks·B, C+R]. */
-  readonly latent: Float32Array[];
+  readonly latent: RowStore[];
   /** Per layer: [numBlocks·B, Di] for full-indexer layers, else null. */
-  readonly indexKeys: (Float32Array | null)[];
+  readonly indexKeys: (RowStore | null)[];
   readonly latentWidth: number;
   readonly keyWidth: number;
 
@@ -37,15 +41,18 @@ export class PagedKvPool {
     const rows = opts.numBlocks * opts.blockSize;
     const mtp = opts.mtpLayers ?? 0;
     // Zero-filled lazily by the OS: pages are touched only as blocks are first written.
-    this.latent = Array.from({ length: cfg.numLayers + mtp }, () => new Float32Array(rows * this.latentWidth));
-    this.indexKeys = Array.from({ length: cfg.numLayers + mtp }, (_, i) => (layerIndexerType(cfg, i) === 'full' ? new Float32Array(rows * this.keyWidth) : null));
+    this.dtype = opts.dtype ?? 'f32';
+    const types = rowTypes(this.dtype);
+    this.latent = Array.from({ length: cfg.numLayers + mtp }, () => new RowStore(types.latent, this.latentWidth, rows));
+    this.indexKeys = Array.from({ length: cfg.numLayers + mtp }, (_, i) => (layerIndexerType(cfg, i) === 'full' ? new RowStore(types.keys, this.keyWidth, rows) : null));
   }
 
   /** Bytes one block takes across all layers (and `mtpLayers` MTP layers). */
-  static bytesPerBlock(cfg: ModelConfig, blockSize: number, mtpLayers = 0): number {
+  static bytesPerBlock(cfg: ModelConfig, blockSize: number, mtpLayers = 0, dtype: KvCacheDtype = 'f32'): number {
     let full = 0;
     for (let i = 0; i < cfg.numLayers + mtpLayers; i++) if (layerIndexerType(cfg, i) === 'full') full++;
-    return 4 * blockSize * ((cfg.numLayers + mtpLayers) * (cfg.kvLoraRank + cfg.qkRopeHeadDim) + full * cfg.indexHeadDim);
+    const types = rowTypes(dtype);
+    return blockSize * ((cfg.numLayers + mtpLayers) * rowBytes(types.latent, cfg.kvLoraRank + cfg.qkRopeHeadDim) + full * rowBytes(types.keys, cfg.indexHeadDim));
   }
 
   /** A fresh empty view (no blocks); the caller appends blocks before writing. */
@@ -126,31 +133,28 @@ export class PagedSequence implements KvCache {
   }
 
   writeLatent(layer: number, rows: Float32Array, rowOffset: number, T: number): void {
-    this.scatter(this.pool.latent[layer]!, this.pool.latentWidth, rows, rowOffset, T);
+    this.scatter(this.pool.latent[layer]!, rows, rowOffset, T);
   }
 
   writeIndexKeys(layer: number, rows: Float32Array, rowOffset: number, T: number): void {
     const dst = this.pool.indexKeys[layer];
     if (!dst) throw new Error(`layer ${layer} has no indexer key cache (shared indexer)`);
-    this.scatter(dst, this.pool.keyWidth, rows, rowOffset, T);
+    this.scatter(dst, rows, rowOffset, T);
   }
 
-  latent(layer: number): KeyStore {
-    return { data: this.pool.latent[layer]!, pages: { table: this.table, blockSize: this.pool.blockSize } };
+  latent(layer: number): LatentStore {
+    return { data: this.pool.latent[layer]!.data as Float32Array | Uint16Array, pages: { table: this.table, blockSize: this.pool.blockSize } };
   }
 
   indexKeys(layer: number): KeyStore {
     const data = this.pool.indexKeys[layer];
     if (!data) throw new Error(`layer ${layer} has no indexer key cache (shared indexer)`);
-    return { data, pages: { table: this.table, blockSize: this.pool.blockSize } };
+    return { data: data.data, scales: data.scales, pages: { table: this.table, blockSize: this.pool.blockSize } };
   }
 
   latentRows(layer: number, L: number, out: () => Float32Array): Float32Array {
     const dst = out(), src = this.pool.latent[layer]!, W = this.pool.latentWidth, B = this.pool.blockSize, table = this.table;
-    for (let p = 0; p < L; p += B) {
-      const n = Math.min(B, L - p), b = table[p / B]!;
-      dst.set(src.subarray(b * B * W, (b * B + n) * W), p * W);
-    }
+    for (let p = 0; p < L; p += B) src.readRows(table[p / B]! * B, Math.min(B, L - p), dst, p * W);
     return dst;
   }
 
@@ -159,12 +163,12 @@ export class PagedSequence implements KvCache {
     this.length += T;
   }
 
-  private scatter(dst: Float32Array, W: number, rows: Float32Array, rowOffset: number, T: number): void {
+  private scatter(dst: RowStore, rows: Float32Array, rowOffset: number, T: number): void {
     const B = this.pool.blockSize, table = this.table;
     if (this.length + T > this.capacity) throw new RangeError(`write of ${T} rows at ${this.length}: only ${this.numBlocks} blocks (${this.capacity} positions) held`);
     for (let t = 0; t < T;) {
       const p = this.length + t, b = table[Math.floor(p / B)]!, off = p % B, n = Math.min(B - off, T - t);
-      dst.set(rows.subarray((rowOffset + t) * W, (rowOffset + t + n) * W), (b * B + off) * W);
+      dst.write(b * B + off, rows, rowOffset + t, n);
       t += n;
     }
   }

@@ -12,6 +12,7 @@ import { MEMORY_FLAGS, tellMemory } from '../memory-check.js';
 import { loadConfig } from '../../model/config.js';
 import { DEFAULT_SPECULATIVE } from '../../engine/engine.js';
 import { loadEngine } from '../load-engine.js';
+import { kvCacheDtypeFlag } from '../serving.js';
 import type { SamplingParams } from '../../engine/types.js';
 import { RequestError } from '../../engine/types.js';
 
@@ -59,6 +60,7 @@ export const command: Command = {
       'ignore-eos': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'kv-cache-gb': { type: 'string' },
+      'kv-cache-dtype': { type: 'string' },
       speculative: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       ...MODEL_OPTIONS,
@@ -91,7 +93,8 @@ export const command: Command = {
     const ids = values.tokens !== undefined ? tokenList(values.tokens) : undefined;
     // Flags are checked first: the model argument may be a Hub id that downloads.
     const { dir } = await resolveModelSource(positionals[0], { revision: values.revision });
-    const sized = { ...flags, kvCacheGb: num('kv-cache-gb') ?? 1, maxRunning: 1, speculative: num('speculative') };
+    const kvCacheDtype = kvCacheDtypeFlag(values['kv-cache-dtype']);
+    const sized = { ...flags, kvCacheGb: num('kv-cache-gb') ?? 1, maxRunning: 1, speculative: num('speculative'), ...(kvCacheDtype ? { kvCacheDtype } : {}) };
     tellMemory(loadConfig(dir), { ...sized, skip: values['skip-memory-check'], log: (l) => console.error(`glm5 generate: ${l}`) });
     const engine = loadEngine(dir, sized);
     let prompt: number[];

@@ -45,6 +45,8 @@ options:
   --quiet                   no per-request log lines on stderr
   --kv-cache-gb N           KV cache budget (default: 30% of available memory, at most 8, shrunk so the
                             weights, cache and runtime fit what is available)
+  --kv-cache-dtype T        f32, bf16 (default) or fp8 (bf16 latent + fp8 indexer keys): bf16 holds twice
+                            the tokens of f32 in the same budget (README: memory per context length)
   --skip-memory-check       load even when the model will not fit (the memory line is still printed; the
                             check honours cgroup limits, and GLM5_MEMORY_LIMIT_BYTES overrides what is available)
   --block-size N            positions per cache block (default 32)
