@@ -114,26 +114,12 @@ function prepareBody<P>(o: AppOptions, bytes: number, prepare: (ctx: ModelContex
   return o.render && bytes >= OFFLOAD_BYTES ? o.render.prepare(prepare, o.engine) : prepare(o.engine);
 }
 
-export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
-  const app = new Hono();
-  const inFlight = new InFlight();
-  const started = seconds();
-
-  app.use('/v1/*', bodyLimit({
-    maxSize: o.maxBodyBytes,
-    onError: (c) => errorResponse(c, new ApiError('too_large', `request body is larger than ${o.maxBodyBytes} bytes`)),
-  }));
-
-  app.get('/health', (c) => c.json({ status: inFlight.draining ? 'draining' : 'ok', model: o.models.primary, ...capacity(o.engine), ...o.engine.stats() }, inFlight.draining ? 503 : 200));
-  app.get('/v1/models', (c) => c.json(o.models.list(started, o.engine.maxContext) as object));
-  app.get('/v1/models/:id{.+}', (c) => {
-    const id = c.req.param('id');
-    if (!o.models.accepts(id)) return errorResponse(c, new ApiError('model_not_found', `The model '${id}' does not exist`, 'model'));
-    return c.json({ id, object: 'model', created: started, owned_by: 'glm5', max_model_len: o.engine.maxContext, context_length: o.engine.maxContext });
-  });
-  app.get('/metrics', async (c) => c.text(await o.metrics.registry.metrics(), 200, { 'Content-Type': o.metrics.registry.contentType }));
-
-  const generation = (endpoint: Endpoint, prepare: (body: unknown, ctx: ModelContext) => Prepared) => async (c: Context): Promise<Response> => {
+/**
+ * One generation endpoint: keys, body, the dialect's prepare, submission, then JSON or SSE; the ledger row and
+ * metrics when it ends (however it ends), and the dialect's error shape when it fails before the first byte.
+ */
+function generationHandler(o: AppOptions, inFlight: InFlight, endpoint: Endpoint, prepare: (body: unknown, ctx: ModelContext) => Prepared) {
+  return async (c: Context): Promise<Response> => {
     const startedAt = new Date();
     const t0 = performance.now();
     const requestId = randomUUID();
@@ -200,6 +186,28 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
       return errorResponse(c, err);
     }
   };
+}
+
+export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
+  const app = new Hono();
+  const inFlight = new InFlight();
+  const started = seconds();
+
+  app.use('/v1/*', bodyLimit({
+    maxSize: o.maxBodyBytes,
+    onError: (c) => errorResponse(c, new ApiError('too_large', `request body is larger than ${o.maxBodyBytes} bytes`)),
+  }));
+
+  app.get('/health', (c) => c.json({ status: inFlight.draining ? 'draining' : 'ok', model: o.models.primary, ...capacity(o.engine), ...o.engine.stats() }, inFlight.draining ? 503 : 200));
+  app.get('/v1/models', (c) => c.json(o.models.list(started, o.engine.maxContext) as object));
+  app.get('/v1/models/:id{.+}', (c) => {
+    const id = c.req.param('id');
+    if (!o.models.accepts(id)) return errorResponse(c, new ApiError('model_not_found', `The model '${id}' does not exist`, 'model'));
+    return c.json({ id, object: 'model', created: started, owned_by: 'glm5', max_model_len: o.engine.maxContext, context_length: o.engine.maxContext });
+  });
+  app.get('/metrics', async (c) => c.text(await o.metrics.registry.metrics(), 200, { 'Content-Type': o.metrics.registry.contentType }));
+
+  const generation = (endpoint: Endpoint, prepare: (body: unknown, ctx: ModelContext) => Prepared) => generationHandler(o, inFlight, endpoint, prepare);
 
   app.post('/v1/chat/completions', generation('chat', prepareChat));
   app.post('/v1/completions', generation('completions', prepareCompletions));

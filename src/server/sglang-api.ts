@@ -4,7 +4,7 @@
 // /server_info, /model_info (and their old /get_* names), /health_generate; the weight-control endpoints of RL
 // rollouts answer 501 in JSON. Every reply is JSON (slime retries anything else). /generate rows go to the ledger.
 
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { randomUUID } from 'node:crypto';
 import { ContextLengthError, RequestError, type EngineEvent, type RequestStream } from '../engine/types.js';
 import type { Gate } from './auth.js';
@@ -38,11 +38,11 @@ function errorJson(e: unknown): { status: number; body: unknown } {
   return { status: 500, body: { error: { message: (e as Error).message, type: 'internal' } } };
 }
 
-export function mountSglangApi(app: Hono, o: SglangApiOptions): void {
-  const running = new Map<string, RequestStream>();
-  const json = (status: number, body: unknown): Response => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (status: number, body: unknown): Response => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
-  app.post('/generate', async (c) => {
+/** `POST /generate`: SGLang's native request (input_ids or text) on the engine, JSON or SSE chunks; one ledger row. */
+function generateHandler(o: SglangApiOptions, running: Map<string, RequestStream>) {
+  return async (c: Context): Promise<Response> => {
     const t0 = performance.now();
     const startedAt = new Date();
     let call: GenerateCall | undefined;
@@ -92,22 +92,11 @@ export function mountSglangApi(app: Hono, o: SglangApiOptions): void {
       return json(200, responseObject(call, p, 0, 0, t0));
     }
     return new Response(streamChunks(call, stream, t0, end).body, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' } });
-  });
+  };
+}
 
-  app.post('/abort_request', async (c) => {
-    let body: { rid?: unknown; abort_all?: unknown } = {};
-    try {
-      o.gate.admit(c.req.raw.headers);
-      body = (await c.req.json()) as typeof body;
-    } catch (e) {
-      const { status, body: b } = errorJson(e instanceof ApiError ? e : new ApiError('invalid_request', 'the request body is not valid JSON'));
-      return json(status, b);
-    }
-    const ids = (body.abort_all === true ? [...running.keys()] : typeof body.rid === 'string' ? [body.rid] : []).filter((id) => running.has(id));
-    for (const id of ids) running.get(id)!.abort();
-    return json(200, { aborted: ids.length });
-  });
-
+/** Load, server and model information (`/v1/loads`, `/server_info`, `/model_info`) and `/health_generate`. */
+function mountInfoRoutes(app: Hono, o: SglangApiOptions): void {
   const loads = (): unknown => {
     const s = o.engine.stats();
     return { loads: [{ dp_rank: 0, num_running_reqs: s.running, num_waiting_reqs: s.waiting, num_used_tokens: s.blocksUsed * s.blockSize, max_total_num_tokens: s.blocksTotal * s.blockSize }] };
@@ -129,6 +118,27 @@ export function mountSglangApi(app: Hono, o: SglangApiOptions): void {
       return json(503, { status: 'error', message: (e as Error).message });
     }
   });
+}
+
+export function mountSglangApi(app: Hono, o: SglangApiOptions): void {
+  const running = new Map<string, RequestStream>();
+  app.post('/generate', generateHandler(o, running));
+
+  app.post('/abort_request', async (c) => {
+    let body: { rid?: unknown; abort_all?: unknown } = {};
+    try {
+      o.gate.admit(c.req.raw.headers);
+      body = (await c.req.json()) as typeof body;
+    } catch (e) {
+      const { status, body: b } = errorJson(e instanceof ApiError ? e : new ApiError('invalid_request', 'the request body is not valid JSON'));
+      return json(status, b);
+    }
+    const ids = (body.abort_all === true ? [...running.keys()] : typeof body.rid === 'string' ? [body.rid] : []).filter((id) => running.has(id));
+    for (const id of ids) running.get(id)!.abort();
+    return json(200, { aborted: ids.length });
+  });
+
+  mountInfoRoutes(app, o);
   for (const path of ['/pause_generation', '/continue_generation', '/flush_cache', '/update_weights_from_disk', '/get_weight_version']) {
     app.all(path, () => json(501, { error: { message: `${path} is not implemented by glm5 yet (RL weight control belongs to a later round)`, type: 'not_implemented' } }));
   }
