@@ -101,7 +101,7 @@ test('glm5 chat: streams answers from a pipe, /thinking, /reset, /exit; --help t
   assert.match(r.stderr, /demo tools on, thinking on/);
   const h = glm5(['serve', '--help']);
   assert.equal(h.status, 0);
-  assert.match(h.stdout, /^glm5 serve \[DIR\][\s\S]*POST \/v1\/messages[\s\S]*--drain-timeout-s/);
+  assert.match(h.stdout, /^glm5 serve \[DIR \| ORG\/NAME\][\s\S]*POST \/v1\/messages[\s\S]*--drain-timeout-s/);
   const top = glm5(['--help']);
   for (const cmd of ['serve', 'chat', 'keys', 'usage']) assert.match(top.stdout, new RegExp(`\\n  ${cmd} +\\S`), cmd);
 });

@@ -7,6 +7,7 @@ import { UsageError } from '../command.js';
 import { intArg, parse } from '../args.js';
 import { MODEL_SOURCE_FLAGS, resolveModelSource } from '../model-source.js';
 import { MEMORY_FLAGS } from '../memory-check.js';
+import { ContextLengthError } from '../../engine/types.js';
 import type { ChatMessage, ToolDefinition } from '../../text/chat-messages.js';
 import { DEMO_TOOLS, runDemoTool } from '../../tools/demo-tools.js';
 import { BlockSegmenter } from '../../text/blocks.js';
@@ -57,6 +58,19 @@ const FLAGS = {
   ...MEMORY_FLAGS,
 } as const;
 
+/** Writes block events to stdout: thinking dimmed, answer text plain, a line break between them. */
+function blockPrinter(dim: (s: string) => string): (evs: readonly BlockEvent[]) => void {
+  let last: BlockEvent | undefined; // the last block that stopped
+  return (evs) => {
+    for (const e of evs) {
+      if (e.type === 'start' && e.head.kind === 'text' && last?.type === 'stop' && last.block.kind === 'thinking') process.stdout.write('\n');
+      if (e.type === 'delta' && e.head.kind === 'thinking') process.stdout.write(dim(e.text));
+      else if (e.type === 'delta' && e.head.kind === 'text') process.stdout.write(e.text);
+      if (e.type === 'stop') last = e;
+    }
+  };
+}
+
 export const command: Command = {
   summary: 'chat with a model in the terminal (streaming, thinking shown dimmed, --tools demo)',
   async run(argv) {
@@ -84,29 +98,18 @@ export const command: Command = {
     const answer = async (): Promise<void> => {
       for (let round = 0; round < 8; round++) {
         const { ids } = engine.template.encodeChat({ messages, tools, thinking }, engine.tokenizer);
-        if (ids.length >= engine.maxContext) {
-          console.log(dim(`(the conversation is ${ids.length} tokens, over the model's ${engine.maxContext}: /reset)`));
-          return;
-        }
         const out = new ModelOutput({ thinking, tools });
         const blocks = new BlockSegmenter();
         let stream;
         try {
-          stream = engine.submit({ prompt: ids, sampling: { maxTokens: Math.min(maxTokens, engine.maxContext - ids.length), ...(temperature !== undefined ? { temperature } : {}) } });
+          stream = engine.submit({ prompt: ids, sampling: { maxTokens: Math.max(1, Math.min(maxTokens, engine.maxContext - ids.length)), ...(temperature !== undefined ? { temperature } : {}) } });
         } catch (e) {
-          console.log(dim(`(${(e as Error).message})`));
+          // The engine's ContextLengthError names the numbers (the context, or the KV cache budget).
+          console.log(dim(`(${(e as Error).message}${e instanceof ContextLengthError ? ': /reset' : ''})`));
           return;
         }
         current = stream;
-        let last: BlockEvent | undefined; // the last block that stopped
-        const show = (evs: readonly BlockEvent[]): void => {
-          for (const e of evs) {
-            if (e.type === 'start' && e.head.kind === 'text' && last?.type === 'stop' && last.block.kind === 'thinking') process.stdout.write('\n');
-            if (e.type === 'delta' && e.head.kind === 'thinking') process.stdout.write(dim(e.text));
-            else if (e.type === 'delta' && e.head.kind === 'text') process.stdout.write(e.text);
-            if (e.type === 'stop') last = e;
-          }
-        };
+        const show = blockPrinter(dim);
         let finish = 'stop';
         for await (const ev of stream) {
           if (ev.type === 'token') show(blocks.push(out.push(ev.text)));
