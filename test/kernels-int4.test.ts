@@ -5,8 +5,10 @@
 // outputs, head slices, MoE decode and prefill. releasePages: a mapped view is released and still reads the
 // same; a heap buffer is never touched.
 //
-// Bound: |native − ref| ≤ 1e-5 · Σ|x·w| + 1e-6 per output (the same as every other format: int4 values q·d
-// are exact in f32, so only the f32 accumulation order differs from the reference's f64); gatherRows exact.
+// Bound: |native − ref| ≤ 1e-5 · Σ|x·w| + 1e-6 per output (the same as every other format): the reference rounds the
+// activations of int4 products to 8 bits per 32 columns (quantizeQ8) and the native code rounds the same f32 values
+// the same way (decode: integer sums; prefill: panels of the rounded values), so only f32 accumulation order and
+// the product of the two scales differ; gatherRows exact.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +20,7 @@ import { nativeKernels, nativeOps, weightArgs } from '../src/kernels/native.js';
 import type { Ops } from '../src/kernels/interface.js';
 import { dequantize, f32Weight, quantizeInt4, sliceRows, type LinearWeight } from '../src/tensor/weight.js';
 import { f16ToF32, f32ToBf16, f32ToE4m3 } from '../src/tensor/dtype.js';
-import { int4Groups, int4RowBytes } from '../src/tensor/int4.js';
+import { int4Groups, int4RowBytes, quantizeQ8 } from '../src/tensor/int4.js';
 import { maxOf } from '../src/tensor/arrays.js';
 import { writeSafetensors } from '../src/checkpoint/safetensors.js';
 import { mapFile, releaseMapped } from '../src/checkpoint/mapped-file.js';
@@ -127,6 +129,24 @@ describe('int4 format and reference quantiser', () => {
         }
       }
     assert.ok(err < errQ40, `least-squares scales (${err}) should beat max/−8 (${errQ40})`);
+  });
+
+  it('activations of int4 products: per 32 values within half a step of round(x/d)·d, d = amax/127, |q| ≤ 127', () => {
+    const x = randn(100, 3);
+    const q = new Int8Array(100), d = new Float32Array(4);
+    quantizeQ8(x, 0, 100, q, d);
+    for (let g = 0; g < 4; g++) {
+      let amax = 0;
+      for (let c = g * 32; c < Math.min(100, g * 32 + 32); c++) amax = Math.max(amax, Math.abs(x[c]!));
+      assert.equal(d[g], Math.fround(amax / 127));
+      for (let c = g * 32; c < Math.min(100, g * 32 + 32); c++) {
+        assert.ok(Math.abs(q[c]!) <= 127 && Math.abs(q[c]! * d[g]! - x[c]!) <= d[g]! / 2 + 1e-6, `column ${c}`);
+      }
+    }
+    const z = new Float32Array(32), qz = new Int8Array(32), dz = new Float32Array(1);
+    quantizeQ8(z, 0, 32, qz, dz);
+    assert.equal(dz[0], 0);
+    assert.ok(qz.every((v) => v === 0));
   });
 
   it('all-zero groups get scale 0 and values 0', () => {

@@ -4,8 +4,10 @@
 //
 // Bounds (measured on these 76 positions: mean KL 0.0075 nats, top-1 agreement 92-98%, every top-1 token at
 // rank ≤ 1 in the other model): mean KL(p_bf16 ‖ p_int4) ≤ 0.03 nats, top-1 agreement ≥ 85%, and every
-// position's top-1 token among the other model's top 3. Implementations of the int4 model agree to 2e-4 of the
-// largest |logit| (f32 summation order only: the quantised bytes are identical).
+// position's top-1 token among the other model's top 3. Implementations of the int4 model (identical quantised
+// bytes) agree on every position's top-1 and to 2e-2 of the largest |logit|: int4 products round their activations
+// to 8 bits, so an f32 difference upstream can move one activation across a rounding boundary, which moves that
+// token's row by about 0.5% (measured: scalar 5.0e-3 from one token, AVX2 5.7e-6).
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,7 +87,7 @@ describe('int4 model (bundled glm5-nano)', () => {
     assert.ok(agree / n >= 0.85, `top-1 agreement ${agree / n}`);
   });
 
-  it('every op implementation gives the same int4 logits (to 2e-4 of the largest)', () => {
+  it('every op implementation gives the same int4 top-1 and logits within 2e-2 of the largest', () => {
     const ids = prompts[0]!.slice(0, 24);
     const want = logits(GlmModel.load(DIR, { ops: refOps, quantize: 'int4' }), ids);
     let mag = 0;
@@ -95,7 +97,8 @@ describe('int4 model (bundled glm5-nano)', () => {
       const got = logits(GlmModel.load(DIR, { ops: o, quantize: 'int4' }), ids);
       let d = 0;
       for (let i = 0; i < want.length; i++) d = Math.max(d, Math.abs(got[i]! - want[i]!));
-      assert.ok(d <= 2e-4 * mag, `${o.name}: max |Δlogit| ${d} vs ${mag}`);
+      assert.ok(d <= 2e-2 * mag, `${o.name}: max |Δlogit| ${d} vs ${mag}`);
+      for (let t = 0; t < ids.length; t++) assert.equal(argmax(got.subarray(t * V, (t + 1) * V)), argmax(want.subarray(t * V, (t + 1) * V)), `${o.name} position ${t}`);
     }
   });
 });

@@ -395,6 +395,8 @@ ExpertTable expertTable(const Args& a, Napi::Array ex) {
     if (t.D < 0) t.D = g.cols;
     if (g.cols != t.D || u.cols != t.D || u.rows != g.rows || d.rows != t.D || d.cols != g.rows)
       a.range("expert " + std::to_string(e) + " shapes do not fit D=" + std::to_string(t.D));
+    // gate and up read one input panel: its activations are rounded (int4) for both or for neither
+    if (roundsActivations(g.fmt) != roundsActivations(u.fmt)) a.fail("expert " + std::to_string(e) + ": gate and up must both be int4 or neither");
   }
   return t;
 }

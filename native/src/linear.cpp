@@ -15,11 +15,11 @@ static int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
 static constexpr int64_t SERIAL_WORK = 1 << 15;
 
 // Panel storage for matmul / headMatmul (entered from the JS thread only): grown, never shrunk, so
-// repeated calls take no page faults.
-static float* panelBuffer(int64_t floats) {
-  static std::vector<float> buf;
-  if (int64_t(buf.size()) < floats) buf.resize(size_t(floats));
-  return buf.data();
+// repeated calls take no page faults. Buffer 1 holds rounded panels for int4 weights beside unrounded ones.
+static float* panelBuffer(int64_t floats, int which = 0) {
+  static std::vector<float> buf[2];
+  if (int64_t(buf[which].size()) < floats) buf[which].resize(size_t(floats));
+  return buf[which].data();
 }
 
 // Fills `panels` panels of width K in parallel, split along k as well when there are few panels.
@@ -86,6 +86,15 @@ void matmulMany(const WeightRef* ws, int64_t nw, const float* x, int64_t T, floa
   fillPanels(nb, cols, serial, [&](int64_t b, int64_t k0, int64_t k1) {
     fillPanel(x + b * TP * cols, cols, nullptr, std::min(TP, T - b * TP), TP, k0, k1, P + b * cols * TP);
   });
+  // int4 weights multiply activations rounded per 32 columns (roundPanelQ8): in place when every weight is int4,
+  // else in a copy.
+  int64_t rounding = 0;
+  for (int64_t i = 0; i < nw; i++) rounding += roundsActivations(ws[i].fmt);
+  float* PQ = rounding == nw ? P : rounding ? panelBuffer(nb * TP * cols, 1) : nullptr;
+  if (PQ) parallelFor(nb, [&](int64_t b, int) {
+    if (PQ != P) std::copy(P + b * cols * TP, P + (b + 1) * cols * TP, PQ + b * cols * TP);
+    roundPanelQ8(PQ + b * cols * TP, cols, std::min(TP, T - b * TP), TP);
+  });
   const int64_t nR = serial ? 1 : ceilDiv(4 * n, nb);
   cut(std::max<int64_t>(16, roundUp(ceilDiv(rows, nR), 16)));
   const int64_t np = int64_t(pieces.size());
@@ -93,7 +102,8 @@ void matmulMany(const WeightRef* ws, int64_t nw, const float* x, int64_t T, floa
     const int64_t b = i / np, nt = std::min(TP, T - b * TP);
     const Piece& p = pieces[i % np];
     const int64_t wr = ws[p.w].rows;
-    k.gemmPanel(ws[p.w], P + b * cols * TP, nt, nt, ys[p.w] + b * TP * wr, wr, 1, p.r0, p.r1, threadScratch(thread, GEMM_SCRATCH));
+    const float* Pw = roundsActivations(ws[p.w].fmt) ? PQ : P;
+    k.gemmPanel(ws[p.w], Pw + b * cols * TP, nt, nt, ys[p.w] + b * TP * wr, wr, 1, p.r0, p.r1, threadScratch(thread, GEMM_SCRATCH));
   });
 }
 
@@ -187,6 +197,8 @@ void headMatmul(const HeadMatmulArgs& a, float* y) {
     const int64_t h = hb / nb, b = hb % nb;
     fillPanel(x0 + h * a.xStride + b * TP * ldx, ldx, nullptr, std::min(TP, T - b * TP), TP, k0, k1, P + hb * panel);
   });
+  if (roundsActivations(w.fmt))
+    parallelFor(H * nb, [&](int64_t hb, int) { roundPanelQ8(P + hb * panel, cols, std::min(TP, T - (hb % nb) * TP), TP); });
   parallelFor(nb * H * nC, [&](int64_t i, int thread) {
     const int64_t c = i % nC, h = (i / nC) % H, b = i / (nC * H);
     const int64_t o0 = c * chunk, o1 = std::min(outW, o0 + chunk);

@@ -99,8 +99,12 @@ static void moeBatch(const MoeArgs& a, float* out) {
   // dot-product tiles from row-major data instead: x rows directly, gate / up / h as [pair][rows] inside the
   // panel's own region (siluMul is elementwise, so it does not mind the layout).
   auto small = [&](int64_t q) { return lanes(q) <= K_.dotTokens && dotFormat(a.experts[3 * expertOf[q]].fmt); };
+  // int4 experts multiply activations rounded per 32 columns: their x panels here, their h panels after siluMul.
+  auto rounds = [&](int64_t q, int m) { return roundsActivations(a.experts[3 * expertOf[q] + m].fmt); };
   parallelFor(NP, [&](int64_t q, int) {
-    if (!small(q)) fillPanel(a.x, D, tok.data() + first(q), lanes(q), TP, 0, D, xg + q * D * TP);
+    if (small(q)) return;
+    fillPanel(a.x, D, tok.data() + first(q), lanes(q), TP, 0, D, xg + q * D * TP);
+    if (rounds(q, 0)) roundPanelQ8(xg + q * D * TP, D, lanes(q), TP);
   });
   struct Item { int64_t q, m, r0, r1; };
   std::vector<Item> items;
@@ -132,6 +136,9 @@ static void moeBatch(const MoeArgs& a, float* out) {
                  threadScratch(thread, GEMM_SCRATCH));
   });
   siluMul(gb, ub, hq[E], gb);
+  parallelFor(NP, [&](int64_t q, int) {
+    if (!small(q) && rounds(q, 2)) roundPanelQ8(hPanel(gb, q), a.experts[3 * expertOf[q]].rows, lanes(q), TP);
+  });
   plan(1, [&](int64_t) { return D; });
   parallelFor(int64_t(items.size()), [&](int64_t i, int thread) {
     const Item& it = items[i];

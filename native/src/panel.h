@@ -10,4 +10,9 @@ namespace glm5 {
 // src(i) = x + (idx ? idx[i] : i)·ldx.
 void fillPanel(const float* x, int64_t ldx, const int64_t* idx, int64_t n, int64_t TP, int64_t k0, int64_t k1, float* dst);
 
+// Lanes [0, n) of a panel K wide rounded as int4 products round their activations (src/tensor/int4.ts quantizeQ8:
+// per 32 columns d = amax/127, value = round(v/d)·d in f32), in place: the panel kernel then computes what the
+// decode kernel's integer sums do. Lanes ≥ n are left alone (zero).
+void roundPanelQ8(float* P, int64_t K, int64_t n, int64_t TP);
+
 }  // namespace glm5

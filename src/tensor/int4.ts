@@ -3,6 +3,11 @@
 // least-squares one for the best of 19 candidate roundings (Q4_0 takes d = max/−8): on the bundled model's
 // weights the relative RMS error drops from 0.0856 (Q4_0's rule) to 0.0806.
 //
+// Products with int4 weights round their activations too (llama.cpp's Q4_0 x Q8_0): each row of x, per 32 columns,
+// to 8-bit integers with an f32 scale (quantizeQ8), so that decode multiplies bytes exactly and applies both
+// scales once per group: y = Σ_g fround(d_g · dx_g) · Σ_{c in g} q_c · qx_c. The transposed product (matmulT)
+// multiplies the exact weights q·d instead (its sums run along rows, across the groups).
+//
 // Packing, chosen so that SIMD decode needs no shuffles: a row is ceil(cols/64) blocks of 32 bytes; in a
 // block, little-endian dword j (j < 8) holds the weights 8k + j of the block in its nibble k (bits 4k..4k+3),
 // two's complement. One 8-lane vector of dwords thus yields 8 consecutive weights per nibble position; the
@@ -36,6 +41,37 @@ export function int4Set(data: Uint8Array, cols: number, r: number, c: number, q:
   const [o, s] = nibbleAt(c);
   const i = r * int4RowBytes(cols) + o;
   data[i] = data[i]! | ((q & 15) << s);
+}
+
+/** The signed values q of row r. */
+export function int4RowValues(data: Uint8Array, cols: number, r: number, out: Int8Array): void {
+  const base = r * int4RowBytes(cols);
+  for (let c = 0; c < cols; c++) {
+    const [o, s] = nibbleAt(c);
+    const v = (data[base + o]! >>> s) & 15;
+    out[c] = v >= 8 ? v - 16 : v;
+  }
+}
+
+/** Round half away from zero, spelled out (Math.round rounds halves up; the native code repeats this). */
+function roundHalfAway(x: number): number {
+  const t = Math.trunc(x);
+  return Math.abs(x - t) >= 0.5 ? t + Math.sign(x) : t;
+}
+
+/**
+ * Activations of int4 products, per group of 32 columns of x[off, off + n): d = amax/127, qx = round(x/d), in f32
+ * (llama.cpp's Q8_0 rule with an f32 scale). q gets n values, d one per group.
+ */
+export function quantizeQ8(x: ArrayLike<number>, off: number, n: number, q: Int8Array, d: Float32Array): void {
+  for (let g = 0, c0 = 0; c0 < n; g++, c0 += INT4_GROUP) {
+    const c1 = Math.min(n, c0 + INT4_GROUP);
+    let amax = 0;
+    for (let c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(x[off + c]!));
+    const dd = Math.fround(amax / 127), id = dd > 0 ? Math.fround(1 / dd) : 0;
+    d[g] = dd;
+    for (let c = c0; c < c1; c++) q[c] = Math.max(-127, Math.min(127, roundHalfAway(Math.fround(x[off + c]! * id))));
+  }
 }
 
 /** Row r as f32: q·d (exact). */

@@ -1,5 +1,6 @@
 // Scalar element conversions shared by every ISA (tails, gathers, the generic path). Exact.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include "../kernels.h"
@@ -47,6 +48,15 @@ static inline int q4At(const uint8_t* p, int64_t c) {
   const int64_t i = c & 63, k = i >> 3;
   const int v = (p[(c >> 6) * 32 + 4 * (i & 7) + (k >> 1)] >> ((k & 1) * 4)) & 15;
   return v >= 8 ? v - 16 : v;
+}
+
+// An activation times 1/d rounded half away from zero to [−127, 127] (int4.ts quantizeQ8; NaN → 0).
+static inline int q8Round(float v) {
+  if (!(v == v)) return 0;
+  v = v < -127.f ? -127.f : v > 127.f ? 127.f : v;
+  int t = int(v);
+  if (std::fabs(v - float(t)) >= 0.5f) t += v > 0.f ? 1 : -1;
+  return t;
 }
 
 // Element c of a weight row starting at `p`, unscaled (fp8 as value/256, int8/int4 as the integer).

@@ -1,7 +1,12 @@
 // int4 kernels (format in kernels.h / src/tensor/int4.ts), written once over the SIMD vocabulary S like
-// kernels_impl.h and called from its format switches. Weights are decoded in registers: S::q4dec turns one
-// 32-byte block into 64/VL vectors of q·2^28 (shift + mask + convert, no shuffles), and each group's scale
-// (f16 → f32, times S::Q4INV, converted SC blocks of a row at a time) is applied once per 32 columns.
+// kernels_impl.h and called from its format switches.
+// Decode (gemv) multiplies bytes: the activations are rounded to 8-bit integers per 32 columns (prepQ8, the
+// reference's quantizeQ8) and laid out in the order a block's nibbles lie, so S::q4dotRow sums u·qx exactly in
+// int32 (u = q + 8, a byte multiply-add) and applies d·dx once per group — about 18 instructions per 64 weights
+// against 45 for decoding to f32, which kept int4 compute-bound at about int8's speed.
+// The other products decode weights to f32 in registers (S::q4dec: one 32-byte block → 64/VL vectors of q·2^28,
+// shift + mask + convert, no shuffles), each group's scale applied once per 32 columns; panels of int4 products
+// hold activations already rounded (roundPanelQ8, by the drivers).
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -22,21 +27,38 @@ struct Q4 {
   static int64_t nBlocks(const WeightRef& w) { return (w.cols + INT4_BLOCK - 1) / INT4_BLOCK; }
   static int64_t nGroups(const WeightRef& w) { return (w.cols + INT4_GROUP - 1) / INT4_GROUP; }
 
-  // The scales of blocks [b0, b0 + n) of row r, two per block, times S::Q4INV; 0 past the row's last group.
-  static void rowScales(const WeightRef& w, int64_t r, int64_t b0, int64_t n, float* out) {
+  // The scales of blocks [b0, b0 + n) of row r, two per block, times mul; 0 past the row's last group.
+  static void rowScales(const WeightRef& w, int64_t r, int64_t b0, int64_t n, float* out, float mul = S::Q4INV) {
     const int64_t G = nGroups(w), ng = std::min(2 * n, G - 2 * b0);
-    S::h2f(w.hscales + r * G + 2 * b0, ng, S::Q4INV, out);
+    S::h2f(w.hscales + r * G + 2 * b0, ng, mul, out);
     for (int64_t i = ng; i < 2 * n; i++) out[i] = 0.f;
   }
 
-  // One block against x[0, 64): a = first group's dot product (lanes), c = second group's.
-  __attribute__((always_inline)) static void blockDot(const uint8_t* p, const float* x, V& a, V& c) {
-    V w[NB];
-    S::q4dec(p, w);
-    a = S::mul(w[0], S::load(x));
-    for (int i = 1; i < NH; i++) a = S::fma(w[i], S::load(x + i * VL), a);
-    c = S::mul(w[NH], S::load(x + NH * VL));
-    for (int i = NH + 1; i < NB; i++) c = S::fma(w[i], S::load(x + i * VL), c);
+  // ---- activations of decode products: quantizeQ8 of int4.ts, laid out for S::q4dotRow ---------------------------
+  // Per 64-column block b: xq[64b, +32) = the values under the block's low nibbles (byte 4j + m ↔ column 16m + j),
+  // xq[64b + 32, +32) those under the high nibbles (↔ column 16m + 8 + j); xc[16b] = 8·Σ qx over the block's first
+  // group and xc[16b + 8] over its second, other entries 0 (weights are read as u = q + 8: Σ q·qx = Σ u·qx − 8·Σ qx);
+  // dx[g] = the group's scale, 0 for the padding group of a block. Same f32 operations as the reference.
+  static void prepQ8(const float* x, int64_t cols, int8_t* xq, int32_t* xc, float* dx) {
+    const int64_t nb = (cols + INT4_BLOCK - 1) / INT4_BLOCK;
+    std::fill(xq, xq + nb * INT4_BLOCK, int8_t(0));
+    std::fill(xc, xc + nb * 16, 0);
+    std::fill(dx, dx + 2 * nb, 0.f);
+    for (int64_t c0 = 0, g = 0; c0 < cols; c0 += INT4_GROUP, g++) {
+      const int64_t c1 = std::min(cols, c0 + INT4_GROUP);
+      float amax = 0.f;
+      for (int64_t c = c0; c < c1; c++) amax = std::max(amax, std::fabs(x[c]));
+      const float d = amax / 127.0f, id = d > 0.f ? 1.0f / d : 0.f;
+      dx[g] = d;
+      int32_t sum = 0;
+      for (int64_t c = c0; c < c1; c++) {
+        const int q = q8Round(x[c] * id);
+        const int64_t i = c & 63;
+        xq[(c >> 6) * INT4_BLOCK + ((i >> 3) & 1) * 32 + 4 * (i & 7) + (i >> 4)] = int8_t(q);
+        sum += q;
+      }
+      xc[(g >> 1) * 16 + (g & 1) * 8] = 8 * sum;
+    }
   }
 
   // Block b of row p dequantised (q·d, exact) into out[0, 64).
@@ -46,35 +68,35 @@ struct Q4 {
     for (int i = 0; i < NB; i++) S::store(out + i * VL, S::mul(w[i], S::set1(i < NH ? sa : sb)));
   }
 
-  // ---- gemv: y[r - r0] = W[r] · x (decode) ----------------------------------------------------------------
+  // ---- gemv: y[r - r0] = W[r] · x (decode), x rounded per 32 columns (prepQ8) -------------------------------------
   // A row at a time, front to back, each cache line prefetched AHEAD bytes in advance (rows are contiguous, so
-  // across row ends too); the scale stream (1/8 of the bytes) likewise. A partial last block reads a
-  // zero-padded copy of x's tail (the packed padding is zero as well).
+  // across row ends too; inside S::q4dotRow); the scale stream (1/8 of the bytes) likewise. Each call rounds x
+  // once into thread-local buffers (cols values: ≤ 1% of a task's work at the model's shapes).
   static void gemv(const WeightRef& w, const float* x, float* y, int64_t r0, int64_t r1) {
-    const int64_t nb = nBlocks(w), full = w.cols / INT4_BLOCK, rb = w.rowBytes(), G = nGroups(w);
-    alignas(64) float xt[INT4_BLOCK];
-    for (int64_t i = 0; i < INT4_BLOCK; i++) xt[i] = full * INT4_BLOCK + i < w.cols ? x[full * INT4_BLOCK + i] : 0.f;
+    const int64_t nb = nBlocks(w), rb = w.rowBytes(), G = nGroups(w);
+    thread_local std::vector<int8_t> xqBuf;
+    thread_local std::vector<int32_t> xcBuf;
+    thread_local std::vector<float> dxBuf;
+    if (int64_t(xqBuf.size()) < nb * INT4_BLOCK) xqBuf.resize(size_t(nb * INT4_BLOCK)), xcBuf.resize(size_t(nb * 16)), dxBuf.resize(size_t(nb * 2));
+    int8_t* xq = xqBuf.data();
+    int32_t* xc = xcBuf.data();
+    float* dx = dxBuf.data();
+    prepQ8(x, w.cols, xq, xc, dx);
     for (int64_t o = 0; o < std::min(AHEAD, (r1 - r0) * rb); o += 64) S::prefetch(w.data + r0 * rb + o);
     alignas(64) float sc[2 * SC];
     for (int64_t r = r0; r < r1; r++) {
       const uint8_t* p = w.data + r * rb;
       const uint8_t* hs = reinterpret_cast<const uint8_t*>(w.hscales + r * G);
-      V t0 = S::zero(), t1 = S::zero();
+      float tot = 0.f;
       for (int64_t b0 = 0; b0 < nb; b0 += SC) {
         const int64_t n = std::min(SC, nb - b0);
         S::prefetch(hs + 4 * b0 + AHEAD / 8);
         S::prefetch(hs + 4 * b0 + AHEAD / 8 + 64);
-        rowScales(w, r, b0, n, sc);
-        for (int64_t i = 0; i < n; i++) {
-          const int64_t b = b0 + i;
-          if (!(b & 1)) S::prefetch(p + b * 32 + AHEAD);
-          V a, c;
-          blockDot(p + b * 32, b < full ? x + b * INT4_BLOCK : xt, a, c);
-          t0 = S::fma(a, S::set1(sc[2 * i]), t0);
-          t1 = S::fma(c, S::set1(sc[2 * i + 1]), t1);
-        }
+        rowScales(w, r, b0, n, sc, 1.0f);
+        for (int64_t i = 0; i < 2 * n; i++) sc[i] *= dx[2 * b0 + i];
+        tot += S::q4dotRow(p + 32 * b0, xq + INT4_BLOCK * b0, xc + 16 * b0, sc, n);
       }
-      y[r - r0] = S::hsum(S::add(t0, t1));
+      y[r - r0] = tot;
     }
   }
 

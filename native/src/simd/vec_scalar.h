@@ -37,6 +37,21 @@ struct VecScalar {
   static void q4dec(const uint8_t* p, V* out) {
     for (int i = 0; i < 64; i++) out[i] = float(q4At(p, i));
   }
+  // int4 decode (see x86/q4dot_avx2.h): per block, exact integer sums of u·qx − 8·Σqx per group, times the group's scale.
+  static float q4dotRow(const uint8_t* p, const int8_t* xq, const int32_t* xc, const float* sc, int64_t n) {
+    float tot = 0.f;
+    for (int64_t b = 0; b < n; b++) {
+      int32_t sa = -xc[16 * b], sb = -xc[16 * b + 8];
+      for (int i = 0; i < 32; i++) {
+        const int u = p[32 * b + i] ^ 0x88;
+        const int v = (u & 15) * xq[64 * b + i] + (u >> 4) * xq[64 * b + 32 + i];
+        if ((i & 3) < 2) sa += v;
+        else sb += v;
+      }
+      tot += float(sa) * sc[2 * b] + float(sb) * sc[2 * b + 1];
+    }
+    return tot;
+  }
   static void h2f(const uint16_t* h, int64_t n, float mul, float* out) {
     for (int64_t i = 0; i < n; i++) out[i] = f16ToF32(h[i]) * mul;
   }

@@ -2,6 +2,7 @@
 #pragma once
 #include <immintrin.h>
 #include "../simd/convert.h"
+#include "q4dot_avx2.h"
 
 namespace glm5 {
 
@@ -67,6 +68,10 @@ struct VecAvx2 {
     out[5] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_slli_epi32(v, 8), m));
     out[6] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_slli_epi32(v, 4), m));
     out[7] = _mm256_cvtepi32_ps(_mm256_and_si256(v, m));
+  }
+  // int4 decode: a row's blocks against prepared activations (q4dot_avx2.h).
+  static float q4dotRow(const uint8_t* p, const int8_t* xq, const int32_t* xc, const float* sc, int64_t n) {
+    return q4dotRowAvx2(p, xq, xc, sc, n);
   }
   // out[i] = f16 h[i] · mul for i < n.
   static void h2f(const uint16_t* h, int64_t n, float mul, float* out) {

@@ -2,6 +2,7 @@
 #pragma once
 #include <immintrin.h>
 #include "../simd/convert.h"
+#include "q4dot_avx2.h"
 
 namespace glm5 {
 
@@ -65,6 +66,11 @@ struct VecAvx512 {
       const __m512i cnt = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(28 - 8 * k)), _mm256_set1_epi32(24 - 8 * k), 1);
       out[k] = _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_sllv_epi32(v, cnt), m));
     }
+  }
+  // int4 decode: a row's blocks against prepared activations, with the AVX2 kernel (q4dot_avx2.h): decode is
+  // bound by memory bandwidth there already.
+  static float q4dotRow(const uint8_t* p, const int8_t* xq, const int32_t* xc, const float* sc, int64_t n) {
+    return q4dotRowAvx2(p, xq, xc, sc, n);
   }
   // out[i] = f16 h[i] · mul for i < n.
   static void h2f(const uint16_t* h, int64_t n, float mul, float* out) {

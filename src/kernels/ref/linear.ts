@@ -1,11 +1,14 @@
 // Reference linear ops: dequantise one weight row at a time, accumulate in f64 (JS numbers).
 
 import { dequantRow, sliceRows, type LinearWeight } from '../../tensor/weight.js';
+import { f16ToF32 } from '../../tensor/dtype.js';
+import { int4Groups, int4RowValues, quantizeQ8, INT4_GROUP } from '../../tensor/int4.js';
 import type { HeadMatmulArgs } from '../interface.js';
 
 export function matmul(x: Float32Array, T: number, w: LinearWeight): Float32Array {
   const { rows, cols } = w;
   if (x.length < T * cols) throw new Error(`matmul ${w.name}: x has ${x.length} values, need ${T}x${cols}`);
+  if (w.format === 'int4') return matmulInt4(x, T, w);
   const y = new Float32Array(T * rows);
   const row = new Float32Array(cols);
   for (let r = 0; r < rows; r++) {
@@ -58,6 +61,27 @@ export function headMatmul(a: HeadMatmulArgs): Float32Array {
     }
     const yh = a.transposed ? matmulT(x, a.T, wh) : matmul(x, a.T, wh);
     for (let t = 0; t < a.T; t++) y.set(yh.subarray(t * outW, (t + 1) * outW), (t * a.heads + h) * outW);
+  }
+  return y;
+}
+
+/** int4 weights: x rounded per 32 columns (quantizeQ8), integer sums per group, both scales once per group. */
+function matmulInt4(x: Float32Array, T: number, w: LinearWeight): Float32Array {
+  const { rows, cols } = w, G = int4Groups(cols);
+  const y = new Float32Array(T * rows);
+  const qx = new Int8Array(T * cols), dx = new Float32Array(T * G), q = new Int8Array(cols);
+  for (let t = 0; t < T; t++) quantizeQ8(x, t * cols, cols, qx.subarray(t * cols), dx.subarray(t * G));
+  for (let r = 0; r < rows; r++) {
+    int4RowValues(w.data, cols, r, q);
+    for (let t = 0; t < T; t++) {
+      let acc = 0;
+      for (let g = 0; g < G; g++) {
+        let s = 0;
+        for (let c = g * INT4_GROUP; c < Math.min(cols, (g + 1) * INT4_GROUP); c++) s += q[c]! * qx[t * cols + c]!;
+        acc += Math.fround(f16ToF32(w.halfScales![r * G + g]!) * dx[t * G + g]!) * s;
+      }
+      y[t * rows + r] = acc;
+    }
   }
   return y;
 }
