@@ -1,8 +1,9 @@
 // Long-context kernels vs the TypeScript reference, for every ISA this CPU can run: the indexer's GEMM path
 // (≥ 8 scored rows: packed key chunks) and its few-row path, over f32 / bf16 / fp8 keys, contiguous and paged;
 // the linear top-k selection on ties and on scores of one magnitude (its second radix level); attention
-// over a bf16 latent cache (sparse and dense, paged). Guard margins around every output. Also the cache
-// row encodings (bf16 rounding, e4m3 codes, power-of-two fp8 scales).
+// over a bf16 latent cache (sparse and dense, paged); readCache (the expanded form's widening gather). Guard
+// margins around every output. Also the cache row encodings (bf16 rounding, e4m3 codes, power-of-two fp8
+// scales).
 //
 // Tolerances: attention 2e-5 · max|v| (as kernels-native); indexer: same count, distinct visible keys, and
 // every chosen key's f64 score (from the keys as stored) within 1e-5 · Σ|terms| of the k-th best; exact sets
@@ -173,6 +174,20 @@ describe('long-context kernels vs reference', { skip }, () => {
         // 12K keys of one magnitude: the top 12 bits hold a few bins; the second radix level splits the boundary.
         runIndexerCase({ T: 9, L: 12000, heads: 2, dim: 8, topk: 2048, type: 'f32', narrow: true });
       });
+      it('readCache: columns of f32 / bf16 rows, contiguous and paged, exact', () => {
+        addon!.setIsa(isa);
+        for (const type of ['f32', 'bf16'] as RowType[])
+          for (const paged of [0, 16]) {
+            const L = 300, width = 40, pages = paged ? pagesFor(L, paged, 3) : undefined;
+            const rows = stored(type, randn(physRows(pages, L) * width), width);
+            const args = { data: rows.data as Float32Array | Uint16Array, width, L, from: 7, n: 30, pages };
+            const want = refOps.readCache(args);
+            const buf = new Float32Array(L * 30 + 32).fill(-12345.5);
+            addon!.readCache(buf.subarray(16, 16 + L * 30), args.data, width, L, 7, 30, pages?.table ?? null, pages?.blockSize ?? 0);
+            assert.ok(buf.subarray(0, 16).every((v) => v === -12345.5) && buf.subarray(16 + L * 30).every((v) => v === -12345.5), 'readCache guard');
+            assert.deepEqual(Array.from(buf.subarray(16, 16 + L * 30)), Array.from(want), `readCache ${type} paged ${paged}`);
+          }
+      });
       it('attention over a bf16 latent cache: sparse and dense, contiguous and paged', () => {
         addon!.setIsa(isa);
         runAttentionCase({ T: 3, L: 300, heads: 16, dk: 72, dv: 64, K: 200 });
@@ -190,8 +205,7 @@ describe('cache row encodings', () => {
     const src = Float32Array.from([...randn(1000, 50), 0, -0, 1e-40, 65504, 3.4e38, -1.5, 1 + 2 ** -8, 1 + 3 * 2 ** -8]);
     const st = new RowStore('bf16', src.length, 1);
     st.write(0, src, 0, 1);
-    const back = new Float32Array(src.length);
-    st.readRows(0, 1, back, 0);
+    const back = refOps.readCache({ data: st.data as Uint16Array, width: src.length, L: 1, from: 0, n: src.length });
     for (let i = 0; i < src.length; i++) {
       assert.equal((st.data as Uint16Array)[i], f32ToBf16(src[i]!), `element ${i}`);
       assert.equal(back[i], bf16ToF32(f32ToBf16(src[i]!)));

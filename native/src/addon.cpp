@@ -329,6 +329,19 @@ int64_t pagedRows(const Args& a, size_t i, int64_t L, const int32_t** table, int
   return (maxBlock + 1) * *blockSize;
 }
 
+Napi::Value ReadCache(const Napi::CallbackInfo& info) {
+  Args a{info, "readCache"};
+  const int64_t width = a.cnt(2), L = a.cnt(3), from = a.cnt(4), n = a.cnt(5);
+  if (from + n > width) a.range("columns [" + std::to_string(from) + ", " + std::to_string(from + n) + ") outside a row of " + std::to_string(width));
+  const int32_t* table = nullptr;
+  int64_t B = 0, rows = L;
+  if (!a.isNull(6)) rows = pagedRows(a, 6, L, &table, &B);
+  Kv t;
+  const void* data = a.cache(1, rows * width, &t, false);
+  readCache(data, t, width, L, from, n, table, B, prefault(a.f32(0, L * n), L * n));
+  return info.Env().Undefined();
+}
+
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   Args a{info, "attention"};
   AttentionArgs r{};
@@ -477,6 +490,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("siluMul", SiluMul);
   fn("addInPlace", AddInPlace);
   fn("copyBlocks", CopyBlocks);
+  fn("readCache", ReadCache);
   fn("matmulMany", MatmulMany);
   fn("softmax", Softmax);
   fn("topk", Topk);

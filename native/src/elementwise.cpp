@@ -4,6 +4,7 @@
 #include <vector>
 #include "ops.h"
 #include "pool.h"
+#include "simd/convert.h"
 
 namespace glm5 {
 
@@ -40,6 +41,23 @@ void selectTopk(uint64_t* keys, int64_t n, int64_t k, int32_t* out) {
   if (k < n) std::nth_element(keys, keys + (k - 1), keys + n, std::greater<uint64_t>());
   std::sort(keys, keys + k, std::greater<uint64_t>());
   for (int64_t j = 0; j < k; j++) out[j] = int32_t(0xffffffffu - uint32_t(keys[j] & 0xffffffffu));
+}
+
+void readCache(const void* data, Kv t, int64_t width, int64_t L, int64_t from, int64_t n, const int32_t* table, int64_t B,
+               float* out) {
+  constexpr int64_t ROWS = 256;  // rows per task
+  parallelFor((L + ROWS - 1) / ROWS, [&](int64_t task, int) {
+    for (int64_t s = task * ROWS; s < std::min(L, (task + 1) * ROWS); s++) {
+      const int64_t r = table ? int64_t(table[s / B]) * B + s % B : s;
+      float* o = out + s * n;
+      if (t == Kv::F32) {
+        std::copy_n(static_cast<const float*>(data) + r * width + from, n, o);
+      } else {
+        const uint16_t* p = static_cast<const uint16_t*>(data) + r * width + from;
+        for (int64_t i = 0; i < n; i++) o[i] = bf16ToF32(p[i]);
+      }
+    }
+  });
 }
 
 void topk(const float* x, int64_t T, int64_t N, int64_t k, int32_t* out) {

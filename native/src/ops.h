@@ -44,6 +44,10 @@ void addInPlace(float* a, const float* b, int64_t n);
 // dst[r·drs + b·dbs + i] = src[r·srs + b·sbs + i] for r < rows, b < blocks, i < n (pointers at the offsets).
 void copyBlocks(const float* src, int64_t srs, int64_t sbs, float* dst, int64_t drs, int64_t dbs, int64_t rows,
                 int64_t blocks, int64_t n);
+// out[s·n + i] = element from + i of logical row s < L of a [rows, width] cache of type t (f32 or bf16, widened),
+// row s at table[s / B]·B + s % B when paged (table non-null).
+void readCache(const void* data, Kv t, int64_t width, int64_t L, int64_t from, int64_t n, const int32_t* table, int64_t B,
+               float* out);
 void softmax(float* x, int64_t T, int64_t N);
 void topk(const float* x, int64_t T, int64_t N, int64_t k, int32_t* out);
 

@@ -86,6 +86,18 @@ export interface IndexerArgs {
   readonly pages?: Pages;
 }
 
+/** Columns [from, from + n) of logical rows [0, L) of a [rows, width] f32 or bf16 cache, widened to f32 [L, n]. */
+export interface CacheReadArgs {
+  readonly data: Float32Array | Uint16Array;
+  readonly width: number;
+  readonly L: number;
+  readonly from: number;
+  readonly n: number;
+  /** Paged rows (absent: row s is row s). */
+  readonly pages?: Pages;
+  readonly out?: Float32Array;
+}
+
 export interface MoeArgs {
   /** [T, D] */
   readonly x: Float32Array;
@@ -180,6 +192,8 @@ export interface Ops {
   rope(args: RopeArgs): void;
   /** silu(gate) ⊙ up, elementwise. */
   siluMul(gate: Float32Array, up: Float32Array, out?: Float32Array): Float32Array;
+  /** Cache rows in position order as f32 (the expanded MLA form's latent c and k_pe): see CacheReadArgs. */
+  readCache(args: CacheReadArgs): Float32Array;
   /** Strided block copy (assembling per-head K, splitting columns): see CopyArgs. */
   copyBlocks(args: CopyArgs): void;
   /** a += b, in place. */

@@ -1,7 +1,7 @@
 // Ops backed by the C++ addon (native/src). Thin marshalling only: typed arrays and LinearWeight fields
 // are passed straight through (no copies); outputs are allocated here and filled by the addon.
 
-import { outArray, type AttentionArgs, type CacheArray, type CopyArgs, type HeadMatmulArgs, type IndexerArgs, type MoeArgs, type Ops, type RopeArgs } from './interface.js';
+import { outArray, type AttentionArgs, type CacheArray, type CacheReadArgs, type CopyArgs, type HeadMatmulArgs, type IndexerArgs, type MoeArgs, type Ops, type RopeArgs } from './interface.js';
 import { quantizeInt8, type LinearWeight, type WeightFormat } from '../tensor/weight.js';
 import { int4Groups, int4RowBytes } from '../tensor/int4.js';
 import { nativeAddon } from './native-addon.js';
@@ -33,6 +33,9 @@ export interface NativeKernels {
     positions: Int32Array, theta: number, interleaved: boolean): void;
   siluMul(out: Float32Array, gate: Float32Array, up: Float32Array): void;
   addInPlace(a: Float32Array, b: Float32Array): void;
+  /** out [L, n] = columns [from, from + n) of logical rows [0, L) of a [rows, width] f32 / bf16 cache. */
+  readCache(out: Float32Array, data: Float32Array | Uint16Array, width: number, L: number, from: number, n: number,
+    table: Int32Array | null, blockSize: number): void;
   copyBlocks(src: Float32Array, srcOffset: number, srcRowStride: number, srcBlockStride: number, dst: Float32Array,
     dstOffset: number, dstRowStride: number, dstBlockStride: number, rows: number, blocks: number, n: number): void;
   softmax(x: Float32Array, T: number, N: number): void;
@@ -122,6 +125,11 @@ export function nativeOps(): Ops | null {
       const y = outArray(out, gate.length, 'siluMul');
       n.siluMul(y, gate, up);
       return y;
+    },
+    readCache(a: CacheReadArgs): Float32Array {
+      const out = outArray(a.out, a.L * a.n, 'readCache');
+      n.readCache(out, a.data, a.width, a.L, a.from, a.n, a.pages?.table ?? null, a.pages?.blockSize ?? 0);
+      return out;
     },
     copyBlocks(a: CopyArgs): void {
       n.copyBlocks(a.src, a.srcOffset, a.srcRowStride, a.srcBlockStride, a.dst, a.dstOffset, a.dstRowStride, a.dstBlockStride,

@@ -3,8 +3,8 @@
 //   bf16 — both rounded to bf16 (round to nearest even): half the bytes; the kernels widen exactly.
 //   fp8  — bf16 latent rows, indexer keys as e4m3 with one power-of-two f32 scale per 128 columns of a key
 //          (DeepSeek-V3.2's indexer cache: scale = 2^⌈log2(amax / 448)⌉, so value × scale is exact in f32).
-// Kernels read every type in place (kernels/interface.ts CacheArray); only the expanded MLA form widens a
-// range of latent rows back to f32 (`readRows`).
+// Kernels read every type in place (kernels/interface.ts CacheArray); the expanded MLA form widens the latent
+// rows it expands with the readCache op.
 
 import { KV_SCALE_BLOCK, type CacheArray } from '../kernels/interface.js';
 
@@ -102,19 +102,6 @@ export class RowStore {
       this.scales![row * this.blocks + b] = scale;
       const inv = 1 / scale;
       for (let c = c0; c < c1; c++) d[row * W + c] = e4m3Code(src[off + c]! * inv);
-    }
-  }
-
-  /** Widens rows [row, row + n) to f32 into out at element `outOffset` (latent rows for the expanded form). */
-  readRows(row: number, n: number, out: Float32Array, outOffset: number): void {
-    const W = this.width, from = row * W, len = n * W;
-    if (this.type === 'f32') {
-      out.set((this.data as Float32Array).subarray(from, from + len), outOffset);
-    } else if (this.type === 'bf16') {
-      const o = new Uint32Array(out.buffer, out.byteOffset + outOffset * 4, len), s = this.data as Uint16Array;
-      for (let i = 0; i < len; i++) o[i] = s[from + i]! << 16;
-    } else {
-      throw new Error('readRows: fp8 rows are indexer keys, read by the indexer kernel only');
     }
   }
 }

@@ -57,14 +57,6 @@ export class SequenceCache implements KvCache {
     return { data: g.data, scales: g.scales };
   }
 
-  latentRows(layer: number, L: number, out: () => Float32Array): Float32Array {
-    const g = this.latentRowsByLayer[layer]!;
-    if (g.data instanceof Float32Array) return g.data.subarray(0, L * g.width);
-    const dst = out();
-    g.readRows(0, L, dst, 0);
-    return dst;
-  }
-
   /** Called once at the end of a forward call over T new positions. */
   commit(T: number): void {
     this.length += T;

@@ -48,8 +48,6 @@ export interface KvCache {
   writeIndexKeys(layer: number, rows: Float32Array, rowOffset: number, T: number): void;
   latent(layer: number): LatentStore;
   indexKeys(layer: number): KeyStore;
-  /** Positions [0, L) of a layer's latent rows as one contiguous [L, C+R] array (a view, or a copy into `out`). */
-  latentRows(layer: number, L: number, out: () => Float32Array): Float32Array;
   /** Called once at the end of a step over T new positions. */
   commit(T: number): void;
 }

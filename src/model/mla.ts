@@ -88,13 +88,16 @@ function expanded(ctx: StepContext, layer: number, w: AttentionWeights, q: Float
   const { cfg, ops, ws } = ctx;
   const H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, C = cfg.kvLoraRank, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
   const L = s.start + s.T;
-  const latent = s.cache.latentRows(layer, L, () => ws.get('latent.rows', L * (C + R))); // [L, C+R]
-  const kv = ops.matmul(columns(ops, latent, L, C + R, 0, C, ws.get('latent.c', L * C)), L, w.kvB, ws.get('mla.kv', L * H * (Dn + Dv))); // [L, H, Dn+Dv]
+  // The cached latent rows of positions [0, L), widened to f32 (in place for f32, through the block table).
+  const latent = s.cache.latent(layer), rows = { data: latent.data, width: C + R, L, pages: latent.pages };
+  const c = ops.readCache({ ...rows, from: 0, n: C, out: ws.get('latent.c', L * C) }); // [L, C]
+  const kpe = ops.readCache({ ...rows, from: C, n: R, out: ws.get('latent.kpe', L * R) }); // [L, R]
+  const kv = ops.matmul(c, L, w.kvB, ws.get('mla.kv', L * H * (Dn + Dv))); // [L, H, Dn+Dv]
   const K = ws.get('mla.K', L * H * Dq); // [L, H, Dn+R]: per-head k_nope, shared k_pe
   const V = ws.get('mla.V', L * H * Dv); // [L, H, Dv]
   const per = { rows: L, blocks: H };
   ops.copyBlocks({ ...per, src: kv, srcOffset: 0, srcRowStride: H * (Dn + Dv), srcBlockStride: Dn + Dv, dst: K, dstOffset: 0, dstRowStride: H * Dq, dstBlockStride: Dq, n: Dn });
-  ops.copyBlocks({ ...per, src: latent, srcOffset: C, srcRowStride: C + R, srcBlockStride: 0, dst: K, dstOffset: Dn, dstRowStride: H * Dq, dstBlockStride: Dq, n: R });
+  ops.copyBlocks({ ...per, src: kpe, srcOffset: 0, srcRowStride: R, srcBlockStride: 0, dst: K, dstOffset: Dn, dstRowStride: H * Dq, dstBlockStride: Dq, n: R });
   ops.copyBlocks({ ...per, src: kv, srcOffset: Dn, srcRowStride: H * (Dn + Dv), srcBlockStride: Dn + Dv, dst: V, dstOffset: 0, dstRowStride: H * Dv, dstBlockStride: Dv, n: Dv });
   const r0 = s.row0, r1 = s.row0 + s.T;
   ops.attention({

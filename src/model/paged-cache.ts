@@ -1,8 +1,8 @@
 // Paged storage of the model's cache: fixed-size blocks of positions in one pool per layer, shared by
 // every sequence, and per-sequence views that address it through a block table. A block holds, per
 // layer, B latent rows [C+R] and, for full-indexer layers, B indexer keys [Di] — the same rows as the
-// contiguous SequenceCache. Kernels read blocks in place (the table goes to attention and the indexer);
-// only the expanded (prefill) form gathers a sequence's latent rows, as it re-expands them anyway.
+// contiguous SequenceCache. Kernels read blocks in place (the table goes to attention, the indexer and the
+// expanded form's readCache).
 //
 // Which blocks a sequence owns, and block sharing between sequences, is the engine's business
 // (engine/block-manager.ts): the pool only stores rows, the view only maps positions to rows.
@@ -150,12 +150,6 @@ export class PagedSequence implements KvCache {
     const data = this.pool.indexKeys[layer];
     if (!data) throw new Error(`layer ${layer} has no indexer key cache (shared indexer)`);
     return { data: data.data, scales: data.scales, pages: { table: this.table, blockSize: this.pool.blockSize } };
-  }
-
-  latentRows(layer: number, L: number, out: () => Float32Array): Float32Array {
-    const dst = out(), src = this.pool.latent[layer]!, W = this.pool.latentWidth, B = this.pool.blockSize, table = this.table;
-    for (let p = 0; p < L; p += B) src.readRows(table[p / B]! * B, Math.min(B, L - p), dst, p * W);
-    return dst;
   }
 
   commit(T: number): void {

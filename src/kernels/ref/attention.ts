@@ -1,6 +1,6 @@
 // Reference masked softmax attention and the DSA indexer (scores in f64, softmax in f64).
 
-import { KV_SCALE_BLOCK, type AttentionArgs, type CacheArray, type IndexerArgs, type KeyMask, type Pages } from '../interface.js';
+import { KV_SCALE_BLOCK, outArray, type AttentionArgs, type CacheArray, type CacheReadArgs, type IndexerArgs, type KeyMask, type Pages } from '../interface.js';
 import { bf16ToF32, E4M3_TABLE } from '../../tensor/dtype.js';
 import { topkRow } from './elementwise.js';
 import { maxOf } from '../../tensor/arrays.js';
@@ -43,6 +43,17 @@ function keyElements(keys: CacheArray, scales: Float32Array | undefined, dim: nu
   }
   const e = elements(keys);
   return (r, i) => e(r * dim + i);
+}
+
+export function readCache(a: CacheReadArgs): Float32Array {
+  if (a.from + a.n > a.width) throw new RangeError(`readCache: columns [${a.from}, ${a.from + a.n}) outside a row of ${a.width}`);
+  const out = outArray(a.out, a.L * a.n, 'readCache'), at = elements(a.data);
+  for (let s = 0; s < a.L; s++) {
+    const o = pagedRow(a.pages, s) * a.width + a.from;
+    if (o + a.n > a.data.length) throw new RangeError(`readCache: row ${s} past the end of the cache`);
+    for (let i = 0; i < a.n; i++) out[s * a.n + i] = at(o + i);
+  }
+  return out;
 }
 
 export function attention(a: AttentionArgs): Float32Array {

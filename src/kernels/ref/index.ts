@@ -5,7 +5,7 @@ import { gatherRows, headMatmul, matmul, matmulT } from './linear.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { rope } from './rope.js';
 import { addInPlace, copyBlocks, siluMul, softmax, topk } from './elementwise.js';
-import { attention, indexerTopk } from './attention.js';
+import { attention, indexerTopk, readCache } from './attention.js';
 import { moe } from './moe.js';
 import { quantizeInt4, quantizeInt8 } from '../../tensor/weight.js';
 
@@ -27,6 +27,7 @@ export const refOps: Ops = {
   layerNorm: (x, T, D, w, b, eps, out) => into(out, layerNorm(x, T, D, w, b, eps), 'layerNorm'),
   rope,
   siluMul: (g, u, out) => into(out, siluMul(g, u), 'siluMul'),
+  readCache,
   copyBlocks,
   addInPlace,
   softmax,
