@@ -1,7 +1,9 @@
 // npm run bench [-- --json] [--quick]: speed of the small preset at batch 1 against this machine's
 // measured limits (memory bandwidth, FMA peak), sparse-vs-dense decode at long context on the `long`
 // preset, the serving engine at 1 / 4 / 16 streams and its prefix cache (bench/serving.ts; `--only serving`
-// runs just that), the tokenizer, and llama.cpp on the same weights when it is set up (npm run bench:setup).
+// runs just that), the tokenizer, `--quantize int4` against bf16 (decode speed, held-out perplexity, peak RSS while
+// loading: bench/int4.ts; `--only int4` runs just that), and llama.cpp on the same weights when it is set up
+// (npm run bench:setup).
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,6 +84,12 @@ async function main() {
         llamaserver_batch16_ratio: llamaServer ? serving.throughput_tok_s[16]! / llamaServer[16]! : null,
       }));
     }
+    return;
+  }
+  if (args.only === 'int4') {
+    const { benchInt4, int4Keys, flashDir } = await import('./int4.js');
+    const b = benchInt4({ small: presetDir('small'), flash: flashDir(), ops, quick: args.quick, log });
+    if (args.json) console.log(JSON.stringify({ backend: ops.name, isa: start?.isa ?? null, threads: start?.threads ?? null, ...int4Keys(b) }));
     return;
   }
   const p = paramCounts(small);
@@ -212,6 +220,10 @@ async function main() {
   }
   if (llamaServer) log(`  ours / llama-server at 16 streams: ${(serving.throughput_tok_s[16]! / llamaServer[16]!).toFixed(2)}×`);
 
+  // --- --quantize int4: decode speed against bf16 / int8, held-out perplexity change, peak RSS while loading ---
+  const int4Bench = await import('./int4.js');
+  const int4 = int4Bench.benchInt4({ small: presetDir('small'), flash: int4Bench.flashDir(), ops, quick: args.quick, log });
+
   const end = measureMachineLimits();
   const limits: MachineLimits | null = start && end
     ? { ...start, bandwidthGBs: Math.max(start.bandwidthGBs, end.bandwidthGBs), fmaPeakGflops: Math.max(start.fmaPeakGflops, end.fmaPeakGflops) }
@@ -261,6 +273,7 @@ async function main() {
     llamaserver_tok_s: llamaServer,
     llamaserver_batch16_ratio: llamaServer ? serving.throughput_tok_s[16]! / llamaServer[16]! : null,
     tokenizer,
+    ...int4Bench.int4Keys(int4),
     peak_rss_mb: rss,
   };
   if (args.json) console.log(JSON.stringify(result));
