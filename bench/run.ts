@@ -1,9 +1,10 @@
-// npm run bench [-- --json] [--quick]: speed of the small preset at batch 1 against this machine's
+// npm run bench [-- --json] [--quick] [--long-131k]: speed of the small preset at batch 1 against this machine's
 // measured limits (memory bandwidth, FMA peak), sparse-vs-dense decode at long context on the `long`
-// preset, the serving engine at 1 / 4 / 16 streams and its prefix cache (bench/serving.ts; `--only serving`
-// runs just that), the tokenizer, `--quantize int4` against bf16 (decode speed, held-out perplexity, peak RSS while
-// loading: bench/int4.ts; `--only int4` runs just that), and llama.cpp on the same weights when it is set up
-// (npm run bench:setup).
+// preset, long prefill of 8K / 16K / 32K-token prompts on it (bench/long-prefill.ts; 128K with --long-131k;
+// `--only long` runs just that), the serving engine at 1 / 4 / 16 streams and its prefix cache
+// (bench/serving.ts; `--only serving` runs just that), the tokenizer, `--quantize int4` against bf16 (decode speed,
+// held-out perplexity, peak RSS while loading: bench/int4.ts; `--only int4` runs just that), and llama.cpp on the
+// same weights when it is set up (npm run bench:setup).
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +20,9 @@ import { Rng } from '../src/tensor/random.js';
 import { decodeBytesPerToken, paramCounts, prefillFlops } from './model-cost.js';
 import { minOf } from '../src/tensor/arrays.js';
 
-const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'long-131k': { type: 'boolean', default: false } },
+});
 const log = (s: string) => { if (!args.json) console.log(s); };
 const MODELS = join(fileURLToPath(new URL('.', import.meta.url)), '.models');
 
@@ -68,6 +71,14 @@ async function main() {
     const { benchPrefillInterference } = await import('./interference.js');
     const r = await benchPrefillInterference(GlmModel.load(presetDir('long'), { ops }), log);
     if (args.json) console.log(JSON.stringify({ backend: ops.name, prefill_interference_itl_ratio: r.paced.prefill_interference_itl_ratio, interference: r }));
+    return;
+  }
+  if (args.only === 'long') {
+    const { benchLongPrefillKeys } = await import('./long-prefill.js');
+    const r = await benchLongPrefillKeys({ full: args['long-131k'], threads: start?.threads ?? 2, log });
+    const end = measureMachineLimits();
+    const peak = Math.max(start?.fmaPeakGflops ?? 0, end?.fmaPeakGflops ?? 0);
+    if (args.json) console.log(JSON.stringify({ backend: ops.name, fma_peak_gflop_s: peak || null, ...longKeys(r, peak || null) }));
     return;
   }
   if (args.only === 'serving') {
@@ -157,6 +168,9 @@ async function main() {
       log(`decode at ${ctx}: sparse ${dsa[ctx]!.sparse_ms.toFixed(2)} ms/token, dense ${dsa[ctx]!.dense_ms.toFixed(2)} ms/token (dense/sparse ${(dsa[ctx]!.dense_ms / dsa[ctx]!.sparse_ms).toFixed(2)}×)`);
     }
   }
+
+  // --- long prefill: 8K / 16K / 32K-token prompts on the `long` preset (128K with --long-131k: minutes), llama-server at 16K ---
+  const longPrefill = args.quick ? null : await (await import('./long-prefill.js')).benchLongPrefillKeys({ full: args['long-131k'], threads: start?.threads ?? 2, log });
 
   // --- serving: the engine with many requests at once ---
   const { benchServing } = await import('./serving.js');
@@ -258,6 +272,7 @@ async function main() {
     prefill_peak_fraction: prefillFrac,
     dsa_decode_ms: dsa,
     dsa_speedup_64k: dsa[65536] ? dsa[65536].dense_ms / dsa[65536].sparse_ms : null,
+    ...(longPrefill ? longKeys(longPrefill, limits?.fmaPeakGflops ?? null) : {}),
     llamacpp_prefill_ratio: llama && prefill[512] ? prefill[512] / llama.prefill_tok_s : null,
     llamacpp_decode_ratio: llama && decode[128] ? decode[128] / llama.decode_tok_s : null,
     serving,
@@ -277,6 +292,17 @@ async function main() {
     peak_rss_mb: rss,
   };
   if (args.json) console.log(JSON.stringify(result));
+}
+
+/** long_prefill_* keys: tok/s per length, the fraction of the FMA peak at 32768, ours ÷ llama-server at 16384. */
+function longKeys(r: { tok_s: Record<string, number>; gflop_s: Record<string, number>; llamaserver_tok_s: number | null }, peak: number | null) {
+  return {
+    long_prefill_tok_s: r.tok_s,
+    long_prefill_gflop_s: r.gflop_s,
+    long_prefill_peak_fraction: peak && r.gflop_s[32768] ? r.gflop_s[32768] / peak : null,
+    llamaserver_long_prefill_tok_s: r.llamaserver_tok_s,
+    llamaserver_long_prefill_ratio: r.llamaserver_tok_s && r.tok_s[16384] ? r.tok_s[16384] / r.llamaserver_tok_s : null,
+  };
 }
 
 function argmaxOf(x: Float32Array): number {
