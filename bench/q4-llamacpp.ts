@@ -29,8 +29,14 @@ interface GgufTensor {
 /** Tensor infos and the data start of a GGUF file (header, metadata skipped by type). */
 function readGguf(buf: Buffer): { tensors: GgufTensor[]; dataStart: number } {
   let p = 8; // magic, version
-  const u32 = () => ((p += 4), buf.readUInt32LE(p - 4));
-  const u64 = () => ((p += 8), Number(buf.readBigUInt64LE(p - 8)));
+  const u32 = () => {
+    p += 4;
+    return buf.readUInt32LE(p - 4);
+  };
+  const u64 = () => {
+    p += 8;
+    return Number(buf.readBigUInt64LE(p - 8));
+  };
   const str = () => {
     const n = u64();
     p += n;

@@ -15,7 +15,10 @@ const f = Math.fround;
 export function q4_0Block(v: ArrayLike<number>, c0: number, c1: number, q: Int8Array): number {
   let amax = 0, max = 0;
   for (let c = c0; c < c1; c++) {
-    if (amax < Math.abs(v[c]!)) amax = Math.abs(v[c]!), max = v[c]!;
+    if (amax < Math.abs(v[c]!)) {
+      amax = Math.abs(v[c]!);
+      max = v[c]!;
+    }
   }
   const d = f(max / -8), id = d ? f(1 / d) : 0;
   for (let c = c0; c < c1; c++) q[c - c0] = Math.min(15, Math.trunc(f(f(v[c]! * id) + 8.5))) - 8;

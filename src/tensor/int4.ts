@@ -101,7 +101,10 @@ export function int4GroupScale(v: Float32Array, c0: number, c1: number): number 
   let mx = 0, amax = 0;
   for (let c = c0; c < c1; c++) {
     const a = Math.abs(v[c]!);
-    if (a > amax) amax = a, mx = v[c]!;
+    if (a > amax) {
+      amax = a;
+      mx = v[c]!;
+    }
   }
   if (amax === 0) return 0;
   let best = -1, bd = 0;
@@ -113,7 +116,10 @@ export function int4GroupScale(v: Float32Array, c0: number, c1: number): number 
       sxq += v[c]! * q;
       sqq += q * q;
     }
-    if (sqq > 0 && (sxq * sxq) / sqq > best) best = (sxq * sxq) / sqq, bd = sxq / sqq;
+    if (sqq > 0 && (sxq * sxq) / sqq > best) {
+      best = (sxq * sxq) / sqq;
+      bd = sxq / sqq;
+    }
   }
   const h = f32ToF16(Math.fround(bd));
   return (h & 0x7fff) >= 0x7c00 ? (h & 0x8000) | 0x7bff : h; // never ±inf: clamp to ±65504
