@@ -25,9 +25,16 @@ import { maxOf, minOf } from '../src/tensor/arrays.js';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
-  options: { formats: { type: 'string', default: 'bf16,int8' }, steps: { type: 'string', default: '24' }, llamacpp: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  options: {
+    formats: { type: 'string', default: 'bf16,int8' },
+    steps: { type: 'string', default: '24' },
+    llamacpp: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
 });
-const log = (s: string) => { if (!args.json) console.log(s); };
+const log = (s: string) => {
+  if (!args.json) console.log(s);
+};
 
 function presetDir(): string {
   const dir = join(fileURLToPath(new URL('.', import.meta.url)), '.models', 'flash-bf16');
@@ -50,13 +57,15 @@ function decodeTokPerS(model: GlmModel, steps: number): number {
   const prompt = Array.from({ length: 16 }, () => r.int(model.cfg.vocabSize));
   const cache = model.newCache(16 + steps + 1);
   const first = model.forward(prompt, cache, { logits: 'last' });
-  const secs = minOf([0, 1, 2].map(() => {
-    cache.truncate(16);
-    let out = first;
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) out = model.forward([argmax(out.logits)], cache, { logits: 'last' });
-    return (performance.now() - t0) / 1000;
-  }));
+  const secs = minOf(
+    [0, 1, 2].map(() => {
+      cache.truncate(16);
+      let out = first;
+      const t0 = performance.now();
+      for (let i = 0; i < steps; i++) out = model.forward([argmax(out.logits)], cache, { logits: 'last' });
+      return (performance.now() - t0) / 1000;
+    }),
+  );
   return steps / secs;
 }
 
@@ -90,15 +99,26 @@ async function main(): Promise<void> {
     const tokS = decodeTokPerS(model, steps);
     const bytes = decodeWeightBytes(model.cfg, quantize);
     const eff = (tokS * bytes) / 1e9;
-    const row: Row = { format: f, decode_tok_s: tokS, gb_per_token: bytes / 1e9, effective_gb_s: eff, bandwidth_fraction: bw ? eff / bw : null, glm47_flash_tok_s: (tokS * bytes) / decodeWeightBytes(real, quantize) };
+    const row: Row = {
+      format: f,
+      decode_tok_s: tokS,
+      gb_per_token: bytes / 1e9,
+      effective_gb_s: eff,
+      bandwidth_fraction: bw ? eff / bw : null,
+      glm47_flash_tok_s: (tokS * bytes) / decodeWeightBytes(real, quantize),
+    };
     rows.push(row);
-    log(`${f.padEnd(5)} load ${loadS.toFixed(0)} s; decode ${tokS.toFixed(2)} tok/s, ${row.gb_per_token.toFixed(3)} GB of weights per token → ${row.effective_gb_s.toFixed(1)} GB/s${bw ? ` (${((eff / bw) * 100).toFixed(0)}% of bandwidth)` : ''}; ` +
-      `GLM-4.7-Flash (${(decodeWeightBytes(real, quantize) / 1e9).toFixed(2)} GB/token) ≈ ${row.glm47_flash_tok_s.toFixed(2)} tok/s`);
+    log(
+      `${f.padEnd(5)} load ${loadS.toFixed(0)} s; decode ${tokS.toFixed(2)} tok/s, ${row.gb_per_token.toFixed(3)} GB of weights per token → ${row.effective_gb_s.toFixed(1)} GB/s${bw ? ` (${((eff / bw) * 100).toFixed(0)}% of bandwidth)` : ''}; ` +
+        `GLM-4.7-Flash (${(decodeWeightBytes(real, quantize) / 1e9).toFixed(2)} GB/token) ≈ ${row.glm47_flash_tok_s.toFixed(2)} tok/s`,
+    );
   }
   // GLM-5-FP8 reads fp8 (1 byte per weight, like int8): int8's effective bandwidth is the stand-in.
   const ref = rows.find((r) => r.format === 'int8') ?? rows[0]!;
   const glm5TokS = (ref.effective_gb_s * 1e9) / decodeWeightBytes(glm5);
-  log(`GLM-5-FP8 (${(decodeWeightBytes(glm5) / 1e9).toFixed(1)} GB/token at ${ref.effective_gb_s.toFixed(1)} GB/s, ${ref.format}'s rate) ≈ ${glm5TokS.toFixed(3)} tok/s on this machine`);
+  log(
+    `GLM-5-FP8 (${(decodeWeightBytes(glm5) / 1e9).toFixed(1)} GB/token at ${ref.effective_gb_s.toFixed(1)} GB/s, ${ref.format}'s rate) ≈ ${glm5TokS.toFixed(3)} tok/s on this machine`,
+  );
 
   let llama: { decode_tok_s: number } | null = null;
   if (args.llamacpp) {
@@ -106,7 +126,8 @@ async function main(): Promise<void> {
     const { exportGguf } = await import('../src/gguf/export.js');
     const gguf = join(dir, 'flash-bf16.gguf');
     if (!existsSync(gguf)) exportGguf(dir, gguf, { dtype: 'bf16' });
-    const r = new Rng(7), V = loadConfig(dir).vocabSize;
+    const r = new Rng(7),
+      V = loadConfig(dir).vocabSize;
     const runs: number[] = [];
     for (let i = 0; i < 3; i++) {
       const res = await benchLlamaCpp(gguf, { promptTokens: Array.from({ length: 16 }, () => r.int(V)), decodeTokens: steps, threads: 2 });
@@ -115,7 +136,9 @@ async function main(): Promise<void> {
     if (runs.length) {
       llama = { decode_tok_s: maxOf(runs) };
       const ours = rows.find((x) => x.format === 'bf16');
-      log(`llama.cpp (same bf16 weights as GGUF deepseek2, 2 threads): decode ${llama.decode_tok_s.toFixed(2)} tok/s${ours ? ` (ours/theirs ${(ours.decode_tok_s / llama.decode_tok_s).toFixed(2)})` : ''}`);
+      log(
+        `llama.cpp (same bf16 weights as GGUF deepseek2, 2 threads): decode ${llama.decode_tok_s.toFixed(2)} tok/s${ours ? ` (ours/theirs ${(ours.decode_tok_s / llama.decode_tok_s).toFixed(2)})` : ''}`,
+      );
     } else log('llama.cpp comparison unavailable (npm run bench:setup)');
   }
   if (args.json) console.log(JSON.stringify({ model: dir, steps, isa: machine?.isa, bandwidth_gb_s: bw, rows, glm5_fp8_tok_s: glm5TokS, llamacpp: llama }));

@@ -27,7 +27,15 @@ if (mode === 'int4') model = GlmModel.load(dir, { ops, quantize: 'int4' });
 else {
   const cfg = loadConfig(dir);
   const w = loadWeights(Checkpoint.open(dir), cfg);
-  model = new GlmModel(cfg, mapLinears(w, (x) => ops.quantize(x, 'int4'), (x) => ops.quantize(x, 'int8')), ops);
+  model = new GlmModel(
+    cfg,
+    mapLinears(
+      w,
+      (x) => ops.quantize(x, 'int4'),
+      (x) => ops.quantize(x, 'int8'),
+    ),
+    ops,
+  );
 }
 const loadSeconds = (performance.now() - t0) / 1000;
 // One token through the model: what serving starts with.

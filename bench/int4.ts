@@ -57,7 +57,11 @@ export function decodeSpeed(dir: string, ops: Ops, formats: readonly ('bf16' | Q
     const m = GlmModel.load(dir, { ops, quantize: f === 'bf16' ? undefined : f });
     const r = new Rng(ctx);
     const cache = m.newCache(ctx + steps + 1);
-    const first = m.forward(Array.from({ length: ctx }, () => r.int(m.cfg.vocabSize)), cache, { logits: 'last' });
+    const first = m.forward(
+      Array.from({ length: ctx }, () => r.int(m.cfg.vocabSize)),
+      cache,
+      { logits: 'last' },
+    );
     return { f, m, cache, first, secs: [] as number[] };
   });
   for (let i = 0; i < rounds; i++) {
@@ -80,12 +84,18 @@ export function decodeSpeed(dir: string, ops: Ops, formats: readonly ('bf16' | Q
 /** Peak RSS of loading `dir` with int4 in a fresh process (and of the same conversion keeping the source pages). */
 export function loadRss(dir: string): LoadRss {
   const run = (mode: string) => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', join(HERE, 'int4-load-rss.ts'), dir, mode], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join(HERE, 'int4-load-rss.ts'), dir, mode], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     return JSON.parse(out.trim().split('\n').pop()!) as { peakRss: number };
   };
-  const shards = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).map((f) => statSync(join(dir, f)).size);
+  const shards = readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .map((f) => statSync(join(dir, f)).size);
   const int4 = weightBytes(loadConfig(dir), 'int4');
-  const int4WeightsMb = (int4.main + int4.mtp) / MB, largestShardMb = Math.max(0, maxOf(shards)) / MB;
+  const int4WeightsMb = (int4.main + int4.mtp) / MB,
+    largestShardMb = Math.max(0, maxOf(shards)) / MB;
   return {
     peakRssMb: run('int4').peakRss / MB,
     peakRssKeepMb: run('int4-keep').peakRss / MB,
@@ -110,25 +120,33 @@ function pooledChange(ops: Ops): Int4Bench['pplChangePct'] {
   const sets = chats ? [prose, chats] : [prose];
   const n = sets.reduce((a, s) => a + s.positions, 0);
   const baseNll = sets.reduce((a, s) => a + s.positions * Math.log(s.basePpl), 0) / n;
-  const change = (v: 'int8' | 'int4' | 'q4_0') =>
-    (Math.exp(sets.reduce((a, s) => a + s.positions * Math.log(s.variants[v].ppl), 0) / n - baseNll) - 1) * 100;
+  const change = (v: 'int8' | 'int4' | 'q4_0') => (Math.exp(sets.reduce((a, s) => a + s.positions * Math.log(s.variants[v].ppl), 0) / n - baseNll) - 1) * 100;
   return { int4: change('int4'), q4_0: change('q4_0'), int8: change('int8') };
 }
 
 export function benchInt4(o: { small: string; flash: string | null; ops: Ops; quick: boolean; log: (s: string) => void }): Int4Bench {
-  const fmt = (d: DecodeSpeed) => Object.entries(d.tokPerS).map(([f, v]) => `${f} ${v.toFixed(2)}`).join(', ');
+  const fmt = (d: DecodeSpeed) =>
+    Object.entries(d.tokPerS)
+      .map(([f, v]) => `${f} ${v.toFixed(2)}`)
+      .join(', ');
   const small = decodeSpeed(o.small, o.ops, o.quick ? ['bf16', 'int4'] : ['bf16', 'int8', 'int4']);
-  o.log(`int4, small preset decode at 128 (tok/s): ${fmt(small)} → int4 ${small.int4SpeedupVsBf16.toFixed(2)}× bf16` +
-    (small.int4SpeedupVsInt8 ? `, ${small.int4SpeedupVsInt8.toFixed(2)}× int8` : ''));
+  o.log(
+    `int4, small preset decode at 128 (tok/s): ${fmt(small)} → int4 ${small.int4SpeedupVsBf16.toFixed(2)}× bf16` +
+      (small.int4SpeedupVsInt8 ? `, ${small.int4SpeedupVsInt8.toFixed(2)}× int8` : ''),
+  );
   const flash = o.flash && !o.quick ? decodeSpeed(o.flash, o.ops, ['bf16', 'int4'], 3, 12) : null;
   if (flash) o.log(`int4, flash preset decode at 128 (tok/s): ${fmt(flash)} → int4 ${flash.int4SpeedupVsBf16.toFixed(2)}× bf16`);
   else o.log('int4, flash preset: skipped (no bench/.models/flash-bf16: node --import tsx bench/flash.ts writes it)');
   const pplChangePct = pooledChange(o.ops);
-  o.log(`int4, bundled model held-out perplexity change: int4 ${pplChangePct.int4.toFixed(2)}%, Q4_0 rule ${pplChangePct.q4_0.toFixed(2)}%, int8 ${pplChangePct.int8.toFixed(2)}%`);
+  o.log(
+    `int4, bundled model held-out perplexity change: int4 ${pplChangePct.int4.toFixed(2)}%, Q4_0 rule ${pplChangePct.q4_0.toFixed(2)}%, int8 ${pplChangePct.int8.toFixed(2)}%`,
+  );
   const rss = (dir: string) => {
     const r = loadRss(dir);
-    o.log(`int4 load peak RSS (${dir.split('/').pop()}): ${r.peakRssMb.toFixed(0)} MB (keeping the source pages: ${r.peakRssKeepMb.toFixed(0)} MB); ` +
-      `int4 weights ${r.int4WeightsMb.toFixed(0)} MB, largest shard ${r.largestShardMb.toFixed(0)} MB of ${r.checkpointMb.toFixed(0)} MB; goal ≤ ${r.goalMb.toFixed(0)} MB`);
+    o.log(
+      `int4 load peak RSS (${dir.split('/').pop()}): ${r.peakRssMb.toFixed(0)} MB (keeping the source pages: ${r.peakRssKeepMb.toFixed(0)} MB); ` +
+        `int4 weights ${r.int4WeightsMb.toFixed(0)} MB, largest shard ${r.largestShardMb.toFixed(0)} MB of ${r.checkpointMb.toFixed(0)} MB; goal ≤ ${r.goalMb.toFixed(0)} MB`,
+    );
     return r;
   };
   return { small, flash, pplChangePct, loadRss: { small: rss(o.small), flash: o.flash && !o.quick ? rss(o.flash) : null } };
@@ -156,9 +174,18 @@ export function flashDir(): string | null {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const json = process.argv.includes('--json'), quick = process.argv.includes('--quick');
+  const json = process.argv.includes('--json'),
+    quick = process.argv.includes('--quick');
   const small = join(HERE, '.models', 'small-bf16');
   if (!existsSync(join(small, 'config.json'))) throw new Error(`${small} missing: npm run bench writes it`);
-  const b = benchInt4({ small, flash: flashDir(), ops: selectOps('auto'), quick, log: (s) => { if (!json) console.log(s); } });
+  const b = benchInt4({
+    small,
+    flash: flashDir(),
+    ops: selectOps('auto'),
+    quick,
+    log: (s) => {
+      if (!json) console.log(s);
+    },
+  });
   if (json) console.log(JSON.stringify(int4Keys(b)));
 }

@@ -16,11 +16,15 @@ for (const dir of dirs) {
   const la = a.forward(ids, a.newCache()).logits;
   const lb = b.forward(ids, b.newCache()).logits;
   const V = a.cfg.vocabSize;
-  let maxD = 0, maxRef = 0, agree = 0;
+  let maxD = 0,
+    maxRef = 0,
+    agree = 0;
   for (let t = 0; t < ids.length; t++) {
-    let ia = 0, ib = 0;
+    let ia = 0,
+      ib = 0;
     for (let v = 0; v < V; v++) {
-      const x = la[t * V + v]!, y = lb[t * V + v]!;
+      const x = la[t * V + v]!,
+        y = lb[t * V + v]!;
       maxD = Math.max(maxD, Math.abs(x - y));
       maxRef = Math.max(maxRef, Math.abs(x));
       if (x > la[t * V + ia]!) ia = v;
@@ -28,5 +32,7 @@ for (const dir of dirs) {
     }
     if (ia === ib) agree++;
   }
-  console.log(`${dir}: int8 vs original weights over ${ids.length} positions: max |Δlogit| ${maxD.toExponential(2)} (max |logit| ${maxRef.toFixed(3)}, relative ${(maxD / maxRef).toExponential(2)}), argmax agrees ${agree}/${ids.length}`);
+  console.log(
+    `${dir}: int8 vs original weights over ${ids.length} positions: max |Δlogit| ${maxD.toExponential(2)} (max |logit| ${maxRef.toFixed(3)}, relative ${(maxD / maxRef).toExponential(2)}), argmax agrees ${agree}/${ids.length}`,
+  );
 }

@@ -35,7 +35,9 @@ async function run(model: GlmModel, pacing: boolean): Promise<InterferenceResult
   const V = model.cfg.vocabSize;
   const engine = new Engine(model, { kvCacheGb: 1, maxRunning: 8, prefixCache: false, prefillItlRatio: pacing ? 2 : 0 });
   const times: number[][] = Array.from({ length: STREAMS }, () => []);
-  const streams = Array.from({ length: STREAMS }, (_, i) => engine.submit({ prompt: ids(64, V, i), sampling: { temperature: 0, ignoreEos: true, maxTokens: 1_000_000 } }));
+  const streams = Array.from({ length: STREAMS }, (_, i) =>
+    engine.submit({ prompt: ids(64, V, i), sampling: { temperature: 0, ignoreEos: true, maxTokens: 1_000_000 } }),
+  );
   const readers = streams.map(async (s, i) => {
     for await (const ev of s) if (ev.type === 'token' && ev.ids.length) times[i]!.push(performance.now());
   });
@@ -60,15 +62,21 @@ async function run(model: GlmModel, pacing: boolean): Promise<InterferenceResult
   await Promise.all(readers);
   await engine.close();
   return {
-    itl_p90_ms_alone: alone, itl_p90_ms_during_prefill: during, prefill_interference_itl_ratio: during / alone,
+    itl_p90_ms_alone: alone,
+    itl_p90_ms_during_prefill: during,
+    prefill_interference_itl_ratio: during / alone,
     long_prefill_tok_s_during: prefilled / ((b1 - b0) / 1000),
   };
 }
 
 export async function benchPrefillInterference(model: GlmModel, log: (s: string) => void): Promise<{ paced: InterferenceResult; unpaced: InterferenceResult }> {
   const paced = await run(model, true);
-  log(`prefill interference (${STREAMS} streams, a ${LONG}-token prompt arrives; pacing on): p90 ITL ${paced.itl_p90_ms_alone.toFixed(1)} → ${paced.itl_p90_ms_during_prefill.toFixed(1)} ms (${paced.prefill_interference_itl_ratio.toFixed(2)}×), long prompt at ${paced.long_prefill_tok_s_during.toFixed(0)} tok/s`);
+  log(
+    `prefill interference (${STREAMS} streams, a ${LONG}-token prompt arrives; pacing on): p90 ITL ${paced.itl_p90_ms_alone.toFixed(1)} → ${paced.itl_p90_ms_during_prefill.toFixed(1)} ms (${paced.prefill_interference_itl_ratio.toFixed(2)}×), long prompt at ${paced.long_prefill_tok_s_during.toFixed(0)} tok/s`,
+  );
   const unpaced = await run(model, false);
-  log(`  pacing off: p90 ITL ${unpaced.itl_p90_ms_alone.toFixed(1)} → ${unpaced.itl_p90_ms_during_prefill.toFixed(1)} ms (${unpaced.prefill_interference_itl_ratio.toFixed(2)}×), long prompt at ${unpaced.long_prefill_tok_s_during.toFixed(0)} tok/s`);
+  log(
+    `  pacing off: p90 ITL ${unpaced.itl_p90_ms_alone.toFixed(1)} → ${unpaced.itl_p90_ms_during_prefill.toFixed(1)} ms (${unpaced.prefill_interference_itl_ratio.toFixed(2)}×), long prompt at ${unpaced.long_prefill_tok_s_during.toFixed(0)} tok/s`,
+  );
   return { paced, unpaced };
 }

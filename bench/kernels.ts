@@ -63,7 +63,10 @@ export async function benchKernels(): Promise<Record<string, number>> {
     let i = 0;
     const step = (): void => n.matmul(y, x, 1, ...weightArgs(ws[i++ % ws.length]!)); // spread-ok: weightArgs is a fixed 8-tuple
     for (let k = 0; k < copies; k++) step();
-    const perCall = time(() => { for (let k = 0; k < copies; k++) step(); }, 3) / copies;
+    const perCall =
+      time(() => {
+        for (let k = 0; k < copies; k++) step();
+      }, 3) / copies;
     out[`matvec_${format}_us`] = perCall * 1e6;
     out[`matvec_${format}_gbs`] = bytesOf(w0) / perCall / 1e9;
     out[`matvec_${format}_bw_fraction`] = out[`matvec_${format}_gbs`]! / out.bandwidth_gbs;
@@ -96,15 +99,32 @@ export function benchOps(filter = ''): Record<string, number> {
   };
   const attn = (name: string, T: number, L: number, heads: number, kvHeads: number, dk: number, dv: number, sel = 0): void => {
     if (!want(name)) return;
-    const q = rnd(T * heads * dk), k = rnd(L * kvHeads * dk), v = rnd(L * kvHeads * dv);
+    const q = rnd(T * heads * dk),
+      k = rnd(L * kvHeads * dk),
+      v = rnd(L * kvHeads * dv);
     const keyLimit = Int32Array.from({ length: T }, (_, t) => L - T + t + 1);
     let indices: Int32Array | undefined;
     if (sel) {
       indices = new Int32Array(T * sel);
       for (let t = 0; t < T; t++) for (let j = 0; j < sel; j++) indices[t * sel + j] = Math.floor((j * (L - T + t + 1)) / sel);
     }
-    const a = { q, k, kStride: kvHeads * dk, kOffset: 0, v, vStride: kvHeads * dv, vOffset: 0, T, L, heads, kvHeads, dk, dv,
-      scale: 1 / Math.sqrt(dk), mask: { keyLimit, indices, k: sel || undefined } };
+    const a = {
+      q,
+      k,
+      kStride: kvHeads * dk,
+      kOffset: 0,
+      v,
+      vStride: kvHeads * dv,
+      vOffset: 0,
+      T,
+      L,
+      heads,
+      kvHeads,
+      dk,
+      dv,
+      scale: 1 / Math.sqrt(dk),
+      mask: { keyLimit, indices, k: sel || undefined },
+    };
     ops.attention(a);
     const s = time(() => ops.attention(a), T > 1 ? 3 : 20);
     let pairs = 0;
@@ -120,19 +140,24 @@ export function benchOps(filter = ''): Record<string, number> {
   attn('attn_dec_h64_sparse2048', 1, 65536, 64, 1, 576, 512, 2048);
   attn('attn_dec_h16_dense128', 1, 128, 16, 1, 576, 512);
   if (want('rmsnorm')) {
-    const x = rnd(512 * 1024), w = rnd(1024);
+    const x = rnd(512 * 1024),
+      w = rnd(1024);
     out.rmsnorm_512x1024_ms = time(() => ops.rmsNorm(x, 512, 1024, w, 1e-6), 20) * 1e3;
     const x1 = rnd(1024);
     out.rmsnorm_1x1024_us = time(() => ops.rmsNorm(x1, 1, 1024, w, 1e-6), 200) * 1e6;
   }
   if (want('silu')) {
-    const g = rnd(1536 * 1024, 4), u = rnd(1536 * 1024);
+    const g = rnd(1536 * 1024, 4),
+      u = rnd(1536 * 1024);
     out.silumul_1_5M_ms = time(() => ops.siluMul(g, u), 20) * 1e3;
-    const g1 = rnd(1024), u1 = rnd(1024);
+    const g1 = rnd(1024),
+      u1 = rnd(1024);
     out.silumul_1024_us = time(() => ops.siluMul(g1, u1), 200) * 1e6;
   }
   if (want('rope')) {
-    const T = 512, heads = 16, hd = 192;
+    const T = 512,
+      heads = 16,
+      hd = 192;
     const x = rnd(T * heads * hd);
     const positions = Int32Array.from({ length: T }, (_, i) => i);
     const r = { x, T, rowStride: heads * hd, offset: 128, heads, headStride: hd, dim: 64, positions, theta: 10000, interleaved: true };
@@ -150,7 +175,9 @@ export function benchOps(filter = ''): Record<string, number> {
     return { name, format: 'bf16', rows, cols, data: d };
   };
   if (want('moe')) {
-    const E = 8, D = 1024, I = 256;
+    const E = 8,
+      D = 1024,
+      I = 256;
     const experts = Array.from({ length: E }, (_, e) => ({ gate: bf16w(`g${e}`, I, D), up: bf16w(`u${e}`, I, D), down: bf16w(`d${e}`, D, I) }));
     const x = rnd(D);
     const a = { x, T: 1, experts, ids: Int32Array.from({ length: E }, (_, i) => i), weights: rnd(E), k: E };
@@ -160,10 +187,12 @@ export function benchOps(filter = ''): Record<string, number> {
     out.moe_t1_gbs = (E * 3 * I * D * 2) / s / 1e9;
   }
   if (want('matvec')) {
-    const w = bf16w('w', 512, 1024), x = rnd(1024);
+    const w = bf16w('w', 512, 1024),
+      x = rnd(1024);
     ops.matmul(x, 1, w);
     out.matvec_512x1024_bf16_us = time(() => ops.matmul(x, 1, w), 500) * 1e6;
-    const w2 = bf16w('w', 16, 64), x2 = rnd(64);
+    const w2 = bf16w('w', 16, 64),
+      x2 = rnd(64);
     out.call_overhead_tiny_matvec_us = time(() => ops.matmul(x2, 1, w2), 2000) * 1e6;
     const y = new Float32Array(64);
     out.call_overhead_addinplace_64_us = time(() => ops.addInPlace(y, x2), 2000) * 1e6;
@@ -177,9 +206,15 @@ export function benchOps(filter = ''): Record<string, number> {
   };
   if (want('moe512')) {
     // Prefill MoE: T = 512 tokens, top-8 of 64 experts [256 x 1024] (bf16), distinct random experts per token.
-    const E = 64, D = 1024, I = 256, T = 512, k = 8;
+    const E = 64,
+      D = 1024,
+      I = 256,
+      T = 512,
+      k = 8;
     const experts = Array.from({ length: E }, (_, e) => ({ gate: bf16fast(`g${e}`, I, D), up: bf16fast(`u${e}`, I, D), down: bf16fast(`d${e}`, D, I) }));
-    const x = rnd(T * D), ids = new Int32Array(T * k), weights = rnd(T * k);
+    const x = rnd(T * D),
+      ids = new Int32Array(T * k),
+      weights = rnd(T * k);
     for (let t = 0; t < T; t++) {
       const perm = Array.from({ length: E }, (_, i) => i).sort(() => Math.random() - 0.5);
       for (let j = 0; j < k; j++) ids[t * k + j] = perm[j]!;
@@ -194,35 +229,71 @@ export function benchOps(filter = ''): Record<string, number> {
     // Decode matvec / MoE / headMatmul at the small preset's shapes, rotating over >= 256 MiB of distinct
     // copies so that the weights come from DRAM; GB/s counts weight bytes per call.
     const x = rnd(4096);
-    if (want('decode_gemv')) for (const [rows, cols] of [[1024, 512], [3072, 512], [576, 1024], [1024, 2048], [3072, 1024], [1024, 3072]] as const) {
-      const bytes = rows * cols * 2, copies = Math.max(8, Math.ceil((256 << 20) / bytes));
-      const ws = Array.from({ length: copies }, (_, i) => bf16fast(`w${i}`, rows, cols));
-      const xv = x.subarray(0, cols);
-      for (const w of ws) ops.matmul(xv, 1, w);
-      const s = time(() => { for (const w of ws) ops.matmul(xv, 1, w); }, 5) / copies;
-      out[`gemv_${rows}x${cols}_gbs`] = bytes / s / 1e9;
-    }
+    if (want('decode_gemv'))
+      for (const [rows, cols] of [
+        [1024, 512],
+        [3072, 512],
+        [576, 1024],
+        [1024, 2048],
+        [3072, 1024],
+        [1024, 3072],
+      ] as const) {
+        const bytes = rows * cols * 2,
+          copies = Math.max(8, Math.ceil((256 << 20) / bytes));
+        const ws = Array.from({ length: copies }, (_, i) => bf16fast(`w${i}`, rows, cols));
+        const xv = x.subarray(0, cols);
+        for (const w of ws) ops.matmul(xv, 1, w);
+        const s =
+          time(() => {
+            for (const w of ws) ops.matmul(xv, 1, w);
+          }, 5) / copies;
+        out[`gemv_${rows}x${cols}_gbs`] = bytes / s / 1e9;
+      }
     if (want('decode_moe')) {
-      const E = 64, D = 1024, I = 256, k = 8, copies = 4;  // 4 x 64 experts x 1.5 MB = 400 MB
+      const E = 64,
+        D = 1024,
+        I = 256,
+        k = 8,
+        copies = 4; // 4 x 64 experts x 1.5 MB = 400 MB
       const sets = Array.from({ length: copies }, () =>
-        Array.from({ length: E }, (_, e) => ({ gate: bf16fast(`g${e}`, I, D), up: bf16fast(`u${e}`, I, D), down: bf16fast(`d${e}`, D, I) })));
+        Array.from({ length: E }, (_, e) => ({ gate: bf16fast(`g${e}`, I, D), up: bf16fast(`u${e}`, I, D), down: bf16fast(`d${e}`, D, I) })),
+      );
       const xs = rnd(D);
-      const args = sets.flatMap((experts) => Array.from({ length: E / k }, (_, g) => ({
-        x: xs, T: 1, experts, ids: Int32Array.from({ length: k }, (_, j) => g * k + j), weights: rnd(k), k })));
+      const args = sets.flatMap((experts) =>
+        Array.from({ length: E / k }, (_, g) => ({
+          x: xs,
+          T: 1,
+          experts,
+          ids: Int32Array.from({ length: k }, (_, j) => g * k + j),
+          weights: rnd(k),
+          k,
+        })),
+      );
       for (const a of args) ops.moe(a);
-      const s = time(() => { for (const a of args) ops.moe(a); }, 5) / args.length;
+      const s =
+        time(() => {
+          for (const a of args) ops.moe(a);
+        }, 5) / args.length;
       out.moe_t1_dram_us = s * 1e6;
       out.moe_t1_dram_gbs = (k * 3 * I * D * 2) / s / 1e9;
     }
     if (want('decode_head')) {
-      const heads = 16, copies = 128;  // 2 MB each
+      const heads = 16,
+        copies = 128; // 2 MB each
       const ws = Array.from({ length: copies }, (_, i) => bf16fast(`kvb${i}`, heads * 256, 512));
-      const xq = rnd(heads * 192), xo = rnd(heads * 512);
+      const xq = rnd(heads * 192),
+        xo = rnd(heads * 512);
       const absorb = ws.map((w) => ({ x: xq, xStride: 192, xOffset: 0, T: 1, heads, w, headRows: 256, rowStart: 0, n: 128, transposed: true }));
       const uv = ws.map((w) => ({ x: xo, xStride: 512, xOffset: 0, T: 1, heads, w, headRows: 256, rowStart: 128, n: 128, transposed: false }));
-      for (const [name, list] of [['absorb', absorb], ['uv', uv]] as const) {
+      for (const [name, list] of [
+        ['absorb', absorb],
+        ['uv', uv],
+      ] as const) {
         for (const a of list) ops.headMatmul(a);
-        const s = time(() => { for (const a of list) ops.headMatmul(a); }, 5) / copies;
+        const s =
+          time(() => {
+            for (const a of list) ops.headMatmul(a);
+          }, 5) / copies;
         out[`head_${name}_t1_dram_us`] = s * 1e6;
         out[`head_${name}_t1_dram_gbs`] = (heads * 128 * 512 * 2) / s / 1e9;
       }
@@ -230,7 +301,8 @@ export function benchOps(filter = ''): Record<string, number> {
   }
   if (want('head')) {
     // kv_b_proj-like: 16 heads x (128 nope + 128 v) rows x 512 cols (bf16); absorb (transposed) and W_UV.
-    const heads = 16, w = bf16w('kvb', heads * 256, 512);
+    const heads = 16,
+      w = bf16w('kvb', heads * 256, 512);
     for (const T of [1, 64]) {
       const xq = rnd(T * heads * 192);
       const a = { x: xq, xStride: 192, xOffset: 0, T, heads, w, headRows: 256, rowStart: 0, n: 128, transposed: true };

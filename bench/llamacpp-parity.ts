@@ -45,11 +45,16 @@ export function writeParityModel(dir: string): void {
 }
 
 function compare(ours: Float32Array, theirs: Float32Array[], V: number): Omit<ParityRow, 'gguf' | 'kv_cache' | 'tokens' | 'dense'> {
-  let maxDiff = 0, sumDiff = 0, maxLogit = 0, agree = 0;
+  let maxDiff = 0,
+    sumDiff = 0,
+    maxLogit = 0,
+    agree = 0;
   theirs.forEach((row, t) => {
-    let a = 0, b = 0;
+    let a = 0,
+      b = 0;
     for (let v = 0; v < V; v++) {
-      const x = ours[t * V + v]!, y = row[v]!;
+      const x = ours[t * V + v]!,
+        y = row[v]!;
       if (!Number.isFinite(y)) throw new Error(`llama.cpp logit [${t}, ${v}] is ${y}`);
       const d = Math.abs(x - y);
       maxDiff = Math.max(maxDiff, d);
@@ -101,12 +106,20 @@ async function cli(): Promise<void> {
     const topk = GlmModel.load(dir, { ops: refOps }).cfg.indexTopk;
     const lengths = values.tokens ? [Number(values.tokens)] : [topk, 2 * topk];
     const rows = await runParity(dir, { lengths, threads: Number(values.threads), work });
-    if (!rows) { process.exitCode = 1; return; }
-    if (values.json) { console.log(JSON.stringify({ model: positionals[0] ?? 'tiny preset, index_head_dim 64, bf16, seed 0', rows })); return; }
+    if (!rows) {
+      process.exitCode = 1;
+      return;
+    }
+    if (values.json) {
+      console.log(JSON.stringify({ model: positionals[0] ?? 'tiny preset, index_head_dim 64, bf16, seed 0', rows }));
+      return;
+    }
     console.log(`model: ${positionals[0] ?? 'tiny preset with index_head_dim 64 (bf16, seed 0)'}; ours = reference ops, f32 math`);
     for (const r of rows) {
-      console.log(`${r.gguf.padEnd(4)} GGUF, ${r.kv_cache} KV cache, ${String(r.tokens).padStart(4)} tokens (${r.dense ? 'dense: T ≤ index_topk' : 'sparse: T > index_topk'}): ` +
-        `max |Δlogit| ${r.max_abs_diff.toExponential(2)}, mean ${r.mean_abs_diff.toExponential(2)} (max |logit| ${r.max_abs_logit.toFixed(3)}), argmax agrees ${(r.argmax_agree * 100).toFixed(0)}%`);
+      console.log(
+        `${r.gguf.padEnd(4)} GGUF, ${r.kv_cache} KV cache, ${String(r.tokens).padStart(4)} tokens (${r.dense ? 'dense: T ≤ index_topk' : 'sparse: T > index_topk'}): ` +
+          `max |Δlogit| ${r.max_abs_diff.toExponential(2)}, mean ${r.mean_abs_diff.toExponential(2)} (max |logit| ${r.max_abs_logit.toFixed(3)}), argmax agrees ${(r.argmax_agree * 100).toFixed(0)}%`,
+      );
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -20,15 +20,24 @@ const ENTRY = join(HERE, 'llamacpp', 'node_modules', 'node-llama-cpp', 'dist', '
 interface LlamaSequence {
   // biome-ignore lint/suspicious/noConfusingVoidType: node-llama-cpp's own signature (next() may pass nothing)
   evaluate(tokens: number[], options?: { temperature?: number }): AsyncGenerator<number, void, void | number | number[]>;
-  controlledEvaluate(input: (number | [number, { generateNext?: { logits?: boolean } }])[]): Promise<({ next: { logits?: Map<number, number> } } | undefined)[]>;
+  controlledEvaluate(
+    input: (number | [number, { generateNext?: { logits?: boolean } }])[],
+  ): Promise<({ next: { logits?: Map<number, number> } } | undefined)[]>;
 }
-interface LlamaContext { getSequence(): LlamaSequence; dispose(): Promise<void> }
+interface LlamaContext {
+  getSequence(): LlamaSequence;
+  dispose(): Promise<void>;
+}
 interface LlamaModel {
   readonly tokens: { readonly bos: number | null };
   readonly fileInfo: { readonly metadata: Record<string, unknown> };
   createContext(o: {
-    contextSize: number; batchSize: number; threads: number; sequences?: number;
-    experimentalKvCacheKeyType?: string; experimentalKvCacheValueType?: string;
+    contextSize: number;
+    batchSize: number;
+    threads: number;
+    sequences?: number;
+    experimentalKvCacheKeyType?: string;
+    experimentalKvCacheValueType?: string;
   }): Promise<LlamaContext>;
   dispose(): Promise<void>;
 }
@@ -93,7 +102,8 @@ export async function benchLlamaCpp(
   gguf: string,
   opts: { promptTokens: number[]; decodeTokens: number; threads: number },
 ): Promise<{ prefill_tok_s: number; decode_tok_s: number } | null> {
-  const T = opts.promptTokens.length, N = opts.decodeTokens;
+  const T = opts.promptTokens.length,
+    N = opts.decodeTokens;
   if (T < 1) throw new Error('benchLlamaCpp: promptTokens is empty');
   // Context rounded up: llama.cpp pads the KV cache to 256 cells anyway.
   const size = Math.ceil((T + N + 8) / 256) * 256;
@@ -149,12 +159,16 @@ async function cli(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const T = Number(values.prompt), N = Number(values.decode);
+  const T = Number(values.prompt),
+    N = Number(values.decode);
   const threads = values.threads ? Number(values.threads) : availableParallelism();
   // Prompt: deterministic ids spread over the vocabulary's low range (every GGUF vocabulary has > 256 tokens).
   const prompt = Array.from({ length: T }, (_, i) => (i * 7919 + 13) % 256);
   const r = await benchLlamaCpp(gguf, { promptTokens: prompt, decodeTokens: N, threads });
-  if (!r) { process.exitCode = 1; return; }
+  if (!r) {
+    process.exitCode = 1;
+    return;
+  }
   console.log(JSON.stringify({ gguf, prompt_tokens: T, decode_tokens: N, threads, ...r }));
 }
 

@@ -19,7 +19,9 @@ async function waitHealthy(port: number, ms: number): Promise<void> {
     try {
       const r = await fetch(`http://127.0.0.1:${port}/health`);
       if (r.ok) return;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await new Promise((res) => setTimeout(res, 250));
   }
   throw new Error('llama-server did not become healthy');
@@ -27,7 +29,8 @@ async function waitHealthy(port: number, ms: number): Promise<void> {
 
 async function one(port: number, prompt: number[]): Promise<number> {
   const r = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ prompt, max_tokens: 64, temperature: 0, ignore_eos: true, stream: true, cache_prompt: false }),
   });
   let n = 0;
@@ -43,12 +46,19 @@ export async function benchLlamaServer(gguf: string, V: number, threads: number,
     return null;
   }
   const port = 18000 + Math.floor(Math.random() * 1000);
-  const proc = spawn(LLAMA_SERVER, ['-m', gguf, '--port', String(port), '-t', String(threads), '-np', '16', '--cont-batching', '-c', String(16 * 256), '--jinja', '--metrics'], { stdio: 'ignore' });
+  const proc = spawn(
+    LLAMA_SERVER,
+    ['-m', gguf, '--port', String(port), '-t', String(threads), '-np', '16', '--cont-batching', '-c', String(16 * 256), '--jinja', '--metrics'],
+    { stdio: 'ignore' },
+  );
   try {
     await waitHealthy(port, 120000);
     const out: Record<string, number> = {};
     for (const streams of [1, 16]) {
-      const prompts = Array.from({ length: streams }, (_, i) => { const r = new Rng(5000 + i); return Array.from({ length: 128 }, () => 2 + r.int(V - 2)); });
+      const prompts = Array.from({ length: streams }, (_, i) => {
+        const r = new Rng(5000 + i);
+        return Array.from({ length: 128 }, () => 2 + r.int(V - 2));
+      });
       const t0 = performance.now();
       const counts = await Promise.all(prompts.map((p) => one(port, p)));
       out[streams] = (counts.reduce((a, b) => a + b, 0) * 1000) / (performance.now() - t0);

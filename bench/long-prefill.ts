@@ -76,17 +76,25 @@ export interface LongPrefillResult {
 }
 
 /** Tokens/s and GFLOP/s (cost model) of long prefills at each length, one run each (a run is minutes long). */
-export function benchLongPrefill(lengths: readonly number[], log: (s: string) => void, dtype: KvCacheDtype = DEFAULT_KV_CACHE_DTYPE, ops = selectOps('auto')): LongPrefillResult {
+export function benchLongPrefill(
+  lengths: readonly number[],
+  log: (s: string) => void,
+  dtype: KvCacheDtype = DEFAULT_KV_CACHE_DTYPE,
+  ops = selectOps('auto'),
+): LongPrefillResult {
   const model = GlmModel.load(longPresetDir(), { ops });
-  const tok_s: Record<string, number> = {}, gflop_s: Record<string, number> = {};
+  const tok_s: Record<string, number> = {},
+    gflop_s: Record<string, number> = {};
   for (const T of lengths) {
     const s = timeLongPrefill(model, T, dtype);
     const cost = longPrefillCost(model, T, LONG_CHUNK, dtype === 'f32' ? 4 : 2);
     tok_s[T] = T / s;
     gflop_s[T] = cost.flops.total / s / 1e9;
     const f = cost.flops;
-    log(`long prefill ${T} tokens (${dtype} cache): ${s.toFixed(1)} s, ${tok_s[T]!.toFixed(0)} tok/s, ${gflop_s[T]!.toFixed(1)} GFLOP/s ` +
-      `(indexer ${(f.indexer / 1e9).toFixed(0)} + attention ${(f.attention / 1e9).toFixed(0)} + projections ${(f.projections / 1e9).toFixed(0)} GFLOP)`);
+    log(
+      `long prefill ${T} tokens (${dtype} cache): ${s.toFixed(1)} s, ${tok_s[T]!.toFixed(0)} tok/s, ${gflop_s[T]!.toFixed(1)} GFLOP/s ` +
+        `(indexer ${(f.indexer / 1e9).toFixed(0)} + attention ${(f.attention / 1e9).toFixed(0)} + projections ${(f.projections / 1e9).toFixed(0)} GFLOP)`,
+    );
   }
   return { tok_s, gflop_s };
 }
@@ -96,11 +104,17 @@ export function benchLongKernels(T: number, L: number, dtype: 'f32' | 'bf16'): R
   const ops = selectOps('auto');
   const r = new Rng(1);
   const fill = (n: number, s = 1) => Float32Array.from({ length: n }, () => (r.uniform() * 2 - 1) * s);
-  const H = 16, C = 512, R = 64, Hi = 8, Di = 128, K = 2048;
+  const H = 16,
+    C = 512,
+    R = 64,
+    Hi = 8,
+    Di = 128,
+    K = 2048;
   const keyLimit = Int32Array.from({ length: T }, (_, t) => L - T + t + 1);
   const keysF = fill(L * Di);
   const keys = dtype === 'f32' ? keysF : bf16Array(keysF);
-  const q = fill(T * Hi * Di), weights = fill(T * Hi, 0.3);
+  const q = fill(T * Hi * Di),
+    weights = fill(T * Hi, 0.3);
   const t0 = performance.now();
   const indices = ops.indexerTopk({ q, weights, keys, T, L, heads: Hi, dim: Di, scale: Di ** -0.5, keyLimit, topk: K });
   const idxS = (performance.now() - t0) / 1000;
@@ -108,15 +122,39 @@ export function benchLongKernels(T: number, L: number, dtype: 'f32' | 'bf16'): R
   for (let t = 0; t < T; t++) pairs += keyLimit[t]!;
   const latF = fill(L * (C + R));
   const latent = dtype === 'f32' ? latF : bf16Array(latF);
-  const qa = fill(T * H * (C + R), 0.05), out = new Float32Array(T * H * C);
+  const qa = fill(T * H * (C + R), 0.05),
+    out = new Float32Array(T * H * C);
   const t1 = performance.now();
-  ops.attention({ q: qa, k: latent, kStride: C + R, kOffset: 0, v: latent, vStride: C + R, vOffset: 0, T, L, heads: H, kvHeads: 1, dk: C + R, dv: C, scale: 0.07, mask: { keyLimit, indices, k: K }, out });
+  ops.attention({
+    q: qa,
+    k: latent,
+    kStride: C + R,
+    kOffset: 0,
+    v: latent,
+    vStride: C + R,
+    vOffset: 0,
+    T,
+    L,
+    heads: H,
+    kvHeads: 1,
+    dk: C + R,
+    dv: C,
+    scale: 0.07,
+    mask: { keyLimit, indices, k: K },
+    out,
+  });
   const attS = (performance.now() - t1) / 1000;
-  return { indexer_s: idxS, indexer_gflop_s: (2 * pairs * Hi * Di) / idxS / 1e9, attention_s: attS, attention_gflop_s: (2 * T * K * H * (2 * C + R)) / attS / 1e9 };
+  return {
+    indexer_s: idxS,
+    indexer_gflop_s: (2 * pairs * Hi * Di) / idxS / 1e9,
+    attention_s: attS,
+    attention_gflop_s: (2 * T * K * H * (2 * C + R)) / attS / 1e9,
+  };
 }
 
 function bf16Array(x: Float32Array): Uint16Array {
-  const u = new Uint32Array(x.buffer, x.byteOffset, x.length), out = new Uint16Array(x.length);
+  const u = new Uint32Array(x.buffer, x.byteOffset, x.length),
+    out = new Uint16Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = (u[i]! + 0x7fff + ((u[i]! >>> 16) & 1)) >>> 16;
   return out;
 }
@@ -140,7 +178,11 @@ export async function llamaServerLongPrefill(T: number, threads: number, log: (s
 }
 
 /** What bench/run.ts reports: long_prefill_tok_s and GFLOP/s at 8K / 16K / 32K (and 128K when `full`), llama-server at 16K. */
-export async function benchLongPrefillKeys(opts: { full: boolean; threads: number; log: (s: string) => void }): Promise<LongPrefillResult & { llamaserver_tok_s: number | null }> {
+export async function benchLongPrefillKeys(opts: {
+  full: boolean;
+  threads: number;
+  log: (s: string) => void;
+}): Promise<LongPrefillResult & { llamaserver_tok_s: number | null }> {
   const lengths = opts.full ? [8192, 16384, 32768, 131072] : [8192, 16384, 32768];
   const r = benchLongPrefill(lengths, opts.log);
   const theirs = await llamaServerLongPrefill(16384, opts.threads, opts.log);
@@ -151,8 +193,11 @@ export async function benchLongPrefillKeys(opts: { full: boolean; threads: numbe
 async function main() {
   const { values } = parseArgs({
     options: {
-      tokens: { type: 'string', default: '8192' }, profile: { type: 'boolean', default: false }, kernels: { type: 'string' },
-      dtype: { type: 'string', default: DEFAULT_KV_CACHE_DTYPE }, 'llama-server': { type: 'boolean', default: false },
+      tokens: { type: 'string', default: '8192' },
+      profile: { type: 'boolean', default: false },
+      kernels: { type: 'string' },
+      dtype: { type: 'string', default: DEFAULT_KV_CACHE_DTYPE },
+      'llama-server': { type: 'boolean', default: false },
     },
   });
   const peak = measureMachineLimits()?.fmaPeakGflops ?? NaN;
@@ -161,8 +206,10 @@ async function main() {
     const [T, L] = values.kernels.split('x').map(Number) as [number, number];
     for (const dtype of ['f32', 'bf16'] as const) {
       const k = benchLongKernels(T, L, dtype);
-      console.log(`${dtype} T=${T} L=${L}: indexer ${k.indexer_s!.toFixed(2)} s ${k.indexer_gflop_s!.toFixed(1)} GFLOP/s (${(k.indexer_gflop_s! / peak).toFixed(2)} of peak), ` +
-        `attention ${k.attention_s!.toFixed(2)} s ${k.attention_gflop_s!.toFixed(1)} GFLOP/s (${(k.attention_gflop_s! / peak).toFixed(2)})`);
+      console.log(
+        `${dtype} T=${T} L=${L}: indexer ${k.indexer_s!.toFixed(2)} s ${k.indexer_gflop_s!.toFixed(1)} GFLOP/s (${(k.indexer_gflop_s! / peak).toFixed(2)} of peak), ` +
+          `attention ${k.attention_s!.toFixed(2)} s ${k.attention_gflop_s!.toFixed(1)} GFLOP/s (${(k.attention_gflop_s! / peak).toFixed(2)})`,
+      );
     }
     return;
   }
@@ -174,7 +221,10 @@ async function main() {
   for (const T of lengths) {
     acc.clear();
     const r = benchLongPrefill([T], console.log, values.dtype, ops);
-    const parts = [...acc.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}`).join(', ');
+    const parts = [...acc.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}`)
+      .join(', ');
     console.log(`  ${(r.gflop_s[T]! / peak).toFixed(2)} of the probe's peak${values.profile ? ` | s per op: ${parts}` : ''}`);
     if (values['llama-server']) {
       const theirs = await llamaServerLongPrefill(T, measureMachineLimits()?.threads ?? 2, console.log);

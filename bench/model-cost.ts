@@ -33,7 +33,9 @@ export function decodeBytesPerToken(model: GlmModel, L: number): number {
 /** FLOPs (2 per multiply-add) of a T-token prefill from an empty cache, logits for the last row only. */
 export function prefillFlops(model: GlmModel, T: number): number {
   const c = model.cfg;
-  const H = c.numHeads, Dq = c.qkHeadDim, Dv = c.vHeadDim;
+  const H = c.numHeads,
+    Dq = c.qkHeadDim,
+    Dv = c.vHeadDim;
   let m = macs(model.weights.lmHead); // one row of logits
   const sparse = T > c.indexTopk;
   // Σ_t visible keys per row, capped at top-k when sparse.
@@ -98,11 +100,22 @@ export interface LongPrefillCost {
  * each row past index_topk (Hi·Di per key). `cacheBytes` is the element size of the latent and key caches.
  */
 export function longPrefillCost(model: GlmModel, T: number, chunk = T, cacheBytes = 4): LongPrefillCost {
-  const c = model.cfg, K = c.indexTopk;
-  const H = c.numHeads, C = c.kvLoraRank, R = c.qkRopeHeadDim, Dn = c.qkNopeHeadDim, Dq = c.qkHeadDim, Dv = c.vHeadDim;
-  const dense = Math.min(T, K), sparse = T - dense;
+  const c = model.cfg,
+    K = c.indexTopk;
+  const H = c.numHeads,
+    C = c.kvLoraRank,
+    R = c.qkRopeHeadDim,
+    Dn = c.qkNopeHeadDim,
+    Dq = c.qkHeadDim,
+    Dv = c.vHeadDim;
+  const dense = Math.min(T, K),
+    sparse = T - dense;
   const sum = (a: number, b: number) => ((b - a) * (a + b + 1)) / 2; // Σ_{t=a}^{b-1} (t + 1)
-  let proj = macs(model.weights.lmHead), idx = 0, att = 0, weights = bytesOf(model.weights.lmHead), keys = 0;
+  let proj = macs(model.weights.lmHead),
+    idx = 0,
+    att = 0,
+    weights = bytesOf(model.weights.lmHead),
+    keys = 0;
   for (const l of model.weights.layers) {
     const a = l.attn;
     proj += T * (macs(a.qA) + macs(a.qB) + macs(a.kvA) + macs(a.o));
@@ -115,7 +128,8 @@ export function longPrefillCost(model: GlmModel, T: number, chunk = T, cacheByte
       idx += sum(dense, T) * c.indexNHeads * c.indexHeadDim;
       // Row batches of ≤ 2^24 / L rows each read the keys they see once (indexer.cpp).
       for (let s = 0; s < T; s += chunk) {
-        const L = Math.min(T, s + chunk), rows = Math.max(0, L - Math.max(s, K));
+        const L = Math.min(T, s + chunk),
+          rows = Math.max(0, L - Math.max(s, K));
         const batch = Math.max(1, Math.floor(2 ** 24 / L));
         keys += Math.ceil(rows / batch) * L * c.indexHeadDim * cacheBytes;
       }
@@ -129,7 +143,8 @@ export function longPrefillCost(model: GlmModel, T: number, chunk = T, cacheByte
       weights += bytesOf(moe.router) + moe.experts.reduce((s, e) => s + mlpBytes(e), 0) + (moe.shared ? mlpBytes(moe.shared) : 0);
     }
   }
-  const calls = Math.ceil(T / chunk), latent = model.weights.layers.length * sparse * K * (C + R) * cacheBytes;
+  const calls = Math.ceil(T / chunk),
+    latent = model.weights.layers.length * sparse * K * (C + R) * cacheBytes;
   const flops = { projections: 2 * proj, indexer: 2 * idx, attention: 2 * att, total: 2 * (proj + idx + att) };
   return { flops, bytes: { weights: calls * weights, indexerKeys: keys, latentRows: latent, total: calls * weights + keys + latent } };
 }

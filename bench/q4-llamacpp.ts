@@ -46,27 +46,32 @@ function readGguf(buf: Buffer): { tensors: GgufTensor[]; dataStart: number } {
   const skip = (t: number): void => {
     if (t === 8) str();
     else if (t === 9) {
-      const it = u32(), n = u64();
+      const it = u32(),
+        n = u64();
       for (let i = 0; i < n; i++) skip(it);
     } else p += SIZE[t]!;
   };
-  const nT = u64(), nKv = u64();
+  const nT = u64(),
+    nKv = u64();
   let align = 32;
   for (let i = 0; i < nKv; i++) {
-    const key = str(), t = u32();
+    const key = str(),
+      t = u32();
     if (key === 'general.alignment' && t === 4) align = u32();
     else skip(t);
   }
   const tensors: GgufTensor[] = [];
   for (let i = 0; i < nT; i++) {
-    const name = str(), nd = u32();
+    const name = str(),
+      nd = u32();
     const ne = Array.from({ length: nd }, () => u64());
     tensors.push({ name, ne, type: u32(), offset: u64() });
   }
   return { tensors, dataStart: Math.ceil(p / align) * align };
 }
 
-const BF16 = 30, Q4_0 = 2;
+const BF16 = 30,
+  Q4_0 = 2;
 
 export interface Q4Check {
   readonly tensors: number;
@@ -81,14 +86,20 @@ export function checkQ4_0AgainstLlamaQuantize(modelDir = join(ROOT, 'models', 'g
   if (!existsSync(quantize)) return null;
   const dir = mkdtempSync(join(tmpdir(), 'glm5-q4-'));
   try {
-    const src = join(dir, 'bf16.gguf'), out = join(dir, 'q4_0.gguf');
+    const src = join(dir, 'bf16.gguf'),
+      out = join(dir, 'q4_0.gguf');
     exportGguf(modelDir, src, { dtype: 'bf16', force: true });
     execFileSync(quantize, ['--pure', src, out, 'Q4_0', '2'], { env: { ...process.env, LD_LIBRARY_PATH: BIN }, stdio: 'ignore' });
-    const a = readFileSync(src), b = readFileSync(out);
-    const ga = readGguf(a), gb = readGguf(b);
+    const a = readFileSync(src),
+      b = readFileSync(out);
+    const ga = readGguf(a),
+      gb = readGguf(b);
     const byName = new Map(ga.tensors.map((t) => [t.name, t]));
-    let tensors = 0, blocks = 0, identical = 0;
-    const q = new Int8Array(32), row = new Float32Array(32);
+    let tensors = 0,
+      blocks = 0,
+      identical = 0;
+    const q = new Int8Array(32),
+      row = new Float32Array(32);
     for (const t of gb.tensors) {
       const s = byName.get(t.name);
       if (t.type !== Q4_0 || !s || s.type !== BF16 || t.ne[0]! % 32) continue;

@@ -13,27 +13,33 @@ const f = Math.fround;
 
 /** One Q4_0 block of 32 (fewer at a row end): f16 bits of d and the 4-bit values q − 8. */
 export function q4_0Block(v: ArrayLike<number>, c0: number, c1: number, q: Int8Array): number {
-  let amax = 0, max = 0;
+  let amax = 0,
+    max = 0;
   for (let c = c0; c < c1; c++) {
     if (amax < Math.abs(v[c]!)) {
       amax = Math.abs(v[c]!);
       max = v[c]!;
     }
   }
-  const d = f(max / -8), id = d ? f(1 / d) : 0;
+  const d = f(max / -8),
+    id = d ? f(1 / d) : 0;
   for (let c = c0; c < c1; c++) q[c - c0] = Math.min(15, Math.trunc(f(f(v[c]! * id) + 8.5))) - 8;
   return f32ToF16(d);
 }
 
 /** A weight quantised with the Q4_0 rule, in the int4 format. */
 export function quantizeQ4_0(w: LinearWeight): LinearWeight {
-  const { rows, cols } = w, g = int4Groups(cols);
-  const data = new Uint8Array(rows * int4RowBytes(cols)), halfScales = new Uint16Array(rows * g);
-  const row = new Float32Array(cols), q = new Int8Array(32);
+  const { rows, cols } = w,
+    g = int4Groups(cols);
+  const data = new Uint8Array(rows * int4RowBytes(cols)),
+    halfScales = new Uint16Array(rows * g);
+  const row = new Float32Array(cols),
+    q = new Int8Array(32);
   for (let r = 0; r < rows; r++) {
     dequantRow(w, r, row);
     for (let gi = 0; gi < g; gi++) {
-      const c0 = gi * 32, c1 = Math.min(cols, c0 + 32);
+      const c0 = gi * 32,
+        c1 = Math.min(cols, c0 + 32);
       halfScales[r * g + gi] = q4_0Block(row, c0, c1, q);
       for (let c = c0; c < c1; c++) int4Set(data, cols, r, c, q[c - c0]!);
     }

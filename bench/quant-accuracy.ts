@@ -55,18 +55,23 @@ export interface Scored {
 export function compare(base: GlmModel, variants: Record<Variant, GlmModel>, seqs: readonly Scored[]): SetResult {
   const V = base.cfg.vocabSize;
   const acc = Object.fromEntries(VARIANTS.map((v) => [v, { nll: 0, kl: 0, agree: 0 }])) as Record<Variant, { nll: number; kl: number; agree: number }>;
-  let n = 0, baseNll = 0;
+  let n = 0,
+    baseNll = 0;
   const logits = (m: GlmModel, ids: readonly number[]) => m.forward(ids, m.newCache(ids.length), { logits: 'all' }).logits;
   for (const s of seqs) {
     const lb = logits(base, s.ids);
     const lv = VARIANTS.map((v) => logits(variants[v], s.ids));
     for (let t = Math.max(0, s.from); t + 1 < s.ids.length; t++) {
-      const rb = lb.subarray(t * V, (t + 1) * V), zb = logSumExp(rb), next = s.ids[t + 1]!;
+      const rb = lb.subarray(t * V, (t + 1) * V),
+        zb = logSumExp(rb),
+        next = s.ids[t + 1]!;
       baseNll += zb - rb[next]!;
       n++;
       const ab = argmax(rb);
       VARIANTS.forEach((v, i) => {
-        const rv = lv[i]!.subarray(t * V, (t + 1) * V), zv = logSumExp(rv), a = acc[v];
+        const rv = lv[i]!.subarray(t * V, (t + 1) * V),
+          zv = logSumExp(rv),
+          a = acc[v];
         a.nll += zv - rv[next]!;
         let kl = 0;
         for (let j = 0; j < V; j++) {
@@ -102,7 +107,11 @@ export function loadVariants(dir: string, ops: Ops): { base: GlmModel; variants:
       int8: GlmModel.load(dir, { ops, quantize: 'int8' }),
       int4: GlmModel.load(dir, { ops, quantize: 'int4' }),
       // lm_head at int8, as int4 keeps it (model.ts)
-      q4_0: new GlmModel(base.cfg, mapLinears(base.weights, quantizeQ4_0, (w) => ops.quantize(w, 'int8')), ops),
+      q4_0: new GlmModel(
+        base.cfg,
+        mapLinears(base.weights, quantizeQ4_0, (w) => ops.quantize(w, 'int8')),
+        ops,
+      ),
     },
   };
 }
@@ -111,7 +120,11 @@ export function loadVariants(dir: string, ops: Ops): { base: GlmModel; variants:
 export function bundledAccuracy(ops: Ops, proseOnly = false): { prose: SetResult; chats: SetResult | null } {
   const { base, variants } = loadVariants(BUNDLED, ops);
   const held = heldOut(Tokenizer.fromDir(BUNDLED));
-  const prose = compare(base, variants, held.windows.map((ids) => ({ ids, from: 0 })));
+  const prose = compare(
+    base,
+    variants,
+    held.windows.map((ids) => ({ ids, from: 0 })),
+  );
   return { prose, chats: proseOnly ? null : compare(base, variants, held.chats) };
 }
 
@@ -123,12 +136,18 @@ function goldenSets(): [string, string, string][] {
     ['glm47-flash-tiny (bf16)', 'glm47-flash-tiny/model-bf16', 'glm47-flash-tiny/golden-bf16.json'],
     ['glm5-tiny-fp8 (fp8)', 'glm5-tiny-fp8/model-fp8', 'glm5-tiny-fp8/golden-fp8.json'],
   ];
-  return sets.filter(([, m, g]) => existsSync(join(GOLDEN, m, 'config.json')) && existsSync(join(GOLDEN, g))).map(([n, m, g]) => [n, join(GOLDEN, m), join(GOLDEN, g)]);
+  return sets
+    .filter(([, m, g]) => existsSync(join(GOLDEN, m, 'config.json')) && existsSync(join(GOLDEN, g)))
+    .map(([n, m, g]) => [n, join(GOLDEN, m), join(GOLDEN, g)]);
 }
 
 function goldenSeqs(jsonPath: string, V: number): Scored[] {
   const j = JSON.parse(readFileSync(jsonPath, 'utf8')) as { sequences?: { input_ids: number[] }[]; input_ids?: number[] | number[][] };
-  const ids: number[][] = j.sequences ? j.sequences.map((s) => s.input_ids) : Array.isArray(j.input_ids?.[0]) ? (j.input_ids as number[][]) : [j.input_ids as number[]];
+  const ids: number[][] = j.sequences
+    ? j.sequences.map((s) => s.input_ids)
+    : Array.isArray(j.input_ids?.[0])
+      ? (j.input_ids as number[][])
+      : [j.input_ids as number[]];
   const r = new Rng(7);
   for (let i = 0; i < 4; i++) ids.push(Array.from({ length: 64 }, () => r.int(V)));
   return ids.map((s) => ({ ids: s, from: 0 }));
@@ -157,7 +176,8 @@ export function formatSet(name: string, r: SetResult): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const json = process.argv.includes('--json'), quick = process.argv.includes('--quick');
+  const json = process.argv.includes('--json'),
+    quick = process.argv.includes('--quick');
   const ops = selectOps('auto');
   const bundled = bundledAccuracy(ops, quick);
   const golden = quick ? {} : goldenAccuracy(ops);

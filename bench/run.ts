@@ -21,13 +21,24 @@ import { decodeBytesPerToken, paramCounts, prefillFlops } from './model-cost.js'
 import { minOf } from '../src/tensor/arrays.js';
 
 const { values: args } = parseArgs({
-  options: { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'long-131k': { type: 'boolean', default: false } },
+  options: {
+    json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'long-131k': { type: 'boolean', default: false },
+  },
 });
-const log = (s: string) => { if (!args.json) console.log(s); };
+const log = (s: string) => {
+  if (!args.json) console.log(s);
+};
 const MODELS = join(fileURLToPath(new URL('.', import.meta.url)), '.models');
 
 function presetDir(preset: PresetName, dtype: 'bf16' | 'f32' = 'bf16', overrides: Record<string, unknown> = {}): string {
-  const tag = Object.keys(overrides).length ? `-${Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(',')}` : '';
+  const tag = Object.keys(overrides).length
+    ? `-${Object.entries(overrides)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')}`
+    : '';
   const dir = join(MODELS, `${preset}-${dtype}${tag}`);
   if (!existsSync(join(dir, 'config.json'))) {
     log(`(creating ${preset} ${dtype} checkpoint in ${dir} …)`);
@@ -86,14 +97,24 @@ async function main() {
     const serving = await benchServing(small, log, start);
     const { benchLlamaServer } = await import('./llamaserver.js');
     const gguf = join(MODELS, 'small-bf16.gguf');
-    if (!existsSync(gguf) && existsSync(join(MODELS, '..', '.llama-server'))) (await import('../src/gguf/export.js')).exportGguf(presetDir('small'), gguf, { dtype: 'bf16' });
+    if (!existsSync(gguf) && existsSync(join(MODELS, '..', '.llama-server')))
+      (await import('../src/gguf/export.js')).exportGguf(presetDir('small'), gguf, { dtype: 'bf16' });
     const llamaServer = existsSync(gguf) ? await benchLlamaServer(gguf, V, start?.threads ?? 2, log) : null;
-    if (llamaServer) log(`  ours / llama-server: ${(serving.throughput_tok_s[1]! / llamaServer[1]!).toFixed(2)}× at 1 stream, ${(serving.throughput_tok_s[16]! / llamaServer[16]!).toFixed(2)}× at 16 streams`);
+    if (llamaServer)
+      log(
+        `  ours / llama-server: ${(serving.throughput_tok_s[1]! / llamaServer[1]!).toFixed(2)}× at 1 stream, ${(serving.throughput_tok_s[16]! / llamaServer[16]!).toFixed(2)}× at 16 streams`,
+      );
     if (args.json) {
-      console.log(JSON.stringify({
-        backend: ops.name, isa: start?.isa ?? null, threads: start?.threads ?? null, serving, llamaserver_tok_s: llamaServer,
-        llamaserver_batch16_ratio: llamaServer ? serving.throughput_tok_s[16]! / llamaServer[16]! : null,
-      }));
+      console.log(
+        JSON.stringify({
+          backend: ops.name,
+          isa: start?.isa ?? null,
+          threads: start?.threads ?? null,
+          serving,
+          llamaserver_tok_s: llamaServer,
+          llamaserver_batch16_ratio: llamaServer ? serving.throughput_tok_s[16]! / llamaServer[16]! : null,
+        }),
+      );
     }
     return;
   }
@@ -125,13 +146,15 @@ async function main() {
     const steps = 24;
     // Best of five runs of `steps` greedy tokens from the same context (truncate() rewinds the cache):
     // single runs on a shared VM vary by up to 1.5x within a minute.
-    const s = minOf([0, 1, 2, 3, 4].map(() => {
-      cache.truncate(ctx);
-      let r = first;
-      return time(() => {
-        for (let i = 0; i < steps; i++) r = small.forward([argmaxOf(r.logits)], cache, { logits: 'last' });
-      })[1];
-    }));
+    const s = minOf(
+      [0, 1, 2, 3, 4].map(() => {
+        cache.truncate(ctx);
+        let r = first;
+        return time(() => {
+          for (let i = 0; i < steps; i++) r = small.forward([argmaxOf(r.logits)], cache, { logits: 'last' });
+        })[1];
+      }),
+    );
     decode[ctx] = steps / s;
     decodeBytes[ctx] = decodeBytesPerToken(small, ctx);
     log(`decode at ${ctx} context: ${(steps / s).toFixed(2)} tok/s (${(decodeBytes[ctx]! / 1e6).toFixed(0)} MB read per token)`);
@@ -165,12 +188,16 @@ async function main() {
       };
       per(false);
       dsa[ctx] = { sparse_ms: per(false), dense_ms: per(true) };
-      log(`decode at ${ctx}: sparse ${dsa[ctx]!.sparse_ms.toFixed(2)} ms/token, dense ${dsa[ctx]!.dense_ms.toFixed(2)} ms/token (dense/sparse ${(dsa[ctx]!.dense_ms / dsa[ctx]!.sparse_ms).toFixed(2)}×)`);
+      log(
+        `decode at ${ctx}: sparse ${dsa[ctx]!.sparse_ms.toFixed(2)} ms/token, dense ${dsa[ctx]!.dense_ms.toFixed(2)} ms/token (dense/sparse ${(dsa[ctx]!.dense_ms / dsa[ctx]!.sparse_ms).toFixed(2)}×)`,
+      );
     }
   }
 
   // --- long prefill: 8K / 16K / 32K-token prompts on the `long` preset (128K with --long-131k: minutes), llama-server at 16K ---
-  const longPrefill = args.quick ? null : await (await import('./long-prefill.js')).benchLongPrefillKeys({ full: args['long-131k'], threads: start?.threads ?? 2, log });
+  const longPrefill = args.quick
+    ? null
+    : await (await import('./long-prefill.js')).benchLongPrefillKeys({ full: args['long-131k'], threads: start?.threads ?? 2, log });
 
   // --- serving: the engine with many requests at once ---
   const { benchServing } = await import('./serving.js');
@@ -219,7 +246,10 @@ async function main() {
   } catch (e) {
     log(`llama.cpp comparison unavailable: ${(e as Error).message}`);
   }
-  if (llama) log(`llama.cpp (same bf16 weights, ${start?.threads ?? 2} threads): prefill 512 ${llama.prefill_tok_s.toFixed(1)} tok/s (ours/theirs ${(prefill[512]! / llama.prefill_tok_s).toFixed(2)}), decode at 128 ${llama.decode_tok_s.toFixed(2)} tok/s (ours/theirs ${(decode[128]! / llama.decode_tok_s).toFixed(2)})`);
+  if (llama)
+    log(
+      `llama.cpp (same bf16 weights, ${start?.threads ?? 2} threads): prefill 512 ${llama.prefill_tok_s.toFixed(1)} tok/s (ours/theirs ${(prefill[512]! / llama.prefill_tok_s).toFixed(2)}), decode at 128 ${llama.decode_tok_s.toFixed(2)} tok/s (ours/theirs ${(decode[128]! / llama.decode_tok_s).toFixed(2)})`,
+    );
 
   // --- llama.cpp's HTTP server on the serving workload (opt-in) ---
   let llamaServer: Record<string, number> | null = null;
@@ -239,9 +269,10 @@ async function main() {
   const int4 = int4Bench.benchInt4({ small: presetDir('small'), flash: int4Bench.flashDir(), ops, quick: args.quick, log });
 
   const end = measureMachineLimits();
-  const limits: MachineLimits | null = start && end
-    ? { ...start, bandwidthGBs: Math.max(start.bandwidthGBs, end.bandwidthGBs), fmaPeakGflops: Math.max(start.fmaPeakGflops, end.fmaPeakGflops) }
-    : start;
+  const limits: MachineLimits | null =
+    start && end
+      ? { ...start, bandwidthGBs: Math.max(start.bandwidthGBs, end.bandwidthGBs), fmaPeakGflops: Math.max(start.fmaPeakGflops, end.fmaPeakGflops) }
+      : start;
   if (end) log(`machine (end): memory bandwidth ${end.bandwidthGBs.toFixed(1)} GB/s, FMA peak ${end.fmaPeakGflops.toFixed(0)} GFLOP/s`);
   const prefillFrac: Record<string, number> = {};
   const roofline: Record<string, number> = {};

@@ -42,7 +42,8 @@ const bytesOf = (w: LinearWeight) => w.data.byteLength + (w.scales ? w.scales.by
  * plus attention over the context; the step takes the longer of bytes ÷ bandwidth and FLOPs ÷ FMA peak.
  */
 export function servingRoofline(model: GlmModel, streams: number, ctx: number, limits: { bandwidthGBs: number; fmaPeakGflops: number }): number {
-  const c = model.cfg, w = model.weights;
+  const c = model.cfg,
+    w = model.weights;
   let bytes = bytesOf(w.lmHead) + streams * (w.embed.data.byteLength / c.vocabSize);
   let flops = 2 * streams * paramCounts(model).active;
   for (const l of w.layers) {
@@ -53,7 +54,9 @@ export function servingRoofline(model: GlmModel, streams: number, ctx: number, l
     flops += 2 * streams * ctx * c.numHeads * (c.qkHeadDim + c.vHeadDim);
     const mlps = l.mlp.kind === 'dense' ? [l.mlp.dense] : [];
     if (l.mlp.kind === 'moe') {
-      const m = l.mlp.moe, E = m.experts.length, share = 1 - (1 - c.numExpertsPerTok / E) ** streams;
+      const m = l.mlp.moe,
+        E = m.experts.length,
+        share = 1 - (1 - c.numExpertsPerTok / E) ** streams;
       bytes += bytesOf(m.router) + E * share * (bytesOf(m.experts[0]!.gate) + bytesOf(m.experts[0]!.up) + bytesOf(m.experts[0]!.down));
       if (m.shared) mlps.push(m.shared);
     }
@@ -77,11 +80,14 @@ function ids(n: number, V: number, seed: number): number[] {
 /** N concurrent greedy requests; returns [generated tok/s over wall, tok/s after the last prefill, wall ms, p90 inter-token ms]. */
 async function run(engine: Engine, streams: number, V: number, seed: number): Promise<[number, number, number, number]> {
   const t0 = performance.now();
-  let lastFirst = 0, afterFirst = 0;
-  const firsts: number[] = [], gaps: number[] = [];
+  let lastFirst = 0,
+    afterFirst = 0;
+  const firsts: number[] = [],
+    gaps: number[] = [];
   const jobs = Array.from({ length: streams }, async (_, i) => {
     const s = engine.submit({ prompt: ids(128, V, seed + i), sampling: { temperature: 0, ignoreEos: true, maxTokens: 64 } });
-    let n = 0, last = 0;
+    let n = 0,
+      last = 0;
     for await (const ev of s) {
       if (ev.type !== 'token' || ev.ids.length === 0) continue;
       n++;
@@ -119,18 +125,27 @@ function timedOps(ops: Ops): { ops: Ops; ms: () => number } {
   return { ops: o as unknown as Ops, ms: () => total };
 }
 
-export async function benchServing(base: GlmModel, log: (s: string) => void, limits?: { bandwidthGBs: number; fmaPeakGflops: number } | null): Promise<ServingResult> {
+export async function benchServing(
+  base: GlmModel,
+  log: (s: string) => void,
+  limits?: { bandwidthGBs: number; fmaPeakGflops: number } | null,
+): Promise<ServingResult> {
   const timed = timedOps(base.ops);
   const model = new GlmModel(base.cfg, base.weights, timed.ops);
   const V = model.cfg.vocabSize;
   const engine = new Engine(model, { kvCacheGb: 2, maxRunning: 16, maxStepTokens: 512, blockSize: 32, prefixCache: false });
   await run(engine, 2, V, 900); // warm-up: workspaces reach their sizes
-  const throughput: Record<string, number> = {}, decode: Record<string, number> = {}, itl: Record<string, number> = {};
-  let overhead = 0, engineOnly = 0;
+  const throughput: Record<string, number> = {},
+    decode: Record<string, number> = {},
+    itl: Record<string, number> = {};
+  let overhead = 0,
+    engineOnly = 0;
   for (const n of [1, 4, 16]) {
-    const before = engine.timing(), k0 = timed.ms();
+    const before = engine.timing(),
+      k0 = timed.ms();
     const [tp, dec, ms, gap90] = await run(engine, n, V, 1000 * n);
-    const after = engine.timing(), k1 = timed.ms();
+    const after = engine.timing(),
+      k1 = timed.ms();
     throughput[n] = tp;
     decode[n] = dec;
     itl[n] = gap90;
@@ -138,9 +153,13 @@ export async function benchServing(base: GlmModel, log: (s: string) => void, lim
       overhead = 1 - (k1 - k0) / (after.stepMs - before.stepMs);
       engineOnly = 1 - (after.modelMs - before.modelMs) / (after.stepMs - before.stepMs);
     }
-    log(`serving: ${n} streams × (128 prompt + 64 generated): ${tp.toFixed(1)} tok/s aggregate (${(ms / 1000).toFixed(1)} s), decode at full concurrency ${dec.toFixed(1)} tok/s, p90 inter-token ${gap90.toFixed(0)} ms`);
+    log(
+      `serving: ${n} streams × (128 prompt + 64 generated): ${tp.toFixed(1)} tok/s aggregate (${(ms / 1000).toFixed(1)} s), decode at full concurrency ${dec.toFixed(1)} tok/s, p90 inter-token ${gap90.toFixed(0)} ms`,
+    );
   }
-  log(`  16 streams vs 1: ${(throughput[16]! / throughput[1]!).toFixed(2)}× throughput; at 16 streams ${(overhead * 100).toFixed(2)}% of step time is outside the kernels (${(engineOnly * 100).toFixed(2)}% outside model.step)`);
+  log(
+    `  16 streams vs 1: ${(throughput[16]! / throughput[1]!).toFixed(2)}× throughput; at 16 streams ${(overhead * 100).toFixed(2)}% of step time is outside the kernels (${(engineOnly * 100).toFixed(2)}% outside model.step)`,
+  );
 
   // Decode at 16 streams (context 128..192, taken at 192) against what the machine allows.
   const roof = limits ? servingRoofline(model, 16, 192, limits) : null;
@@ -157,12 +176,21 @@ export async function benchServing(base: GlmModel, log: (s: string) => void, lim
   };
   const [cold] = await ttft(1);
   const [hot, hit] = await ttft(2);
-  log(`prefix cache: 2048-token shared prefix, first token cold ${cold.toFixed(0)} ms vs cached ${hot.toFixed(1)} ms (${hit} tokens from cache) = ${(cold / hot).toFixed(1)}×`);
+  log(
+    `prefix cache: 2048-token shared prefix, first token cold ${cold.toFixed(0)} ms vs cached ${hot.toFixed(1)} ms (${hit} tokens from cache) = ${(cold / hot).toFixed(1)}×`,
+  );
 
   // Sampling over a GLM-5-sized vocabulary (154,880), one row, as a decode step would.
-  const Vbig = 154880, r = new Rng(3);
+  const Vbig = 154880,
+    r = new Rng(3);
   const row = Float32Array.from({ length: Vbig }, () => r.normal() * 3);
-  const state = { outputCounts: new Map([[5, 2], [9, 1]]), seen: new Set([1, 5, 9, 300]) };
+  const state = {
+    outputCounts: new Map([
+      [5, 2],
+      [9, 1],
+    ]),
+    seen: new Set([1, 5, 9, 300]),
+  };
   const cost = (over: Record<string, unknown>) => {
     const p = resolveSampling(samplingDefaults({}), over);
     const g = new SampleRng(1);
@@ -171,13 +199,28 @@ export async function benchServing(base: GlmModel, log: (s: string) => void, lim
     for (let i = 0; i < 50; i++) chooseToken(processLogits(row, Vbig, p, state), p, g);
     return (performance.now() - t0) / 50;
   };
-  const sampling = { greedy: cost({ temperature: 0 }), top_p: cost({ temperature: 1, topP: 0.95, repetitionPenalty: 1.1 }), top_k: cost({ temperature: 0.7, topK: 40 }) };
-  log(`sampling one 154,880-token row: greedy ${sampling.greedy.toFixed(2)} ms, top-p 0.95 + penalty ${sampling.top_p.toFixed(2)} ms, top-k 40 ${sampling.top_k.toFixed(2)} ms`);
+  const sampling = {
+    greedy: cost({ temperature: 0 }),
+    top_p: cost({ temperature: 1, topP: 0.95, repetitionPenalty: 1.1 }),
+    top_k: cost({ temperature: 0.7, topK: 40 }),
+  };
+  log(
+    `sampling one 154,880-token row: greedy ${sampling.greedy.toFixed(2)} ms, top-p 0.95 + penalty ${sampling.top_p.toFixed(2)} ms, top-k 40 ${sampling.top_k.toFixed(2)} ms`,
+  );
   await engine.close();
   await cached.close();
   return {
-    throughput_tok_s: throughput, decode_tok_s: decode, batch16_vs_batch1_throughput: throughput[16]! / throughput[1]!,
-    prefix_ttft_cold_ms: cold, prefix_ttft_cached_ms: hot, prefix_hit_ttft_speedup: cold / hot, engine_overhead_fraction: overhead, engine_only_overhead_fraction: engineOnly,
-    sampling_ms_150k: sampling, itl_p90_ms: itl, serving_roofline_tok_s: roof, serving_roofline_fraction: roof ? decode[16]! / roof : null,
+    throughput_tok_s: throughput,
+    decode_tok_s: decode,
+    batch16_vs_batch1_throughput: throughput[16]! / throughput[1]!,
+    prefix_ttft_cold_ms: cold,
+    prefix_ttft_cached_ms: hot,
+    prefix_hit_ttft_speedup: cold / hot,
+    engine_overhead_fraction: overhead,
+    engine_only_overhead_fraction: engineOnly,
+    sampling_ms_150k: sampling,
+    itl_p90_ms: itl,
+    serving_roofline_tok_s: roof,
+    serving_roofline_fraction: roof ? decode[16]! / roof : null,
   };
 }

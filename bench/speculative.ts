@@ -16,18 +16,27 @@ import { maxOf } from '../src/tensor/arrays.js';
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 export const DEFAULT_MODEL = join(ROOT, 'models', 'glm5-nano');
 
-export interface SpecRow { k: number; streams: number; tok_s: number; acceptance: number | null; accepted_per_step: number | null; accepted_at: number[] }
+export interface SpecRow {
+  k: number;
+  streams: number;
+  tok_s: number;
+  acceptance: number | null;
+  accepted_per_step: number | null;
+  accepted_at: number[];
+}
 
 async function decodeRate(engine: Engine, prompts: number[][], maxTokens: number): Promise<number> {
   const t0 = performance.now();
   let firstDone = 0;
-  const counts = await Promise.all(prompts.map(async (p) => {
-    let n = 0;
-    for await (const ev of engine.submit({ prompt: p, sampling: { temperature: 0, maxTokens, ignoreEos: true } })) {
-      if (ev.type === 'token' && ev.ids.length > 0 && ++n === 1) firstDone = Math.max(firstDone, performance.now());
-    }
-    return n;
-  }));
+  const counts = await Promise.all(
+    prompts.map(async (p) => {
+      let n = 0;
+      for await (const ev of engine.submit({ prompt: p, sampling: { temperature: 0, maxTokens, ignoreEos: true } })) {
+        if (ev.type === 'token' && ev.ids.length > 0 && ++n === 1) firstDone = Math.max(firstDone, performance.now());
+      }
+      return n;
+    }),
+  );
   const t1 = performance.now();
   // Decode only: tokens after each stream's first, over the time after the last first token.
   return ((counts.reduce((a, b) => a + b, 0) - prompts.length) * 1000) / Math.max(1, t1 - Math.max(firstDone, t0));
@@ -36,7 +45,9 @@ async function decodeRate(engine: Engine, prompts: number[][], maxTokens: number
 function row(engine: Engine, k: number, streams: number, tokS: number): SpecRow {
   const s = engine.speculation();
   return {
-    k, streams, tok_s: tokS,
+    k,
+    streams,
+    tok_s: tokS,
     acceptance: s.drafted ? s.accepted / s.drafted : null,
     accepted_per_step: s.steps ? (s.accepted + s.steps) / s.steps : null,
     accepted_at: s.draftedAt.map((d, j) => (s.acceptedAt[j] ?? 0) / d),
@@ -48,7 +59,16 @@ export async function benchDefaultModel(log: (s: string) => void): Promise<SpecR
   if (!existsSync(join(DEFAULT_MODEL, 'config.json'))) return null;
   const probe = loadEngine(DEFAULT_MODEL, { speculative: 0 });
   if (probe.model.weights.mtp.length === 0 || !probe.tokenizer || !probe.template) return null;
-  const questions = ['What is a cat?', 'What is the capital of France?', 'Tell me a short story about a dog.', 'What is a river?', 'Explain what a bicycle is.', 'Who wrote Pride and Prejudice?', 'What is rain?', 'Describe a forest.'];
+  const questions = [
+    'What is a cat?',
+    'What is the capital of France?',
+    'Tell me a short story about a dog.',
+    'What is a river?',
+    'Explain what a bicycle is.',
+    'Who wrote Pride and Prejudice?',
+    'What is rain?',
+    'Describe a forest.',
+  ];
   const prompts = questions.map((q) => probe.template!.encodeChat({ messages: [{ role: 'user', content: q }], thinking: false }, probe.tokenizer!).ids);
   const out: SpecRow[] = [];
   for (const streams of [1, 4]) {
@@ -60,7 +80,9 @@ export async function benchDefaultModel(log: (s: string) => void): Promise<SpecR
       for (let rep = 0; rep < 2; rep++) rates.push(await decodeRate(fresh, rep === 0 ? prompts.slice(0, streams) : prompts.slice(4, 4 + streams), 96));
       const r = row(fresh, k, streams, maxOf(rates));
       out.push(r);
-      log(`default model, ${streams} stream(s), k=${k}: ${r.tok_s.toFixed(1)} tok/s${r.acceptance !== null ? `, acceptance ${(r.acceptance * 100).toFixed(1)}% (by position ${r.accepted_at.map((a) => (a * 100).toFixed(0) + '%').join(' / ')}), ${r.accepted_per_step!.toFixed(2)} tokens per verify step` : ''}`);
+      log(
+        `default model, ${streams} stream(s), k=${k}: ${r.tok_s.toFixed(1)} tok/s${r.acceptance !== null ? `, acceptance ${(r.acceptance * 100).toFixed(1)}% (by position ${r.accepted_at.map((a) => (a * 100).toFixed(0) + '%').join(' / ')}), ${r.accepted_per_step!.toFixed(2)} tokens per verify step` : ''}`,
+      );
     }
   }
   return out;
@@ -70,8 +92,12 @@ export async function benchDefaultModel(log: (s: string) => void): Promise<SpecR
  * Speed as a function of (forced) acceptance on a random-weight model with an MTP layer: batch 1 at k = 1..3,
  * then 4 streams (drafting allowed at that batch) at k = 3, acceptance 0.5 and 0.8.
  */
-export async function benchForcedAcceptance(model: GlmModel, log: (s: string) => void): Promise<{ k: number; streams: number; acceptance: number; tok_s: number; speedup: number }[]> {
-  const V = model.cfg.vocabSize, r = new Rng(5);
+export async function benchForcedAcceptance(
+  model: GlmModel,
+  log: (s: string) => void,
+): Promise<{ k: number; streams: number; acceptance: number; tok_s: number; speedup: number }[]> {
+  const V = model.cfg.vocabSize,
+    r = new Rng(5);
   const prompts = Array.from({ length: 4 }, () => Array.from({ length: 128 }, () => 2 + r.int(V - 2)));
   const rate = async (k: number, acc?: number, streams = 1) => {
     const e = new Engine(model, { speculative: k, forceAcceptance: acc, kvCacheGb: 0.5, speculativeMaxBatch: streams });

@@ -47,7 +47,8 @@ export function logSumExp(row: Float32Array): number {
 
 /** Σ −log p(ids[t+1] | ids[..t]) over rows t ≥ from of logits [ids.length, V], and the count. */
 export function nllOf(logits: Float32Array, V: number, ids: readonly number[], from: number): { sum: number; n: number } {
-  let sum = 0, n = 0;
+  let sum = 0,
+    n = 0;
   for (let t = Math.max(from, 0); t + 1 < ids.length; t++) {
     const row = logits.subarray(t * V, (t + 1) * V);
     sum += logSumExp(row) - row[ids[t + 1]!]!;

@@ -12,8 +12,15 @@ export interface RecallResult {
 
 export function indexerRecall(model: GlmModel, windows: number[][]): RecallResult {
   const { cfg, ops, weights } = model;
-  const D = cfg.hiddenSize, H = cfg.numHeads, Dn = cfg.qkNopeHeadDim, R = cfg.qkRopeHeadDim, Dv = cfg.vHeadDim;
-  const C = cfg.kvLoraRank, Ql = cfg.qLoraRank, K = cfg.indexTopk, Dq = Dn + R;
+  const D = cfg.hiddenSize,
+    H = cfg.numHeads,
+    Dn = cfg.qkNopeHeadDim,
+    R = cfg.qkRopeHeadDim,
+    Dv = cfg.vHeadDim;
+  const C = cfg.kvLoraRank,
+    Ql = cfg.qLoraRank,
+    K = cfg.indexTopk,
+    Dq = Dn + R;
   const acc = Array.from({ length: cfg.numLayers }, () => ({ recall: 0, best: 0, n: 0 }));
   for (const ids of windows) {
     const T = ids.length;
@@ -57,7 +64,7 @@ export function indexerRecall(model: GlmModel, windows: number[][]): RecallResul
             if (row[s]! > max) max = row[s]!;
           }
           let z = 0;
-          for (let s = 0; s <= t; s++) z += (row[s] = Math.exp(row[s]! - max));
+          for (let s = 0; s <= t; s++) z += row[s] = Math.exp(row[s]! - max);
           for (let s = 0; s <= t; s++) p[s]! += row[s]! / z / H;
         }
         let got = 0;
@@ -65,7 +72,10 @@ export function indexerRecall(model: GlmModel, windows: number[][]): RecallResul
           const s = sel[t * K + j]!;
           if (s >= 0 && s <= t) got += p[s]!;
         }
-        const best = Array.from(p.subarray(0, t + 1)).sort((x, y) => y - x).slice(0, K).reduce((x, y) => x + y, 0);
+        const best = Array.from(p.subarray(0, t + 1))
+          .sort((x, y) => y - x)
+          .slice(0, K)
+          .reduce((x, y) => x + y, 0);
         acc[l]!.recall += got;
         acc[l]!.best += best;
         acc[l]!.n++;

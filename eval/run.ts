@@ -59,37 +59,47 @@ const t0 = performance.now();
 // 2. sparse vs forced dense on the same prose windows (each longer than index_topk).
 const held = heldOut(tok);
 const windows = held.windows;
-let sp = { sum: 0, n: 0 }, de = { sum: 0, n: 0 };
+let sp = { sum: 0, n: 0 },
+  de = { sum: 0, n: 0 };
 for (const w of windows) {
-  const a = nll(w, 0, false), b = nll(w, 0, true);
+  const a = nll(w, 0, false),
+    b = nll(w, 0, true);
   sp = { sum: sp.sum + a.sum, n: sp.n + a.n };
   de = { sum: de.sum + b.sum, n: de.n + b.n };
 }
-const pplSparse = Math.exp(sp.sum / sp.n), pplDense = Math.exp(de.sum / de.n);
+const pplSparse = Math.exp(sp.sum / sp.n),
+  pplDense = Math.exp(de.sum / de.n);
 // the same comparison on the positions beyond index_topk only (where the two can differ)
-let spT = { sum: 0, n: 0 }, deT = { sum: 0, n: 0 };
+let spT = { sum: 0, n: 0 },
+  deT = { sum: 0, n: 0 };
 for (const w of windows) {
-  const a = nll(w, cfg.indexTopk, false), b = nll(w, cfg.indexTopk, true);
+  const a = nll(w, cfg.indexTopk, false),
+    b = nll(w, cfg.indexTopk, true);
   spT = { sum: spT.sum + a.sum, n: spT.n + a.n };
   deT = { sum: deT.sum + b.sum, n: deT.n + b.n };
 }
-const pplSparseTail = Math.exp(spT.sum / spT.n), pplDenseTail = Math.exp(deT.sum / deT.n);
+const pplSparseTail = Math.exp(spT.sum / spT.n),
+  pplDenseTail = Math.exp(deT.sum / deT.n);
 let ch = { sum: 0, n: 0 };
 for (const c of held.chats) {
   const a = nll(c.ids, c.from, false);
   ch = { sum: ch.sum + a.sum, n: ch.n + a.n };
 }
 const pplChats = Math.exp(ch.sum / ch.n);
-log(`held-out prose: ${windows.length} windows × ${WINDOW} tokens, perplexity sparse ${pplSparse.toFixed(3)} / dense ${pplDense.toFixed(3)} ` +
-  `(sparse costs ${((pplSparse / pplDense - 1) * 100).toFixed(2)}%); positions ≥ index_topk ${cfg.indexTopk}: ` +
-  `${pplSparseTail.toFixed(3)} / ${pplDenseTail.toFixed(3)} (${((pplSparseTail / pplDenseTail - 1) * 100).toFixed(2)}%)`);
+log(
+  `held-out prose: ${windows.length} windows × ${WINDOW} tokens, perplexity sparse ${pplSparse.toFixed(3)} / dense ${pplDense.toFixed(3)} ` +
+    `(sparse costs ${((pplSparse / pplDense - 1) * 100).toFixed(2)}%); positions ≥ index_topk ${cfg.indexTopk}: ` +
+    `${pplSparseTail.toFixed(3)} / ${pplDenseTail.toFixed(3)} (${((pplSparseTail / pplDenseTail - 1) * 100).toFixed(2)}%)`,
+);
 log(`held-out chats (${held.chats.length}, unseen words and phrasings): answer-token perplexity ${pplChats.toFixed(3)}`);
 
 // 3. Indexer recall on the prose windows.
 const recall = indexerRecall(model, windows.slice(0, 4));
 for (const r of recall.perLayer) {
-  log(`indexer recall layer ${r.layer}: ${(r.recall * 100).toFixed(1)}% of attention mass in the indexer's top-${cfg.indexTopk} ` +
-    `vs ${(r.best * 100).toFixed(1)}% in the best top-${cfg.indexTopk} (ratio ${(r.recall / r.best * 100).toFixed(1)}%)`);
+  log(
+    `indexer recall layer ${r.layer}: ${(r.recall * 100).toFixed(1)}% of attention mass in the indexer's top-${cfg.indexTopk} ` +
+      `vs ${(r.best * 100).toFixed(1)}% in the best top-${cfg.indexTopk} (ratio ${((r.recall / r.best) * 100).toFixed(1)}%)`,
+  );
 }
 
 // 4. Tool calls on held-out requests.
@@ -114,10 +124,16 @@ for (const q of reqs) {
   const ok = nameOk && parsed.tool_calls.length === 1 && isDeepStrictEqual(call!.arguments, q.expected.arguments);
   if (nameOk) t.rightName++;
   if (ok) t.right++;
-  else if (failures.length < 12) failures.push({ set: q.set, request: String(q.messages[0]!.content), expected: q.expected, got: call ? { name: call.name, arguments: call.arguments } : text.slice(0, 160) });
+  else if (failures.length < 12)
+    failures.push({
+      set: q.set,
+      request: String(q.messages[0]!.content),
+      expected: q.expected,
+      got: call ? { name: call.name, arguments: call.arguments } : text.slice(0, 160),
+    });
 }
 for (const [set, t] of Object.entries(tally)) {
-  log(`tool calls, ${set} tools: ${t.right}/${t.n} = ${(t.right / t.n * 100).toFixed(1)}% exact (right tool: ${(t.rightName / t.n * 100).toFixed(1)}%)`);
+  log(`tool calls, ${set} tools: ${t.right}/${t.n} = ${((t.right / t.n) * 100).toFixed(1)}% exact (right tool: ${((t.rightName / t.n) * 100).toFixed(1)}%)`);
 }
 
 // 5. Greedy answers to a fixed list of prompts (eval/prompts.ts).
@@ -140,19 +156,31 @@ if (model.weights.mtp.length > 0) {
   }
   const s = engine.speculation();
   mtp = {
-    k: s.k, acceptance: s.accepted / Math.max(1, s.drafted), byPosition: s.draftedAt.map((d, j) => (s.acceptedAt[j] ?? 0) / d),
+    k: s.k,
+    acceptance: s.accepted / Math.max(1, s.drafted),
+    byPosition: s.draftedAt.map((d, j) => (s.acceptedAt[j] ?? 0) / d),
     tokensPerStep: (s.accepted + s.steps) / Math.max(1, s.steps),
   };
-  log(`MTP drafts (engine, k=${s.k}, greedy, fixed prompts): ${(mtp.acceptance * 100).toFixed(1)}% accepted; by position ${mtp.byPosition.map((a) => (a * 100).toFixed(1) + '%').join(' / ')}; ${mtp.tokensPerStep.toFixed(2)} tokens per verify step`);
+  log(
+    `MTP drafts (engine, k=${s.k}, greedy, fixed prompts): ${(mtp.acceptance * 100).toFixed(1)}% accepted; by position ${mtp.byPosition.map((a) => (a * 100).toFixed(1) + '%').join(' / ')}; ${mtp.tokensPerStep.toFixed(2)} tokens per verify step`,
+  );
 }
 
 const seconds = (performance.now() - t0) / 1000;
 const results = {
   mtpAcceptance: mtp,
   model: DIR,
-  perplexity: { heldOutProseSparse: pplSparse, heldOutProseDense: pplDense, sparseCostPct: (pplSparse / pplDense - 1) * 100,
-    beyondTopkSparse: pplSparseTail, beyondTopkDense: pplDenseTail, beyondTopkCostPct: (pplSparseTail / pplDenseTail - 1) * 100,
-    windows: windows.length, windowTokens: WINDOW, heldOutChatsAnswerTokens: pplChats },
+  perplexity: {
+    heldOutProseSparse: pplSparse,
+    heldOutProseDense: pplDense,
+    sparseCostPct: (pplSparse / pplDense - 1) * 100,
+    beyondTopkSparse: pplSparseTail,
+    beyondTopkDense: pplDenseTail,
+    beyondTopkCostPct: (pplSparseTail / pplDenseTail - 1) * 100,
+    windows: windows.length,
+    windowTokens: WINDOW,
+    heldOutChatsAnswerTokens: pplChats,
+  },
   indexerRecall: recall,
   toolCalls: Object.fromEntries(Object.entries(tally).map(([k, t]) => [k, { accuracy: t.right / t.n, rightTool: t.rightName / t.n, n: t.n }])),
   toolCallFailures: failures,

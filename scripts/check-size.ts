@@ -54,7 +54,8 @@ function tsFiles(dir: string): string[] {
 }
 
 function main(argv: string[]): number {
-  let maxFile = 500, maxFunction = 120;
+  let maxFile = 500,
+    maxFunction = 120;
   const dirs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--max-file') maxFile = Number(argv[++i]);

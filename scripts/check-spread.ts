@@ -56,7 +56,8 @@ function tsFiles(dir: string): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     if (SKIP.has(e.name) || e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...tsFiles(p)); // spread-ok: one directory's entries
+    if (e.isDirectory())
+      out.push(...tsFiles(p)); // spread-ok: one directory's entries
     else if (e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(p);
   }
   return out;

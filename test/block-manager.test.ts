@@ -29,7 +29,10 @@ function counters(bm: BlockManager): { used: number; cached: number; available: 
 test('allocation hands out every block once, then returns -1', () => {
   const bm = new BlockManager(5, B);
   const got = Array.from({ length: 5 }, () => bm.allocate());
-  assert.deepEqual([...got].sort((a, b) => a - b), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    [...got].sort((a, b) => a - b),
+    [0, 1, 2, 3, 4],
+  );
   assert.equal(bm.allocate(), -1);
   assert.deepEqual(counters(bm), { used: 5, cached: 0, available: 0 });
   bm.release(got[2]!);
@@ -40,7 +43,9 @@ test('allocation hands out every block once, then returns -1', () => {
 test('release: an unnamed block goes back to free, a named one is kept as cached', () => {
   const bm = new BlockManager(4, B);
   const plain = bm.allocate();
-  const { blocks: [named] } = fill(bm, seq(B));
+  const {
+    blocks: [named],
+  } = fill(bm, seq(B));
   assert.deepEqual(counters(bm), { used: 2, cached: 0, available: 2 });
   bm.release(plain);
   assert.deepEqual(counters(bm), { used: 1, cached: 0, available: 3 });
@@ -56,7 +61,9 @@ test('release of a block nobody holds throws', () => {
   const b = bm.allocate();
   bm.release(b);
   assert.throws(() => bm.release(b), /nobody holds/);
-  const { blocks: [named] } = fill(bm, seq(B));
+  const {
+    blocks: [named],
+  } = fill(bm, seq(B));
   bm.release(named!);
   assert.throws(() => bm.release(named!), /nobody holds/, 'a cached block is held by nobody too');
   assert.throws(() => bm.release(7), /nobody holds/, 'a block outside the pool');
@@ -65,7 +72,9 @@ test('release of a block nobody holds throws', () => {
 
 test('eviction: free blocks go first, then cached blocks least recently released first', () => {
   const bm = new BlockManager(4, B);
-  const a = fill(bm, seq(B, 100)), b = fill(bm, seq(B, 200)), c = fill(bm, seq(B, 300));
+  const a = fill(bm, seq(B, 100)),
+    b = fill(bm, seq(B, 200)),
+    c = fill(bm, seq(B, 300));
   const spare = bm.allocate();
   // Release order c, a, b: c is the least recently used.
   bm.release(c.blocks[0]!);
@@ -82,7 +91,9 @@ test('eviction: free blocks go first, then cached blocks least recently released
 
 test('a block adopted and released again becomes the most recently used', () => {
   const bm = new BlockManager(3, B);
-  const a = fill(bm, seq(B, 100)), b = fill(bm, seq(B, 200)), c = fill(bm, seq(B, 300));
+  const a = fill(bm, seq(B, 100)),
+    b = fill(bm, seq(B, 200)),
+    c = fill(bm, seq(B, 300));
   for (const x of [a, b, c]) bm.release(x.blocks[0]!);
   // LRU order is a, b, c; touching a moves it behind c.
   assert.deepEqual(bm.adoptPrefix(a.hashes), a.blocks);
@@ -172,7 +183,8 @@ test('prefix sharing through the manager: a salted or diverging prompt adopts on
 test('register keeps the first name: a duplicate block stays unnamed and is freed on release', () => {
   const bm = new BlockManager(4, B);
   const [h] = bm.blockHashes(seq(B));
-  const first = bm.allocate(), dup = bm.allocate();
+  const first = bm.allocate(),
+    dup = bm.allocate();
   bm.register(first, h!);
   bm.register(dup, h!); // same content computed twice: the hash still points at the first
   bm.register(first, 'another-name'); // a named block keeps its name
@@ -211,7 +223,8 @@ test('reference counts return to zero once every sharer releases', () => {
 
 test('clearCache frees every cached block and forgets its name; held blocks keep theirs', () => {
   const bm = new BlockManager(4, B);
-  const a = fill(bm, seq(B, 100)), held = fill(bm, seq(B, 200));
+  const a = fill(bm, seq(B, 100)),
+    held = fill(bm, seq(B, 200));
   bm.release(a.blocks[0]!);
   assert.deepEqual(counters(bm), { used: 1, cached: 1, available: 3 });
   bm.clearCache();

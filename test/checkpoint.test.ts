@@ -19,20 +19,30 @@ test('safetensors round trip for every dtype, data 8-byte aligned', () => {
   const dir = tmpDir();
   const p = join(dir, 'x.safetensors');
   const f = new Float32Array([1.5, -2, 3.25, 0]);
-  writeSafetensors(p, [
-    { name: 'a', dtype: 'F32', shape: [2, 2], bytes: bytes(f) },
-    { name: 'b', dtype: 'BF16', shape: [3], bytes: bytes(new Uint16Array([f32ToBf16(1), f32ToBf16(-0.5), f32ToBf16(3)])) },
-    { name: 'c', dtype: 'F8_E4M3', shape: [2], bytes: new Uint8Array([f32ToE4m3(448), f32ToE4m3(-0.015625)]) },
-    { name: 'd', dtype: 'I8', shape: [2], bytes: bytes(new Int8Array([-127, 5])) },
-    { name: 'e', dtype: 'U8', shape: [1], bytes: new Uint8Array([200]) },
-    { name: 'g', dtype: 'F16', shape: [1], bytes: bytes(new Uint16Array([f32ToF16(0.333)])) },
-  ], { note: 'hi' });
+  writeSafetensors(
+    p,
+    [
+      { name: 'a', dtype: 'F32', shape: [2, 2], bytes: bytes(f) },
+      { name: 'b', dtype: 'BF16', shape: [3], bytes: bytes(new Uint16Array([f32ToBf16(1), f32ToBf16(-0.5), f32ToBf16(3)])) },
+      { name: 'c', dtype: 'F8_E4M3', shape: [2], bytes: new Uint8Array([f32ToE4m3(448), f32ToE4m3(-0.015625)]) },
+      { name: 'd', dtype: 'I8', shape: [2], bytes: bytes(new Int8Array([-127, 5])) },
+      { name: 'e', dtype: 'U8', shape: [1], bytes: new Uint8Array([200]) },
+      { name: 'g', dtype: 'F16', shape: [1], bytes: bytes(new Uint16Array([f32ToF16(0.333)])) },
+    ],
+    { note: 'hi' },
+  );
   const r = SafetensorsFile.open(p);
   assert.equal(r.metadata.note, 'hi');
   assert.deepEqual([...f32View(r.tensors.get('a')!.bytes)], [1.5, -2, 3.25, 0]);
   const b = r.tensors.get('b')!;
-  assert.deepEqual([0, 1, 2].map((i) => bf16ToF32(b.bytes[2 * i]! | (b.bytes[2 * i + 1]! << 8))), [1, -0.5, 3]);
-  assert.deepEqual([...r.tensors.get('c')!.bytes].map((x) => E4M3_TABLE[x]), [448, -0.015625]);
+  assert.deepEqual(
+    [0, 1, 2].map((i) => bf16ToF32(b.bytes[2 * i]! | (b.bytes[2 * i + 1]! << 8))),
+    [1, -0.5, 3],
+  );
+  assert.deepEqual(
+    [...r.tensors.get('c')!.bytes].map((x) => E4M3_TABLE[x]),
+    [448, -0.015625],
+  );
   assert.equal(new Int8Array(r.tensors.get('d')!.bytes.slice().buffer)[0], -127);
   const g = r.tensors.get('g')!;
   assert.ok(Math.abs(f16ToF32(g.bytes[0]! | (g.bytes[1]! << 8)) - 0.333) < 1e-3);
@@ -116,10 +126,12 @@ test('missing tensor', () => {
 });
 
 test('unexpected shape', () => {
-  const msg = broken((d) => rewriteHeader(d, (h) => {
-    const t = h['model.norm.weight'];
-    t.shape = [32, 2];
-  }));
+  const msg = broken((d) =>
+    rewriteHeader(d, (h) => {
+      const t = h['model.norm.weight'];
+      t.shape = [32, 2];
+    }),
+  );
   assert.match(msg, /^model\.safetensors: tensor 'model\.norm\.weight': unexpected shape \[32, 2\], expected \[64\]/);
 });
 
@@ -129,9 +141,11 @@ test('unsupported dtype', () => {
 });
 
 test('unknown tensor', () => {
-  const msg = broken((d) => rewriteHeader(d, (h) => {
-    h['model.layers.0.self_attn.mystery.weight'] = { ...h['model.norm.weight'] };
-  }));
+  const msg = broken((d) =>
+    rewriteHeader(d, (h) => {
+      h['model.layers.0.self_attn.mystery.weight'] = { ...h['model.norm.weight'] };
+    }),
+  );
   assert.match(msg, /tensor 'model\.layers\.0\.self_attn\.mystery\.weight': unknown tensor/);
 });
 

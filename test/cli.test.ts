@@ -11,13 +11,16 @@ import { requireShared } from './helpers/shared-data.js';
 import { tmpDir } from './helpers/tmp-model.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const glm5 = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
-const glm5Fail = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+const glm5 = (...args: string[]) =>
+  execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
+const glm5Fail = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
 
 test('init writes a complete HF folder; generate --json prints ids and speed', () => {
   const dir = join(tmpDir(), 'tiny');
   glm5('init', '--preset', 'tiny', '--seed', '5', '--dtype', 'bf16', dir);
-  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja']) assert.ok(existsSync(join(dir, f)), f);
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'])
+    assert.ok(existsSync(join(dir, f)), f);
   const out = JSON.parse(glm5('generate', dir, '--tokens', '1,2,3', '-n', '7', '--ignore-eos', '--temperature', '0', '--json'));
   assert.equal(out.ids.length, 7);
   assert.ok(out.ids.every((x: number) => Number.isInteger(x) && x >= 0));

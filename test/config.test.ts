@@ -38,7 +38,8 @@ test('golden configs: shared-indexer sources and mlp types', { skip }, () => {
 
 test('absent keys take the spec defaults; head_dim is ignored', () => {
   const raw: Record<string, unknown> = base();
-  for (const k of ['rope_interleave', 'indexer_rope_interleave', 'scoring_func', 'topk_method', 'indexer_types', 'mlp_layer_types', 'n_group', 'topk_group']) delete raw[k];
+  for (const k of ['rope_interleave', 'indexer_rope_interleave', 'scoring_func', 'topk_method', 'indexer_types', 'mlp_layer_types', 'n_group', 'topk_group'])
+    delete raw[k];
   raw.first_k_dense_replace = 2;
   raw.head_dim = 999;
   raw.layer_types = ['x'];
@@ -96,7 +97,12 @@ test('glm4_moe_lite: no indexer on any layer, class defaults for absent keys, HF
 test('glm4_moe_lite: both config layouts (legacy top level, transformers ≥ 5 rope_parameters)', () => {
   const legacy = parseConfig({ ...lite(), rope_parameters: undefined, rope_theta: 1e6, partial_rotary_factor: 1.0, rope_scaling: null });
   assert.equal(legacy.ropeTheta, 1e6);
-  const resaved = parseConfig({ ...lite(), rope_parameters: { rope_theta: 1e6, rope_type: 'default', partial_rotary_factor: 1.0 }, head_dim: 64, pretraining_tp: 1 });
+  const resaved = parseConfig({
+    ...lite(),
+    rope_parameters: { rope_theta: 1e6, rope_type: 'default', partial_rotary_factor: 1.0 },
+    head_dim: 64,
+    pretraining_tp: 1,
+  });
   assert.equal(resaved.ropeTheta, 1e6);
   // HF hard-codes sigmoid + noaux_tc for lite: scoring_func / topk_method are not fields of its config.
   assert.equal(parseConfig({ ...lite(), scoring_func: 'softmax', topk_method: 'greedy' }).architecture.modelType, 'glm4_moe_lite');

@@ -18,7 +18,10 @@ const skip = HAVE_MODEL ? false : 'models/glm5-nano is not in this checkout yet'
 function answer(prompt: string, thinking: boolean): string {
   const model = GlmModel.load(DEFAULT_MODEL_DIR, { ops: selectOps('auto') });
   const tok = Tokenizer.fromDir(DEFAULT_MODEL_DIR);
-  const ids = ChatTemplate.fromDir(DEFAULT_MODEL_DIR).encodeChat({ messages: [{ role: 'user', content: prompt }], thinking, addGenerationPrompt: true }, tok).ids;
+  const ids = ChatTemplate.fromDir(DEFAULT_MODEL_DIR).encodeChat(
+    { messages: [{ role: 'user', content: prompt }], thinking, addGenerationPrompt: true },
+    tok,
+  ).ids;
   const stops = new Set(model.cfg.eosTokenIds);
   const cache = model.newCache(ids.length + 101);
   let r = model.forward(ids, cache, { logits: 'last' });

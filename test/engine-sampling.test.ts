@@ -14,16 +14,21 @@ const base = samplingDefaults({});
 
 /** The textbook pipeline: sort everything, top-k, renormalise, top-p, min-p; the draw walks the kept ids in order. */
 function naive(x: Float32Array, p: SamplingParams, rng: Rng): number {
-  const V = x.length, mx = maxOf(x);
+  const V = x.length,
+    mx = maxOf(x);
   const q = Array.from(x, (v) => Math.exp((v - mx) / p.temperature));
   let order = Array.from({ length: V }, (_, i) => i).sort((a, b) => q[b]! - q[a]! || a - b);
   if (p.topK > 0) order = order.slice(0, p.topK);
   if (p.topP < 1) {
     const kt = order.reduce((s, i) => s + q[i]!, 0);
-    let acc = 0, keep = order.length;
+    let acc = 0,
+      keep = order.length;
     for (let j = 0; j < order.length; j++) {
       acc += q[order[j]!]!;
-      if (acc >= p.topP * kt) { keep = j + 1; break; }
+      if (acc >= p.topP * kt) {
+        keep = j + 1;
+        break;
+      }
     }
     order = order.slice(0, keep);
   }
@@ -42,10 +47,14 @@ test('top-k / top-p / min-p sampling equals the naive full sort, draw for draw',
     const spread = [0.5, 3, 12][c % 3]!;
     const x = Float32Array.from({ length: V }, () => (g.next() - 0.5) * spread + (g.next() < 0.01 ? 8 : 0));
     const p = resolveSampling(base, {
-      temperature: [0.3, 0.7, 1, 1.8][c % 4], topK: [0, 1, 5, 40, 2000][c % 5], topP: [1, 0.95, 0.5, 0.1][(c >> 2) % 4], minP: [0, 0.05, 0.3][(c >> 3) % 3],
+      temperature: [0.3, 0.7, 1, 1.8][c % 4],
+      topK: [0, 1, 5, 40, 2000][c % 5],
+      topP: [1, 0.95, 0.5, 0.1][(c >> 2) % 4],
+      minP: [0, 0.05, 0.3][(c >> 3) % 3],
     });
     if (p.topK === 1) continue; // greedy shortcut
-    const a = chooseToken(x, p, new Rng(c)), b = naive(x, p, new Rng(c));
+    const a = chooseToken(x, p, new Rng(c)),
+      b = naive(x, p, new Rng(c));
     assert.equal(a, b, `case ${c}: V ${V} ${JSON.stringify({ t: p.temperature, k: p.topK, p: p.topP, m: p.minP })}`);
   }
 });
@@ -55,7 +64,8 @@ test('temperature 0 is argmax; a seeded generator repeats; the distribution foll
   assert.equal(chooseToken(x, resolveSampling(base, { temperature: 0 }), new Rng(1)), 1);
   const y = Float32Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.2)]);
   const p = resolveSampling(base, { temperature: 1 });
-  const rng = new Rng(42), counts = [0, 0, 0];
+  const rng = new Rng(42),
+    counts = [0, 0, 0];
   for (let i = 0; i < 20000; i++) counts[chooseToken(y, p, rng)]!++;
   [0.5, 0.3, 0.2].forEach((want, i) => assert.ok(Math.abs(counts[i]! / 20000 - want) < 0.015, `token ${i}: ${counts[i]! / 20000}`));
   const draws = (seed: number) => Array.from({ length: 5 }, (_, _i, r = new Rng(seed)) => r.nextU32());
@@ -74,7 +84,10 @@ test('logprobs: log-softmax of the raw logits and the top alternatives in order'
   const l = Float32Array.from([0, Math.log(3), Math.log(2), Math.log(4)]);
   const r = logprobsOf(l, 4, 2, 3, (i) => `t${i}`);
   assert.ok(Math.abs(r.logprob - Math.log(2 / 10)) < 1e-6);
-  assert.deepEqual(r.top.map((t) => t.id), [3, 1, 2]);
+  assert.deepEqual(
+    r.top.map((t) => t.id),
+    [3, 1, 2],
+  );
   assert.ok(Math.abs(r.top[0]!.logprob - Math.log(0.4)) < 1e-6);
 });
 
@@ -86,11 +99,15 @@ test('stop strings are found across every split of the text and trimmed', () => 
     for (let cut1 = 0; cut1 < text.length; cut1 += 3) {
       for (let cut2 = cut1; cut2 <= text.length; cut2 += 5) {
         const m = new StopStringMatcher(stops);
-        let out = '', stopped: string | undefined;
+        let out = '',
+          stopped: string | undefined;
         for (const piece of [text.slice(0, cut1), text.slice(cut1, cut2), text.slice(cut2)]) {
           const r = m.push(piece);
           out += r.text;
-          if (r.stopped) { stopped = r.stopped; break; }
+          if (r.stopped) {
+            stopped = r.stopped;
+            break;
+          }
         }
         if (!stopped) out += m.flush();
         assert.equal(out, want, `${JSON.stringify(stops)} split at ${cut1}/${cut2}`);

@@ -25,15 +25,19 @@ const prompt = (seed: number, n: number) => Array.from({ length: n }, (_, i) => 
 const greedy = { temperature: 0, ignoreEos: true };
 
 test('the acceptance rule keeps the target distribution', () => {
-  const g = new SampleRng(9), rng = new SampleRng(4);
+  const g = new SampleRng(9),
+    rng = new SampleRng(4);
   for (let c = 0; c < 3; c++) {
     const norm = (a: number[]) => Float64Array.from(a, (x) => x / a.reduce((s, y) => s + y, 0));
-    const p = norm(Array.from({ length: 6 }, () => g.next() ** 2)), q = norm(Array.from({ length: 6 }, () => g.next() ** 2));
+    const p = norm(Array.from({ length: 6 }, () => g.next() ** 2)),
+      q = norm(Array.from({ length: 6 }, () => g.next() ** 2));
     if (c === 2) q.fill(0).set([1], 0); // a one-hot draft (greedy draft model, sampled target)
-    const counts = new Float64Array(6), N = 200000;
+    const counts = new Float64Array(6),
+      N = 200000;
     let accepted = 0;
     for (let i = 0; i < N; i++) {
-      let u = rng.next(), d = 0;
+      let u = rng.next(),
+        d = 0;
       while (d < 5 && (u -= q[d]!) >= 0) d++;
       const v = verifyDraft(p, q, d, rng);
       if (v.accepted) accepted++;
@@ -48,12 +52,15 @@ test('the acceptance rule keeps the target distribution', () => {
 
 for (const ops of opsUnderTest()) {
   const model = GlmModel.load(dir, { ops });
-  const D = model.cfg.hiddenSize, V = model.cfg.vocabSize;
+  const D = model.cfg.hiddenSize,
+    V = model.cfg.vocabSize;
 
   test(`MTP step: batched and paged equals one sequence at a time, contiguous [${ops.name}]`, () => {
     const seqs = [prompt(1, 7), prompt(2, 4)];
     const hiddens = seqs.map((s) => model.forward(s, model.newCache(), { logits: 'none' }).hidden);
-    const alone = seqs.map((s, i) => mtpStep(model, [{ hidden: hiddens[i]!.subarray(0, (s.length - 1) * D), tokens: s.slice(1), cache: model.newMtpCache(), logits: 'all' }]));
+    const alone = seqs.map((s, i) =>
+      mtpStep(model, [{ hidden: hiddens[i]!.subarray(0, (s.length - 1) * D), tokens: s.slice(1), cache: model.newMtpCache(), logits: 'all' }]),
+    );
     const pool = new PagedKvPool(model.cfg, { numBlocks: 16, blockSize: 4, mtpLayers: 1 });
     const views = seqs.map((_, i) => {
       const v = pool.view();
@@ -61,7 +68,10 @@ for (const ops of opsUnderTest()) {
       v.appendBlock(2 * i + 4);
       return v.sibling();
     });
-    const both = mtpStep(model, seqs.map((s, i) => ({ hidden: hiddens[i]!.subarray(0, (s.length - 1) * D), tokens: s.slice(1), cache: views[i]!, logits: 'all' as const })));
+    const both = mtpStep(
+      model,
+      seqs.map((s, i) => ({ hidden: hiddens[i]!.subarray(0, (s.length - 1) * D), tokens: s.slice(1), cache: views[i]!, logits: 'all' as const })),
+    );
     seqs.forEach((s, i) => {
       const lr = both.logitRows[i]!;
       assert.equal(lr.count, s.length - 1);
@@ -163,7 +173,10 @@ for (const ops of opsUnderTest()) {
     // Logit bias: 3 allowed tokens, so the random drafter gets some drafts accepted and rollback runs too.
     const logitBias = new Map(Array.from({ length: model.cfg.vocabSize }, (_, t) => [t, t >= 7 && t <= 9 ? 0 : -1e4] as [number, number]));
     const prompts = Array.from({ length: 4 }, (_, i) => prompt(90 + i, 3 + 4 * i));
-    for (const sampling of [{ ...greedy, maxTokens: 12 }, { ...greedy, maxTokens: 12, logitBias }]) {
+    for (const sampling of [
+      { ...greedy, maxTokens: 12 },
+      { ...greedy, maxTokens: 12, logitBias },
+    ]) {
       const plain = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 0 });
       const spec = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 2, speculativeMaxBatch: 64 });
       const want = await Promise.all(prompts.map((p) => plain.submit({ prompt: p, sampling }).result));

@@ -137,7 +137,10 @@ test('abort frees blocks at once and returns what was generated; resume continue
 test('a request larger than the context or the whole cache fails with a clear error', () => {
   const model = GlmModel.load(dir, { ops: opsUnderTest()[0]! });
   const engine = new Engine(model, { blockSize: 4, kvCacheGb: kvGb(model, 4, 4) });
-  assert.throws(() => engine.submit({ prompt: prompt(1, 40) }), (e: unknown) => e instanceof RequestError && e.code === 'context_length_exceeded' && /KV cache holds 16/.test(e.message));
+  assert.throws(
+    () => engine.submit({ prompt: prompt(1, 40) }),
+    (e: unknown) => e instanceof RequestError && e.code === 'context_length_exceeded' && /KV cache holds 16/.test(e.message),
+  );
   assert.throws(() => engine.submit({ prompt: [] }), /empty/);
   assert.throws(() => engine.submit({ prompt: [1, 2, 100000] }), /outside the vocabulary/);
   assert.throws(() => engine.submit({ prompt: [1, 2], sampling: { topP: 0 } }), /top_p/);

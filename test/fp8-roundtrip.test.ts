@@ -16,7 +16,8 @@ const f32Dir = tinyCheckpoint({ seed: 11, dtype: 'f32', overrides });
 const fp8Dir = tinyCheckpoint({ seed: 11, dtype: 'fp8', overrides });
 
 test('dequantised FP8 weights are within e4m3 precision of the f32 weights', () => {
-  const a = Checkpoint.open(f32Dir), b = Checkpoint.open(fp8Dir);
+  const a = Checkpoint.open(f32Dir),
+    b = Checkpoint.open(fp8Dir);
   let checked = 0;
   for (const name of b.names()) {
     const t = b.get(name);
@@ -48,8 +49,10 @@ test('FP8 model logits stay close to the f32 model', () => {
   const ids = [3, 17, 250, 9, 42, 42, 7, 100, 5, 61, 2, 288];
   const a = GlmModel.load(f32Dir, { ops: refOps });
   const b = GlmModel.load(fp8Dir, { ops: refOps });
-  const la = a.forward(ids, a.newCache()).logits, lb = b.forward(ids, b.newCache()).logits;
-  let maxD = 0, maxRef = 0;
+  const la = a.forward(ids, a.newCache()).logits,
+    lb = b.forward(ids, b.newCache()).logits;
+  let maxD = 0,
+    maxRef = 0;
   for (let i = 0; i < la.length; i++) {
     maxD = Math.max(maxD, Math.abs(la[i]! - lb[i]!));
     maxRef = Math.max(maxRef, Math.abs(la[i]!));

@@ -30,36 +30,82 @@ interface Parsed {
 function parseGguf(path: string): Parsed {
   const buf = readFileSync(path);
   let p = 0;
-  const u32 = () => { const v = buf.readUInt32LE(p); p += 4; return v; };
-  const u64 = () => { const v = Number(buf.readBigUInt64LE(p)); p += 8; return v; };
-  const str = () => { const n = u64(); const s = buf.toString('utf8', p, p + n); p += n; return s; };
+  const u32 = () => {
+    const v = buf.readUInt32LE(p);
+    p += 4;
+    return v;
+  };
+  const u64 = () => {
+    const v = Number(buf.readBigUInt64LE(p));
+    p += 8;
+    return v;
+  };
+  const str = () => {
+    const n = u64();
+    const s = buf.toString('utf8', p, p + n);
+    p += n;
+    return s;
+  };
   const scalar = (t: number): unknown => {
     switch (t) {
-      case 0: return buf.readUInt8(p++);
-      case 1: return buf.readInt8(p++);
-      case 2: { const v = buf.readUInt16LE(p); p += 2; return v; }
-      case 3: { const v = buf.readInt16LE(p); p += 2; return v; }
-      case 4: return u32();
-      case 5: { const v = buf.readInt32LE(p); p += 4; return v; }
-      case 6: { const v = buf.readFloatLE(p); p += 4; return v; }
-      case 7: return buf.readUInt8(p++) !== 0;
-      case 8: return str();
-      case 10: return u64();
-      case 11: { const v = Number(buf.readBigInt64LE(p)); p += 8; return v; }
-      case 12: { const v = buf.readDoubleLE(p); p += 8; return v; }
-      default: throw new Error(`bad value type ${t}`);
+      case 0:
+        return buf.readUInt8(p++);
+      case 1:
+        return buf.readInt8(p++);
+      case 2: {
+        const v = buf.readUInt16LE(p);
+        p += 2;
+        return v;
+      }
+      case 3: {
+        const v = buf.readInt16LE(p);
+        p += 2;
+        return v;
+      }
+      case 4:
+        return u32();
+      case 5: {
+        const v = buf.readInt32LE(p);
+        p += 4;
+        return v;
+      }
+      case 6: {
+        const v = buf.readFloatLE(p);
+        p += 4;
+        return v;
+      }
+      case 7:
+        return buf.readUInt8(p++) !== 0;
+      case 8:
+        return str();
+      case 10:
+        return u64();
+      case 11: {
+        const v = Number(buf.readBigInt64LE(p));
+        p += 8;
+        return v;
+      }
+      case 12: {
+        const v = buf.readDoubleLE(p);
+        p += 8;
+        return v;
+      }
+      default:
+        throw new Error(`bad value type ${t}`);
     }
   };
   assert.equal(buf.toString('latin1', 0, 4), 'GGUF');
   p = 4;
   const version = u32();
-  const nT = u64(), nKv = u64();
+  const nT = u64(),
+    nKv = u64();
   const kv = new Map<string, { type: number; value: unknown }>();
   for (let i = 0; i < nKv; i++) {
     const key = str();
     const type = u32();
     if (type === 9) {
-      const it = u32(), n = u64();
+      const it = u32(),
+        n = u64();
       kv.set(key, { type, value: Array.from({ length: n }, () => scalar(it)) });
     } else {
       kv.set(key, { type, value: scalar(type) });
@@ -99,13 +145,22 @@ test('writer: header, typed KVs and arrays, tensor infos, 32-byte aligned data r
   const path = join(tmpDir(), 'a.gguf');
   const meta = new Map<string, GgufValue>([
     ['general.architecture', gguf.str('glm-dsa')],
-    ['u8', { type: 'u8', value: 255 }], ['i8', { type: 'i8', value: -3 }],
-    ['u16', { type: 'u16', value: 65535 }], ['i16', { type: 'i16', value: -300 }],
-    ['u32', gguf.u32(4000000000)], ['i32', gguf.i32(-7)], ['f32', gguf.f32(0.25)],
-    ['bool', gguf.bool(true)], ['u64', { type: 'u64', value: 2n ** 40n }], ['i64', { type: 'i64', value: -5 }],
-    ['f64', { type: 'f64', value: 1e-300 }], ['unicode', gguf.str('ĠΔ<|user|>')],
-    ['arr.s', gguf.arr('string', ['a', '', 'Ġthe'])], ['arr.i', gguf.arr('i32', [1, -2, 3])],
-    ['arr.b', gguf.arr('bool', [true, false])], ['arr.empty', gguf.arr('u32', [])],
+    ['u8', { type: 'u8', value: 255 }],
+    ['i8', { type: 'i8', value: -3 }],
+    ['u16', { type: 'u16', value: 65535 }],
+    ['i16', { type: 'i16', value: -300 }],
+    ['u32', gguf.u32(4000000000)],
+    ['i32', gguf.i32(-7)],
+    ['f32', gguf.f32(0.25)],
+    ['bool', gguf.bool(true)],
+    ['u64', { type: 'u64', value: 2n ** 40n }],
+    ['i64', { type: 'i64', value: -5 }],
+    ['f64', { type: 'f64', value: 1e-300 }],
+    ['unicode', gguf.str('ĠΔ<|user|>')],
+    ['arr.s', gguf.arr('string', ['a', '', 'Ġthe'])],
+    ['arr.i', gguf.arr('i32', [1, -2, 3])],
+    ['arr.b', gguf.arr('bool', [true, false])],
+    ['arr.empty', gguf.arr('u32', [])],
   ]);
   const a = new Float32Array([1, -2, 3.5, 7, 9, 11, 13]); // 28 bytes: the next tensor needs padding
   const b = Uint16Array.from([0.5, -1.25, 3, 1e-3, 2, 4], (x) => f32ToF16(x));
@@ -119,17 +174,35 @@ test('writer: header, typed KVs and arrays, tensor infos, 32-byte aligned data r
   assert.equal(g.version, 3);
   assert.equal(g.kv.size, meta.size);
   assert.deepEqual([...g.kv.keys()], [...meta.keys()]);
-  assert.equal(kvOf(g, 'u8'), 255); assert.equal(kvOf(g, 'i8'), -3); assert.equal(kvOf(g, 'u16'), 65535);
-  assert.equal(kvOf(g, 'i16'), -300); assert.equal(kvOf(g, 'u32'), 4000000000); assert.equal(kvOf(g, 'i32'), -7);
-  assert.equal(kvOf(g, 'f32'), 0.25); assert.equal(kvOf(g, 'bool'), true); assert.equal(kvOf(g, 'u64'), 2 ** 40);
-  assert.equal(kvOf(g, 'i64'), -5); assert.equal(kvOf(g, 'f64'), 1e-300); assert.equal(kvOf(g, 'unicode'), 'ĠΔ<|user|>');
+  assert.equal(kvOf(g, 'u8'), 255);
+  assert.equal(kvOf(g, 'i8'), -3);
+  assert.equal(kvOf(g, 'u16'), 65535);
+  assert.equal(kvOf(g, 'i16'), -300);
+  assert.equal(kvOf(g, 'u32'), 4000000000);
+  assert.equal(kvOf(g, 'i32'), -7);
+  assert.equal(kvOf(g, 'f32'), 0.25);
+  assert.equal(kvOf(g, 'bool'), true);
+  assert.equal(kvOf(g, 'u64'), 2 ** 40);
+  assert.equal(kvOf(g, 'i64'), -5);
+  assert.equal(kvOf(g, 'f64'), 1e-300);
+  assert.equal(kvOf(g, 'unicode'), 'ĠΔ<|user|>');
   assert.deepEqual(kvOf(g, 'arr.s'), ['a', '', 'Ġthe']);
   assert.deepEqual(kvOf(g, 'arr.i'), [1, -2, 3]);
   assert.equal(g.kv.get('arr.i')!.type, 9);
   assert.deepEqual(kvOf(g, 'arr.b'), [true, false]);
   assert.deepEqual(kvOf(g, 'arr.empty'), []);
-  assert.deepEqual(g.tensors.map((t) => [t.name, t.ne, t.type]), [['a', [7], 0], ['b', [3, 2], 1], ['blk.0.c', [2, 3, 2], 30]]);
-  assert.deepEqual(g.tensors.map((t) => t.offset), [0, 32, 64]);
+  assert.deepEqual(
+    g.tensors.map((t) => [t.name, t.ne, t.type]),
+    [
+      ['a', [7], 0],
+      ['b', [3, 2], 1],
+      ['blk.0.c', [2, 3, 2], 30],
+    ],
+  );
+  assert.deepEqual(
+    g.tensors.map((t) => t.offset),
+    [0, 32, 64],
+  );
   assert.deepEqual(layout.offsets, [0, 32, 64]);
   assert.equal(g.dataStart % 32, 0);
   assert.equal(g.dataStart, layout.dataStart);
@@ -148,17 +221,31 @@ test('writer: custom general.alignment, and errors for bad input', () => {
   ]);
   const g = parseGguf(path);
   assert.equal(g.dataStart % 64, 0);
-  assert.deepEqual(g.tensors.map((t) => t.offset), [0, 64]);
+  assert.deepEqual(
+    g.tensors.map((t) => t.offset),
+    [0, 64],
+  );
   assert.throws(() => writeGguf(path, new Map(), [{ name: 'x', type: 'F32', ne: [3], bytes: new Uint8Array(8) }]), /needs 12/);
-  assert.throws(() => writeGguf(path, new Map(), [{ name: 'x', type: 'F32', ne: [1], bytes: new Uint8Array(4) }, { name: 'x', type: 'F32', ne: [1], bytes: new Uint8Array(4) }]), /duplicate/);
+  assert.throws(
+    () =>
+      writeGguf(path, new Map(), [
+        { name: 'x', type: 'F32', ne: [1], bytes: new Uint8Array(4) },
+        { name: 'x', type: 'F32', ne: [1], bytes: new Uint8Array(4) },
+      ]),
+    /duplicate/,
+  );
   assert.throws(() => writeGguf(path, new Map([['k', gguf.u32(1.5)]]), []), /does not fit/);
 });
 
 test('splitKvB: k_b is W_UKᵀ per head, v_b is W_UV per head', () => {
-  const H = 2, Dn = 3, Dv = 2, C = 4;
+  const H = 2,
+    Dn = 3,
+    Dv = 2,
+    C = 4;
   const kv = Float32Array.from({ length: H * (Dn + Dv) * C }, (_, i) => i);
   const { kB, vB } = splitKvB(new Uint8Array(kv.buffer), 4, H, Dn, Dv, C);
-  const k = new Float32Array(kB.buffer), v = new Float32Array(vB.buffer);
+  const k = new Float32Array(kB.buffer),
+    v = new Float32Array(vB.buffer);
   for (let h = 0; h < H; h++) {
     for (let c = 0; c < C; c++) for (let j = 0; j < Dn; j++) assert.equal(k[(h * C + c) * Dn + j], kv[(h * (Dn + Dv) + j) * C + c]);
     for (let i = 0; i < Dv; i++) for (let c = 0; c < C; c++) assert.equal(v[(h * Dv + i) * C + c], kv[(h * (Dn + Dv) + Dn + i) * C + c]);
@@ -182,12 +269,23 @@ test('export: glm-dsa metadata, tokenizer keys, tensor names, shapes and layouts
   assert.equal(kvOf(g, 'general.architecture'), 'glm-dsa');
   assert.equal(kvOf(g, 'general.file_type'), 32);
   const A = (k: string) => kvOf(g, `glm-dsa.${k}`);
-  assert.equal(A('block_count'), 4); assert.equal(A('embedding_length'), 64); assert.equal(A('attention.head_count'), 4);
-  assert.equal(A('attention.head_count_kv'), 1); assert.equal(A('attention.key_length'), 32 + 8); assert.equal(A('attention.value_length'), 32);
-  assert.equal(A('attention.key_length_mla'), 24); assert.equal(A('attention.value_length_mla'), 24); assert.equal(A('rope.dimension_count'), 8);
-  assert.equal(A('leading_dense_block_count'), 1); assert.equal(A('expert_group_count'), 4); assert.equal(A('expert_group_used_count'), 2);
-  assert.equal(A('expert_gating_func'), 2); assert.equal(A('expert_weights_scale'), 2.5); assert.equal(A('expert_weights_norm'), true);
-  assert.equal(A('attention.indexer.key_length'), 64); assert.equal(A('attention.indexer.top_k'), 16);
+  assert.equal(A('block_count'), 4);
+  assert.equal(A('embedding_length'), 64);
+  assert.equal(A('attention.head_count'), 4);
+  assert.equal(A('attention.head_count_kv'), 1);
+  assert.equal(A('attention.key_length'), 32 + 8);
+  assert.equal(A('attention.value_length'), 32);
+  assert.equal(A('attention.key_length_mla'), 24);
+  assert.equal(A('attention.value_length_mla'), 24);
+  assert.equal(A('rope.dimension_count'), 8);
+  assert.equal(A('leading_dense_block_count'), 1);
+  assert.equal(A('expert_group_count'), 4);
+  assert.equal(A('expert_group_used_count'), 2);
+  assert.equal(A('expert_gating_func'), 2);
+  assert.equal(A('expert_weights_scale'), 2.5);
+  assert.equal(A('expert_weights_norm'), true);
+  assert.equal(A('attention.indexer.key_length'), 64);
+  assert.equal(A('attention.indexer.top_k'), 16);
   assert.deepEqual(A('attention.indexer.types'), [true, true, true, true]);
   assert.ok(Math.abs((A('attention.layer_norm_rms_epsilon') as number) - 1e-5) < 1e-10);
 
@@ -215,7 +313,8 @@ test('export: glm-dsa metadata, tokenizer keys, tensor names, shapes and layouts
   assert.equal(g.tensors.find((t) => t.name === 'blk.2.exp_probs_b.bias')!.type, 0);
   // kv_b split: k_b ne {Dn, C, H}, v_b ne {C, Dv, H}.
   const kvb = tensorToF32(ck.get('model.layers.2.self_attn.kv_b_proj.weight'));
-  const kb = tensorValues(g, 'blk.2.attn_k_b.weight'), vb = tensorValues(g, 'blk.2.attn_v_b.weight');
+  const kb = tensorValues(g, 'blk.2.attn_k_b.weight'),
+    vb = tensorValues(g, 'blk.2.attn_v_b.weight');
   assert.deepEqual(kb.ne, [16, 32, 4]);
   assert.deepEqual(vb.ne, [32, 24, 4]);
   for (let h = 0; h < 4; h++) {
@@ -239,11 +338,15 @@ test('export: FP8 checkpoints are dequantised (exact in F32, rounded once in BF1
   const exact = dequantize(linearFromTensor(ck.get(name), ck.get(name.replace('.weight', '.weight_scale_inv')), cfg.fp8BlockSize));
   exportGguf(dir, join(dir, 'f32.gguf'), { dtype: 'f32' });
   exportGguf(dir, join(dir, 'bf16.gguf'), { dtype: 'bf16' });
-  const f = parseGguf(join(dir, 'f32.gguf')), b = parseGguf(join(dir, 'bf16.gguf'));
+  const f = parseGguf(join(dir, 'f32.gguf')),
+    b = parseGguf(join(dir, 'bf16.gguf'));
   assert.ok(![...f.tensors, ...b.tensors].some((t) => t.name.includes('scale')));
   assert.equal(kvOf(f, 'general.file_type'), 0);
   assert.deepEqual(tensorValues(f, 'blk.1.attn_q_b.weight').v, exact);
-  assert.deepEqual(Array.from(tensorValues(b, 'blk.1.attn_q_b.weight').v), Array.from(exact, (x) => bf16ToF32(f32ToBf16(x))));
+  assert.deepEqual(
+    Array.from(tensorValues(b, 'blk.1.attn_q_b.weight').v),
+    Array.from(exact, (x) => bf16ToF32(f32ToBf16(x))),
+  );
 });
 
 test('export: refuses shapes llama.cpp aborts on unless forced', () => {
@@ -261,10 +364,13 @@ test('export: glm4_moe_lite → llama.cpp deepseek2 (no indexer keys or tensors;
   const ck = Checkpoint.open(dir);
   assert.equal(kvOf(g, 'general.architecture'), 'deepseek2');
   const A = (k: string) => kvOf(g, `deepseek2.${k}`);
-  assert.equal(A('block_count'), 5); assert.equal(A('nextn_predict_layers'), 1);
-  assert.equal(A('leading_dense_block_count'), 1); assert.equal(A('expert_gating_func'), 2);
+  assert.equal(A('block_count'), 5);
+  assert.equal(A('nextn_predict_layers'), 1);
+  assert.equal(A('leading_dense_block_count'), 1);
+  assert.equal(A('expert_gating_func'), 2);
   assert.ok(Math.abs((A('expert_weights_scale') as number) - 2.5) < 1e-6);
-  assert.equal(A('attention.key_length'), 32 + 8); assert.equal(A('attention.key_length_mla'), 24);
+  assert.equal(A('attention.key_length'), 32 + 8);
+  assert.equal(A('attention.key_length_mla'), 24);
   assert.ok(![...g.kv.keys()].some((k) => k.includes('indexer') || k.startsWith('glm-dsa.')));
   assert.ok(!g.tensors.some((t) => t.name.includes('indexer')));
   assert.deepEqual(tensorValues(g, 'blk.4.nextn.shared_head_head.weight').v, tensorToF32(ck.get('model.layers.4.shared_head.head.weight')));

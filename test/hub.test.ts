@@ -25,7 +25,8 @@ const WEIGHTS = readdirSync(model).find((f) => f.endsWith('.safetensors'))!;
 function glm5(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    let stdout = '', stderr = '';
+    let stdout = '',
+      stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('close', (status) => resolve({ status, stdout, stderr }));
@@ -40,7 +41,9 @@ function handBuiltCache(hfHome: string, commit: string): string {
   mkdirSync(join(repoDir, 'blobs'), { recursive: true });
   mkdirSync(join(repoDir, 'refs'), { recursive: true });
   for (const f of readdirSync(model)) {
-    const etag = createHash('sha256').update(readFileSync(join(model, f))).digest('hex');
+    const etag = createHash('sha256')
+      .update(readFileSync(join(model, f)))
+      .digest('hex');
     copyFileSync(join(model, f), join(repoDir, 'blobs', etag));
     symlinkSync(join('..', '..', 'blobs', etag), join(snap, f));
   }
@@ -51,8 +54,20 @@ function handBuiltCache(hfHome: string, commit: string): string {
 test('a Hub id vs a path: existing paths win, org/name is an id, anything else is a missing folder', async () => {
   assert.deepEqual(parseHubId(REPO), { org: 'zai-org', name: 'GLM-4.7-Flash' });
   for (const bad of ['./zai-org/GLM-4.7-Flash', '/abs/path', 'a/b/c', 'noslash', 'a--b/c', '../x/y', 'a/.hidden']) assert.equal(parseHubId(bad), null, bad);
-  assert.deepEqual(neededFiles(['README.md', '.gitattributes', 'config.json', 'model-00001-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'original/x.safetensors', 'model.gguf', 'chat_template.jinja']),
-    ['chat_template.jinja', 'config.json', 'model-00001-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json']);
+  assert.deepEqual(
+    neededFiles([
+      'README.md',
+      '.gitattributes',
+      'config.json',
+      'model-00001-of-00002.safetensors',
+      'model.safetensors.index.json',
+      'tokenizer.json',
+      'original/x.safetensors',
+      'model.gguf',
+      'chat_template.jinja',
+    ]),
+    ['chat_template.jinja', 'config.json', 'model-00001-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json'],
+  );
   const local = await resolveModelSource(model, { env: {} });
   assert.equal(local.dir, model);
   await assert.rejects(resolveModelSource('./nope/missing', { env: {} }), /no such model folder/);
@@ -123,7 +138,11 @@ test('a download dropped halfway resumes where it stopped and does not start aga
     const second = await glm5(['pull', REPO], env);
     assert.equal(second.status, 0, second.stderr);
     const reads = hub.requests.slice(before).filter((q) => q.path.endsWith(`/${WEIGHTS}`) && q.range !== 'bytes=0-0');
-    assert.deepEqual(reads.map((q) => q.range), [`bytes=${have}-${size - 1}`], 'one ranged read, from where the first run stopped');
+    assert.deepEqual(
+      reads.map((q) => q.range),
+      [`bytes=${have}-${size - 1}`],
+      'one ranged read, from where the first run stopped',
+    );
     assert.ok(!existsSync(partial));
     const blob = join(home, 'hub', 'models--zai-org--GLM-4.7-Flash', 'blobs', hub.sha256(WEIGHTS));
     assert.equal(createHash('sha256').update(readFileSync(blob)).digest('hex'), hub.sha256(WEIGHTS), 'resumed file is byte-identical');

@@ -103,7 +103,8 @@ describe('int4 format and reference quantiser', () => {
     // The padding of the last block (its columns 36..63: dword j, nibble k holds column 8k + j) is zero.
     for (let r = 0; r < 3; r++)
       for (let i = 36; i < 64; i++) {
-        const k = i >> 3, byte = w.data[r * 64 + 32 + 4 * (i & 7) + (k >> 1)]!;
+        const k = i >> 3,
+          byte = w.data[r * 64 + 32 + 4 * (i & 7) + (k >> 1)]!;
         assert.equal((byte >> ((k & 1) * 4)) & 15, 0, `padding nibble ${i} of row ${r}`);
       }
   });
@@ -112,7 +113,8 @@ describe('int4 format and reference quantiser', () => {
     const v = randn(64 * 256);
     const w = quantizeInt4(f32Weight('w', 64, 256, v));
     const W = dequantize(w);
-    let err = 0, errQ40 = 0;
+    let err = 0,
+      errQ40 = 0;
     for (let r = 0; r < 64; r++)
       for (let g = 0; g < 8; g++) {
         const d = Math.abs(f16ToF32(w.halfScales![r * 8 + g]!));
@@ -120,7 +122,8 @@ describe('int4 format and reference quantiser', () => {
         for (let c = g * 32; c < g * 32 + 32; c++) if (Math.abs(v[r * 256 + c]!) > Math.abs(mx)) mx = v[r * 256 + c]!;
         const d0 = mx / -8;
         for (let c = g * 32; c < g * 32 + 32; c++) {
-          const i = r * 256 + c, e = Math.abs(W[i]! - v[i]!);
+          const i = r * 256 + c,
+            e = Math.abs(W[i]! - v[i]!);
           // Values beyond the clamp can miss by more than half a step; the others round to the nearest level.
           if (Math.abs(v[i]! / d) < 7.5) assert.ok(e <= d / 2 + 1e-6, `half step at ${i}: ${e} vs ${d}`);
           err += e * e;
@@ -133,7 +136,8 @@ describe('int4 format and reference quantiser', () => {
 
   it('activations of int4 products: per 32 values within half a step of round(x/d)·d, d = amax/127, |q| ≤ 127', () => {
     const x = randn(100, 3);
-    const q = new Int8Array(100), d = new Float32Array(4);
+    const q = new Int8Array(100),
+      d = new Float32Array(4);
     quantizeQ8(x, 0, 100, q, d);
     for (let g = 0; g < 4; g++) {
       let amax = 0;
@@ -143,7 +147,9 @@ describe('int4 format and reference quantiser', () => {
         assert.ok(Math.abs(q[c]!) <= 127 && Math.abs(q[c]! * d[g]! - x[c]!) <= d[g]! / 2 + 1e-6, `column ${c}`);
       }
     }
-    const z = new Float32Array(32), qz = new Int8Array(32), dz = new Float32Array(1);
+    const z = new Float32Array(32),
+      qz = new Int8Array(32),
+      dz = new Float32Array(1);
     quantizeQ8(z, 0, 32, qz, dz);
     assert.equal(dz[0], 0);
     assert.ok(qz.every((v) => v === 0));
@@ -168,15 +174,31 @@ describe('native int4 kernels vs reference', { skip }, () => {
   });
 
   it('native quantiser: the same bytes and scales as the reference, from f32, bf16 and fp8', () => {
-    for (const [rows, cols] of [[1, 1], [3, 31], [5, 64], [7, 97], [33, 600]] as const) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 31],
+      [5, 64],
+      [7, 97],
+      [33, 600],
+    ] as const) {
       const v = randn(rows * cols, 0.1);
       const f32 = f32Weight('w', rows, cols, v);
       const bf = new Uint16Array(v.map((x) => f32ToBf16(x)));
       const bf16: LinearWeight = { name: 'w', format: 'bf16', rows, cols, data: new Uint8Array(bf.buffer) };
-      const fp8: LinearWeight = { name: 'w', format: 'fp8', rows, cols, data: Uint8Array.from(v, (x) => f32ToE4m3(x * 3000)),
-        scales: Float32Array.from({ length: Math.ceil(rows / 4) * Math.ceil(cols / 16) }, () => 1e-4 + rand() * 1e-3), blockRows: 4, blockCols: 16, rowOffset: 0 };
+      const fp8: LinearWeight = {
+        name: 'w',
+        format: 'fp8',
+        rows,
+        cols,
+        data: Uint8Array.from(v, (x) => f32ToE4m3(x * 3000)),
+        scales: Float32Array.from({ length: Math.ceil(rows / 4) * Math.ceil(cols / 16) }, () => 1e-4 + rand() * 1e-3),
+        blockRows: 4,
+        blockCols: 16,
+        rowOffset: 0,
+      };
       for (const src of [f32, bf16, fp8]) {
-        const a = refOps.quantize(src, 'int4'), b = ops.quantize(src, 'int4');
+        const a = refOps.quantize(src, 'int4'),
+          b = ops.quantize(src, 'int4');
         assert.deepEqual(b.data, a.data, `data ${src.format} ${rows}x${cols}`);
         assert.deepEqual(b.halfScales, a.halfScales, `scales ${src.format} ${rows}x${cols}`);
       }
@@ -191,7 +213,16 @@ describe('native int4 kernels vs reference', { skip }, () => {
 
       it('matmul (T = 1..32) and matmulT, odd shapes', () => {
         // cols: a lone group, partial blocks (…+32, …+5), whole blocks, several scale-conversion chunks (> 32 blocks)
-        const shapes: [number, number][] = [[1, 1], [5, 7], [17, 33], [13, 130], [9, 64], [33, 600], [6, 2112], [300, 96]];
+        const shapes: [number, number][] = [
+          [1, 1],
+          [5, 7],
+          [17, 33],
+          [13, 130],
+          [9, 64],
+          [33, 600],
+          [6, 2112],
+          [300, 96],
+        ];
         for (const [rows, cols] of shapes) {
           const w = int4Weight(rows, cols);
           const Ts = rows * cols > 50000 ? [1, 2, 17] : Array.from({ length: 32 }, (_, i) => i + 1);
@@ -203,7 +234,7 @@ describe('native int4 kernels vs reference', { skip }, () => {
             g.check(`matmul ${what}`);
             const ad = absDots(x, T, w, false);
             assertClose(g.out, refOps.matmul(x, T, w), (i) => 1e-5 * ad[i]! + 1e-6, `matmul ${what}`);
-            if (T > 4 && T % 4) continue;  // matmulT: a sample of T
+            if (T > 4 && T % 4) continue; // matmulT: a sample of T
             const xt = randn(T * rows);
             const gt = guarded(T * cols);
             addon!.matmulT(gt.out, xt, T, ...weightArgs(w)); // spread-ok: weightArgs is a fixed 8-tuple
@@ -221,7 +252,12 @@ describe('native int4 kernels vs reference', { skip }, () => {
         for (const T of [1, 5, 17, 100]) {
           const x = randn(T * cols);
           const gs = ws.map((w) => guarded(T * w.rows));
-          ops.matmulMany(x, T, ws, gs.map((g) => g.out));
+          ops.matmulMany(
+            x,
+            T,
+            ws,
+            gs.map((g) => g.out),
+          );
           ws.forEach((w, i) => {
             gs[i]!.check(`matmulMany ${isa} T=${T} #${i}`);
             const ad = absDots(x, T, w, false);
@@ -232,13 +268,20 @@ describe('native int4 kernels vs reference', { skip }, () => {
 
       it('headMatmul over int4 row slices, transposed or not, strided x', () => {
         // [heads, headRows, rowStart, n, cols]
-        const cases: [number, number, number, number, number][] = [[3, 96, 32, 64, 40], [4, 24, 0, 24, 130], [2, 40, 7, 33, 70], [16, 16, 8, 8, 512]];
+        const cases: [number, number, number, number, number][] = [
+          [3, 96, 32, 64, 40],
+          [4, 24, 0, 24, 130],
+          [2, 40, 7, 33, 70],
+          [16, 16, 8, 8, 512],
+        ];
         for (const [heads, headRows, rowStart, n, cols] of cases) {
           const w = int4Weight(heads * headRows, cols);
           for (const transposed of [false, true]) {
             for (const T of [1, 3, 5, 17]) {
-              const inW = transposed ? n : cols, outW = transposed ? cols : n;
-              const xStride = inW + 3, xOffset = 2;
+              const inW = transposed ? n : cols,
+                outW = transposed ? cols : n;
+              const xStride = inW + 3,
+                xOffset = 2;
               const x = randn(xOffset + T * heads * xStride + 1);
               const args = { x, xStride, xOffset, T, heads, w, headRows, rowStart, n, transposed };
               const r = refOps.headMatmul(args);
@@ -269,10 +312,19 @@ describe('native int4 kernels vs reference', { skip }, () => {
       });
 
       it('moe: decode (fused gate/up → down) and prefill (expert panels), repeated experts', () => {
-        const cases: [number, number, number, number][] = [[40, 24, 5, 1], [600, 200, 4, 1], [40, 24, 6, 5], [200, 130, 5, 40]];
+        const cases: [number, number, number, number][] = [
+          [40, 24, 5, 1],
+          [600, 200, 4, 1],
+          [40, 24, 6, 5],
+          [200, 130, 5, 40],
+        ];
         for (const [D, I, E, T] of cases) {
           const k = 3;
-          const experts = Array.from({ length: E }, (_, e) => ({ gate: int4Weight(I - (T > 1 ? e : 0), D), up: int4Weight(I - (T > 1 ? e : 0), D), down: int4Weight(D, I - (T > 1 ? e : 0)) }));
+          const experts = Array.from({ length: E }, (_, e) => ({
+            gate: int4Weight(I - (T > 1 ? e : 0), D),
+            up: int4Weight(I - (T > 1 ? e : 0), D),
+            down: int4Weight(D, I - (T > 1 ? e : 0)),
+          }));
           const ids = Int32Array.from({ length: T * k }, (_, i) => (i % k === 0 ? 0 : Math.floor(rand() * E)));
           for (let t = 0; t < T; t++) if (ids[t * k + 1] === ids[t * k + 2]) ids[t * k + 2] = (ids[t * k + 2]! + 1) % E;
           const args = { x: randn(T * D), T, experts, ids, weights: randn(T * k), k };
@@ -289,7 +341,8 @@ describe('native int4 kernels vs reference', { skip }, () => {
 
   it('rejects int4 weights whose scales are missing, of the wrong type or too short', () => {
     const w = int4Weight(4, 64);
-    const x = new Float32Array(64), y = new Float32Array(4);
+    const x = new Float32Array(64),
+      y = new Float32Array(4);
     assert.throws(() => ops.matmul(x, 1, { ...w, halfScales: undefined }), RangeError);
     assert.throws(() => ops.matmul(x, 1, { ...w, halfScales: w.halfScales!.subarray(0, 7) }), RangeError);
     assert.throws(() => ops.matmul(x, 1, { ...w, data: w.data.subarray(0, 127) }), RangeError);

@@ -36,9 +36,14 @@ function stored(type: RowType, src: Float32Array, width: number): { data: CacheA
   const f32 = new Float32Array(src.length);
   const nb = Math.ceil(width / 128);
   for (let i = 0; i < src.length; i++) {
-    const r = Math.floor(i / width), c = i % width;
-    f32[i] = type === 'f32' ? src[i]! : type === 'bf16' ? bf16ToF32((st.data as Uint16Array)[i]!)
-      : Math.fround(E4M3_TABLE[(st.data as Uint8Array)[i]!]! * st.scales![r * nb + Math.floor(c / 128)]!);
+    const r = Math.floor(i / width),
+      c = i % width;
+    f32[i] =
+      type === 'f32'
+        ? src[i]!
+        : type === 'bf16'
+          ? bf16ToF32((st.data as Uint16Array)[i]!)
+          : Math.fround(E4M3_TABLE[(st.data as Uint8Array)[i]!]! * st.scales![r * nb + Math.floor(c / 128)]!);
   }
   return { data: st.data, scales: st.scales, f32 };
 }
@@ -57,7 +62,17 @@ function physRows(pages: Pages | undefined, L: number): number {
   return m * pages.blockSize;
 }
 
-interface IdxCase { T: number; L: number; heads: number; dim: number; topk: number; type: RowType; paged?: number; ties?: boolean; narrow?: boolean }
+interface IdxCase {
+  T: number;
+  L: number;
+  heads: number;
+  dim: number;
+  topk: number;
+  type: RowType;
+  paged?: number;
+  ties?: boolean;
+  narrow?: boolean;
+}
 
 function runIndexerCase(c: IdxCase): void {
   const { T, L, heads, dim, topk } = c;
@@ -80,21 +95,38 @@ function runIndexerCase(c: IdxCase): void {
   const want = refOps.indexerTopk(args);
   const K = Math.min(topk, L);
   const g = new Int32Array(T * K + 8).fill(-99);
-  addon!.indexerTopk(g.subarray(4, 4 + T * K), q, weights, keys.data, T, L, heads, dim, scale, keyLimit, topk, pages?.table ?? null,
-    pages?.blockSize ?? 0, keys.scales ?? null);
+  addon!.indexerTopk(
+    g.subarray(4, 4 + T * K),
+    q,
+    weights,
+    keys.data,
+    T,
+    L,
+    heads,
+    dim,
+    scale,
+    keyLimit,
+    topk,
+    pages?.table ?? null,
+    pages?.blockSize ?? 0,
+    keys.scales ?? null,
+  );
   assert.ok(g.subarray(0, 4).every((v) => v === -99) && g.subarray(4 + T * K).every((v) => v === -99), 'indexer guard');
   const got = g.subarray(4, 4 + T * K);
   const row = (s: number) => (pages ? pages.table[Math.floor(s / pages.blockSize)]! * pages.blockSize + (s % pages.blockSize) : s);
   for (let t = 0; t < T; t++) {
-    const a = Array.from(got.subarray(t * K, (t + 1) * K)), b = Array.from(want.subarray(t * K, (t + 1) * K));
+    const a = Array.from(got.subarray(t * K, (t + 1) * K)),
+      b = Array.from(want.subarray(t * K, (t + 1) * K));
     if (keyLimit[t]! <= topk || c.ties) {
       assert.deepEqual(a, b, `${JSON.stringify(c)} row ${t}`);
       continue;
     }
     const score = (s: number): [number, number] => {
-      let acc = 0, mag = 0;
+      let acc = 0,
+        mag = 0;
       for (let h = 0; h < heads; h++) {
-        let d = 0, m = 0;
+        let d = 0,
+          m = 0;
         for (let i = 0; i < dim; i++) {
           const p = q[(t * heads + h) * dim + i]! * keys.f32[row(s) * dim + i]!;
           d += p;
@@ -106,7 +138,10 @@ function runIndexerCase(c: IdxCase): void {
       return [acc, mag];
     };
     assert.equal(new Set(a).size, K, 'distinct keys');
-    assert.ok(a.every((s, j) => j === 0 || s > a[j - 1]!), 'ascending positions');
+    assert.ok(
+      a.every((s, j) => j === 0 || s > a[j - 1]!),
+      'ascending positions',
+    );
     let kth = Infinity;
     for (const s of b) kth = Math.min(kth, score(s)[0]);
     for (const s of a) {
@@ -117,12 +152,21 @@ function runIndexerCase(c: IdxCase): void {
   }
 }
 
-interface AttCase { T: number; L: number; heads: number; dk: number; dv: number; K?: number; paged?: number }
+interface AttCase {
+  T: number;
+  L: number;
+  heads: number;
+  dk: number;
+  dv: number;
+  K?: number;
+  paged?: number;
+}
 
 function runAttentionCase(c: AttCase): void {
   const { T, L, heads, dk, dv } = c;
   const pages = c.paged ? pagesFor(L, c.paged, 2) : undefined;
-  const stride = dk + 3, rows = physRows(pages, L);
+  const stride = dk + 3,
+    rows = physRows(pages, L);
   const k = stored('bf16', randn(rows * stride), stride).data as Uint16Array;
   const q = randn(T * heads * dk);
   const keyLimit = Int32Array.from({ length: T }, (_, t) => (t === 0 ? 0 : L - (T - 1 - t)));
@@ -141,8 +185,28 @@ function runAttentionCase(c: AttCase): void {
   const want = refOps.attention(args);
   const buf = new Float32Array(T * heads * dv + 32).fill(-12345.5);
   const out = buf.subarray(16, 16 + T * heads * dv);
-  addon!.attention(out, q, k, stride, 1, k, stride, 1, T, L, heads, 1, dk, dv, args.scale, keyLimit, mask.indices ?? null, mask.k ?? 0,
-    pages?.table ?? null, pages?.blockSize ?? 0);
+  addon!.attention(
+    out,
+    q,
+    k,
+    stride,
+    1,
+    k,
+    stride,
+    1,
+    T,
+    L,
+    heads,
+    1,
+    dk,
+    dv,
+    args.scale,
+    keyLimit,
+    mask.indices ?? null,
+    mask.k ?? 0,
+    pages?.table ?? null,
+    pages?.blockSize ?? 0,
+  );
   assert.ok(buf.subarray(0, 16).every((v) => v === -12345.5) && buf.subarray(16 + T * heads * dv).every((v) => v === -12345.5), 'attention guard');
   let vmax = 0;
   for (let i = 0; i < k.length; i++) vmax = Math.max(vmax, Math.abs(bf16ToF32(k[i]!)));
@@ -178,7 +242,9 @@ describe('long-context kernels vs reference', { skip }, () => {
         addon!.setIsa(isa);
         for (const type of ['f32', 'bf16'] as RowType[])
           for (const paged of [0, 16]) {
-            const L = 300, width = 40, pages = paged ? pagesFor(L, paged, 3) : undefined;
+            const L = 300,
+              width = 40,
+              pages = paged ? pagesFor(L, paged, 3) : undefined;
             const rows = stored(type, randn(physRows(pages, L) * width), width);
             const args = { data: rows.data as Float32Array | Uint16Array, width, L, from: 7, n: 30, pages };
             const want = refOps.readCache(args);
@@ -216,7 +282,8 @@ describe('cache row encodings', () => {
     for (const v of [...vals, ...randn(5000, 460)]) assert.equal(e4m3Code(v), f32ToE4m3(Math.fround(v)), `e4m3(${v})`);
   });
   it('fp8 rows: one power-of-two scale per 128 columns, |error| ≤ 2^-4 of the block max', () => {
-    const W = 200, src = randn(3 * W, 7);
+    const W = 200,
+      src = randn(3 * W, 7);
     const st = new RowStore('fp8', W, 3);
     st.write(0, src, 0, 3);
     for (let r = 0; r < 3; r++)

@@ -63,11 +63,11 @@ function makeWeight(format: WeightFormat, rows: number, cols: number, block: [nu
   // fp8: a taller tensor, sliced at rowOffset so block scales are found through the offset.
   const [br, bc] = block;
   const R = rows + rowOffset;
-  const sr = Math.ceil(R / br), sc = Math.ceil(cols / bc);
+  const sr = Math.ceil(R / br),
+    sc = Math.ceil(cols / bc);
   const scales = Float32Array.from({ length: sr * sc }, () => 0.001 + rand() * 0.01);
   const d = new Uint8Array(R * cols);
-  for (let r = 0; r < R; r++)
-    for (let c = 0; c < cols; c++) d[r * cols + c] = f32ToE4m3((rand() * 2 - 1) * 400);
+  for (let r = 0; r < R; r++) for (let c = 0; c < cols; c++) d[r * cols + c] = f32ToE4m3((rand() * 2 - 1) * 400);
   const full: LinearWeight = { name: 'w', format: 'fp8', rows: R, cols, data: unaligned(d), scales, blockRows: br, blockCols: bc, rowOffset: 0 };
   return rowOffset ? sliceRows(full, rowOffset, rows) : full;
 }
@@ -176,8 +176,10 @@ describe('native kernels vs reference', { skip }, () => {
             const w = makeWeight(format, heads * headRows, cols, block, format === 'fp8' ? off : 0);
             for (const transposed of [false, true]) {
               for (const T of [1, 3, 5, 17]) {
-                const inW = transposed ? n : cols, outW = transposed ? cols : n;
-                const xStride = inW + 3, xOffset = 2;
+                const inW = transposed ? n : cols,
+                  outW = transposed ? cols : n;
+                const xStride = inW + 3,
+                  xOffset = 2;
                 const x = randn(xOffset + T * heads * xStride + 1);
                 const args = { x, xStride, xOffset, T, heads, w, headRows, rowStart, n, transposed };
                 const r = refOps.headMatmul(args);
@@ -208,11 +210,21 @@ describe('native kernels vs reference', { skip }, () => {
 
       it('matmulMany: weights of different formats and rows over one input, decode and prefill', () => {
         const cols = 130;
-        const ws = [makeWeight('bf16', 33, cols, [128, 128], 0), makeWeight('fp8', 300, cols, [16, 32], 5), makeWeight('f32', 1, cols, [128, 128], 0), makeWeight('int8', 70, cols, [128, 128], 0)];
+        const ws = [
+          makeWeight('bf16', 33, cols, [128, 128], 0),
+          makeWeight('fp8', 300, cols, [16, 32], 5),
+          makeWeight('f32', 1, cols, [128, 128], 0),
+          makeWeight('int8', 70, cols, [128, 128], 0),
+        ];
         for (const T of [1, 17, 100]) {
           const x = randn(T * cols);
           const gs = ws.map((w) => guarded(T * w.rows));
-          ops.matmulMany(x, T, ws, gs.map((g) => g.out));
+          ops.matmulMany(
+            x,
+            T,
+            ws,
+            gs.map((g) => g.out),
+          );
           ws.forEach((w, i) => {
             gs[i]!.check(`matmulMany ${isa} T=${T} #${i}`);
             const ad = absDots(x, T, w, false);
@@ -245,8 +257,15 @@ describe('native kernels vs reference', { skip }, () => {
       });
 
       it('rmsNorm, layerNorm', () => {
-        for (const [T, D] of [[1, 1], [3, 7], [17, 130], [40, 1030]] as const) {
-          const x = randn(T * D, 3), w = randn(D), b = randn(D);
+        for (const [T, D] of [
+          [1, 1],
+          [3, 7],
+          [17, 130],
+          [40, 1030],
+        ] as const) {
+          const x = randn(T * D, 3),
+            w = randn(D),
+            b = randn(D);
           const g = guarded(T * D);
           addon!.rmsNorm(g.out, x, T, D, w, 1e-6);
           g.check('rmsNorm');
@@ -259,29 +278,43 @@ describe('native kernels vs reference', { skip }, () => {
 
       it('rope, both layouts, strided heads', () => {
         for (const interleaved of [true, false]) {
-          const T = 5, heads = 3, dim = 40, headStride = 46, rowStride = 150, offset = 6;
+          const T = 5,
+            heads = 3,
+            dim = 40,
+            headStride = 46,
+            rowStride = 150,
+            offset = 6;
           const x = randn(T * rowStride + 4);
           const positions = Int32Array.from([0, 1, 7, 4095, 131071]);
-          const a = x.slice(), b = x.slice();
+          const a = x.slice(),
+            b = x.slice();
           refOps.rope({ x: a, T, rowStride, offset, heads, headStride, dim, positions, theta: 10000, interleaved });
           ops.rope({ x: b, T, rowStride, offset, heads, headStride, dim, positions, theta: 10000, interleaved });
-          assertClose(b, a, (i) => 1e-6 * (Math.abs(a[i]!) + 2) , `rope interleaved=${interleaved}`);
+          assertClose(b, a, (i) => 1e-6 * (Math.abs(a[i]!) + 2), `rope interleaved=${interleaved}`);
           for (let i = 0; i < x.length; i++) if (a[i] === x[i]) assert.equal(b[i], x[i], `rope touched element ${i}`);
         }
       });
 
       it('siluMul, addInPlace, softmax', () => {
         for (const n of [1, 7, 33, 70000]) {
-          const g = randn(n, 8), u = randn(n);
+          const g = randn(n, 8),
+            u = randn(n);
           const r = refOps.siluMul(g, u);
           assertClose(ops.siluMul(g, u), r, (i) => 2e-6 * Math.abs(r[i]!) + 1e-7, `siluMul ${n}`);
-          const a1 = randn(n), a2 = a1.slice(), b = randn(n);
+          const a1 = randn(n),
+            a2 = a1.slice(),
+            b = randn(n);
           refOps.addInPlace(a1, b);
           ops.addInPlace(a2, b);
           assert.deepEqual(a2, a1);
         }
-        for (const [T, N] of [[1, 1], [3, 7], [17, 257]] as const) {
-          const x = randn(T * N, 10), y = x.slice();
+        for (const [T, N] of [
+          [1, 1],
+          [3, 7],
+          [17, 257],
+        ] as const) {
+          const x = randn(T * N, 10),
+            y = x.slice();
           refOps.softmax(x, T, N);
           ops.softmax(y, T, N);
           assertClose(y, x, (i) => 1e-6 * x[i]! + 1e-7, `softmax ${T}x${N}`);
@@ -291,22 +324,46 @@ describe('native kernels vs reference', { skip }, () => {
       it('copyBlocks: strided rows and blocks, repeated source block, out-of-range rejected', () => {
         // [rows, blocks, n, src row stride, src block stride, dst offset]: a repeated block (stride 0) and
         // a large case that runs in parallel.
-        for (const [rows, blocks, n, srs, sbs, dOff] of [[1, 1, 1, 1, 0, 0], [5, 3, 7, 40, 9, 2], [9, 4, 3, 5, 0, 1], [600, 16, 64, 16 * 80, 80, 0]] as const) {
+        for (const [rows, blocks, n, srs, sbs, dOff] of [
+          [1, 1, 1, 1, 0, 0],
+          [5, 3, 7, 40, 9, 2],
+          [9, 4, 3, 5, 0, 1],
+          [600, 16, 64, 16 * 80, 80, 0],
+        ] as const) {
           const src = randn(3 + (rows - 1) * srs + (blocks - 1) * sbs + n);
-          const drs = blocks * (n + 2), dbs = n + 2;
+          const drs = blocks * (n + 2),
+            dbs = n + 2;
           const args = { src, srcOffset: 3, srcRowStride: srs, srcBlockStride: sbs, dstOffset: dOff, dstRowStride: drs, dstBlockStride: dbs, rows, blocks, n };
-          const want = new Float32Array(dOff + rows * drs).fill(-7), got = want.slice();
+          const want = new Float32Array(dOff + rows * drs).fill(-7),
+            got = want.slice();
           refOps.copyBlocks({ ...args, dst: want });
           ops.copyBlocks({ ...args, dst: got });
           assert.deepEqual(got, want, `copyBlocks ${rows}x${blocks}x${n}`);
         }
-        const base = { src: new Float32Array(10), srcOffset: 0, srcRowStride: 5, srcBlockStride: 0, dst: new Float32Array(10), dstOffset: 0, dstRowStride: 5, dstBlockStride: 0, rows: 2, blocks: 1, n: 5 };
+        const base = {
+          src: new Float32Array(10),
+          srcOffset: 0,
+          srcRowStride: 5,
+          srcBlockStride: 0,
+          dst: new Float32Array(10),
+          dstOffset: 0,
+          dstRowStride: 5,
+          dstBlockStride: 0,
+          rows: 2,
+          blocks: 1,
+          n: 5,
+        };
         assert.throws(() => ops.copyBlocks({ ...base, srcOffset: 1 }), RangeError);
         assert.throws(() => ops.copyBlocks({ ...base, dst: new Float32Array(9) }), RangeError);
       });
 
       it('topk with ties and -Infinity', () => {
-        for (const [T, N, k] of [[1, 1, 1], [3, 7, 3], [17, 256, 8], [2, 5000, 300]] as const) {
+        for (const [T, N, k] of [
+          [1, 1, 1],
+          [3, 7, 3],
+          [17, 256, 8],
+          [2, 5000, 300],
+        ] as const) {
           const x = Float32Array.from({ length: T * N }, () => Math.round(rand() * 20) / 4);
           x[0] = -Infinity;
           if (N > 2) x[2] = -0;
@@ -339,9 +396,11 @@ describe('native kernels vs reference', { skip }, () => {
           const { T, L, heads, kvHeads, dk, dv } = c;
           const q = randn(T * heads * dk);
           const latent = c.dk === 72;
-          const kStride = kvHeads * dk + 3, kOffset = 5;
+          const kStride = kvHeads * dk + 3,
+            kOffset = 5;
           const k = randn(kOffset + L * kStride);
-          const vStride = latent ? kStride : kvHeads * dv + 1, vOffset = latent ? kOffset : 2;
+          const vStride = latent ? kStride : kvHeads * dv + 1,
+            vOffset = latent ? kOffset : 2;
           const v = latent ? k : randn(vOffset + L * vStride);
           const keyLimit = Int32Array.from({ length: T }, (_, t) => (t === 0 ? 0 : L - (T - 1 - t)));
           let mask: { keyLimit: Int32Array; indices?: Int32Array; k?: number } = { keyLimit };
@@ -357,8 +416,26 @@ describe('native kernels vs reference', { skip }, () => {
           const args = { q, k, kStride, kOffset, v, vStride, vOffset, T, L, heads, kvHeads, dk, dv, scale: 1 / Math.sqrt(dk), mask };
           const r = refOps.attention(args);
           const g = guarded(T * heads * dv);
-          addon!.attention(g.out, q, k, kStride, kOffset, v, vStride, vOffset, T, L, heads, kvHeads, dk, dv, args.scale,
-            keyLimit, mask.indices ?? null, mask.k ?? 0);
+          addon!.attention(
+            g.out,
+            q,
+            k,
+            kStride,
+            kOffset,
+            v,
+            vStride,
+            vOffset,
+            T,
+            L,
+            heads,
+            kvHeads,
+            dk,
+            dv,
+            args.scale,
+            keyLimit,
+            mask.indices ?? null,
+            mask.k ?? 0,
+          );
           g.check('attention');
           assertClose(g.out, r, () => 2e-5, `attention ${JSON.stringify({ ...c })}`);
           for (let i = 0; i < heads * dv; i++) assert.equal(g.out[i], 0, 'row without keys is 0');
@@ -371,7 +448,9 @@ describe('native kernels vs reference', { skip }, () => {
           { T: 2, L: 5000, heads: 32, dim: 64, topk: 100 },
           { T: 3, L: 6, heads: 3, dim: 7, topk: 16 },
         ]) {
-          const q = randn(T * heads * dim), weights = randn(T * heads, 1 / Math.sqrt(heads)), keys = randn(L * dim);
+          const q = randn(T * heads * dim),
+            weights = randn(T * heads, 1 / Math.sqrt(heads)),
+            keys = randn(L * dim);
           const keyLimit = Int32Array.from({ length: T }, (_, t) => (t === 0 ? Math.min(L, topk) : t === 1 ? Math.min(L, 3) : L - t));
           const scale = 1 / Math.sqrt(dim);
           const args = { q, weights, keys, T, L, heads, dim, scale, keyLimit, topk };
@@ -382,7 +461,8 @@ describe('native kernels vs reference', { skip }, () => {
           assert.ok(g.subarray(0, 4).every((v) => v === -99) && g.subarray(4 + T * K).every((v) => v === -99), 'indexer guard');
           const n = g.subarray(4, 4 + T * K);
           for (let t = 0; t < T; t++) {
-            const got = Array.from(n.subarray(t * K, (t + 1) * K)), want = Array.from(r.subarray(t * K, (t + 1) * K));
+            const got = Array.from(n.subarray(t * K, (t + 1) * K)),
+              want = Array.from(r.subarray(t * K, (t + 1) * K));
             if (keyLimit[t]! <= topk) {
               assert.deepEqual(got, want, `indexer row ${t} (all visible keys)`);
               continue;
@@ -408,9 +488,15 @@ describe('native kernels vs reference', { skip }, () => {
 
       it('moe with repeated experts', () => {
         for (const format of ['bf16', 'int8', 'fp8'] as WeightFormat[]) {
-          const D = 40, I = 24, E = 6, T = 5, k = 3;
+          const D = 40,
+            I = 24,
+            E = 6,
+            T = 5,
+            k = 3;
           const experts = Array.from({ length: E }, () => ({
-            gate: makeWeight(format, I, D, [8, 16]), up: makeWeight(format, I, D, [8, 16]), down: makeWeight(format, D, I, [8, 16]),
+            gate: makeWeight(format, I, D, [8, 16]),
+            up: makeWeight(format, I, D, [8, 16]),
+            down: makeWeight(format, D, I, [8, 16]),
           }));
           const ids = Int32Array.from([0, 2, 5, 2, 0, 1, 5, 2, 0, 2, 3, 4, 1, 0, 2]);
           const weights = randn(T * k);
@@ -427,9 +513,14 @@ describe('native kernels vs reference', { skip }, () => {
           // prefill schedule: 150 tokens (expert 0 in every token: > 128 rows, two token chunks), per-expert
           // intermediate widths, several row chunks per expert
           {
-            const T2 = 150, k2 = 3, D2 = 300, widths = [130, 24, 7, 64, 33];
+            const T2 = 150,
+              k2 = 3,
+              D2 = 300,
+              widths = [130, 24, 7, 64, 33];
             const ex2 = widths.map((I2) => ({
-              gate: makeWeight(format, I2, D2, [8, 16]), up: makeWeight(format, I2, D2, [8, 16]), down: makeWeight(format, D2, I2, [8, 16]),
+              gate: makeWeight(format, I2, D2, [8, 16]),
+              up: makeWeight(format, I2, D2, [8, 16]),
+              down: makeWeight(format, D2, I2, [8, 16]),
             }));
             const ids2 = new Int32Array(T2 * k2);
             for (let t = 0; t < T2; t++) {
@@ -443,9 +534,14 @@ describe('native kernels vs reference', { skip }, () => {
             assertClose(ops.moe(a2), r2, () => 1e-5 * mag2 + 1e-6, `moe T=150 ${format}`);
           }
           // decode (T = 1): the fused gate/up then down path; a wide D to get several row chunks
-          for (const [D1, I1] of [[40, 24], [600, 200]] as const) {
+          for (const [D1, I1] of [
+            [40, 24],
+            [600, 200],
+          ] as const) {
             const ex1 = Array.from({ length: 4 }, () => ({
-              gate: makeWeight(format, I1, D1, [8, 16]), up: makeWeight(format, I1, D1, [8, 16]), down: makeWeight(format, D1, I1, [8, 16]),
+              gate: makeWeight(format, I1, D1, [8, 16]),
+              up: makeWeight(format, I1, D1, [8, 16]),
+              down: makeWeight(format, D1, I1, [8, 16]),
             }));
             const a1 = { x: randn(D1), T: 1, experts: ex1, ids: Int32Array.from([3, 0, 2]), weights: randn(3), k: 3 };
             const r1 = refOps.moe(a1);
@@ -465,8 +561,27 @@ describe('native kernels vs reference', { skip }, () => {
     const short = { ...w, data: w.data.subarray(0, 60) };
     assert.throws(() => ops.matmul(new Float32Array(8), 1, short), RangeError);
     const keyLimit = Int32Array.from([3]);
-    assert.throws(() => ops.attention({ q: new Float32Array(4), k: new Float32Array(8), kStride: 4, kOffset: 0, v: new Float32Array(8),
-      vStride: 4, vOffset: 0, T: 1, L: 2, heads: 1, kvHeads: 1, dk: 4, dv: 4, scale: 1, mask: { keyLimit } }), RangeError);
+    assert.throws(
+      () =>
+        ops.attention({
+          q: new Float32Array(4),
+          k: new Float32Array(8),
+          kStride: 4,
+          kOffset: 0,
+          v: new Float32Array(8),
+          vStride: 4,
+          vOffset: 0,
+          T: 1,
+          L: 2,
+          heads: 1,
+          kvHeads: 1,
+          dk: 4,
+          dv: 4,
+          scale: 1,
+          mask: { keyLimit },
+        }),
+      RangeError,
+    );
   });
 
   it('probes and mmapFile', async () => {

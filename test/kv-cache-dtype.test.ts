@@ -40,7 +40,8 @@ test(`golden sets: bf16 / fp8 caches stay close to the f32 cache [${ops.name}]`,
     const g = readJson(join(GOLDEN, set.split('/')[0]!, set.endsWith('bf16') ? 'golden-bf16.json' : 'golden.json'));
     const seqs: { ids: number[]; prefill: number }[] = g.sequences.map((s: { input_ids: number[] }) => ({ ids: s.input_ids, prefill: s.input_ids.length }));
     seqs.push({ ids: g.decode.input_ids, prefill: g.decode.prefill_tokens });
-    const worst: Record<string, number> = {}, rows: Record<string, number[]> = {};
+    const worst: Record<string, number> = {},
+      rows: Record<string, number[]> = {};
     let mag = 0;
     for (const forceDense of [true, false]) {
       for (const s of seqs) {
@@ -57,16 +58,23 @@ test(`golden sets: bf16 / fp8 caches stay close to the f32 cache [${ops.name}]`,
       }
     }
     const median = (xs: number[]) => Float64Array.from(xs).sort()[xs.length >> 1]!;
-    console.log(`  ${set}: |Δlogit| vs the f32 cache, max / median row (max |logit| ${mag.toFixed(2)}): ` +
-      Object.keys(worst).map((k) => `${k} ${worst[k]!.toExponential(2)} / ${median(rows[k]!).toExponential(2)}`).join(', '));
+    console.log(
+      `  ${set}: |Δlogit| vs the f32 cache, max / median row (max |logit| ${mag.toFixed(2)}): ` +
+        Object.keys(worst)
+          .map((k) => `${k} ${worst[k]!.toExponential(2)} / ${median(rows[k]!).toExponential(2)}`)
+          .join(', '),
+    );
     for (const k of Object.keys(rows)) assert.ok(median(rows[k]!) < 0.01 * mag, `${set} ${k}: median row |Δlogit| ${median(rows[k]!)}`);
   }
 });
 
 test(`bundled model: greedy tokens with bf16 / fp8 caches vs the f32 cache on fixed prompts [${ops.name}]`, () => {
   const model = GlmModel.load(NANO, { ops });
-  const tok = Tokenizer.fromDir(NANO), tpl = ChatTemplate.fromDir(NANO);
-  const prompts = FIXED_PROMPTS.map((p) => tpl.encodeChat({ messages: [{ role: 'user', content: p.prompt }], thinking: p.thinking, addGenerationPrompt: true }, tok).ids);
+  const tok = Tokenizer.fromDir(NANO),
+    tpl = ChatTemplate.fromDir(NANO);
+  const prompts = FIXED_PROMPTS.map(
+    (p) => tpl.encodeChat({ messages: [{ role: 'user', content: p.prompt }], thinking: p.thinking, addGenerationPrompt: true }, tok).ids,
+  );
   const prose = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'eval', 'heldout_texts.json'), 'utf8')) as { prose: { text: string }[] };
   for (const p of prose.prose) prompts.push(tok.encode(p.text, { special: false }).slice(0, 320));
   const greedy = (ids: number[], dtype: KvCacheDtype, n: number): number[] => {
@@ -93,8 +101,10 @@ test(`bundled model: greedy tokens with bf16 / fp8 caches vs the f32 cache on fi
       if (first >= 0) diverged[dtype]!.push(first);
     }
   }
-  console.log(`  ${prompts.length} prompts x ${N} greedy tokens (${tokens}): prompts whose tokens differ from the f32 cache's: ` +
-    `bf16 ${diverged.bf16!.length} (first difference at ${diverged.bf16!.join(', ') || '-'}), fp8 ${diverged.fp8!.length} (at ${diverged.fp8!.join(', ') || '-'})`);
-  assert.deepEqual(diverged.bf16, [], 'bf16 cache: greedy tokens equal the f32 cache\'s');
+  console.log(
+    `  ${prompts.length} prompts x ${N} greedy tokens (${tokens}): prompts whose tokens differ from the f32 cache's: ` +
+      `bf16 ${diverged.bf16!.length} (first difference at ${diverged.bf16!.join(', ') || '-'}), fp8 ${diverged.fp8!.length} (at ${diverged.fp8!.join(', ') || '-'})`,
+  );
+  assert.deepEqual(diverged.bf16, [], "bf16 cache: greedy tokens equal the f32 cache's");
   assert.ok(diverged.fp8!.length <= Math.ceil(prompts.length / 4), `fp8 keys changed ${diverged.fp8!.length} of ${prompts.length} prompts`);
 });

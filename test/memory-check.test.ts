@@ -28,7 +28,8 @@ test('weights from the config alone: the real GLM-4.7-Flash inventory (9,703 ten
   const biases = 47 * 64; // e_score_correction_bias stays F32: 2 extra bytes each
   assert.equal(w.main + w.mtp, 2 * 31_221_488_576 + 2 * biases);
   assert.ok(Math.abs(w.mtp / 2 - 1.28e9) < 0.01e9, `MTP layer ≈ 1.28 B parameters (${w.mtp / 2})`);
-  const i8 = weightBytes(cfg, 'int8'), i4 = weightBytes(cfg, 'int4');
+  const i8 = weightBytes(cfg, 'int8'),
+    i4 = weightBytes(cfg, 'int4');
   assert.ok(i8.main < 0.58 * w.main && i4.main < 0.3 * w.main, `int8 ${i8.main / GB} GB, int4 ${i4.main / GB} GB`);
   // Cache: 47 layers × (512 + 64) elements per token (bf16 by default, f32 on request), nothing for an indexer.
   assert.equal(cacheBytesPerToken(cfg, 0), 47 * 576 * 2);
@@ -36,8 +37,14 @@ test('weights from the config alone: the real GLM-4.7-Flash inventory (9,703 ten
 });
 
 test('weights from the config match the safetensors on disk (bf16, fp8, f32)', () => {
-  for (const [dir, dtype] of [[tinyFlashCheckpoint({ dtype: 'bf16', overrides: { num_nextn_predict_layers: 1 } }), 'bf16'], [tinyCheckpoint({ dtype: 'fp8' }), 'fp8'], [tinyCheckpoint({ dtype: 'f32' }), 'f32']] as const) {
-    const onDisk = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  for (const [dir, dtype] of [
+    [tinyFlashCheckpoint({ dtype: 'bf16', overrides: { num_nextn_predict_layers: 1 } }), 'bf16'],
+    [tinyCheckpoint({ dtype: 'fp8' }), 'fp8'],
+    [tinyCheckpoint({ dtype: 'f32' }), 'f32'],
+  ] as const) {
+    const onDisk = readdirSync(dir)
+      .filter((f) => f.endsWith('.safetensors'))
+      .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
     const w = weightBytes(loadConfig(dir));
     const total = w.main + w.mtp;
     assert.ok(total <= onDisk && onDisk - total < 64 * 1024, `${dtype}: config says ${total}, files hold ${onDisk} (headers only between)`);
@@ -48,9 +55,13 @@ test('decode bytes per token from the config = what the loaded weights give (ben
   // GLM-4.7-Flash shape (no indexer), and GLM-5 shape past index_topk (the indexer's query side is read too).
   const lite = GlmModel.load(tinyFlashCheckpoint({ dtype: 'bf16' }), { ops: refOps });
   const dsa = GlmModel.load(tinyCheckpoint({ dtype: 'bf16' }), { ops: refOps });
-  const c = dsa.cfg, L = c.indexTopk + 1;
+  const c = dsa.cfg,
+    L = c.indexTopk + 1;
   const cacheRead = c.numLayers * (L * c.indexHeadDim + c.indexTopk * (c.kvLoraRank + c.qkRopeHeadDim)) * 4;
-  for (const [model, fromWeights] of [[lite, decodeBytesPerToken(lite, 0)], [dsa, decodeBytesPerToken(dsa, L) - cacheRead]] as const) {
+  for (const [model, fromWeights] of [
+    [lite, decodeBytesPerToken(lite, 0)],
+    [dsa, decodeBytesPerToken(dsa, L) - cacheRead],
+  ] as const) {
     const fromConfig = decodeWeightBytes(model.cfg);
     // The config count adds the norm vectors and router biases, which model-cost leaves out.
     assert.ok(fromConfig >= fromWeights && fromConfig - fromWeights < 0.02 * fromWeights, `${fromConfig} vs ${fromWeights}`);
@@ -85,8 +96,10 @@ test('plan: the default KV budget shrinks to what the weights leave; a model tha
   assert.equal(p.kvCache, Math.min(0.3 * mem.available, mem.available - int4 - RUNTIME_BYTES));
   assert.ok(p.kvTokens > 10_000);
   // bf16 does not: the message gives the need, what is available, and the quantisations that would fit.
-  assert.throws(() => checkMemory(cfg, mem, { drafting: true }, ['int8', 'int4']),
-    /needs about 6\d\.\d GB \(weights 6\d\.\d GB bf16.*only 20\.0 GB is available \(limit 24\.0 GB: RAM\)\. Options: --quantize int8: weights 3\d\.\d GB; --quantize int4: weights 1\d\.\d GB; --speculative 0 saves 2\.6 GB/);
+  assert.throws(
+    () => checkMemory(cfg, mem, { drafting: true }, ['int8', 'int4']),
+    /needs about 6\d\.\d GB \(weights 6\d\.\d GB bf16.*only 20\.0 GB is available \(limit 24\.0 GB: RAM\)\. Options: --quantize int8: weights 3\d\.\d GB; --quantize int4: weights 1\d\.\d GB; --speculative 0 saves 2\.6 GB/,
+  );
   // An explicit KV budget that does not fit is refused too.
   assert.throws(() => checkMemory(cfg, mem, { quantize: 'int4', kvCacheGb: 8, drafting: false }, ['int8', 'int4']), /a smaller --kv-cache-gb/);
   assert.equal(planMemory(cfg, mem, { quantize: 'int4', kvCacheGb: 8, drafting: false }).kvCache, 8 * GB);
@@ -94,14 +107,24 @@ test('plan: the default KV budget shrinks to what the weights leave; a model tha
 
 test('glm5 serve refuses a model that cannot fit, before loading it; prints what it will take otherwise', () => {
   const dir = tinyFlashCheckpoint({ textFiles: true });
-  const run = (args: string[], limit: string) => spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, GLM5_MEMORY_LIMIT_BYTES: limit }, timeout: 60_000,
-  });
+  const run = (args: string[], limit: string) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, GLM5_MEMORY_LIMIT_BYTES: limit },
+      timeout: 60_000,
+    });
   const refused = run(['serve', dir, '--port', '0'], '500000000');
   assert.equal(refused.status, 1);
-  assert.match(refused.stderr, /^glm5 serve: the model needs about 1\.\d GB \(weights 0\.0 GB f32, KV cache ≥ 0\.1 GB, runtime 1\.0 GB\) but only 0\.5 GB is available \(limit 0\.5 GB: GLM5_MEMORY_LIMIT_BYTES\)/m);
+  assert.match(
+    refused.stderr,
+    /^glm5 serve: the model needs about 1\.\d GB \(weights 0\.0 GB f32, KV cache ≥ 0\.1 GB, runtime 1\.0 GB\) but only 0\.5 GB is available \(limit 0\.5 GB: GLM5_MEMORY_LIMIT_BYTES\)/m,
+  );
   assert.doesNotMatch(refused.stderr, /listening/);
   const told = run(['generate', dir, '--tokens', '1,2', '-n', '1'], '4000000000');
   assert.equal(told.status, 0, told.stderr);
-  assert.match(told.stderr, /glm5 generate: memory: weights 0\.0 GB \(f32\) \+ KV cache 1\.0 GB \([\d,]+ tokens\) \+ runtime 1\.0 GB = 2\.0 GB; available 4\.0 GB/);
+  assert.match(
+    told.stderr,
+    /glm5 generate: memory: weights 0\.0 GB \(f32\) \+ KV cache 1\.0 GB \([\d,]+ tokens\) \+ runtime 1\.0 GB = 2\.0 GB; available 4\.0 GB/,
+  );
 });

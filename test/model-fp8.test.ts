@@ -13,7 +13,10 @@ const TOL = 1e-4; // ../shared/golden/README.md, glm5-tiny-fp8 section
 const { path: dir, skip } = requireShared('golden/glm5-tiny-fp8');
 
 for (const ops of opsUnderTest()) {
-  for (const [model, golden] of [['model-fp8', 'golden-fp8'], ['model-f32', 'golden-f32']] as const) {
+  for (const [model, golden] of [
+    ['model-fp8', 'golden-fp8'],
+    ['model-f32', 'golden-f32'],
+  ] as const) {
     test(`glm5-tiny-fp8/${model} matches HF prefill + decode [${ops.name}]`, { skip }, () => {
       const m = GlmModel.load(join(dir, model), { ops });
       if (model === 'model-fp8') assert.equal(m.weights.layers[0]!.attn.qA.format, 'fp8');

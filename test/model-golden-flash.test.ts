@@ -26,7 +26,11 @@ function routingTracer(K: number) {
       const r = got.get(Number(layer));
       assert.ok(r, `${what}: no routing traced for layer ${layer}`);
       const pairs = Array.from(r.ids.subarray((T - 1) * K, T * K), (e, j) => [e, r.weights[(T - 1) * K + j]!] as const).sort((a, b) => a[0] - b[0]);
-      assert.deepEqual(pairs.map((p) => p[0]), exp.experts, `${what} layer ${layer} experts`);
+      assert.deepEqual(
+        pairs.map((p) => p[0]),
+        exp.experts,
+        `${what} layer ${layer} experts`,
+      );
       pairs.forEach((p, j) => assert.ok(Math.abs(p[1] - exp.weights[j]!) < 1e-6, `${what} layer ${layer} weight ${j}: ${p[1]} vs ${exp.weights[j]}`));
     }
   };
@@ -52,7 +56,8 @@ for (const ops of opsUnderTest()) {
       const g = readJson(join(SET, `golden-${v}.json`));
       const gt = goldenTensors(join(SET, `golden-${v}.safetensors`));
       const tol: number = g.recommended_tolerance?.logits_max_abs ?? 1e-5;
-      const V = model.cfg.vocabSize, K = model.cfg.numExpertsPerTok;
+      const V = model.cfg.vocabSize,
+        K = model.cfg.numExpertsPerTok;
       let worst = 0;
       (g.input_ids as number[][]).forEach((ids, i) => {
         const want = gt.get(`prefill.${i}.logits`)!.data;

@@ -23,10 +23,13 @@ const SETS = [
 type Traced = { topk: Map<number, Int32Array>; routing: Map<number, { ids: Int32Array; weights: Float32Array }> };
 function tracer(): [Traced, (name: string, layer: number, v: any) => void] {
   const tr: Traced = { topk: new Map(), routing: new Map() };
-  return [tr, (name, layer, v) => {
-    if (name === 'topk') tr.topk.set(layer, v);
-    if (name === 'routing') tr.routing.set(layer, v);
-  }];
+  return [
+    tr,
+    (name, layer, v) => {
+      if (name === 'topk') tr.topk.set(layer, v);
+      if (name === 'routing') tr.routing.set(layer, v);
+    },
+  ];
 }
 
 /** Visible selected keys of each row, sorted, from a trace (null selection = all causal keys). */
@@ -35,7 +38,13 @@ function visibleSets(sel: Int32Array, T: number, start: number): number[][] {
   const k = sel.length / T;
   for (let t = 0; t < T; t++) {
     const lim = start + t + 1;
-    rows.push(sel.length === 0 ? Array.from({ length: lim }, (_, s) => s) : Array.from(sel.subarray(t * k, (t + 1) * k)).filter((s) => s >= 0 && s < lim).sort((a, b) => a - b));
+    rows.push(
+      sel.length === 0
+        ? Array.from({ length: lim }, (_, s) => s)
+        : Array.from(sel.subarray(t * k, (t + 1) * k))
+            .filter((s) => s >= 0 && s < lim)
+            .sort((a, b) => a - b),
+    );
   }
   return rows;
 }
@@ -46,7 +55,11 @@ function checkRouting(tr: Traced, expected: Record<string, { experts: number[]; 
     const ids = Array.from(r.ids.subarray((T - 1) * K, T * K));
     const w = Array.from(r.weights.subarray((T - 1) * K, T * K));
     const order = ids.map((e, j) => [e, w[j]!] as const).sort((a, b) => a[0] - b[0]);
-    assert.deepEqual(order.map((o) => o[0]), exp.experts, `layer ${layer} experts`);
+    assert.deepEqual(
+      order.map((o) => o[0]),
+      exp.experts,
+      `layer ${layer} experts`,
+    );
     order.forEach((o, j) => assert.ok(Math.abs(o[1] - exp.weights[j]!) < 1e-6, `layer ${layer} weight ${j}: ${o[1]} vs ${exp.weights[j]}`));
   }
 }
@@ -58,7 +71,8 @@ for (const ops of opsUnderTest()) {
       const model = GlmModel.load(join(dir, s.model), { ops });
       const g = readJson(join(dir, `${s.golden}.json`));
       const gt = goldenTensors(join(dir, `${s.golden}.safetensors`));
-      const V = model.cfg.vocabSize, K = model.cfg.numExpertsPerTok;
+      const V = model.cfg.vocabSize,
+        K = model.cfg.numExpertsPerTok;
       let worst = 0;
       g.sequences.forEach((seq: any, i: number) => {
         const [tr, trace] = tracer();

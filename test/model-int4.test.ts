@@ -70,14 +70,20 @@ describe('int4 model (bundled glm5-nano)', () => {
   });
 
   it('logits stay close to the bf16 model: mean KL ≤ 0.03, top-1 agreement ≥ 85%, top-1 within the other top 3', () => {
-    let kl = 0, agree = 0, n = 0;
+    let kl = 0,
+      agree = 0,
+      n = 0;
     for (const ids of prompts) {
-      const a = logits(bf16, ids), b = logits(int4, ids);
+      const a = logits(bf16, ids),
+        b = logits(int4, ids);
       for (let t = 0; t < ids.length; t++) {
-        const ra = a.subarray(t * V, (t + 1) * V), rb = b.subarray(t * V, (t + 1) * V);
-        const za = logSumExp(ra), zb = logSumExp(rb);
+        const ra = a.subarray(t * V, (t + 1) * V),
+          rb = b.subarray(t * V, (t + 1) * V);
+        const za = logSumExp(ra),
+          zb = logSumExp(rb);
         for (let j = 0; j < V; j++) kl += Math.exp(ra[j]! - za) * (ra[j]! - za - (rb[j]! - zb));
-        const ta = argmax(ra), tb = argmax(rb);
+        const ta = argmax(ra),
+          tb = argmax(rb);
         if (ta === tb) agree++;
         assert.ok(rankOf(rb, ta) < 3 && rankOf(ra, tb) < 3, `position ${t}: top-1 ${ta} vs ${tb} too far apart`);
         n++;
@@ -98,7 +104,8 @@ describe('int4 model (bundled glm5-nano)', () => {
       let d = 0;
       for (let i = 0; i < want.length; i++) d = Math.max(d, Math.abs(got[i]! - want[i]!));
       assert.ok(d <= 2e-2 * mag, `${o.name}: max |Δlogit| ${d} vs ${mag}`);
-      for (let t = 0; t < ids.length; t++) assert.equal(argmax(got.subarray(t * V, (t + 1) * V)), argmax(want.subarray(t * V, (t + 1) * V)), `${o.name} position ${t}`);
+      for (let t = 0; t < ids.length; t++)
+        assert.equal(argmax(got.subarray(t * V, (t + 1) * V)), argmax(want.subarray(t * V, (t + 1) * V)), `${o.name} position ${t}`);
     }
   });
 });

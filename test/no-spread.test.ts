@@ -48,7 +48,10 @@ test('check-spread accepts a spread only with a spread-ok reason, on its line or
 
 test('the project has no unjustified spread arguments in calls', () => {
   const found = checkTree();
-  assert.deepEqual(found.map((f) => `${f.file}:${f.line}: ${f.text}`), []);
+  assert.deepEqual(
+    found.map((f) => `${f.file}:${f.line}: ${f.text}`),
+    [],
+  );
 });
 
 test('pushAll, maxOf and minOf handle arrays far past the argument limit', () => {

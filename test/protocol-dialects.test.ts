@@ -17,9 +17,20 @@ import Anthropic from '@anthropic-ai/sdk';
 import { accumulateAnthropic, accumulateChat, accumulateResponses, presetContext, replayFetch, respondScripted, streamScripted } from './server-helpers.js';
 
 const ctx = presetContext();
-const SEARCH: ToolDefinition = { type: 'function', function: { name: 'search', parameters: { type: 'object', properties: {
-  query: { type: 'string' }, limit: { type: 'integer' }, tags: { type: 'array' },
-} } } };
+const SEARCH: ToolDefinition = {
+  type: 'function',
+  function: {
+    name: 'search',
+    parameters: {
+      type: 'object',
+      properties: {
+        query: { type: 'string' },
+        limit: { type: 'integer' },
+        tags: { type: 'array' },
+      },
+    },
+  },
+};
 const TOOLS = [...DEMO_TOOLS, SEARCH];
 
 interface Case {
@@ -33,7 +44,9 @@ interface Case {
 }
 
 const call = (name: string, args: Record<string, string>): string =>
-  `<tool_call>${name}${Object.entries(args).map(([k, v]) => `<arg_key>${k}</arg_key><arg_value>${v}</arg_value>`).join('')}</tool_call>`;
+  `<tool_call>${name}${Object.entries(args)
+    .map(([k, v]) => `<arg_key>${k}</arg_key><arg_value>${v}</arg_value>`)
+    .join('')}</tool_call>`;
 
 const CASES: Case[] = [
   {
@@ -53,8 +66,20 @@ const CASES: Case[] = [
   },
   {
     name: '#6 parallel calls stay apart (N calls → N indices / blocks)',
-    text: 'Two.</think>Checking.\n' + call('convert_units', { value: '5', from_unit: 'mile', to_unit: 'kilometer' }) + '\n' + call('calculator', { expression: '6 * 7' }),
-    expect: { reasoning: 'Two.', content: 'Checking.', calls: [['convert_units', { value: 5, from_unit: 'mile', to_unit: 'kilometer' }], ['calculator', { expression: '6 * 7' }]], finish: 'tool_calls' },
+    text:
+      'Two.</think>Checking.\n' +
+      call('convert_units', { value: '5', from_unit: 'mile', to_unit: 'kilometer' }) +
+      '\n' +
+      call('calculator', { expression: '6 * 7' }),
+    expect: {
+      reasoning: 'Two.',
+      content: 'Checking.',
+      calls: [
+        ['convert_units', { value: 5, from_unit: 'mile', to_unit: 'kilometer' }],
+        ['calculator', { expression: '6 * 7' }],
+      ],
+      finish: 'tool_calls',
+    },
   },
   {
     name: '#7 values typed by the declared schema only; string parameters verbatim',
@@ -86,7 +111,11 @@ const CASES: Case[] = [
   },
   {
     name: 'a closed call missing a required argument is not a call; a valid one beside it is',
-    text: '</think>Both:' + call('calculator', { expr: '2 + 2' }) + call('convert_units', { value: '1', from_unit: 'mile' }) + call('get_current_time', { timezone: 'UTC' }),
+    text:
+      '</think>Both:' +
+      call('calculator', { expr: '2 + 2' }) +
+      call('convert_units', { value: '1', from_unit: 'mile' }) +
+      call('get_current_time', { timezone: 'UTC' }),
     expect: { reasoning: null, content: 'Both:', calls: [['get_current_time', { timezone: 'UTC' }]], finish: 'tool_calls' },
   },
   {
@@ -148,20 +177,34 @@ function prepared(c: Case): { chat: Prepared; messages: Prepared; responses: Pre
   const tools = c.tools ?? TOOLS;
   const thinkingOff = c.thinking === false;
   return {
-    chat: prepareChat({ model: 'glm-5', messages: user, tools: tools.length ? tools : undefined, ...(thinkingOff ? { thinking: { type: 'disabled' } } : {}) }, ctx),
-    messages: prepareMessages({
-      model: 'glm-5', max_tokens: 100, messages: user,
-      tools: tools.map((t) => ({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters })),
-      ...(thinkingOff ? { thinking: { type: 'disabled' } } : {}),
-    }, ctx),
-    responses: prepareResponses({
-      model: 'glm-5', input: 'hi', tools: tools.map((t) => ({ type: 'function', name: t.function.name, parameters: t.function.parameters })),
-      ...(thinkingOff ? { reasoning: { effort: 'none' } } : {}),
-    }, ctx),
+    chat: prepareChat(
+      { model: 'glm-5', messages: user, tools: tools.length ? tools : undefined, ...(thinkingOff ? { thinking: { type: 'disabled' } } : {}) },
+      ctx,
+    ),
+    messages: prepareMessages(
+      {
+        model: 'glm-5',
+        max_tokens: 100,
+        messages: user,
+        tools: tools.map((t) => ({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters })),
+        ...(thinkingOff ? { thinking: { type: 'disabled' } } : {}),
+      },
+      ctx,
+    ),
+    responses: prepareResponses(
+      {
+        model: 'glm-5',
+        input: 'hi',
+        tools: tools.map((t) => ({ type: 'function', name: t.function.name, parameters: t.function.parameters })),
+        ...(thinkingOff ? { reasoning: { effort: 'none' } } : {}),
+      },
+      ctx,
+    ),
   };
 }
 
-const dropIds = (items: unknown[]): unknown[] => (items as Record<string, unknown>[]).map((it) => (it.type === 'message' || it.type === 'reasoning' ? { ...it, id: '' } : it));
+const dropIds = (items: unknown[]): unknown[] =>
+  (items as Record<string, unknown>[]).map((it) => (it.type === 'message' || it.type === 'reasoning' ? { ...it, id: '' } : it));
 
 for (const c of CASES) {
   test(`clients.md §2 ${c.name}`, async () => {
@@ -173,18 +216,34 @@ for (const c of CASES) {
     assert.equal(choice.message.reasoning_content, c.expect.reasoning);
     assert.equal(choice.message.content, c.expect.content);
     const calls = (choice.message.tool_calls ?? []) as { function: { name: string; arguments: string } }[];
-    assert.deepEqual(calls.map((t) => [t.function.name, JSON.parse(t.function.arguments)]), c.expect.calls);
+    assert.deepEqual(
+      calls.map((t) => [t.function.name, JSON.parse(t.function.arguments)]),
+      c.expect.calls,
+    );
     assert.equal(choice.finish_reason, c.expect.finish);
 
     const msgFull = respondScripted(p.messages, c.text, end);
     const blocks = msgFull.content as Record<string, unknown>[];
-    assert.deepEqual(blocks.filter((b) => b.type === 'tool_use').map((b) => [b.name, b.input]), c.expect.calls, 'N calls → N tool_use blocks');
-    assert.equal(blocks.filter((b) => b.type === 'thinking').map((b) => b.thinking).join('') || null, c.expect.reasoning);
+    assert.deepEqual(
+      blocks.filter((b) => b.type === 'tool_use').map((b) => [b.name, b.input]),
+      c.expect.calls,
+      'N calls → N tool_use blocks',
+    );
+    assert.equal(
+      blocks
+        .filter((b) => b.type === 'thinking')
+        .map((b) => b.thinking)
+        .join('') || null,
+      c.expect.reasoning,
+    );
     assert.equal(msgFull.stop_reason, { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use' }[c.expect.finish]);
 
     const respFull = respondScripted(p.responses, c.text, end);
     const out = respFull.output as Record<string, unknown>[];
-    assert.deepEqual(out.filter((i) => i.type === 'function_call').map((i) => [i.name, JSON.parse(i.arguments as string)]), c.expect.calls);
+    assert.deepEqual(
+      out.filter((i) => i.type === 'function_call').map((i) => [i.name, JSON.parse(i.arguments as string)]),
+      c.expect.calls,
+    );
     assert.equal(respFull.status, c.expect.finish === 'length' ? 'incomplete' : 'completed');
 
     // Every split streams to the same answer.
@@ -206,8 +265,11 @@ for (const c of CASES) {
     // The official SDKs' own parsers and accumulators, fed the wire bytes (one character per delta, a keep-alive
     // after every event: Chat comments, Anthropic pings, Responses in_progress snapshots).
     const pieces = [...c.text];
-    const oa = (frames: ReturnType<typeof streamScripted>) => new OpenAI({ apiKey: 'x', baseURL: 'http://replay/v1', fetch: replayFetch(frames), maxRetries: 0 });
-    const chatFinal = await oa(streamScripted(p.chat, pieces, end, true)).chat.completions.stream({ model: 'glm-5', messages: [] }).finalChatCompletion();
+    const oa = (frames: ReturnType<typeof streamScripted>) =>
+      new OpenAI({ apiKey: 'x', baseURL: 'http://replay/v1', fetch: replayFetch(frames), maxRetries: 0 });
+    const chatFinal = await oa(streamScripted(p.chat, pieces, end, true))
+      .chat.completions.stream({ model: 'glm-5', messages: [] })
+      .finalChatCompletion();
     const sdkMsg = chatFinal.choices[0]!.message;
     assert.equal(sdkMsg.content, choice.message.content);
     assert.deepEqual(sdkMsg.tool_calls ?? [], choice.message.tool_calls ?? []);
@@ -216,7 +278,9 @@ for (const c of CASES) {
     const anFinal = await an.messages.stream({ model: 'glm-5', max_tokens: 1, messages: [] }).finalMessage();
     assert.deepEqual(anFinal.content, blocks);
     assert.equal(anFinal.stop_reason, msgFull.stop_reason);
-    const rsFinal = await oa(streamScripted(p.responses, pieces, end, true)).responses.stream({ model: 'glm-5', input: 'x' }).finalResponse();
+    const rsFinal = await oa(streamScripted(p.responses, pieces, end, true))
+      .responses.stream({ model: 'glm-5', input: 'x' })
+      .finalResponse();
     // (the SDK adds its own parsed / parsed_arguments fields)
     const noParsed = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (k, x: unknown) => (k === 'parsed' || k === 'parsed_arguments' ? undefined : x)));
     assert.deepEqual(noParsed(dropIds(rsFinal.output)), dropIds(out));
@@ -225,24 +289,35 @@ for (const c of CASES) {
 }
 
 test('clients.md §2 #2: flat, custom and namespace Responses tools map back to their items', () => {
-  const p = prepareResponses({
-    model: 'glm-5', input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'patch it' }] }],
-    tools: [
-      { type: 'custom', name: 'apply_patch', description: 'Apply a patch', format: { type: 'grammar' } },
-      { type: 'namespace', name: 'mcp_fs', tools: [{ type: 'function', name: 'read', parameters: { type: 'object', properties: { path: { type: 'string' } } } }] },
-      { type: 'web_search' },
-    ],
-  }, ctx);
+  const p = prepareResponses(
+    {
+      model: 'glm-5',
+      input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'patch it' }] }],
+      tools: [
+        { type: 'custom', name: 'apply_patch', description: 'Apply a patch', format: { type: 'grammar' } },
+        {
+          type: 'namespace',
+          name: 'mcp_fs',
+          tools: [{ type: 'function', name: 'read', parameters: { type: 'object', properties: { path: { type: 'string' } } } }],
+        },
+        { type: 'web_search' },
+      ],
+    },
+    ctx,
+  );
   const prompt = ctx.tokenizer.decode(p.plan.prompt);
   assert.ok(prompt.includes('"apply_patch"') && prompt.includes('"mcp_fs__read"') && !prompt.includes('web_search'), 'built-ins dropped, others in the prompt');
   const patch = '*** Begin Patch\n  keep  spaces\n*** End Patch';
   const text = '</think>' + call('apply_patch', { input: patch }) + call('mcp_fs__read', { path: 'a.txt' });
   const full = respondScripted(p, text);
   const out = full.output as Record<string, unknown>[];
-  assert.deepEqual(out.map((i) => [i.type, i.name, i.input ?? i.arguments, i.namespace]), [
-    ['custom_tool_call', 'apply_patch', patch, undefined],
-    ['function_call', 'read', '{"path": "a.txt"}', 'mcp_fs'],
-  ]);
+  assert.deepEqual(
+    out.map((i) => [i.type, i.name, i.input ?? i.arguments, i.namespace]),
+    [
+      ['custom_tool_call', 'apply_patch', patch, undefined],
+      ['function_call', 'read', '{"path": "a.txt"}', 'mcp_fs'],
+    ],
+  );
   for (const pieces of [[text], [...text]]) {
     const r = accumulateResponses(streamScripted(p, pieces));
     assert.deepEqual(dropIds(r.items), dropIds(out));
@@ -253,7 +328,12 @@ test('clients.md §2 #2: flat, custom and namespace Responses tools map back to 
 test('clients.md §2 #8: reasoning_content and reasoning in history render the same prompt', () => {
   const history = (field: string) => [
     { role: 'user', content: 'time in Paris?' },
-    { role: 'assistant', content: null, [field]: 'Need the tool.', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_current_time', arguments: '{"timezone": "Europe/Paris"}' } }] },
+    {
+      role: 'assistant',
+      content: null,
+      [field]: 'Need the tool.',
+      tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_current_time', arguments: '{"timezone": "Europe/Paris"}' } }],
+    },
     { role: 'tool', tool_call_id: 'c1', content: '{"time": "12:00"}' },
   ];
   const a = prepareChat({ model: 'glm-5', messages: history('reasoning_content'), tools: DEMO_TOOLS }, ctx);
@@ -261,18 +341,39 @@ test('clients.md §2 #8: reasoning_content and reasoning in history render the s
   assert.deepEqual(a.plan.prompt, b.plan.prompt);
   assert.ok(ctx.tokenizer.decode(a.plan.prompt).includes('<think>Need the tool.</think><tool_call>get_current_time'));
   // Anthropic thinking blocks and Responses reasoning items land in the same place.
-  const m = prepareMessages({ model: 'glm-5', max_tokens: 10, tools: DEMO_TOOLS.map((t) => ({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters })), messages: [
-    { role: 'user', content: 'time in Paris?' },
-    { role: 'assistant', content: [{ type: 'thinking', thinking: 'Need the tool.', signature: 'x' }, { type: 'tool_use', id: 'c1', name: 'get_current_time', input: { timezone: 'Europe/Paris' } }] },
-    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c1', content: '{"time": "12:00"}' }] },
-  ] }, ctx);
+  const m = prepareMessages(
+    {
+      model: 'glm-5',
+      max_tokens: 10,
+      tools: DEMO_TOOLS.map((t) => ({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters })),
+      messages: [
+        { role: 'user', content: 'time in Paris?' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'thinking', thinking: 'Need the tool.', signature: 'x' },
+            { type: 'tool_use', id: 'c1', name: 'get_current_time', input: { timezone: 'Europe/Paris' } },
+          ],
+        },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c1', content: '{"time": "12:00"}' }] },
+      ],
+    },
+    ctx,
+  );
   assert.deepEqual(m.plan.prompt, a.plan.prompt);
-  const r = prepareResponses({ model: 'glm-5', tools: DEMO_TOOLS.map((t) => ({ type: 'function', ...t.function })), input: [
-    { type: 'message', role: 'user', content: 'time in Paris?' },
-    { type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'Need the tool.' }] },
-    { type: 'function_call', call_id: 'c1', name: 'get_current_time', arguments: '{"timezone": "Europe/Paris"}' },
-    { type: 'function_call_output', call_id: 'c1', output: '{"time": "12:00"}' },
-  ] }, ctx);
+  const r = prepareResponses(
+    {
+      model: 'glm-5',
+      tools: DEMO_TOOLS.map((t) => ({ type: 'function', ...t.function })),
+      input: [
+        { type: 'message', role: 'user', content: 'time in Paris?' },
+        { type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'Need the tool.' }] },
+        { type: 'function_call', call_id: 'c1', name: 'get_current_time', arguments: '{"timezone": "Europe/Paris"}' },
+        { type: 'function_call_output', call_id: 'c1', output: '{"time": "12:00"}' },
+      ],
+    },
+    ctx,
+  );
   assert.deepEqual(r.plan.prompt, a.plan.prompt);
 });
 
@@ -294,12 +395,18 @@ test('parallel_tool_calls false keeps the first call; a stop string maps to each
   const one = prepareChat({ model: 'glm-5', messages: user, tools: TOOLS, parallel_tool_calls: false }, ctx);
   const full = respondScripted(one, text);
   const calls = (full.choices as { message: { tool_calls: { function: { arguments: string } }[] } }[])[0]!.message.tool_calls;
-  assert.deepEqual(calls.map((c) => c.function.arguments), ['{"expression": "1"}']);
+  assert.deepEqual(
+    calls.map((c) => c.function.arguments),
+    ['{"expression": "1"}'],
+  );
   assert.deepEqual(accumulateChat(streamScripted(one, [...text])).message, (full.choices as { message: unknown }[])[0]!.message);
   // The one call kept is the first valid one: an invalid call before it does not use up the single slot.
   const second = '</think>' + call('calculator', {}) + call('calculator', { expression: '2' });
   const kept = (respondScripted(one, second).choices as { message: { tool_calls: { function: { arguments: string } }[] } }[])[0]!.message.tool_calls;
-  assert.deepEqual(kept.map((c) => c.function.arguments), ['{"expression": "2"}']);
+  assert.deepEqual(
+    kept.map((c) => c.function.arguments),
+    ['{"expression": "2"}'],
+  );
 
   const end = { finishReason: 'stop' as const, stopReason: 'END' };
   const m = prepareMessages({ model: 'glm-5', max_tokens: 10, messages: user, stop_sequences: ['END'] }, ctx);
@@ -313,16 +420,40 @@ test('parallel_tool_calls false keeps the first call; a stop string maps to each
 });
 
 test('sampling fields reach the engine; out-of-range values are 400s naming the field', () => {
-  const p = prepareChat({ model: 'glm-5', messages: user, temperature: 0.3, top_p: 0.9, top_k: 5, seed: 11, max_tokens: 7, stop: ['a', 'b'], presence_penalty: 0.5 }, ctx);
+  const p = prepareChat(
+    { model: 'glm-5', messages: user, temperature: 0.3, top_p: 0.9, top_k: 5, seed: 11, max_tokens: 7, stop: ['a', 'b'], presence_penalty: 0.5 },
+    ctx,
+  );
   assert.deepEqual({ ...p.plan.sampling }, { maxTokens: 7, temperature: 0.3, topP: 0.9, topK: 5, seed: 11, presencePenalty: 0.5, stop: ['a', 'b'] });
-  assert.equal(prepareChat({ model: 'glm-5', messages: user, do_sample: false, temperature: 0.7 }, ctx).plan.sampling.temperature, 0, 'do_sample false = greedy');
-  assert.equal(prepareChat({ model: 'glm-5', messages: user }, ctx).plan.sampling.maxTokens, 4096 - p.plan.prompt.length, 'absent max_tokens = the rest of the context');
-  assert.equal(prepareChat({ model: 'glm-5', messages: user, max_tokens: 99999 }, ctx).plan.sampling.maxTokens, 4096 - p.plan.prompt.length, 'clamped to the context');
+  assert.equal(
+    prepareChat({ model: 'glm-5', messages: user, do_sample: false, temperature: 0.7 }, ctx).plan.sampling.temperature,
+    0,
+    'do_sample false = greedy',
+  );
+  assert.equal(
+    prepareChat({ model: 'glm-5', messages: user }, ctx).plan.sampling.maxTokens,
+    4096 - p.plan.prompt.length,
+    'absent max_tokens = the rest of the context',
+  );
+  assert.equal(
+    prepareChat({ model: 'glm-5', messages: user, max_tokens: 99999 }, ctx).plan.sampling.maxTokens,
+    4096 - p.plan.prompt.length,
+    'clamped to the context',
+  );
   for (const [body, re] of [
-    [{ temperature: 3 }, /^temperature: /], [{ top_p: 0 }, /^top_p: /], [{ max_tokens: 0 }, /^max_tokens: /], [{ n: 0 }, /^n must/],
-    [{ top_logprobs: 21, logprobs: true }, /^top_logprobs: /], [{ tool_choice: 'sometimes' }, /^tool_choice/], [{ tool_choice: { type: 'function', function: { name: 'nope' } }, tools: TOOLS }, /not among the tools/],
+    [{ temperature: 3 }, /^temperature: /],
+    [{ top_p: 0 }, /^top_p: /],
+    [{ max_tokens: 0 }, /^max_tokens: /],
+    [{ n: 0 }, /^n must/],
+    [{ top_logprobs: 21, logprobs: true }, /^top_logprobs: /],
+    [{ tool_choice: 'sometimes' }, /^tool_choice/],
+    [{ tool_choice: { type: 'function', function: { name: 'nope' } }, tools: TOOLS }, /not among the tools/],
   ] as [Record<string, unknown>, RegExp][]) {
-    assert.throws(() => prepareChat({ model: 'glm-5', messages: user, ...body }, ctx), (e: Error & { status?: number }) => e.status === 400 && re.test(e.message), JSON.stringify(body));
+    assert.throws(
+      () => prepareChat({ model: 'glm-5', messages: user, ...body }, ctx),
+      (e: Error & { status?: number }) => e.status === 400 && re.test(e.message),
+      JSON.stringify(body),
+    );
   }
 });
 

@@ -44,10 +44,18 @@ test('Chat: control tokens out of content, every token in logprobs (streamed and
   const { body, frames } = runTokens(p, TOKENS);
   const choice = (body.choices as { message: { content: string }; logprobs: { content: { token: string }[] } }[])[0]!;
   assert.equal(choice.message.content, 'Hello world!');
-  assert.deepEqual(choice.logprobs.content.map((e) => e.token), TOKENS);
+  assert.deepEqual(
+    choice.logprobs.content.map((e) => e.token),
+    TOKENS,
+  );
   assert.equal(accumulateChat(frames).message.content, 'Hello world!');
-  const streamed = frames.slice(0, -1).flatMap((f) => ((data(f).choices ?? []) as { logprobs: { content: { token: string }[] } | null }[]).flatMap((c) => c.logprobs?.content ?? []));
-  assert.deepEqual(streamed.map((e) => e.token), TOKENS);
+  const streamed = frames
+    .slice(0, -1)
+    .flatMap((f) => ((data(f).choices ?? []) as { logprobs: { content: { token: string }[] } | null }[]).flatMap((c) => c.logprobs?.content ?? []));
+  assert.deepEqual(
+    streamed.map((e) => e.token),
+    TOKENS,
+  );
   const raw = prepareChat({ model: 'glm-5', messages: user, skip_special_tokens: false, thinking: { type: 'disabled' } }, ctx);
   assert.equal((respondScripted(raw, 'a<|begin_of_box|>b').choices as { message: { content: string } }[])[0]!.message.content, 'a<|begin_of_box|>b');
 });
@@ -62,7 +70,10 @@ test('Completions: control tokens out of the text, every token in logprobs, text
   assert.deepEqual(c.logprobs.text_offset, [0, 0, 0, 3, 5, 5, 11, 11, 11]);
   const chunks = frames.filter((f) => f.data !== '[DONE]').map((f) => data(f).choices as { text: string; logprobs: { text_offset: number[] } | null }[]);
   assert.equal(chunks.map((cs) => cs[0]?.text ?? '').join(''), 'Hello world!');
-  assert.deepEqual(chunks.flatMap((cs) => cs[0]?.logprobs?.text_offset ?? []), c.logprobs.text_offset);
+  assert.deepEqual(
+    chunks.flatMap((cs) => cs[0]?.logprobs?.text_offset ?? []),
+    c.logprobs.text_offset,
+  );
   const raw = prepareCompletions({ model: 'glm-5', prompt: 'x', skip_special_tokens: false }, ctx);
   assert.equal((runTokens(raw, TOKENS).body.choices as { text: string }[])[0]!.text, TOKENS.join(''));
 });
@@ -82,9 +93,15 @@ test('control-token filter: any chunking gives the same text; a held prefix that
 test('Responses: instructions, metadata, temperature, top_p on every response object (created, in_progress, final)', () => {
   const set = prepareResponses({ model: 'glm-5', input: 'hi', instructions: 'Be brief.', metadata: { run: '7' }, temperature: 0.2, top_p: 0.9 }, ctx);
   const unset = prepareResponses({ model: 'glm-5', input: 'hi' }, ctx);
-  for (const [p, want] of [[set, { instructions: 'Be brief.', metadata: { run: '7' }, temperature: 0.2, top_p: 0.9 }], [unset, { instructions: null, metadata: null, temperature: null, top_p: null }]] as const) {
+  for (const [p, want] of [
+    [set, { instructions: 'Be brief.', metadata: { run: '7' }, temperature: 0.2, top_p: 0.9 }],
+    [unset, { instructions: null, metadata: null, temperature: null, top_p: null }],
+  ] as const) {
     const frames = streamScripted(p, ['</think>', 'Hi'], {}, true);
-    const responses = frames.map(data).filter((d) => d.response).map((d) => [d.type, d.response] as [string, Record<string, unknown>]);
+    const responses = frames
+      .map(data)
+      .filter((d) => d.response)
+      .map((d) => [d.type, d.response] as [string, Record<string, unknown>]);
     assert.deepEqual([...new Set(responses.map(([t]) => t))], ['response.created', 'response.in_progress', 'response.completed']);
     for (const [type, r] of [...responses, ['non-streamed', respondScripted(p, '</think>Hi')] as [string, Record<string, unknown>]]) {
       assert.deepEqual({ instructions: r.instructions, metadata: r.metadata, temperature: r.temperature, top_p: r.top_p }, want, type);

@@ -39,8 +39,17 @@ function request(r: Rig, prompt: number[], maxTokens: number, mtp = false): Requ
   const seq = r.pool.view();
   const params = resolveSampling(samplingDefaults({}), { temperature: 0, maxTokens });
   return new Request({
-    id: `r${++ids}`, prompt, resumed: [], params, seq, mtp: mtp ? seq.sibling() : null, rng: new Rng(1),
-    stopIds: new Set(), stopper: new StopStringMatcher([]), decoder: null, maxTotal: prompt.length + maxTokens,
+    id: `r${++ids}`,
+    prompt,
+    resumed: [],
+    params,
+    seq,
+    mtp: mtp ? seq.sibling() : null,
+    rng: new Rng(1),
+    stopIds: new Set(),
+    stopper: new StopStringMatcher([]),
+    decoder: null,
+    maxTotal: prompt.length + maxTokens,
     vocab: { size: V, piece: () => '' },
   });
 }
@@ -93,7 +102,13 @@ test('admission: FIFO under the running cap and the step budget; prompts longer 
   for (const q of qs) r.sched.add(q);
   const first = r.sched.schedule();
   // r1's 7 tokens fit; r2 gets the 3 left of the budget (a chunk, no sampling); r3 waits for the running cap.
-  assert.deepEqual(first.entries.map((e) => [e.req.id, e.n, e.sample]), [[qs[0]!.id, 7, true], [qs[1]!.id, 3, false]]);
+  assert.deepEqual(
+    first.entries.map((e) => [e.req.id, e.n, e.sample]),
+    [
+      [qs[0]!.id, 7, true],
+      [qs[1]!.id, 3, false],
+    ],
+  );
   assert.deepEqual(r.sched.waiting, [qs[2]]);
   for (const e of first.entries) assert.equal(e.drafts, 0);
   execute(r, first);
@@ -128,11 +143,16 @@ test('prefix cache: a repeated prompt adopts the full blocks, computes only the 
   assert.equal(a.cachedTokens, 0);
   assert.ok(r.bm.cached >= 3, 'the finished request left its full blocks cached');
   // Two concurrent requests with the same prompt: both adopt the same three blocks (reference count 2).
-  const b = request(r, p, 4), c = request(r, p, 4);
+  const b = request(r, p, 4),
+    c = request(r, p, 4);
   r.sched.add(b);
   r.sched.add(c);
   const plan = r.sched.schedule();
-  assert.deepEqual(plan.entries.map((e) => e.n), [2, 2], 'only the tokens past the cached blocks are computed');
+  assert.deepEqual(
+    plan.entries.map((e) => e.n),
+    [2, 2],
+    'only the tokens past the cached blocks are computed',
+  );
   assert.deepEqual(Array.from(b.seq.table.subarray(0, 3)), Array.from(c.seq.table.subarray(0, 3)));
   execute(r, plan);
   runAll(r);
@@ -144,7 +164,8 @@ test('prefix cache: a repeated prompt adopts the full blocks, computes only the 
 
 test('LRU eviction: with the pool full of cached prefixes, the least recently released goes first', () => {
   const r = rig(8, { prefixCache: true });
-  const old = request(r, prompt(8, 100), 2), recent = request(r, prompt(8, 200), 2);
+  const old = request(r, prompt(8, 100), 2),
+    recent = request(r, prompt(8, 200), 2);
   r.sched.add(old);
   runAll(r);
   r.sched.add(recent);
@@ -156,12 +177,17 @@ test('LRU eviction: with the pool full of cached prefixes, the least recently re
   const big = request(r, prompt(20, 300), 1);
   r.sched.add(big);
   runAll(r);
-  const again = request(r, prompt(8, 200), 1), gone = request(r, prompt(8, 100), 1);
+  const again = request(r, prompt(8, 200), 1),
+    gone = request(r, prompt(8, 100), 1);
   r.sched.add(again);
   runAll(r);
   r.sched.add(gone);
   runAll(r);
-  assert.equal(again.cachedTokens, 4, `the recently released prefix survived eviction (cached ${r.bm.cached}, again ${again.cachedTokens}, gone ${gone.cachedTokens})`);
+  assert.equal(
+    again.cachedTokens,
+    4,
+    `the recently released prefix survived eviction (cached ${r.bm.cached}, again ${again.cachedTokens}, gone ${gone.cachedTokens})`,
+  );
   assert.equal(gone.cachedTokens, 0, 'the least recently released prefix was evicted');
   assert.equal(r.bm.used, 0);
 });
@@ -175,7 +201,8 @@ test('a request that can never fit the whole cache is refused by the scheduler, 
 
 test('abort (remove) of running and waiting requests frees blocks at once; remove twice is a no-op', () => {
   const r = rig(16, { maxRunning: 1 });
-  const a = request(r, prompt(10, 1), 50), b = request(r, prompt(10, 2), 50);
+  const a = request(r, prompt(10, 1), 50),
+    b = request(r, prompt(10, 2), 50);
   r.sched.add(a);
   r.sched.add(b);
   execute(r, r.sched.schedule());
@@ -189,13 +216,15 @@ test('abort (remove) of running and waiting requests frees blocks at once; remov
 
 test('draft grants travel in the plan: only for whole decode tokens, within budget, with blocks reserved', () => {
   const r = rig(32, { maxStepTokens: 6 });
-  const a = request(r, prompt(5, 1), 20), b = request(r, prompt(5, 2), 20);
+  const a = request(r, prompt(5, 1), 20),
+    b = request(r, prompt(5, 2), 20);
   r.sched.add(a);
   execute(r, r.sched.schedule());
   r.sched.add(b);
   // a decodes (1 token) and wishes 3 drafts; b's 5-token prompt then gets what is left of the budget of 6.
   const plan = r.sched.schedule({ drafts: (q) => (q === a ? 3 : 0) });
-  const ea = plan.entries.find((e) => e.req === a)!, eb = plan.entries.find((e) => e.req === b)!;
+  const ea = plan.entries.find((e) => e.req === a)!,
+    eb = plan.entries.find((e) => e.req === b)!;
   assert.deepEqual([ea.n, ea.drafts], [1, 3]);
   assert.equal(eb.n, 2, 'the drafts took budget from the admission');
   assert.ok(a.seq.capacity >= a.numComputed + 1 + 3);
@@ -233,7 +262,9 @@ test('prefix blocks of speculating requests (MTP rows) are never adopted by plai
 
 test('fairness: decoders are served before a long prefill that was admitted first, within the budget', () => {
   const r = rig(256, { maxStepTokens: 16 });
-  const long = request(r, prompt(100, 1), 2), d1 = request(r, prompt(3, 2), 50), d2 = request(r, prompt(3, 3), 50);
+  const long = request(r, prompt(100, 1), 2),
+    d1 = request(r, prompt(3, 2), 50),
+    d2 = request(r, prompt(3, 3), 50);
   r.sched.add(long);
   execute(r, r.sched.schedule()); // the long prompt is admitted and takes the whole first budget
   r.sched.add(d1);
@@ -245,7 +276,11 @@ test('fairness: decoders are served before a long prefill that was admitted firs
     assert.equal(byId.get(d1)?.n, 1, `step ${step}: stream 1 decodes`);
     assert.equal(byId.get(d2)?.n, 1, `step ${step}: stream 2 decodes`);
     assert.equal(byId.get(long)?.n, 14, 'the long prompt gets the rest of the budget');
-    assert.deepEqual(plan.entries.slice(0, 2).map((e) => e.req), [d1, d2], 'decoders come first in the plan');
+    assert.deepEqual(
+      plan.entries.slice(0, 2).map((e) => e.req),
+      [d1, d2],
+      'decoders come first in the plan',
+    );
     execute(r, plan);
   }
 });
@@ -258,7 +293,14 @@ test('fairness: a short request arriving behind a long prefill starts at once; t
   const short = request(r, prompt(10, 5), 3);
   r.sched.add(short);
   const plan = r.sched.schedule({ prefillCap: (q) => (q === long ? 8 : Infinity) });
-  assert.deepEqual(plan.entries.map((e) => [e.req, e.n]), [[short, 10], [long, 8]], 'shortest remaining prompt first, the long chunk capped');
+  assert.deepEqual(
+    plan.entries.map((e) => [e.req, e.n]),
+    [
+      [short, 10],
+      [long, 8],
+    ],
+    'shortest remaining prompt first, the long chunk capped',
+  );
   execute(r, plan);
   runAll(r);
   assert.deepEqual(output(short), expected(short.tokens.slice(0, short.startLen), 3));

@@ -22,7 +22,12 @@ after(async () => {
 test('glm4_moe_lite served: greedy chat with speculation on = off', async () => {
   const ask = async (s: ServerProcess) => {
     const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-    const r = await client.chat.completions.create({ model: 'glm-5', messages: [{ role: 'user', content: 'Name three colours.' }], temperature: 0, max_tokens: 24 });
+    const r = await client.chat.completions.create({
+      model: 'glm-5',
+      messages: [{ role: 'user', content: 'Name three colours.' }],
+      temperature: 0,
+      max_tokens: 24,
+    });
     return { text: r.choices[0]!.message.content, finish: r.choices[0]!.finish_reason, tokens: r.usage!.completion_tokens };
   };
   const [a, b] = [await ask(plain), await ask(spec)];

@@ -45,7 +45,14 @@ export function streamScripted(p: Prepared, pieces: readonly string[], end: Scri
     if (keepAlives) frames.push(w.keepAlive());
   }
   const usage = end.usage ?? USAGE;
-  pushAll(frames, w.events(0, t.push({ type: 'done', finishReason: end.finishReason ?? 'stop', ...(end.stopReason !== undefined ? { stopReason: end.stopReason } : {}), usage }), undefined));
+  pushAll(
+    frames,
+    w.events(
+      0,
+      t.push({ type: 'done', finishReason: end.finishReason ?? 'stop', ...(end.stopReason !== undefined ? { stopReason: end.stopReason } : {}), usage }),
+      undefined,
+    ),
+  );
   pushAll(frames, w.choiceDone(t.result()));
   pushAll(frames, w.close(usage));
   return frames;
@@ -62,7 +69,9 @@ export function respondScripted(p: Prepared, text: string, end: ScriptedEnd = {}
 
 /** The frames as the bytes on the wire. */
 export function sseText(frames: readonly SseFrame[]): string {
-  return frames.map((f) => (f.comment !== undefined ? `: ${f.comment}\n\n` : (f.event !== undefined ? `event: ${f.event}\n` : '') + `data: ${f.data}\n\n`)).join('');
+  return frames
+    .map((f) => (f.comment !== undefined ? `: ${f.comment}\n\n` : (f.event !== undefined ? `event: ${f.event}\n` : '') + `data: ${f.data}\n\n`))
+    .join('');
 }
 
 /** A fetch that answers every call with these SSE frames: the official SDKs then parse and accumulate them. */
@@ -75,7 +84,12 @@ export const data = (f: SseFrame): Record<string, unknown> => JSON.parse(f.data!
 /** openai-node's ChatCompletionStream rules, plus opencode/Cline's (never a null or empty tool name). */
 export function accumulateChat(frames: readonly SseFrame[]): { message: Record<string, unknown>; finish: string; usage: unknown } {
   assert.equal(frames[frames.length - 1]!.data, '[DONE]');
-  const msg: { role?: string; content: string | null; reasoning_content: string | null; tool_calls: { id: string; type: string; function: { name: string; arguments: string } }[] } = { content: null, reasoning_content: null, tool_calls: [] };
+  const msg: {
+    role?: string;
+    content: string | null;
+    reasoning_content: string | null;
+    tool_calls: { id: string; type: string; function: { name: string; arguments: string } }[];
+  } = { content: null, reasoning_content: null, tool_calls: [] };
   let finish = '';
   let usage: unknown = null;
   let id: unknown;
@@ -118,7 +132,12 @@ export function accumulateChat(frames: readonly SseFrame[]): { message: Record<s
   }
   if (finish === 'tool_calls') assert.ok(msg.tool_calls.length > 0, 'a tool stop carries a call');
   // refusal: null, as openai-node's accumulator fills it (the server never streams one).
-  const message: Record<string, unknown> = { role: 'assistant', content: msg.content === '' ? null : msg.content, reasoning_content: msg.reasoning_content, refusal: null };
+  const message: Record<string, unknown> = {
+    role: 'assistant',
+    content: msg.content === '' ? null : msg.content,
+    reasoning_content: msg.reasoning_content,
+    refusal: null,
+  };
   if (msg.tool_calls.length > 0) message.tool_calls = msg.tool_calls;
   return { message, finish, usage };
 }
@@ -141,7 +160,9 @@ export function accumulateAnthropic(frames: readonly SseFrame[]): Record<string,
     }
     assert.ok(!stopped, 'nothing after message_stop');
     switch (d.type) {
-      case 'message_start': assert.fail('message_start twice'); break;
+      case 'message_start':
+        assert.fail('message_start twice');
+        break;
       case 'content_block_start':
         assert.equal(open, -1, 'one block open at a time');
         assert.equal(d.index, content.length, 'block index = position in content');
@@ -158,7 +179,11 @@ export function accumulateAnthropic(frames: readonly SseFrame[]): Record<string,
         else if (delta.type === 'signature_delta') b.signature = delta.signature;
         else if (delta.type === 'input_json_delta') json[open] += delta.partial_json;
         else assert.fail(`unknown delta ${delta.type}`);
-        assert.equal(b.type, { text_delta: 'text', thinking_delta: 'thinking', signature_delta: 'thinking', input_json_delta: 'tool_use' }[delta.type], 'delta type fits the block');
+        assert.equal(
+          b.type,
+          { text_delta: 'text', thinking_delta: 'thinking', signature_delta: 'thinking', input_json_delta: 'tool_use' }[delta.type],
+          'delta type fits the block',
+        );
         break;
       }
       case 'content_block_stop': {
@@ -189,12 +214,21 @@ export function accumulateAnthropic(frames: readonly SseFrame[]): Record<string,
   }
   assert.ok(stopped, 'the stream ends with message_stop');
   msg!.content = content;
-  if (msg!.stop_reason === 'tool_use') assert.ok(content.some((b) => b.type === 'tool_use'), 'tool_use stop carries a tool block');
+  if (msg!.stop_reason === 'tool_use')
+    assert.ok(
+      content.some((b) => b.type === 'tool_use'),
+      'tool_use stop carries a tool block',
+    );
   return msg!;
 }
 
 /** What Codex reads from a Responses stream: items from output_item.done, and the terminal response. */
-export function accumulateResponses(frames: readonly SseFrame[]): { items: Record<string, unknown>[]; response: Record<string, unknown>; text: string; reasoning: string } {
+export function accumulateResponses(frames: readonly SseFrame[]): {
+  items: Record<string, unknown>[];
+  response: Record<string, unknown>;
+  text: string;
+  reasoning: string;
+} {
   let seq = -1;
   const items: Record<string, unknown>[] = [];
   let response: Record<string, unknown> | undefined;
@@ -256,15 +290,23 @@ function spawnSyncNode(args: string[]): { status: number | null; stdout: string;
 
 /** Runs a glm5 CLI command to completion (keys, usage). */
 export function glm5(args: string[], env: Record<string, string> = {}, input?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, ...(input !== undefined ? { input } : {}) });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    ...(input !== undefined ? { input } : {}),
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** `glm5 serve DIR --port 0 …` as a child process; resolves once it listens. */
 export async function startServerProcess(args: string[] = [], dir = tinyModelDir()): Promise<ServerProcess> {
   const db = join(mkdtempSync(join(tmpdir(), 'glm5-serve-db-')), 'glm5.db');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), 'serve', dir, '--port', '0', '--db', db,
-    '--kv-cache-gb', '0.05', '--max-running', '16', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), 'serve', dir, '--port', '0', '--db', db, '--kv-cache-gb', '0.05', '--max-running', '16', ...args],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 30_000);
@@ -284,7 +326,10 @@ export async function startServerProcess(args: string[] = [], dir = tinyModelDir
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let signalled = false;
   return {
-    url, child, db, stderr: () => err,
+    url,
+    child,
+    db,
+    stderr: () => err,
     async stop(signal = 'SIGTERM') {
       if (!signalled && child.exitCode === null) child.kill(signal);
       signalled = true;

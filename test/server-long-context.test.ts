@@ -54,12 +54,25 @@ for (let i = 0, d = context - count(over); d !== 0 && i < 20; i++, d = context -
 }
 assert.equal(count(over), context, 'the overflow prompt is exactly the context (one token more than the longest prompt admitted)');
 
-writeSyntheticCheckpoint(dir, {
-  ...presetConfig('tiny', vocab),
-  num_hidden_layers: 1, first_k_dense_replace: 1, mlp_layer_types: ['dense'], indexer_types: ['full'],
-  hidden_size: 64, intermediate_size: 64, num_attention_heads: 2, num_key_value_heads: 2,
-  index_n_heads: 1, index_head_dim: 16, index_topk: 64, max_position_embeddings: context,
-}, { seed: 3, dtype: 'bf16' });
+writeSyntheticCheckpoint(
+  dir,
+  {
+    ...presetConfig('tiny', vocab),
+    num_hidden_layers: 1,
+    first_k_dense_replace: 1,
+    mlp_layer_types: ['dense'],
+    indexer_types: ['full'],
+    hidden_size: 64,
+    intermediate_size: 64,
+    num_attention_heads: 2,
+    num_key_value_heads: 2,
+    index_n_heads: 1,
+    index_head_dim: 16,
+    index_topk: 64,
+    max_position_embeddings: context,
+  },
+  { seed: 3, dtype: 'bf16' },
+);
 
 let server: ServerProcess;
 test.before(async () => {
@@ -76,7 +89,10 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
 async function sse(res: Response): Promise<unknown[]> {
   assert.equal(res.status, 200, await res.clone().text());
   const text = await res.text();
-  return text.split('\n').filter((l) => l.startsWith('data: ') && l !== 'data: [DONE]').map((l) => JSON.parse(l.slice(6)) as unknown);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('data: ') && l !== 'data: [DONE]')
+    .map((l) => JSON.parse(l.slice(6)) as unknown);
 }
 
 test('capacity: /v1/models carries max_model_len and context_length; /health and /metrics the cache in tokens', async () => {
@@ -95,7 +111,9 @@ test(`a ~${Math.round(LONG / 1000)}K-token message through chat, messages and re
   const counted = (await (await post('/v1/messages/count_tokens', { model: 'glm-5', messages: single })).json()) as { input_tokens: number };
   assert.equal(counted.input_tokens, n, 'count_tokens renders exactly what is billed');
 
-  const chat = await sse(await post('/v1/chat/completions', { model: 'glm-5', messages: single, max_tokens: 2, stream: true, stream_options: { include_usage: true } }));
+  const chat = await sse(
+    await post('/v1/chat/completions', { model: 'glm-5', messages: single, max_tokens: 2, stream: true, stream_options: { include_usage: true } }),
+  );
   const cu = (chat.at(-1) as { usage: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens: number } } }).usage;
   assert.equal(cu.prompt_tokens, n);
 
@@ -108,7 +126,9 @@ test(`a ~${Math.round(LONG / 1000)}K-token message through chat, messages and re
 
   const resp = await sse(await post('/v1/responses', { model: 'glm-5', input: single, max_output_tokens: 16, stream: true }));
   // max_output_tokens ends a random model's answer: `response.incomplete` (reason max_output_tokens).
-  const done = resp.find((e) => /^response\.(completed|incomplete)$/.test((e as { type: string }).type)) as { response: { usage: { input_tokens: number; input_tokens_details: { cached_tokens: number } } } };
+  const done = resp.find((e) => /^response\.(completed|incomplete)$/.test((e as { type: string }).type)) as {
+    response: { usage: { input_tokens: number; input_tokens_details: { cached_tokens: number } } };
+  };
   assert.equal(done.response.usage.input_tokens, n);
   assert.ok(done.response.usage.input_tokens_details.cached_tokens >= n - 64);
 });
@@ -122,7 +142,7 @@ test('the same length across many messages, non-streaming; count_tokens agrees',
   assert.equal(((await res.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens, n);
 });
 
-test('one token over the context: each dialect\'s exact overflow error, before any model work', async () => {
+test("one token over the context: each dialect's exact overflow error, before any model work", async () => {
   const max = context - 1;
   const counted = (await (await post('/v1/messages/count_tokens', { model: 'glm-5', messages: over })).json()) as { input_tokens: number };
   assert.equal(counted.input_tokens, context, 'count_tokens counts above the context too');

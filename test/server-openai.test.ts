@@ -43,7 +43,7 @@ test('chat: non-streaming and streaming agree for the same seed; the SDK accumul
 
   const stream = client.chat.completions.stream({ ...req, stream_options: { include_usage: true } });
   const final = await stream.finalChatCompletion();
-  const msg = final.choices[0]!.message as typeof final.choices[0]['message'] & { reasoning_content?: string | null };
+  const msg = final.choices[0]!.message as (typeof final.choices)[0]['message'] & { reasoning_content?: string | null };
   // Same seed, same prompt: same text (reasoning arrives as a custom field the SDK copies by assignment).
   assert.equal(msg.content, choice.message.content);
   assert.equal(final.choices[0]!.finish_reason, choice.finish_reason);
@@ -53,19 +53,34 @@ test('chat: non-streaming and streaming agree for the same seed; the SDK accumul
 
 test('chat: thinking on ends the prompt in <think>, off in </think>; reasoning only when on', async () => {
   const on = await client.chat.completions.create({ model: 'glm-5', messages: user('Hi'), max_tokens: 4, seed: 1 });
-  const off = await client.chat.completions.create({ model: 'glm-5', messages: user('Hi'), max_tokens: 4, seed: 1, thinking: { type: 'disabled' } } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+  const off = await client.chat.completions.create({
+    model: 'glm-5',
+    messages: user('Hi'),
+    max_tokens: 4,
+    seed: 1,
+    thinking: { type: 'disabled' },
+  } as OpenAI.ChatCompletionCreateParamsNonStreaming);
   const m = (c: OpenAI.ChatCompletion) => c.choices[0]!.message as { reasoning_content?: string | null; content: string | null };
   assert.equal(m(off).reasoning_content, null, 'thinking off → no reasoning');
   assert.ok(m(off).content !== null || off.usage!.completion_tokens <= 1);
   // With thinking on and only 4 tokens, a random model rarely closes </think>: its text is reasoning.
   if (!(m(on).content ?? '').length) assert.ok((m(on).reasoning_content ?? '').length > 0 || on.usage!.completion_tokens <= 1);
-  const kw = await client.chat.completions.create({ model: 'glm-5', messages: user('Hi'), max_tokens: 4, seed: 1, chat_template_kwargs: { enable_thinking: false } } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+  const kw = await client.chat.completions.create({
+    model: 'glm-5',
+    messages: user('Hi'),
+    max_tokens: 4,
+    seed: 1,
+    chat_template_kwargs: { enable_thinking: false },
+  } as OpenAI.ChatCompletionCreateParamsNonStreaming);
   assert.equal(m(kw).content, m(off).content, 'chat_template_kwargs.enable_thinking=false = thinking.type disabled');
 });
 
 test('chat: n=2 gives two choices; logprobs carry token, logprob, bytes, top_logprobs', async () => {
   const r = await client.chat.completions.create({ model: 'glm-5', messages: user('Count'), max_tokens: 5, n: 2, seed: 3, logprobs: true, top_logprobs: 2 });
-  assert.deepEqual(r.choices.map((c) => c.index), [0, 1]);
+  assert.deepEqual(
+    r.choices.map((c) => c.index),
+    [0, 1],
+  );
   const lp = r.choices[0]!.logprobs!.content!;
   assert.equal(lp.length, r.choices[0]!.logprobs!.content!.length);
   assert.ok(lp.length >= 1);
@@ -77,12 +92,28 @@ test('chat: n=2 gives two choices; logprobs carry token, logprob, bytes, top_log
   }
   const s = client.chat.completions.stream({ model: 'glm-5', messages: user('Count'), max_tokens: 5, n: 2, seed: 3 });
   const f = await s.finalChatCompletion();
-  assert.deepEqual(f.choices.map((c) => c.message.content), r.choices.map((c) => c.message.content), 'n streams = n non-streamed');
-  const ls = client.chat.completions.stream({ model: 'glm-5', messages: user('Count'), max_tokens: 5, seed: 3, logprobs: true, top_logprobs: 2, stream_options: { include_usage: true } });
+  assert.deepEqual(
+    f.choices.map((c) => c.message.content),
+    r.choices.map((c) => c.message.content),
+    'n streams = n non-streamed',
+  );
+  const ls = client.chat.completions.stream({
+    model: 'glm-5',
+    messages: user('Count'),
+    max_tokens: 5,
+    seed: 3,
+    logprobs: true,
+    top_logprobs: 2,
+    stream_options: { include_usage: true },
+  });
   const lf = await ls.finalChatCompletion();
   const a = lf.choices[0]!.logprobs!.content!;
   const b = r.choices[0]!.logprobs!.content!;
-  assert.deepEqual(a.map((e) => e.token), b.map((e) => e.token), 'streamed logprobs = non-streamed (same seed)');
+  assert.deepEqual(
+    a.map((e) => e.token),
+    b.map((e) => e.token),
+    'streamed logprobs = non-streamed (same seed)',
+  );
   // The n=2 run shared its steps with another sequence: batched vs alone differs in the last float bits only.
   a.forEach((e, i) => assert.ok(Math.abs(e.logprob - b[i]!.logprob) < 1e-5));
   assert.equal(lf.choices[0]!.logprobs!.content!.length, lf.usage!.completion_tokens);
@@ -90,8 +121,22 @@ test('chat: n=2 gives two choices; logprobs carry token, logprob, bytes, top_log
 
 test('chat: a repeated long prefix is served from the cache (prompt_tokens_details.cached_tokens)', async () => {
   const long = 'The quick brown fox jumps over the lazy dog. '.repeat(30);
-  const a = await client.chat.completions.create({ model: 'glm-5', messages: [{ role: 'system', content: long }, { role: 'user', content: 'one' }], max_tokens: 2 });
-  const b = await client.chat.completions.create({ model: 'glm-5', messages: [{ role: 'system', content: long }, { role: 'user', content: 'two' }], max_tokens: 2 });
+  const a = await client.chat.completions.create({
+    model: 'glm-5',
+    messages: [
+      { role: 'system', content: long },
+      { role: 'user', content: 'one' },
+    ],
+    max_tokens: 2,
+  });
+  const b = await client.chat.completions.create({
+    model: 'glm-5',
+    messages: [
+      { role: 'system', content: long },
+      { role: 'user', content: 'two' },
+    ],
+    max_tokens: 2,
+  });
   assert.ok(a.usage!.prompt_tokens > 200);
   assert.ok(b.usage!.prompt_tokens_details!.cached_tokens! >= 192, `cached ${b.usage!.prompt_tokens_details!.cached_tokens}`);
   assert.ok(b.usage!.prompt_tokens_details!.cached_tokens! < b.usage!.prompt_tokens);
@@ -103,7 +148,14 @@ test('completions: text and token-id prompts, echo, logprobs, streaming', async 
   assert.equal(r.choices[0]!.logprobs!.tokens!.length, r.usage!.completion_tokens);
   const ids = await client.completions.create({ model: 'glm-5', prompt: [5, 6, 7, 8], max_tokens: 3 });
   assert.equal(ids.usage!.prompt_tokens, 4);
-  const s = await client.completions.create({ model: 'glm-5', prompt: 'Once upon a time', max_tokens: 6, seed: 2, stream: true, stream_options: { include_usage: true } });
+  const s = await client.completions.create({
+    model: 'glm-5',
+    prompt: 'Once upon a time',
+    max_tokens: 6,
+    seed: 2,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
   let text = '';
   let usage: OpenAI.CompletionUsage | undefined;
   for await (const chunk of s) {
@@ -114,12 +166,25 @@ test('completions: text and token-id prompts, echo, logprobs, streaming', async 
   assert.equal(usage!.completion_tokens, r.usage!.completion_tokens);
   // logit_bias reaches the sampler: +100 on one token makes it the only choice.
   const piece = Tokenizer.fromDir(tinyModelDir()).decode([300]);
-  const biased = await client.completions.create({ model: 'glm-5', prompt: 'x', max_tokens: 4, logit_bias: { '300': 100 }, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
+  const biased = await client.completions.create({
+    model: 'glm-5',
+    prompt: 'x',
+    max_tokens: 4,
+    logit_bias: { '300': 100 },
+    ignore_eos: true,
+  } as OpenAI.CompletionCreateParamsNonStreaming);
   assert.equal(biased.choices[0]!.text, piece.repeat(4));
 });
 
 test('responses: non-streaming and streaming (SDK finalResponse), every stream ends in response.completed', async () => {
-  const body = { model: 'glm-5', input: [{ role: 'user' as const, content: 'Hello' }], instructions: 'Be brief.', max_output_tokens: 8, temperature: 0, store: false };
+  const body = {
+    model: 'glm-5',
+    input: [{ role: 'user' as const, content: 'Hello' }],
+    instructions: 'Be brief.',
+    max_output_tokens: 8,
+    temperature: 0,
+    store: false,
+  };
   const r = await client.responses.create(body);
   assert.equal(r.object, 'response');
   assert.ok(['completed', 'incomplete'].includes(r.status!));
@@ -135,7 +200,11 @@ test('responses: non-streaming and streaming (SDK finalResponse), every stream e
 });
 
 /** Raw POST (for bodies the SDK would refuse to send). */
-async function post(path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: { error: { message: string; type: string; code: string | null; param: string | null } } }> {
+async function post(
+  path: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: { error: { message: string; type: string; code: string | null; param: string | null } } }> {
   const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   return { status: res.status, json: (await res.json()) as never };
 }
@@ -149,11 +218,34 @@ test('bad input → 4xx in the OpenAI error shape, and the server keeps serving'
     ['unknown model', chat({ model: 'gpt-nonexistent-x', messages: user('hi') }), 200, /./],
     ['unknown model (no alias)', chat({ model: 'llama-3', messages: user('hi') }), 404, /does not exist/],
     ['prompt over the context', chat({ model: 'glm-5', messages: user('a b c d e f g h '.repeat(700)) }), 400, /prompt is too long: \d+ tokens > 4095 maximum/],
-    ['invalid tool schema', chat({ model: 'glm-5', messages: user('hi'), tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string' } } }] }), 400, /type "object"/],
-    ['invalid tool arguments in history', chat({ model: 'glm-5', messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: '{oops' } }] }] }), 400, /not valid JSON/],
-    ['response_format json_schema', chat({ model: 'glm-5', messages: user('hi'), response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }), 400, /not supported/],
+    [
+      'invalid tool schema',
+      chat({ model: 'glm-5', messages: user('hi'), tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string' } } }] }),
+      400,
+      /type "object"/,
+    ],
+    [
+      'invalid tool arguments in history',
+      chat({
+        model: 'glm-5',
+        messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: '{oops' } }] }],
+      }),
+      400,
+      /not valid JSON/,
+    ],
+    [
+      'response_format json_schema',
+      chat({ model: 'glm-5', messages: user('hi'), response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }),
+      400,
+      /not supported/,
+    ],
     ['oversized body', post('/v1/chat/completions', JSON.stringify({ model: 'glm-5', messages: user('x'.repeat(1.5 * 1024 * 1024)) })), 413, /larger than/],
-    ['Responses previous_response_id', post('/v1/responses', JSON.stringify({ model: 'glm-5', input: 'hi', previous_response_id: 'resp_1' })), 400, /stateless/],
+    [
+      'Responses previous_response_id',
+      post('/v1/responses', JSON.stringify({ model: 'glm-5', input: 'hi', previous_response_id: 'resp_1' })),
+      400,
+      /stateless/,
+    ],
   ];
   for (const [name, p, status, re] of cases) {
     const r = await p;
@@ -165,8 +257,15 @@ test('bad input → 4xx in the OpenAI error shape, and the server keeps serving'
     }
   }
   // The SDK surfaces these as typed errors; an unknown model carries OpenAI's code on every OpenAI route.
-  await assert.rejects(client.chat.completions.create({ model: 'llama-3', messages: user('hi') }), (e: unknown) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
-  for (const [path, body] of [['/v1/chat/completions', { model: 'llama-3', messages: user('hi') }], ['/v1/completions', { model: 'llama-3', prompt: 'hi' }], ['/v1/responses', { model: 'llama-3', input: 'hi' }]] as const) {
+  await assert.rejects(
+    client.chat.completions.create({ model: 'llama-3', messages: user('hi') }),
+    (e: unknown) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found',
+  );
+  for (const [path, body] of [
+    ['/v1/chat/completions', { model: 'llama-3', messages: user('hi') }],
+    ['/v1/completions', { model: 'llama-3', prompt: 'hi' }],
+    ['/v1/responses', { model: 'llama-3', input: 'hi' }],
+  ] as const) {
     const r = await post(path, JSON.stringify(body));
     assert.deepEqual([r.status, r.json.error.type, r.json.error.code, r.json.error.param], [404, 'invalid_request_error', 'model_not_found', 'model'], path);
   }
@@ -181,10 +280,11 @@ test('bad input → 4xx in the OpenAI error shape, and the server keeps serving'
   assert.equal(ctx.error.code, 'context_length_exceeded');
 });
 
-test('odd bodies on every endpoint: never a 500, always JSON in the endpoint\'s error shape', async () => {
+test("odd bodies on every endpoint: never a 500, always JSON in the endpoint's error shape", async () => {
   const bodies: [string, unknown][] = [];
   const odd = [null, [], 'text', 42, {}, { model: 1 }, { model: 'glm-5' }];
-  for (const path of ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/messages', '/v1/messages/count_tokens']) for (const b of odd) bodies.push([path, b]);
+  for (const path of ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/messages', '/v1/messages/count_tokens'])
+    for (const b of odd) bodies.push([path, b]);
   const m = { model: 'glm-5' };
   bodies.push(
     ['/v1/chat/completions', { ...m, messages: null }],
@@ -219,7 +319,7 @@ test('odd bodies on every endpoint: never a 500, always JSON in the endpoint\'s 
   assert.equal((await client.chat.completions.create({ model: 'glm-5', messages: user('still here?'), max_tokens: 1 })).object, 'chat.completion');
 });
 
-test('the same mistakes on /v1/responses and /v1/messages: right status, that dialect\'s error shape', async () => {
+test("the same mistakes on /v1/responses and /v1/messages: right status, that dialect's error shape", async () => {
   const big = 'x'.repeat(1.5 * 1024 * 1024);
   const long = 'a b c d e f g h '.repeat(700);
   const schema = { type: 'string' };
@@ -230,11 +330,17 @@ test('the same mistakes on /v1/responses and /v1/messages: right status, that di
     ['empty input', { model: 'glm-5', input: [] }, { model: 'glm-5', max_tokens: 5, messages: [] }, 400],
     ['unknown model', { model: 'llama-3', input: 'hi' }, { model: 'llama-3', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }, 404],
     ['over the context', { model: 'glm-5', input: long }, { model: 'glm-5', max_tokens: 5, messages: [{ role: 'user', content: long }] }, 400],
-    ['invalid tool schema', { model: 'glm-5', input: 'hi', tools: [{ type: 'function', name: 'f', parameters: schema }] }, { model: 'glm-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'f', input_schema: schema }] }, 400],
+    [
+      'invalid tool schema',
+      { model: 'glm-5', input: 'hi', tools: [{ type: 'function', name: 'f', parameters: schema }] },
+      { model: 'glm-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'f', input_schema: schema }] },
+      400,
+    ],
     ['oversized body', { model: 'glm-5', input: big }, { model: 'glm-5', max_tokens: 5, messages: [{ role: 'user', content: big }] }, 413],
   ];
   for (const [name, rb, ab, status] of cases) {
-    const send = (path: string, b: unknown) => fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof b === 'string' ? b : JSON.stringify(b) });
+    const send = (path: string, b: unknown) =>
+      fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof b === 'string' ? b : JSON.stringify(b) });
     const r = await send('/v1/responses', rb);
     assert.equal(r.status, status, `responses: ${name}`);
     const rj = (await r.json()) as { error: { message: string; type: string; code: string | null } };

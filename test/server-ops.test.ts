@@ -14,7 +14,20 @@ import { usageReport } from '../src/server/ledger.js';
 import { glm5, metric, startServerProcess } from './server-helpers.js';
 import type { ServerProcess } from './server-helpers.js';
 
-interface Row { request_id: string; key_id: string | null; model: string; endpoint: string; status: number; prompt_tokens: number; cached_tokens: number; completion_tokens: number; cost_usd: number; multiplier: number; ttft_ms: number | null; latency_ms: number }
+interface Row {
+  request_id: string;
+  key_id: string | null;
+  model: string;
+  endpoint: string;
+  status: number;
+  prompt_tokens: number;
+  cached_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+  multiplier: number;
+  ttft_ms: number | null;
+  latency_ms: number;
+}
 const rows = (db: string): Row[] => {
   const d = new Database(db, { readonly: true });
   try {
@@ -47,7 +60,11 @@ test('keys: none = open; with keys: 401 without or with a bad key, Bearer and x-
   const req = { model: 'glm-5', messages: [{ role: 'user' as const, content: 'hi' }], max_tokens: 2 };
   try {
     await assert.rejects(oa('nope').chat.completions.create(req), (e: unknown) => e instanceof OpenAI.AuthenticationError);
-    const noKey = await fetch(`${server.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'glm-5', max_tokens: 2, messages: [{ role: 'user', content: 'hi' }] }) });
+    const noKey = await fetch(`${server.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'glm-5', max_tokens: 2, messages: [{ role: 'user', content: 'hi' }] }),
+    });
     assert.equal(noKey.status, 401);
     assert.equal(((await noKey.json()) as { error: { type: string } }).error.type, 'authentication_error');
     const ok = await oa(main.secret).chat.completions.create(req);
@@ -57,31 +74,65 @@ test('keys: none = open; with keys: 401 without or with a bad key, Bearer and x-
 
     await oa(limited.secret).chat.completions.create(req);
     await oa(limited.secret).chat.completions.create(req);
-    await assert.rejects(oa(limited.secret).chat.completions.create(req), (e: unknown) => e instanceof OpenAI.RateLimitError && /try again in \d+s/.test(e.message));
+    await assert.rejects(
+      oa(limited.secret).chat.completions.create(req),
+      (e: unknown) => e instanceof OpenAI.RateLimitError && /try again in \d+s/.test(e.message),
+    );
 
     const used = await oa(small.secret).chat.completions.create(req); // admitted (0 used); 7 prompt + ≥ 1 completion ≥ 8
     assert.ok(used.usage!.total_tokens >= 8);
     await assert.rejects(oa(small.secret).chat.completions.create(req), (e: unknown) => e instanceof OpenAI.RateLimitError && /quota/.test(e.message));
     // Over quota and bad keys in the other dialects' shapes.
-    await assert.rejects(oa(small.secret).responses.create({ model: 'glm-5', input: 'hi' }), (e: unknown) => e instanceof OpenAI.RateLimitError && /quota/.test(e.message));
-    await assert.rejects(new Anthropic({ baseURL: server.url, apiKey: small.secret, maxRetries: 0 }).messages.create({ model: 'glm-5', max_tokens: 2, messages: [{ role: 'user', content: 'hi' }] }),
-      (e: unknown) => e instanceof Anthropic.RateLimitError && (e.error as { error: { type: string } }).error.type === 'rate_limit_error');
-    await assert.rejects(new Anthropic({ baseURL: server.url, apiKey: 'bad', maxRetries: 0 }).messages.create({ model: 'glm-5', max_tokens: 2, messages: [{ role: 'user', content: 'hi' }] }),
-      (e: unknown) => e instanceof Anthropic.AuthenticationError);
+    await assert.rejects(
+      oa(small.secret).responses.create({ model: 'glm-5', input: 'hi' }),
+      (e: unknown) => e instanceof OpenAI.RateLimitError && /quota/.test(e.message),
+    );
+    await assert.rejects(
+      new Anthropic({ baseURL: server.url, apiKey: small.secret, maxRetries: 0 }).messages.create({
+        model: 'glm-5',
+        max_tokens: 2,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+      (e: unknown) => e instanceof Anthropic.RateLimitError && (e.error as { error: { type: string } }).error.type === 'rate_limit_error',
+    );
+    await assert.rejects(
+      new Anthropic({ baseURL: server.url, apiKey: 'bad', maxRetries: 0 }).messages.create({
+        model: 'glm-5',
+        max_tokens: 2,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+      (e: unknown) => e instanceof Anthropic.AuthenticationError,
+    );
 
     assert.equal(glm5(['keys', 'revoke', 'main', '--db', db]).status, 0);
     await assert.rejects(oa(main.secret).chat.completions.create(req), (e: unknown) => e instanceof OpenAI.AuthenticationError);
     const list = store.list();
-    assert.deepEqual(list.map((k) => [k.name, k.revokedAt !== null]), [['main', true], ['limited', false], ['small', false]]);
+    assert.deepEqual(
+      list.map((k) => [k.name, k.revokedAt !== null]),
+      [
+        ['main', true],
+        ['limited', false],
+        ['small', false],
+      ],
+    );
   } finally {
     assert.equal(await server.stop(), 0, server.stderr());
   }
   // Every request has its row; rejected ones with their status and no tokens.
   const r = rows(db);
-  assert.deepEqual(r.map((x) => x.status), [401, 401, 200, 200, 200, 200, 429, 200, 429, 429, 429, 401, 401]);
-  assert.deepEqual(r.filter((x) => x.status === 200).map((x) => x.key_id), [main.id, main.id, limited.id, limited.id, small.id]);
+  assert.deepEqual(
+    r.map((x) => x.status),
+    [401, 401, 200, 200, 200, 200, 429, 200, 429, 429, 429, 401, 401],
+  );
+  assert.deepEqual(
+    r.filter((x) => x.status === 200).map((x) => x.key_id),
+    [main.id, main.id, limited.id, limited.id, small.id],
+  );
   const report = usageReport(openDb(db));
-  assert.ok(report.some((x) => x.key.startsWith('main') && x.requests === 2), JSON.stringify(report));
+  assert.ok(
+    report.some((x) => x.key.startsWith('main') && x.requests === 2),
+    JSON.stringify(report),
+  );
   const text = glm5(['usage', '--db', db]).stdout;
   assert.match(text, /main \(key_\w+\)\s+glm-5\s+2\s/);
   assert.match(text, /^total\s+13\s/m);
@@ -90,19 +141,28 @@ test('keys: none = open; with keys: 401 without or with a bad key, Bearer and x-
 test('16 concurrent streaming clients finish with independent outputs; ledger rows equal returned usage, priced', async () => {
   const server = await startServerProcess();
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'x', maxRetries: 0 });
-  const req = (i: number) => ({ model: 'glm-5', messages: [{ role: 'user' as const, content: `Request number ${i}: say something about ${'abcdefghijklmnop'[i]}` }], max_tokens: 24, temperature: 0.9, seed: 100 + i, stream_options: { include_usage: true } });
+  const req = (i: number) => ({
+    model: 'glm-5',
+    messages: [{ role: 'user' as const, content: `Request number ${i}: say something about ${'abcdefghijklmnop'[i]}` }],
+    max_tokens: 24,
+    temperature: 0.9,
+    seed: 100 + i,
+    stream_options: { include_usage: true },
+  });
   try {
-    const streamed = await Promise.all(Array.from({ length: 16 }, async (_, i) => {
-      const s = client.chat.completions.stream(req(i));
-      // openai-node assigns unknown delta fields instead of appending: clients accumulate reasoning themselves.
-      let reasoning: string | null = null;
-      s.on('chunk', (c) => {
-        const r = (c.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content;
-        if (r !== undefined) reasoning = (reasoning ?? '') + r;
-      });
-      const final = await s.finalChatCompletion();
-      return { final, text: JSON.stringify([final.choices[0]!.message.content, reasoning]) };
-    }));
+    const streamed = await Promise.all(
+      Array.from({ length: 16 }, async (_, i) => {
+        const s = client.chat.completions.stream(req(i));
+        // openai-node assigns unknown delta fields instead of appending: clients accumulate reasoning themselves.
+        let reasoning: string | null = null;
+        s.on('chunk', (c) => {
+          const r = (c.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content;
+          if (r !== undefined) reasoning = (reasoning ?? '') + r;
+        });
+        const final = await s.finalChatCompletion();
+        return { final, text: JSON.stringify([final.choices[0]!.message.content, reasoning]) };
+      }),
+    );
     // Alone, one at a time, the same seeds give the same answers: nothing leaked between concurrent requests.
     for (let i = 0; i < 16; i += 5) {
       const alone = await client.chat.completions.create({ ...req(i), stream: false });
@@ -124,8 +184,18 @@ test('16 concurrent streaming clients finish with independent outputs; ledger ro
     assert.equal(num(/^glm5_requests_total\{endpoint="chat",status="200"\} (\S+)$/m), ledger.length);
     assert.equal(num(/^glm5_time_to_first_token_seconds_count\{endpoint="chat"\} (\S+)$/m), ledger.length);
     assert.ok(num(/^glm5_inter_token_seconds_count\{endpoint="chat"\} (\S+)$/m) > 16);
-    assert.equal(num(/^glm5_completion_tokens_total\{endpoint="chat"\} (\S+)$/m), ledger.reduce((a, r) => a + r.completion_tokens, 0));
-    for (const name of ['glm5_requests_running', 'glm5_requests_waiting', 'glm5_cache_blocks_used', 'glm5_prefix_cache_hit_rate', 'glm5_request_duration_seconds_bucket']) assert.match(text, new RegExp(`^${name}`, 'm'));
+    assert.equal(
+      num(/^glm5_completion_tokens_total\{endpoint="chat"\} (\S+)$/m),
+      ledger.reduce((a, r) => a + r.completion_tokens, 0),
+    );
+    for (const name of [
+      'glm5_requests_running',
+      'glm5_requests_waiting',
+      'glm5_cache_blocks_used',
+      'glm5_prefix_cache_hit_rate',
+      'glm5_request_duration_seconds_bucket',
+    ])
+      assert.match(text, new RegExp(`^${name}`, 'm'));
   } finally {
     assert.equal(await server.stop(), 0, server.stderr());
   }
@@ -136,7 +206,9 @@ test('a client that disconnects mid-stream aborts its request: blocks freed (/me
   try {
     const ac = new AbortController();
     const res = await fetch(`${server.url}/v1/completions`, {
-      method: 'POST', signal: ac.signal, headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      signal: ac.signal,
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'glm-5', prompt: 'tell me a long story '.repeat(10), max_tokens: 3000, ignore_eos: true, stream: true }),
     });
     const reader = res.body!.getReader();
@@ -164,14 +236,27 @@ test('a client that disconnects mid-stream aborts its request: blocks freed (/me
   }
 });
 
-async function sixteenStreams(server: ServerProcess, maxTokens: number, ignoreEos = false): Promise<{ first: Promise<void>; done: Promise<{ usage: string | null; error: boolean }[]> }> {
+async function sixteenStreams(
+  server: ServerProcess,
+  maxTokens: number,
+  ignoreEos = false,
+): Promise<{ first: Promise<void>; done: Promise<{ usage: string | null; error: boolean }[]> }> {
   let started = 0;
   let markFirst!: () => void;
   const first = new Promise<void>((r) => (markFirst = r));
   const one = async (i: number): Promise<{ usage: string | null; error: boolean }> => {
     const res = await fetch(`${server.url}/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'glm-5', messages: [{ role: 'user', content: `stream ${i}` }], max_tokens: maxTokens, seed: i, ignore_eos: ignoreEos, stream: true, stream_options: { include_usage: true } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'glm-5',
+        messages: [{ role: 'user', content: `stream ${i}` }],
+        max_tokens: maxTokens,
+        seed: i,
+        ignore_eos: ignoreEos,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
     });
     assert.equal(res.status, 200);
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -186,7 +271,16 @@ async function sixteenStreams(server: ServerProcess, maxTokens: number, ignoreEo
         if (++started === 16) markFirst();
       }
     }
-    const events = text.split('\n\n').filter((e) => e.startsWith('data: ') && e !== 'data: [DONE]').map((e) => JSON.parse(e.slice(6)) as { usage?: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details: { cached_tokens: number } }; error?: unknown });
+    const events = text
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: ') && e !== 'data: [DONE]')
+      .map(
+        (e) =>
+          JSON.parse(e.slice(6)) as {
+            usage?: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details: { cached_tokens: number } };
+            error?: unknown;
+          },
+      );
     const u = events.find((e) => e.usage)?.usage;
     return { usage: u ? usageKey(u) : null, error: events.some((e) => e.error) };
   };
@@ -199,11 +293,17 @@ test('SIGTERM under 16 streaming clients: all finish, every ledger row equals th
   await first;
   const exit = server.stop();
   await new Promise((r) => setTimeout(r, 100));
-  const late = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.status, () => 'refused');
+  const late = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then(
+    (r) => r.status,
+    () => 'refused',
+  );
   assert.ok(late === 503 || late === 'refused', `late request: ${late}`);
   const results = await done;
   assert.equal(await exit, 0, server.stderr());
-  assert.ok(results.every((r) => r.usage !== null && !r.error), 'all 16 completed with usage');
+  assert.ok(
+    results.every((r) => r.usage !== null && !r.error),
+    'all 16 completed with usage',
+  );
   const ledger = rows(server.db).filter((r) => r.status === 200);
   assert.deepEqual(ledger.map(rowKey).sort(), results.map((r) => r.usage!).sort());
   assert.match(server.stderr(), /stopped \(16 finished, 0 aborted\)/);
@@ -216,7 +316,10 @@ test('SIGTERM with a short deadline: the 16 streams are aborted with an error ev
   void server.stop();
   const results = await done;
   assert.equal(await server.stop(), 0, server.stderr());
-  assert.ok(results.every((r) => r.error && r.usage === null), 'aborted streams end with an error chunk');
+  assert.ok(
+    results.every((r) => r.error && r.usage === null),
+    'aborted streams end with an error chunk',
+  );
   const ledger = rows(server.db);
   assert.equal(ledger.length, 16);
   assert.ok(ledger.every((r) => r.status === 499 && r.completion_tokens > 0));

@@ -40,7 +40,13 @@ const ASK = 'What is 12 times 7?';
 
 test('Chat Completions: call → result → answer, streamed with the SDK accumulator', { skip }, async () => {
   const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: ASK }];
-  const stream = openai.chat.completions.stream({ model: 'glm-5', messages, tools: DEMO_TOOLS as OpenAI.ChatCompletionTool[], temperature: 0, max_tokens: 200 });
+  const stream = openai.chat.completions.stream({
+    model: 'glm-5',
+    messages,
+    tools: DEMO_TOOLS as OpenAI.ChatCompletionTool[],
+    temperature: 0,
+    max_tokens: 200,
+  });
   let reasoning = '';
   stream.on('chunk', (c) => {
     reasoning += (c.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? '';
@@ -52,9 +58,20 @@ test('Chat Completions: call → result → answer, streamed with the SDK accumu
   const args = JSON.parse(call.function.arguments) as Record<string, unknown>;
   checkArgs(call.function.name, args);
   const result = runDemoTool(call.function.name, args);
-  messages.push({ role: 'assistant', content: choice.message.content, tool_calls: [call], reasoning_content: reasoning } as OpenAI.ChatCompletionAssistantMessageParam);
+  messages.push({
+    role: 'assistant',
+    content: choice.message.content,
+    tool_calls: [call],
+    reasoning_content: reasoning,
+  } as OpenAI.ChatCompletionAssistantMessageParam);
   messages.push({ role: 'tool', tool_call_id: call.id, content: result });
-  const second = await openai.chat.completions.create({ model: 'glm-5', messages, tools: DEMO_TOOLS as OpenAI.ChatCompletionTool[], temperature: 0, max_tokens: 200 });
+  const second = await openai.chat.completions.create({
+    model: 'glm-5',
+    messages,
+    tools: DEMO_TOOLS as OpenAI.ChatCompletionTool[],
+    temperature: 0,
+    max_tokens: 200,
+  });
   assert.ok(['stop', 'tool_calls'].includes(second.choices[0]!.finish_reason), second.choices[0]!.finish_reason);
   if (second.choices[0]!.finish_reason === 'stop') assert.ok((second.choices[0]!.message.content ?? '').trim().length > 0, 'an answer after the tool result');
 });
@@ -69,21 +86,38 @@ function checkArgs(name: string, args: Record<string, unknown>): void {
 }
 
 test('Anthropic Messages: tool_use → tool_result → text', { skip }, async () => {
-  const tools = DEMO_TOOLS.map((t) => ({ name: t.function.name, description: t.function.description!, input_schema: t.function.parameters as Anthropic.Tool.InputSchema }));
+  const tools = DEMO_TOOLS.map((t) => ({
+    name: t.function.name,
+    description: t.function.description!,
+    input_schema: t.function.parameters as Anthropic.Tool.InputSchema,
+  }));
   const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'Convert 5 miles to kilometers.' }];
   const first = await anthropic.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 200, temperature: 0, tools, messages }).finalMessage();
   assert.equal(first.stop_reason, 'tool_use', JSON.stringify(first.content));
   const use = first.content.find((b) => b.type === 'tool_use')!;
   checkArgs(use.name, use.input as Record<string, unknown>);
   messages.push({ role: 'assistant', content: first.content });
-  messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: runDemoTool(use.name, use.input as Record<string, unknown>) }] });
+  messages.push({
+    role: 'user',
+    content: [{ type: 'tool_result', tool_use_id: use.id, content: runDemoTool(use.name, use.input as Record<string, unknown>) }],
+  });
   const second = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 200, temperature: 0, tools, messages });
   assert.ok(['end_turn', 'tool_use'].includes(second.stop_reason!), second.stop_reason!);
-  if (second.stop_reason === 'end_turn') assert.ok(second.content.some((b) => b.type === 'text' && b.text.trim() !== ''), JSON.stringify(second.content));
+  if (second.stop_reason === 'end_turn')
+    assert.ok(
+      second.content.some((b) => b.type === 'text' && b.text.trim() !== ''),
+      JSON.stringify(second.content),
+    );
 });
 
 test('Responses: function_call → function_call_output → message', { skip }, async () => {
-  const tools = DEMO_TOOLS.map((t) => ({ type: 'function' as const, name: t.function.name, description: t.function.description!, parameters: t.function.parameters!, strict: false }));
+  const tools = DEMO_TOOLS.map((t) => ({
+    type: 'function' as const,
+    name: t.function.name,
+    description: t.function.description!,
+    parameters: t.function.parameters!,
+    strict: false,
+  }));
   const input: OpenAI.Responses.ResponseInput = [{ role: 'user', content: 'What time is it in Tokyo?' }];
   const first = await openai.responses.stream({ model: 'glm-5', input, tools, temperature: 0, max_output_tokens: 200, store: false }).finalResponse();
   const call = first.output.find((i) => i.type === 'function_call');
@@ -98,7 +132,11 @@ test('Responses: function_call → function_call_output → message', { skip }, 
 });
 
 test('glm5 chat --tools demo runs the call and feeds the result back', { skip }, () => {
-  const r = glm5(['chat', ...(MODEL_DIR === DEFAULT_MODEL_DIR ? [] : [MODEL_DIR]), '--tools', 'demo', '--temperature', '0', '--max-tokens', '200'], {}, 'What is 12 times 7?\n/exit\n');
+  const r = glm5(
+    ['chat', ...(MODEL_DIR === DEFAULT_MODEL_DIR ? [] : [MODEL_DIR]), '--tools', 'demo', '--temperature', '0', '--max-tokens', '200'],
+    {},
+    'What is 12 times 7?\n/exit\n',
+  );
   assert.equal(r.status, 0, r.stderr);
   const m = /→ (calculator|get_current_time|convert_units)\((\{.*\})\)/.exec(r.stdout);
   assert.ok(m, r.stdout);

@@ -35,8 +35,14 @@ test('demo tools compute real answers; bad input becomes an error result, never 
   assert.equal(convertUnits(100, 'celsius', 'fahrenheit'), 212);
   assert.equal(runDemoTool('calculator', { expression: '6 * 7' }), '{"result": 42}');
   assert.equal(runDemoTool('convert_units', { value: 3, from_unit: 'foot', to_unit: 'meter' }), '{"value": 0.9144, "unit": "meter"}');
-  assert.equal(runDemoTool('get_current_time', { timezone: 'Asia/Tokyo' }, new Date('2026-12-01T06:30:00Z')), '{"timezone": "Asia/Tokyo", "time": "2026-12-01T15:30:00+09:00"}');
-  assert.equal(runDemoTool('get_current_time', { timezone: 'Asia/Kolkata' }, new Date('2026-12-01T06:30:00Z')), '{"timezone": "Asia/Kolkata", "time": "2026-12-01T12:00:00+05:30"}');
+  assert.equal(
+    runDemoTool('get_current_time', { timezone: 'Asia/Tokyo' }, new Date('2026-12-01T06:30:00Z')),
+    '{"timezone": "Asia/Tokyo", "time": "2026-12-01T15:30:00+09:00"}',
+  );
+  assert.equal(
+    runDemoTool('get_current_time', { timezone: 'Asia/Kolkata' }, new Date('2026-12-01T06:30:00Z')),
+    '{"timezone": "Asia/Kolkata", "time": "2026-12-01T12:00:00+05:30"}',
+  );
   assert.match(runDemoTool('calculator', { expression: '2 +' }), /^\{"error": "cannot evaluate/);
   assert.match(runDemoTool('convert_units', { value: 1, from_unit: 'mile', to_unit: 'gram' }), /cannot convert length/);
   assert.match(runDemoTool('nope', {}), /unknown tool/);
@@ -79,7 +85,11 @@ test('key gate: open without keys; hashed lookup; rpm window slides', () => {
   const db = openDb(':memory:');
   const keys = new KeyStore(db);
   let now = 0;
-  const gate = new Gate(keys, () => 0, () => now);
+  const gate = new Gate(
+    keys,
+    () => 0,
+    () => now,
+  );
   assert.equal(gate.admit(new Headers()), null, 'open');
   const { secret } = keys.create('a', { rpm: 2 });
   assert.throws(() => gate.admit(new Headers()), /missing API key/);

@@ -22,7 +22,11 @@ after(async () => {
 });
 
 const PROMPT = [12, 40, 77, 301, 5, 9, 120, 64];
-interface Out { text: string; output_ids: number[]; meta_info: Record<string, unknown> & { finish_reason: { type: string; matched?: unknown; length?: number } | null } }
+interface Out {
+  text: string;
+  output_ids: number[];
+  meta_info: Record<string, unknown> & { finish_reason: { type: string; matched?: unknown; length?: number } | null };
+}
 
 async function generate(body: Record<string, unknown>): Promise<Out> {
   const r = await fetch(`${server.url}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -31,7 +35,11 @@ async function generate(body: Record<string, unknown>): Promise<Out> {
 }
 
 async function generateStream(body: Record<string, unknown>, onChunk: (c: Out) => void = () => {}): Promise<Out[]> {
-  const r = await fetch(`${server.url}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }) });
+  const r = await fetch(`${server.url}/generate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, stream: true }),
+  });
   assert.equal(r.status, 200);
   const chunks: Out[] = [];
   let buf = '';
@@ -56,7 +64,13 @@ async function generateStream(body: Record<string, unknown>, onChunk: (c: Out) =
 }
 
 test('/generate: output_ids, finish_reason, token counts and logprobs, as slime reads them', async () => {
-  const out = await generate({ input_ids: PROMPT, sampling_params: { max_new_tokens: 12, temperature: 0, ignore_eos: true }, return_logprob: true, top_logprobs_num: 2, rid: 'r-1' });
+  const out = await generate({
+    input_ids: PROMPT,
+    sampling_params: { max_new_tokens: 12, temperature: 0, ignore_eos: true },
+    return_logprob: true,
+    top_logprobs_num: 2,
+    rid: 'r-1',
+  });
   assert.equal(out.output_ids.length, 12);
   assert.deepEqual(out.meta_info.finish_reason, { type: 'length', length: 12 });
   assert.equal(out.meta_info.id, 'r-1');
@@ -64,12 +78,22 @@ test('/generate: output_ids, finish_reason, token counts and logprobs, as slime 
   assert.equal(out.meta_info.completion_tokens, 12);
   assert.equal(typeof out.meta_info.cached_tokens, 'number');
   const lps = out.meta_info.output_token_logprobs as [number, number, null][];
-  assert.deepEqual(lps.map((e) => e[1]), out.output_ids, 'one [logprob, id, null] per generated token');
+  assert.deepEqual(
+    lps.map((e) => e[1]),
+    out.output_ids,
+    'one [logprob, id, null] per generated token',
+  );
   assert.ok(lps.every((e) => e[0] <= 0 && e[2] === null));
   const top = out.meta_info.output_top_logprobs as [number, number, null][][];
   assert.ok(top.every((t) => t.length === 2));
   // The same greedy tokens as the OpenAI completions endpoint for the same token-id prompt.
-  const c = (await (await fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'glm-5', prompt: PROMPT, max_tokens: 12, temperature: 0, ignore_eos: true }) })).json()) as { choices: { text: string }[] };
+  const c = (await (
+    await fetch(`${server.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'glm-5', prompt: PROMPT, max_tokens: 12, temperature: 0, ignore_eos: true }),
+    })
+  ).json()) as { choices: { text: string }[] };
   assert.equal(out.text, c.choices[0]!.text);
 });
 
@@ -77,7 +101,8 @@ test('/generate streams: cumulative chunks by default, deltas on request; the sa
   const body = { input_ids: PROMPT, sampling_params: { max_new_tokens: 10, temperature: 0, ignore_eos: true }, return_logprob: true };
   const full = await generate(body);
   const cum = await generateStream(body);
-  for (let i = 1; i < cum.length; i++) assert.deepEqual(cum[i]!.output_ids.slice(0, cum[i - 1]!.output_ids.length), cum[i - 1]!.output_ids, 'each chunk extends the last');
+  for (let i = 1; i < cum.length; i++)
+    assert.deepEqual(cum[i]!.output_ids.slice(0, cum[i - 1]!.output_ids.length), cum[i - 1]!.output_ids, 'each chunk extends the last');
   const last = cum.at(-1)!;
   assert.deepEqual(last.output_ids, full.output_ids);
   assert.equal(last.text, full.text);
@@ -85,7 +110,10 @@ test('/generate streams: cumulative chunks by default, deltas on request; the sa
   assert.ok(cum.slice(0, -1).every((c) => c.meta_info.finish_reason === null));
   assert.equal((last.meta_info.output_token_logprobs as unknown[]).length, 10);
   const inc = await generateStream({ ...body, incremental_streaming_output: true });
-  assert.deepEqual(inc.flatMap((c) => c.output_ids), full.output_ids);
+  assert.deepEqual(
+    inc.flatMap((c) => c.output_ids),
+    full.output_ids,
+  );
   assert.equal(inc.map((c) => c.text).join(''), full.text);
   assert.equal(inc.flatMap((c) => c.meta_info.output_token_logprobs as unknown[]).length, 10);
 });
@@ -139,9 +167,18 @@ test('/abort_request: an aborted request answers with its partial tokens (stream
   assert.ok(out.output_ids.length > 0 && out.output_ids.length < 3000);
 });
 
-test('server_info / model_info / loads / health_generate answer as SGLang\'s do; weight control is a JSON 501', async () => {
+test("server_info / model_info / loads / health_generate answer as SGLang's do; weight control is a JSON 501", async () => {
   const info = (await (await fetch(`${server.url}/server_info`)).json()) as Record<string, unknown>;
-  for (const [k, v] of Object.entries({ engine: 'glm5', tp_size: 1, dp_size: 1, pp_size: 1, ep_size: 1, disaggregation_mode: null, enable_memory_saver: false })) assert.equal(info[k], v, k);
+  for (const [k, v] of Object.entries({
+    engine: 'glm5',
+    tp_size: 1,
+    dp_size: 1,
+    pp_size: 1,
+    ep_size: 1,
+    disaggregation_mode: null,
+    enable_memory_saver: false,
+  }))
+    assert.equal(info[k], v, k);
   assert.deepEqual(await (await fetch(`${server.url}/get_server_info`)).json(), info);
   const mi = (await (await fetch(`${server.url}/model_info`)).json()) as Record<string, unknown>;
   assert.equal(mi.is_generation, true);
@@ -157,7 +194,12 @@ test('server_info / model_info / loads / health_generate answer as SGLang\'s do;
 
 test('/generate requests have ledger rows with the tokens they returned', () => {
   const db = new Database(server.db, { readonly: true });
-  const rows = db.prepare("SELECT prompt_tokens AS p, completion_tokens AS n, finish_reason AS f, status FROM ledger WHERE endpoint = 'generate'").all() as { p: number; n: number; f: string; status: number }[];
+  const rows = db.prepare("SELECT prompt_tokens AS p, completion_tokens AS n, finish_reason AS f, status FROM ledger WHERE endpoint = 'generate'").all() as {
+    p: number;
+    n: number;
+    f: string;
+    status: number;
+  }[];
   db.close();
   assert.ok(rows.length >= 10);
   assert.ok(rows.some((r) => r.p === PROMPT.length && r.n === 12 && r.f === 'length' && r.status === 200));
@@ -165,33 +207,73 @@ test('/generate requests have ledger rows with the tokens they returned', () => 
 });
 
 async function completions(body: Record<string, unknown>): Promise<Response> {
-  return fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'glm-5', prompt: PROMPT, temperature: 0, ignore_eos: true, ...body }) });
+  return fetch(`${server.url}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'glm-5', prompt: PROMPT, temperature: 0, ignore_eos: true, ...body }),
+  });
 }
 
-test('vLLM token-id completions: prompt_token_ids and token_ids (streamed: prompt ids once, then each chunk\'s new ids), stop_token_ids', async () => {
+test("vLLM token-id completions: prompt_token_ids and token_ids (streamed: prompt ids once, then each chunk's new ids), stop_token_ids", async () => {
   const ref = await generate({ input_ids: PROMPT, sampling_params: { max_new_tokens: 10, temperature: 0, ignore_eos: true } });
-  const whole = (await (await completions({ max_tokens: 10, return_token_ids: true })).json()) as { choices: { token_ids: number[]; prompt_token_ids: number[]; text: string }[] };
+  const whole = (await (await completions({ max_tokens: 10, return_token_ids: true })).json()) as {
+    choices: { token_ids: number[]; prompt_token_ids: number[]; text: string }[];
+  };
   assert.deepEqual(whole.choices[0]!.token_ids, ref.output_ids);
   assert.deepEqual(whole.choices[0]!.prompt_token_ids, PROMPT);
   const text = await (await completions({ max_tokens: 10, return_token_ids: true, stream: true, logprobs: 1, return_tokens_as_token_ids: true })).text();
-  const chunks = text.split('\n\n').filter((f) => f.startsWith('data: {')).map((f) => JSON.parse(f.slice(6)) as { choices: { token_ids: number[]; prompt_token_ids?: number[]; logprobs: { tokens: string[]; top_logprobs: Record<string, number>[] } | null }[] });
-  assert.deepEqual(chunks.flatMap((c) => c.choices[0]!.token_ids), ref.output_ids);
+  const chunks = text
+    .split('\n\n')
+    .filter((f) => f.startsWith('data: {'))
+    .map(
+      (f) =>
+        JSON.parse(f.slice(6)) as {
+          choices: { token_ids: number[]; prompt_token_ids?: number[]; logprobs: { tokens: string[]; top_logprobs: Record<string, number>[] } | null }[];
+        },
+    );
+  assert.deepEqual(
+    chunks.flatMap((c) => c.choices[0]!.token_ids),
+    ref.output_ids,
+  );
   assert.deepEqual(chunks[0]!.choices[0]!.prompt_token_ids, PROMPT);
-  assert.ok(chunks.slice(1).every((c) => c.choices[0]!.prompt_token_ids === undefined), 'prompt ids once');
+  assert.ok(
+    chunks.slice(1).every((c) => c.choices[0]!.prompt_token_ids === undefined),
+    'prompt ids once',
+  );
   const named = chunks.flatMap((c) => c.choices[0]!.logprobs?.tokens ?? []);
-  assert.deepEqual(named, ref.output_ids.map((id) => `token_id:${id}`));
+  assert.deepEqual(
+    named,
+    ref.output_ids.map((id) => `token_id:${id}`),
+  );
   assert.ok(chunks.every((c) => Object.keys(c.choices[0]!.logprobs?.top_logprobs[0] ?? { 'token_id:0': 0 }).every((k) => /^token_id:\d+$/.test(k))));
   const target = ref.output_ids[2]!;
-  const stopped = (await (await completions({ max_tokens: 10, return_token_ids: true, stop_token_ids: [target] })).json()) as { choices: { token_ids: number[]; finish_reason: string }[] };
+  const stopped = (await (await completions({ max_tokens: 10, return_token_ids: true, stop_token_ids: [target] })).json()) as {
+    choices: { token_ids: number[]; finish_reason: string }[];
+  };
   assert.deepEqual(stopped.choices[0]!.token_ids, ref.output_ids.slice(0, ref.output_ids.indexOf(target) + 1));
   assert.equal(stopped.choices[0]!.finish_reason, 'stop');
 });
 
 /** Runs one call through a front-end client against this server; the ids, logprob ids and the end chunk. */
-async function viaClient(client: EngineClient, resumed: number[], maxTokens: number): Promise<{ ids: number[]; lps: number[]; end: UpstreamChunk | undefined }> {
+async function viaClient(
+  client: EngineClient,
+  resumed: number[],
+  maxTokens: number,
+): Promise<{ ids: number[]; lps: number[]; end: UpstreamChunk | undefined }> {
   const sampling = resolveSampling(samplingDefaults({}), { temperature: 0, ignoreEos: true, logprobs: 1 });
-  const stream = await client.generate({ rid: `c-${Math.random()}`, prompt: PROMPT, resumed, maxTokens, sampling, stopIds: [], logprobs: 1, signal: AbortSignal.timeout(20_000) });
-  const ids: number[] = [], lps: number[] = [];
+  const stream = await client.generate({
+    rid: `c-${Math.random()}`,
+    prompt: PROMPT,
+    resumed,
+    maxTokens,
+    sampling,
+    stopIds: [],
+    logprobs: 1,
+    signal: AbortSignal.timeout(20_000),
+    recoverIds: () => null,
+  });
+  const ids: number[] = [],
+    lps: number[] = [];
   let end: UpstreamChunk | undefined;
   for await (const c of stream) {
     if (c.type === 'tokens') {
@@ -202,7 +284,7 @@ async function viaClient(client: EngineClient, resumed: number[], maxTokens: num
   return { ids, lps, end };
 }
 
-test('the front end\'s vLLM, SGLang and glm5 clients read glm5 replicas exactly, resumption included', async () => {
+test("the front end's vLLM, SGLang and glm5 clients read glm5 replicas exactly, resumption included", async () => {
   const ref = await generate({ input_ids: PROMPT, sampling_params: { max_new_tokens: 10, temperature: 0, ignore_eos: true } });
   for (const client of [new VllmClient(server.url, 'glm-5'), new SglangClient(server.url, 'sglang'), new SglangClient(server.url, 'glm5')]) {
     const all = await viaClient(client, [], 10);

@@ -17,7 +17,9 @@ const TOOLS: ToolDefinition[] = [
 ];
 
 const call = (name: string, args: Record<string, string>): string =>
-  `<tool_call>${name}${Object.entries(args).map(([k, v]) => `<arg_key>${k}</arg_key><arg_value>${v}</arg_value>`).join('')}</tool_call>`;
+  `<tool_call>${name}${Object.entries(args)
+    .map(([k, v]) => `<arg_key>${k}</arg_key><arg_value>${v}</arg_value>`)
+    .join('')}</tool_call>`;
 
 const CASES: [string, string, ModelOutputOptions][] = [
   ['thinking, text, two calls', 'Plan 😀 it.</think>On it.\n' + call('calc', { expr: '6 * 7' }) + call('now', {}), { thinking: true, tools: TOOLS }],
@@ -99,9 +101,16 @@ for (const [name, text, o] of CASES) {
 test('blocks: the expected sequence for thinking, text and a call', () => {
   const { events, blocks } = run(['Plan.</think>', 'On it.', call('calc', { expr: '2' })], { thinking: true, tools: TOOLS });
   const calc = { id: 'call_0', name: 'calc', arguments: { expr: '2' }, argumentsJson: '{"expr": "2"}' };
-  assert.deepEqual(blocks, [{ kind: 'thinking', text: 'Plan.' }, { kind: 'text', text: 'On it.' }, { kind: 'tool_call', call: 0, toolCall: calc }]);
+  assert.deepEqual(blocks, [
+    { kind: 'thinking', text: 'Plan.' },
+    { kind: 'text', text: 'On it.' },
+    { kind: 'tool_call', call: 0, toolCall: calc },
+  ]);
   const shape = events.map((e) => (e.type === 'start' ? `start ${e.index} ${e.head.kind}` : e.type === 'delta' ? `delta ${e.index}` : `stop ${e.index}`));
-  assert.deepEqual(shape.filter((s, i) => s !== shape[i - 1]), ['start 0 thinking', 'delta 0', 'stop 0', 'start 1 text', 'delta 1', 'stop 1', 'start 2 tool_call', 'delta 2', 'stop 2']);
+  assert.deepEqual(
+    shape.filter((s, i) => s !== shape[i - 1]),
+    ['start 0 thinking', 'delta 0', 'stop 0', 'start 1 text', 'delta 1', 'stop 1', 'start 2 tool_call', 'delta 2', 'stop 2'],
+  );
   const start = events.find((e) => e.type === 'start' && e.head.kind === 'tool_call');
   assert.deepEqual(start, { type: 'start', index: 2, head: { kind: 'tool_call', call: 0, id: 'call_0', name: 'calc' } });
 });

@@ -40,7 +40,10 @@ test('glm5 template --json renders the preset template and gives injection-safe 
     writePresetTextFiles(dir);
     const tok = Tokenizer.fromDir(dir);
     writeFileSync(join(dir, 'm.json'), JSON.stringify([{ role: 'user', content: 'Weather <|assistant|>?' }]));
-    writeFileSync(join(dir, 't.json'), '[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer", "default": 1.0}}}}}]');
+    writeFileSync(
+      join(dir, 't.json'),
+      '[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer", "default": 1.0}}}}}]',
+    );
     const r = glm5(['template', dir, '--messages', join(dir, 'm.json'), '--tools', join(dir, 't.json'), '--thinking', 'off', '--json']);
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { prompt: string; ids: number[] };
@@ -51,11 +54,14 @@ test('glm5 template --json renders the preset template and gives injection-safe 
     assert.equal(tok.decode(out.ids), out.prompt);
     assert.equal(out.ids.filter((id) => id === tok.specialId('<|assistant|>')).length, 1);
 
-    const completion = 'Need it.</think>On it.<tool_call>get_weather<arg_key>city</arg_key><arg_value> Paris</arg_value><arg_key>days</arg_key><arg_value>2</arg_value></tool_call>';
+    const completion =
+      'Need it.</think>On it.<tool_call>get_weather<arg_key>city</arg_key><arg_value> Paris</arg_value><arg_key>days</arg_key><arg_value>2</arg_value></tool_call>';
     const p = glm5(['parse', '--tools', join(dir, 't.json'), '--thinking', 'on', '--json'], completion);
     assert.equal(p.status, 0, p.stderr);
     assert.deepEqual(JSON.parse(p.stdout), {
-      content: 'On it.', reasoning_content: 'Need it.', tool_calls: [{ name: 'get_weather', arguments: { city: ' Paris', days: 2 } }],
+      content: 'On it.',
+      reasoning_content: 'Need it.',
+      tool_calls: [{ name: 'get_weather', arguments: { city: ' Paris', days: 2 } }],
     });
     const off = glm5(['parse', '--thinking', 'off', '--json'], 'plain</think> answer');
     assert.deepEqual(JSON.parse(off.stdout), { content: 'plain</think> answer', reasoning_content: null, tool_calls: [] });

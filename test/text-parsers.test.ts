@@ -18,13 +18,37 @@ const TOKENIZER = requireShared('golden/tokenizer');
 const TEMPLATES = requireShared('fixtures/templates');
 
 const TOOLS: ToolDefinition[] = [
-  { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {
-    city: { type: 'string' }, days: { type: 'integer' }, metric: { type: 'boolean' }, temp: { type: 'number' },
-  } } } },
-  { type: 'function', function: { name: 'edit', parameters: { type: 'object', properties: {
-    path: { type: 'string' }, code: { type: ['string', 'null'] }, note: { anyOf: [{ type: 'null' }, { type: 'string' }] },
-    opts: { type: 'object' }, list: { type: 'array' },
-  } } } },
+  {
+    type: 'function',
+    function: {
+      name: 'get_weather',
+      parameters: {
+        type: 'object',
+        properties: {
+          city: { type: 'string' },
+          days: { type: 'integer' },
+          metric: { type: 'boolean' },
+          temp: { type: 'number' },
+        },
+      },
+    },
+  },
+  {
+    type: 'function',
+    function: {
+      name: 'edit',
+      parameters: {
+        type: 'object',
+        properties: {
+          path: { type: 'string' },
+          code: { type: ['string', 'null'] },
+          note: { anyOf: [{ type: 'null' }, { type: 'string' }] },
+          opts: { type: 'object' },
+          list: { type: 'array' },
+        },
+      },
+    },
+  },
 ];
 
 function counterIds(): () => string {
@@ -80,7 +104,10 @@ test('reasoning: spec §3 rules and edge cases', () => {
   assert.deepEqual(pick(r('plan<tool_call>f</tool_call>')), { reasoning_content: 'plan', content: '<tool_call>f</tool_call>' });
   const t = parseOutput('plan<tool_call>f<arg_key>a</arg_key><arg_value>1</arg_value></tool_call>', { thinking: true });
   assert.equal(t.reasoning_content, 'plan');
-  assert.deepEqual(t.tool_calls.map((c) => [c.name, c.arguments]), [['f', { a: 1 }]]);
+  assert.deepEqual(
+    t.tool_calls.map((c) => [c.name, c.arguments]),
+    [['f', { a: 1 }]],
+  );
 });
 
 function pick(o: ParsedOutput): { reasoning_content: string | null; content: string | null } {
@@ -106,13 +133,24 @@ const call = (name: string, pairs: [string, string][], nl = '') =>
   `<tool_call>${name}${nl}${pairs.map(([k, v]) => `<arg_key>${k}</arg_key>${nl}<arg_value>${v}</arg_value>${nl}`).join('')}</tool_call>`;
 
 test('tool calls: format, several per turn, content before the first call (vLLM non-streaming)', () => {
-  const text = 'Let me check.' + call('get_weather', [['city', 'Beijing'], ['days', '2']]) + ' between ' + call('get_weather', [['city', '北京']]) + ' after';
+  const text =
+    'Let me check.' +
+    call('get_weather', [
+      ['city', 'Beijing'],
+      ['days', '2'],
+    ]) +
+    ' between ' +
+    call('get_weather', [['city', '北京']]) +
+    ' after';
   const r = parseOutput(text, { thinking: false, tools: TOOLS });
   assert.equal(r.content, 'Let me check.');
-  assert.deepEqual(r.tool_calls.map((c) => [c.name, c.arguments, c.argumentsJson]), [
-    ['get_weather', { city: 'Beijing', days: 2 }, '{"city": "Beijing", "days": 2}'],
-    ['get_weather', { city: '北京' }, '{"city": "北京"}'],
-  ]);
+  assert.deepEqual(
+    r.tool_calls.map((c) => [c.name, c.arguments, c.argumentsJson]),
+    [
+      ['get_weather', { city: 'Beijing', days: 2 }, '{"city": "Beijing", "days": 2}'],
+      ['get_weather', { city: '北京' }, '{"city": "北京"}'],
+    ],
+  );
   assert.match(r.tool_calls[0]!.id, /^call_[0-9a-f]{24}$/);
   assert.notEqual(r.tool_calls[0]!.id, r.tool_calls[1]!.id);
   // Streaming also delivers the text between and after calls.
@@ -126,10 +164,33 @@ test('tool calls: malformed, unclosed, empty names, GLM-4.5 newlines, duplicates
   const unclosed = 'hi <tool_call>get_weather<arg_key>city</arg_key><arg_value>Par';
   assert.deepEqual(p(unclosed), { content: unclosed, reasoning_content: null, tool_calls: [] });
   assert.equal(p('x' + call('f', []) + '<tool_call>g').content, 'x');
-  assert.deepEqual(p(call('  ', [['a', '1']]) + call('g', [])).tool_calls.map((c) => c.name), ['g']);
-  assert.deepEqual(p(call('get_weather', [['city', 'Paris'], ['days', '3']], '\n')).tool_calls[0]!.arguments, { city: 'Paris', days: 3 });
-  assert.deepEqual(p('<tool_call> get_weather \n<arg_key> city </arg_key>\\n<arg_value>Oslo</arg_value></tool_call>').tool_calls[0]!.arguments, { city: 'Oslo' });
-  const dup = p(call('f', [['a', '1'], ['b', '2'], ['a', '3']])).tool_calls[0]!;
+  assert.deepEqual(
+    p(call('  ', [['a', '1']]) + call('g', [])).tool_calls.map((c) => c.name),
+    ['g'],
+  );
+  assert.deepEqual(
+    p(
+      call(
+        'get_weather',
+        [
+          ['city', 'Paris'],
+          ['days', '3'],
+        ],
+        '\n',
+      ),
+    ).tool_calls[0]!.arguments,
+    { city: 'Paris', days: 3 },
+  );
+  assert.deepEqual(p('<tool_call> get_weather \n<arg_key> city </arg_key>\\n<arg_value>Oslo</arg_value></tool_call>').tool_calls[0]!.arguments, {
+    city: 'Oslo',
+  });
+  const dup = p(
+    call('f', [
+      ['a', '1'],
+      ['b', '2'],
+      ['a', '3'],
+    ]),
+  ).tool_calls[0]!;
   assert.deepEqual(dup.arguments, { a: 3, b: 2 });
   assert.equal(dup.argumentsJson, '{"a": 3, "b": 2}');
   const broken = '<tool_call>f<arg_key>a</arg_key>junk<arg_value>1</arg_value><arg_key>b</arg_key><arg_value>2</arg_value><arg_key>c</arg_key></tool_call>';
@@ -141,13 +202,32 @@ test('tool calls: malformed, unclosed, empty names, GLM-4.5 newlines, duplicates
 test('tool calls: argument typing from the JSON schema', () => {
   const args = (tool: string, pairs: [string, string][]) => parseOutput(call(tool, pairs), { thinking: false, tools: TOOLS }).tool_calls[0]!;
   // string-typed: verbatim, no trimming (code edits), even when it looks like JSON
-  const e = args('edit', [['path', ' a.ts '], ['code', '\n  if (x) {\n    y();\n  }\n'], ['note', '42'], ['opts', ' {"k": [1, 2.0]} '], ['list', "['a', True, None]"]]);
+  const e = args('edit', [
+    ['path', ' a.ts '],
+    ['code', '\n  if (x) {\n    y();\n  }\n'],
+    ['note', '42'],
+    ['opts', ' {"k": [1, 2.0]} '],
+    ['list', "['a', True, None]"],
+  ]);
   assert.deepEqual(e.arguments, { path: ' a.ts ', code: '\n  if (x) {\n    y();\n  }\n', note: '42', opts: { k: [1, 2] }, list: ['a', true, null] });
-  assert.equal(e.argumentsJson, '{"path": " a.ts ", "code": "\\n  if (x) {\\n    y();\\n  }\\n", "note": "42", "opts": {"k": [1, 2.0]}, "list": ["a", true, null]}');
-  const w = args('get_weather', [['days', ' 3 '], ['metric', 'True'], ['temp', '"21.5"'], ['city', 'Zürich']]);
+  assert.equal(
+    e.argumentsJson,
+    '{"path": " a.ts ", "code": "\\n  if (x) {\\n    y();\\n  }\\n", "note": "42", "opts": {"k": [1, 2.0]}, "list": ["a", true, null]}',
+  );
+  const w = args('get_weather', [
+    ['days', ' 3 '],
+    ['metric', 'True'],
+    ['temp', '"21.5"'],
+    ['city', 'Zürich'],
+  ]);
   assert.deepEqual(w.arguments, { days: 3, metric: true, temp: 21.5, city: 'Zürich' });
   // unknown tool / property: decoded like vLLM ("42" → 42), undecodable text stays a string
-  const u = args('unknown', [['n', '42'], ['s', 'hello world'], ['j', '{\\"id\\": 7}'], ['f', '1.0']]);
+  const u = args('unknown', [
+    ['n', '42'],
+    ['s', 'hello world'],
+    ['j', '{\\"id\\": 7}'],
+    ['f', '1.0'],
+  ]);
   assert.deepEqual(u.arguments, { n: 42, s: 'hello world', j: { id: 7 }, f: 1 });
   assert.equal(u.argumentsJson, '{"n": 42, "s": "hello world", "j": {"id": 7}, "f": 1.0}');
   assert.deepEqual(decodeValue("{'a': (1, 2), \"b\": 'it\\'s'}"), { a: [1, 2], b: "it's" });
@@ -156,7 +236,13 @@ test('tool calls: argument typing from the JSON schema', () => {
 
 test('tool-call streaming: header first, arguments grow by appending, long strings stream in pieces', { skip: TOKENIZER.skip }, () => {
   const file = Array.from({ length: 20 }, (_, i) => `line ${i}: const x${i} = ${i};`).join('\n');
-  const text = 'ok' + call('edit', [['path', 'a.ts'], ['code', file], ['opts', '{"force": true}']]);
+  const text =
+    'ok' +
+    call('edit', [
+      ['path', 'a.ts'],
+      ['code', file],
+      ['opts', '{"force": true}'],
+    ]);
   const tok = Tokenizer.fromDir(TOKENIZER.path);
   const dec = tok.createDecoder();
   const pieces = tok.encode(text, { special: true }).map((id) => dec.push(id));
@@ -175,8 +261,24 @@ test('tool-call streaming: header first, arguments grow by appending, long strin
 
 // Texts that exercise every tag and split point; chunkings must not change the result or the accumulated stream.
 const PROPERTY_TEXTS: [string, OutputParserOptions][] = [
-  ['<think>Plan: call twice.</think>Sure.' + call('get_weather', [['city', 'Paris 😀'], ['days', '2']]) + '\n' + call('edit', [['code', 'a </arg b\n'], ['opts', '{"x": [1]}']]) + 'tail', { thinking: true, tools: TOOLS }],
-  ['reason <tool_ca ll> still</think><tool_call>f\n<arg_key>k</arg_key>\n<arg_value>v</arg_value>\n</tool_call><tool_call>g<arg_key>u', { thinking: true, tools: TOOLS }],
+  [
+    '<think>Plan: call twice.</think>Sure.' +
+      call('get_weather', [
+        ['city', 'Paris 😀'],
+        ['days', '2'],
+      ]) +
+      '\n' +
+      call('edit', [
+        ['code', 'a </arg b\n'],
+        ['opts', '{"x": [1]}'],
+      ]) +
+      'tail',
+    { thinking: true, tools: TOOLS },
+  ],
+  [
+    'reason <tool_ca ll> still</think><tool_call>f\n<arg_key>k</arg_key>\n<arg_value>v</arg_value>\n</tool_call><tool_call>g<arg_key>u',
+    { thinking: true, tools: TOOLS },
+  ],
   ['no think here <tool_call>get_weather<arg_key>city</arg_key><arg_value><arg_value></arg_value></tool_call>', { thinking: false, tools: TOOLS }],
   ['</think></think><think><tool_call></tool_call>x', { thinking: true }],
   ['<thin', { thinking: true }],
@@ -231,7 +333,11 @@ test('render → parse round trip: reasoning and two tool calls come back as giv
     reasoning_content: 'The user wants weather and an edit.',
     tool_calls: [
       { id: 'a', type: 'function', function: { name: 'get_weather', arguments: { city: 'São Paulo', days: 3, metric: false, temp: 21.5 } } },
-      { id: 'b', type: 'function', function: { name: 'edit', arguments: { path: 'x.py', code: 'def f():\n    return {"a": 1}\n', opts: { dry: true, n: [1, 2] } } } },
+      {
+        id: 'b',
+        type: 'function',
+        function: { name: 'edit', arguments: { path: 'x.py', code: 'def f():\n    return {"a": 1}\n', opts: { dry: true, n: [1, 2] } } },
+      },
     ],
   };
   const tok = Tokenizer.fromDir(TOKENIZER.path);
@@ -245,7 +351,10 @@ test('render → parse round trip: reasoning and two tool calls come back as giv
     const { result } = stream(pieces, { thinking: true, tools: TOOLS });
     assert.equal(result.reasoning_content, turn.reasoning_content);
     assert.equal(result.content, turn.content);
-    assert.deepEqual(result.tool_calls.map((c) => ({ name: c.name, arguments: c.arguments })), turn.tool_calls.map((c) => c.function));
+    assert.deepEqual(
+      result.tool_calls.map((c) => ({ name: c.name, arguments: c.arguments })),
+      turn.tool_calls.map((c) => c.function),
+    );
     assert.equal(result.tool_calls[0]!.argumentsJson, '{"city": "São Paulo", "days": 3, "metric": false, "temp": 21.5}');
   }
 });

@@ -63,9 +63,15 @@ test('decode: empty list is empty text, unknown ids are rejected', { skip }, () 
 test('injection: markers typed by a user encode as plain text', { skip }, () => {
   for (const text of ['<|assistant|>', '<|observation|>', '<tool_call>', '</think>', 'x<|user|>y</tool_call>[gMASK]']) {
     const ids = tok.encode(text, { special: false });
-    assert.ok(ids.every((id) => id < tok.baseVocabSize), text);
+    assert.ok(
+      ids.every((id) => id < tok.baseVocabSize),
+      text,
+    );
     assert.equal(tok.decode(ids), text);
-    assert.ok(tok.encode(text, { special: true }).some((id) => id >= tok.baseVocabSize), text);
+    assert.ok(
+      tok.encode(text, { special: true }).some((id) => id >= tok.baseVocabSize),
+      text,
+    );
   }
 });
 
@@ -87,7 +93,10 @@ test('incremental decoder: never emits half a character and ends equal to a full
   const ids = tok.encode('😀', { special: false });
   assert.equal(ids.length, 4);
   const d = tok.createDecoder();
-  assert.deepEqual(ids.map((id) => d.push(id)), ['', '', '', '😀']);
+  assert.deepEqual(
+    ids.map((id) => d.push(id)),
+    ['', '', '', '😀'],
+  );
   // A stream cut inside a character flushes as U+FFFD, like a full decode.
   const cut = tok.createDecoder();
   cut.push(ids[0]!);
@@ -103,7 +112,10 @@ test('preset: init files are written fast and load as a complete tokenizer + tem
     const t = Tokenizer.fromDir(dir);
     assert.equal(info.vocabSize, t.vocabSize);
     assert.equal(t.vocabSize, t.baseVocabSize + GLM5_ADDED_TOKENS.length);
-    assert.deepEqual(info.eosTokenIds, ['<|endoftext|>', '<|user|>', '<|observation|>'].map((s) => t.specialId(s)));
+    assert.deepEqual(
+      info.eosTokenIds,
+      ['<|endoftext|>', '<|user|>', '<|observation|>'].map((s) => t.specialId(s)),
+    );
     assert.equal(info.padTokenId, t.specialId('<|endoftext|>'));
     GLM5_ADDED_TOKENS.forEach((s, i) => assert.equal(t.specialId(s), t.baseVocabSize + i));
     // A real BPE: merges make common text shorter than its bytes, and everything round-trips.
@@ -133,7 +145,7 @@ test('preset: the committed tokenizer.json is what train/tokenizer/train-tokeniz
   assert.ok(model.merges.length > 300 && model.merges.length <= 3000);
 });
 
-test('preset: tokenizer.json has the golden tokenizer\'s pre-tokenizer, decoder and model fields', { skip }, () => {
+test("preset: tokenizer.json has the golden tokenizer's pre-tokenizer, decoder and model fields", { skip }, () => {
   const shape = JSON.parse(readFileSync(new URL('tokenizer.json', PRESET), 'utf8'));
   const ref = JSON.parse(readFileSync(join(GOLDEN, 'tokenizer.json'), 'utf8'));
   assert.deepEqual(shape.pre_tokenizer, ref.pre_tokenizer);

@@ -20,9 +20,15 @@ before(async () => {
   [cacheAware, roundRobin] = f.fronts as [ServerProcess, ServerProcess];
   for (const front of f.fronts) await waitWorkers(front.url, (w) => w.length === 3 && w.every((x) => x.status === 'healthy' && x.kind === 'glm5'));
   // Warm every replica (first-call compilation) so neither policy pays for it.
-  await Promise.all(replicas.map((r) => fetch(`${r.url}/v1/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'glm-5', prompt: tokens(99, 600), max_tokens: 4, temperature: 0 }),
-  }).then((r) => r.text())));
+  await Promise.all(
+    replicas.map((r) =>
+      fetch(`${r.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'glm-5', prompt: tokens(99, 600), max_tokens: 4, temperature: 0 }),
+      }).then((r) => r.text()),
+    ),
+  );
 });
 
 after(async () => {
@@ -39,9 +45,15 @@ test('shared-prefix sessions: the cache-aware router hits the prefix cache far m
   const hit = (r: typeof rr) => r.cachedTokens / r.promptTokens;
   const rps = (r: typeof rr) => r.requests / r.seconds;
   const decisions = (await workers(cacheAware.url)).router.decisions;
-  console.log(`# round robin: ${rr.requests} requests, prefix hit rate ${(100 * hit(rr)).toFixed(1)}%, ${rps(rr).toFixed(2)} req/s (${rr.seconds.toFixed(1)} s)`);
-  console.log(`# cache-aware: ${ca.requests} requests, prefix hit rate ${(100 * hit(ca)).toFixed(1)}%, ${rps(ca).toFixed(2)} req/s (${ca.seconds.toFixed(1)} s); decisions ${JSON.stringify(decisions)}`);
-  console.log(`# cache-aware / round robin: hit rate ${(hit(ca) / hit(rr)).toFixed(2)}x, throughput ${(rps(ca) / rps(rr)).toFixed(2)}x (SGLang's router reports 3.75x and 1.9x)`);
+  console.log(
+    `# round robin: ${rr.requests} requests, prefix hit rate ${(100 * hit(rr)).toFixed(1)}%, ${rps(rr).toFixed(2)} req/s (${rr.seconds.toFixed(1)} s)`,
+  );
+  console.log(
+    `# cache-aware: ${ca.requests} requests, prefix hit rate ${(100 * hit(ca)).toFixed(1)}%, ${rps(ca).toFixed(2)} req/s (${ca.seconds.toFixed(1)} s); decisions ${JSON.stringify(decisions)}`,
+  );
+  console.log(
+    `# cache-aware / round robin: hit rate ${(hit(ca) / hit(rr)).toFixed(2)}x, throughput ${(rps(ca) / rps(rr)).toFixed(2)}x (SGLang's router reports 3.75x and 1.9x)`,
+  );
   assert.equal(ca.requests, SHAPE.sessions * SHAPE.turns);
   assert.ok(hit(ca) > 1.5 * hit(rr), `hit rate ${hit(ca)} vs ${hit(rr)}`);
   assert.ok(hit(ca) > 0.6, `cache-aware hit rate ${hit(ca)}`);
@@ -54,11 +66,15 @@ test('shared-prefix sessions: the cache-aware router hits the prefix cache far m
 /** One streamed completion: its text, finish reason, and a callback per chunk. */
 async function stream(front: string, prompt: number[], onChunk: () => void): Promise<{ text: string; finish: string | null; error: unknown }> {
   const r = await fetch(`${front}/v1/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'glm-5', prompt, max_tokens: 48, temperature: 0, ignore_eos: true, stream: true }),
   });
   assert.equal(r.status, 200);
-  let text = '', finish: string | null = null, error: unknown = null, buf = '';
+  let text = '',
+    finish: string | null = null,
+    error: unknown = null,
+    buf = '';
   const decoder = new TextDecoder();
   for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
     buf += decoder.decode(chunk, { stream: true });
@@ -66,7 +82,10 @@ async function stream(front: string, prompt: number[], onChunk: () => void): Pro
     while ((i = buf.indexOf('\n\n')) >= 0) {
       const frame = buf.slice(0, i);
       buf = buf.slice(i + 2);
-      const data = frame.split('\n').find((l) => l.startsWith('data: '))?.slice(6);
+      const data = frame
+        .split('\n')
+        .find((l) => l.startsWith('data: '))
+        ?.slice(6);
       if (!data || data === '[DONE]') continue;
       const d = JSON.parse(data) as { error?: unknown; choices?: { text: string; finish_reason: string | null }[] };
       if (d.error) error = d.error;
@@ -83,13 +102,17 @@ async function stream(front: string, prompt: number[], onChunk: () => void): Pro
 test('a client that disconnects mid-stream stops its request on the replica', async () => {
   const ctl = new AbortController();
   const r = await fetch(`${cacheAware.url}/v1/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json', 'x-session-id': 'leaver' }, signal: ctl.signal,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-session-id': 'leaver' },
+    signal: ctl.signal,
     body: JSON.stringify({ model: 'glm-5', prompt: tokens(4242, 50), max_tokens: 3000, temperature: 0, ignore_eos: true, stream: true }),
   });
   const reader = r.body!.getReader();
   for (let got = 0; got < 3; got++) await reader.read();
   const busy = async () => {
-    const loads = await Promise.all(replicas.map(async (x) => ((await (await fetch(`${x.url}/v1/loads`)).json()) as { loads: { num_running_reqs: number }[] }).loads[0]!.num_running_reqs));
+    const loads = await Promise.all(
+      replicas.map(async (x) => ((await (await fetch(`${x.url}/v1/loads`)).json()) as { loads: { num_running_reqs: number }[] }).loads[0]!.num_running_reqs),
+    );
     return loads.reduce((a, b) => a + b, 0);
   };
   assert.equal(await busy(), 1, 'the request runs on one replica');
@@ -134,15 +157,23 @@ const ENDPOINTS: [string, Record<string, unknown>][] = [
   ['/v1/messages', { model: 'glm-5', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }],
 ];
 
-test('all replicas down: 503 with the dialect\'s overload error on every endpoint, streamed or not', async () => {
+test("all replicas down: 503 with the dialect's overload error on every endpoint, streamed or not", async () => {
   for (const r of replicas) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
   // Right after the kill the front end has not noticed: the request tries each replica, then answers 503.
-  const first = await fetch(`${cacheAware.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ENDPOINTS[1]![1]) });
+  const first = await fetch(`${cacheAware.url}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(ENDPOINTS[1]![1]),
+  });
   assert.equal(first.status, 503, await first.clone().text());
   await waitWorkers(cacheAware.url, (w) => w.every((x) => x.status === 'unhealthy'));
   for (const [path, body] of ENDPOINTS) {
     for (const streamed of [false, true]) {
-      const r = await fetch(`${cacheAware.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: streamed }) });
+      const r = await fetch(`${cacheAware.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...body, stream: streamed }),
+      });
       const text = await r.text();
       assert.equal(r.status, 503, `${path} stream=${streamed}: ${text}`);
       const j = JSON.parse(text) as { type?: string; error: { type: string; message: string } };
@@ -153,7 +184,10 @@ test('all replicas down: 503 with the dialect\'s overload error on every endpoin
       assert.match(j.error.message, /no upstream replica is available/);
     }
   }
-  const g = await fetch(`${cacheAware.url}/generate`, { method: 'POST', body: JSON.stringify({ input_ids: [1, 2, 3], sampling_params: { max_new_tokens: 2 } }) });
+  const g = await fetch(`${cacheAware.url}/generate`, {
+    method: 'POST',
+    body: JSON.stringify({ input_ids: [1, 2, 3], sampling_params: { max_new_tokens: 2 } }),
+  });
   assert.equal(g.status, 503);
   assert.ok(((await g.json()) as { error: unknown }).error);
 });

@@ -15,9 +15,20 @@ import { DEMO_TOOLS } from '../src/tools/demo-tools.js';
 import type { SseFrame } from '../src/server/protocol/dialect.js';
 import { accumulateAnthropic, accumulateChat, accumulateResponses, startServerProcess, tinyModelDir, type ServerProcess } from './server-helpers.js';
 
-const SEARCH: ToolDefinition = { type: 'function', function: { name: 'search', parameters: { type: 'object', properties: {
-  query: { type: 'string' }, limit: { type: 'integer' }, tags: { type: 'array' },
-} } } };
+const SEARCH: ToolDefinition = {
+  type: 'function',
+  function: {
+    name: 'search',
+    parameters: {
+      type: 'object',
+      properties: {
+        query: { type: 'string' },
+        limit: { type: 'integer' },
+        tags: { type: 'array' },
+      },
+    },
+  },
+};
 const TOOLS = [...DEMO_TOOLS, SEARCH];
 
 interface Case {
@@ -30,7 +41,9 @@ interface Case {
 }
 
 const call = (name: string, args: Record<string, string>): string =>
-  `<tool_call>${name}${Object.entries(args).map(([k, v]) => `<arg_key>${k}</arg_key><arg_value>${v}</arg_value>`).join('')}</tool_call>`;
+  `<tool_call>${name}${Object.entries(args)
+    .map(([k, v]) => `<arg_key>${k}</arg_key><arg_value>${v}</arg_value>`)
+    .join('')}</tool_call>`;
 
 // The §2 cases of test/protocol-dialects.test.ts (there fed as text to the mappers; here as token ids over HTTP).
 const CASES: Case[] = [
@@ -51,8 +64,20 @@ const CASES: Case[] = [
   },
   {
     name: '#6 parallel calls stay apart (N calls → N indices / blocks)',
-    text: 'Two.</think>Checking.\n' + call('convert_units', { value: '5', from_unit: 'mile', to_unit: 'kilometer' }) + '\n' + call('calculator', { expression: '6 * 7' }),
-    expect: { reasoning: 'Two.', content: 'Checking.', calls: [['convert_units', { value: 5, from_unit: 'mile', to_unit: 'kilometer' }], ['calculator', { expression: '6 * 7' }]], finish: 'tool_calls' },
+    text:
+      'Two.</think>Checking.\n' +
+      call('convert_units', { value: '5', from_unit: 'mile', to_unit: 'kilometer' }) +
+      '\n' +
+      call('calculator', { expression: '6 * 7' }),
+    expect: {
+      reasoning: 'Two.',
+      content: 'Checking.',
+      calls: [
+        ['convert_units', { value: 5, from_unit: 'mile', to_unit: 'kilometer' }],
+        ['calculator', { expression: '6 * 7' }],
+      ],
+      finish: 'tool_calls',
+    },
   },
   {
     name: '#7 values typed by the declared schema only; string parameters verbatim',
@@ -108,7 +133,12 @@ const seen: { maxNew: number; stopIds: number[] }[] = [];
 function scripted(): Server {
   return createServer((req, res) => {
     if (req.method === 'GET') {
-      const body = req.url === '/server_info' ? { tp_size: 1, model_path: 'scripted' } : req.url?.startsWith('/v1/loads') ? { loads: [{ num_running_reqs: 0, num_waiting_reqs: 0 }] } : {};
+      const body =
+        req.url === '/server_info'
+          ? { tp_size: 1, model_path: 'scripted' }
+          : req.url?.startsWith('/v1/loads')
+            ? { loads: [{ num_running_reqs: 0, num_waiting_reqs: 0 }] }
+            : {};
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       return;
     }
@@ -123,12 +153,15 @@ function scripted(): Server {
       if (c.finishReason !== 'length') ids.push(USER);
       const out = ids.slice(0, r.sampling_params.max_new_tokens);
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      let at = 0, step = 0;
+      let at = 0,
+        step = 0;
       while (at < out.length) {
         at = Math.min(out.length, at + 1 + (step++ % 3));
         const done = at === out.length;
         const finish = !done ? null : out.at(-1) === USER ? { type: 'stop', matched: USER } : { type: 'length', length: out.length };
-        res.write(`data: ${JSON.stringify({ text: '', output_ids: out.slice(0, at), meta_info: { id: r.rid, finish_reason: finish, prompt_tokens: r.input_ids.length, completion_tokens: at, cached_tokens: 0 } })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ text: '', output_ids: out.slice(0, at), meta_info: { id: r.rid, finish_reason: finish, prompt_tokens: r.input_ids.length, completion_tokens: at, cached_tokens: 0 } })}\n\n`,
+        );
       }
       res.end('data: [DONE]\n\n');
     });
@@ -149,11 +182,14 @@ after(async () => {
 
 /** The SSE frames of a response body. */
 function frames(text: string): SseFrame[] {
-  return text.split('\n\n').filter((f) => f.trim() !== '' && !f.startsWith(':')).map((f) => {
-    const ev = /^event: (.*)$/m.exec(f)?.[1];
-    const data = /^data: (.*)$/m.exec(f)![1]!;
-    return ev !== undefined ? { event: ev, data } : { data };
-  });
+  return text
+    .split('\n\n')
+    .filter((f) => f.trim() !== '' && !f.startsWith(':'))
+    .map((f) => {
+      const ev = /^event: (.*)$/m.exec(f)?.[1];
+      const data = /^data: (.*)$/m.exec(f)![1]!;
+      return ev !== undefined ? { event: ev, data } : { data };
+    });
 }
 
 async function post(path: string, body: unknown): Promise<string> {
@@ -169,26 +205,55 @@ CASES.forEach((c, n) => {
     const off = c.thinking === false;
     const maxTokens = c.finishReason === 'length' ? scriptOf(c).length : 200;
     const messages = [{ role: 'user', content: `case ${n}` }];
-    const chatBody = { model: 'glm-5', messages, max_tokens: maxTokens, tools: tools.length ? tools : undefined, ...(off ? { thinking: { type: 'disabled' } } : {}) };
+    const chatBody = {
+      model: 'glm-5',
+      messages,
+      max_tokens: maxTokens,
+      tools: tools.length ? tools : undefined,
+      ...(off ? { thinking: { type: 'disabled' } } : {}),
+    };
     const chat = JSON.parse(await post('/v1/chat/completions', chatBody)) as { choices: { message: Record<string, unknown>; finish_reason: string }[] };
     const m = chat.choices[0]!.message;
     assert.equal(m.reasoning_content, c.expect.reasoning);
     assert.equal(m.content, c.expect.content);
     const calls = (m.tool_calls ?? []) as { function: { name: string; arguments: string } }[];
-    assert.deepEqual(calls.map((t) => [t.function.name, JSON.parse(t.function.arguments)]), c.expect.calls);
+    assert.deepEqual(
+      calls.map((t) => [t.function.name, JSON.parse(t.function.arguments)]),
+      c.expect.calls,
+    );
     assert.equal(chat.choices[0]!.finish_reason, c.expect.finish);
     const streamed = accumulateChat(frames(await post('/v1/chat/completions', { ...chatBody, stream: true })));
     assert.equal(streamed.finish, c.expect.finish);
-    assert.deepEqual(streamed.message, { ...m, ...(m.tool_calls ? { tool_calls: (m.tool_calls as { id: string }[]).map((t, i) => ({ ...t, id: (streamed.message.tool_calls as { id: string }[])[i]!.id })) } : {}) }, 'chat stream = chat answer');
+    assert.deepEqual(
+      streamed.message,
+      {
+        ...m,
+        ...(m.tool_calls
+          ? { tool_calls: (m.tool_calls as { id: string }[]).map((t, i) => ({ ...t, id: (streamed.message.tool_calls as { id: string }[])[i]!.id })) }
+          : {}),
+      },
+      'chat stream = chat answer',
+    );
 
     const anthBody = {
-      model: 'claude-sonnet-4-5', max_tokens: maxTokens, messages,
+      model: 'claude-sonnet-4-5',
+      max_tokens: maxTokens,
+      messages,
       tools: tools.map((t) => ({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters })),
       ...(off ? { thinking: { type: 'disabled' } } : {}),
     };
     const msg = JSON.parse(await post('/v1/messages', anthBody)) as { content: Record<string, unknown>[]; stop_reason: string };
-    assert.deepEqual(msg.content.filter((b) => b.type === 'tool_use').map((b) => [b.name, b.input]), c.expect.calls);
-    assert.equal(msg.content.filter((b) => b.type === 'thinking').map((b) => b.thinking).join('') || null, c.expect.reasoning);
+    assert.deepEqual(
+      msg.content.filter((b) => b.type === 'tool_use').map((b) => [b.name, b.input]),
+      c.expect.calls,
+    );
+    assert.equal(
+      msg.content
+        .filter((b) => b.type === 'thinking')
+        .map((b) => b.thinking)
+        .join('') || null,
+      c.expect.reasoning,
+    );
     assert.equal(msg.stop_reason, { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use' }[c.expect.finish]);
     const msgStream = accumulateAnthropic(frames(await post('/v1/messages', { ...anthBody, stream: true })));
     const noIds = (bs: unknown): unknown => (bs as Record<string, unknown>[]).map((b) => ({ ...b, ...(b.type === 'tool_use' ? { id: '' } : {}) }));
@@ -196,12 +261,17 @@ CASES.forEach((c, n) => {
     assert.equal(msgStream.stop_reason, msg.stop_reason);
 
     const respBody = {
-      model: 'glm-5', input: `case ${n}`, max_output_tokens: maxTokens,
+      model: 'glm-5',
+      input: `case ${n}`,
+      max_output_tokens: maxTokens,
       tools: tools.map((t) => ({ type: 'function', name: t.function.name, parameters: t.function.parameters })),
       ...(off ? { reasoning: { effort: 'none' } } : {}),
     };
     const resp = JSON.parse(await post('/v1/responses', respBody)) as { output: Record<string, unknown>[]; status: string };
-    assert.deepEqual(resp.output.filter((i) => i.type === 'function_call').map((i) => [i.name, JSON.parse(i.arguments as string)]), c.expect.calls);
+    assert.deepEqual(
+      resp.output.filter((i) => i.type === 'function_call').map((i) => [i.name, JSON.parse(i.arguments as string)]),
+      c.expect.calls,
+    );
     assert.equal(resp.status, c.expect.finish === 'length' ? 'incomplete' : 'completed');
     const rs = accumulateResponses(frames(await post('/v1/responses', { ...respBody, stream: true })));
     const calls2 = rs.items.filter((i) => i.type === 'function_call').map((i) => [i.name, JSON.parse(i.arguments as string)]);
@@ -213,5 +283,8 @@ CASES.forEach((c, n) => {
 test('the front end told the upstream the GLM stop ids and the token budget', () => {
   assert.ok(seen.length >= CASES.length * 6);
   for (const s of seen) assert.deepEqual([...s.stopIds].sort(), [tok.specialId('<|endoftext|>'), USER, tok.specialId('<|observation|>')].sort());
-  assert.ok(seen.some((s) => s.maxNew === scriptOf(CASES[6]!).length), 'max_tokens reaches the upstream as max_new_tokens');
+  assert.ok(
+    seen.some((s) => s.maxNew === scriptOf(CASES[6]!).length),
+    'max_tokens reaches the upstream as max_new_tokens',
+  );
 });

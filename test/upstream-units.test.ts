@@ -110,7 +110,10 @@ test('router: round robin cycles, ignoring the cache', () => {
   const rt = new Router({ ...ROUTER_DEFAULTS, policy: 'round_robin' });
   const all = [replica('a'), replica('b'), replica('c')];
   const p = range(1, 100);
-  assert.deepEqual([0, 1, 2, 3].map(() => rt.pick(all, p, undefined, 0)!.id), ['a', 'b', 'c', 'a']);
+  assert.deepEqual(
+    [0, 1, 2, 3].map(() => rt.pick(all, p, undefined, 0)!.id),
+    ['a', 'b', 'c', 'a'],
+  );
   assert.equal(rt.tree.size('a'), 0, 'no tree kept');
 });
 
@@ -167,11 +170,26 @@ test('circuit breaker: opens after N failures in the window, half-opens after th
 
 test('backoff: exponential, capped, jittered within ±jitter', () => {
   const o = { ...RETRY_DEFAULTS, initialMs: 100, multiplier: 2, maxMs: 1000, jitter: 0.2 };
-  assert.equal(backoffMs(1, o, () => 0.5), 100);
-  assert.equal(backoffMs(3, o, () => 0.5), 400);
-  assert.equal(backoffMs(10, o, () => 0.5), 1000);
-  assert.equal(backoffMs(1, o, () => 0), 80);
-  assert.equal(backoffMs(1, o, () => 1), 120);
+  assert.equal(
+    backoffMs(1, o, () => 0.5),
+    100,
+  );
+  assert.equal(
+    backoffMs(3, o, () => 0.5),
+    400,
+  );
+  assert.equal(
+    backoffMs(10, o, () => 0.5),
+    1000,
+  );
+  assert.equal(
+    backoffMs(1, o, () => 0),
+    80,
+  );
+  assert.equal(
+    backoffMs(1, o, () => 1),
+    120,
+  );
 });
 
 test('SGLang chunks: cumulative and incremental output_ids (and their logprobs) give the same new tokens', () => {
@@ -183,17 +201,27 @@ test('SGLang chunks: cumulative and incremental output_ids (and their logprobs) 
     const r = newTokens({ output_ids: ids, meta_info: { completion_tokens: ids.length, output_token_logprobs: lp(ids) } }, seen);
     seen += r.ids.length;
     got.push(...r.ids); // spread-ok: four ids
-    assert.deepEqual(r.logprobs!.map((l) => l.id), r.ids);
+    assert.deepEqual(
+      r.logprobs!.map((l) => l.id),
+      r.ids,
+    );
   }
   assert.deepEqual(got, [5, 6, 7, 8]);
   // Incremental: deltas, completion_tokens still the running total.
   seen = 0;
   const inc: number[] = [];
-  for (const [ids, total] of [[[5], 1], [[6, 7], 3], [[8], 4]] as [number[], number][]) {
+  for (const [ids, total] of [
+    [[5], 1],
+    [[6, 7], 3],
+    [[8], 4],
+  ] as [number[], number][]) {
     const r = newTokens({ output_ids: ids, meta_info: { completion_tokens: total, output_token_logprobs: lp(ids) } }, seen);
     seen += r.ids.length;
     inc.push(...r.ids); // spread-ok: four ids
-    assert.deepEqual(r.logprobs!.map((l) => l.id), r.ids);
+    assert.deepEqual(
+      r.logprobs!.map((l) => l.id),
+      r.ids,
+    );
   }
   assert.deepEqual(inc, [5, 6, 7, 8]);
   // No output_ids: the logprob entries carry the ids.
@@ -201,7 +229,8 @@ test('SGLang chunks: cumulative and incremental output_ids (and their logprobs) 
 });
 
 test('Prometheus text: a gauge summed over its label sets', () => {
-  const text = '# HELP x\nvllm:num_requests_running{model_name="a"} 3.0\nvllm:num_requests_running{model_name="b"} 2\nvllm:num_requests_waiting 4\nvllm:num_requests_running_total 99\n';
+  const text =
+    '# HELP x\nvllm:num_requests_running{model_name="a"} 3.0\nvllm:num_requests_running{model_name="b"} 2\nvllm:num_requests_waiting 4\nvllm:num_requests_running_total 99\n';
   assert.equal(promSum(text, 'vllm:num_requests_running'), 5);
   assert.equal(promSum(text, 'vllm:num_requests_waiting'), 4);
   assert.equal(promSum(text, 'vllm:absent'), null);
@@ -230,7 +259,10 @@ class FakeClient implements EngineClient {
   readonly kind = 'glm5' as const;
   calls: UpstreamCall[] = [];
   aborted: string[] = [];
-  constructor(readonly url: string, public script: Script = {}) {}
+  constructor(
+    readonly url: string,
+    public script: Script = {},
+  ) {}
 
   async generate(call: UpstreamCall): Promise<AsyncIterable<UpstreamChunk>> {
     this.calls.push(call);
@@ -243,7 +275,21 @@ class FakeClient implements EngineClient {
         const id = s.inject && s.inject[0] === ctx.length - call.prompt.length ? s.inject[1] : nextId(ctx);
         ctx.push(id);
         await new Promise((r) => setImmediate(r));
-        yield { type: 'tokens', ids: [id], cachedTokens: 3, logprobs: [{ id, logprob: -0.25, top: [{ id, logprob: -0.25 }, { id: 41, logprob: -2 }] }] };
+        yield {
+          type: 'tokens',
+          ids: [id],
+          cachedTokens: 3,
+          logprobs: [
+            {
+              id,
+              logprob: -0.25,
+              top: [
+                { id, logprob: -0.25 },
+                { id: 41, logprob: -2 },
+              ],
+            },
+          ],
+        };
         if (call.stopIds.includes(id)) {
           yield { type: 'end', finish: 'stop', cachedTokens: 3 };
           return;
@@ -268,7 +314,13 @@ class FakeClient implements EngineClient {
 
 function fleet(scripts: Script[]): { engine: RemoteEngine; clients: FakeClient[] } {
   const engine = new RemoteEngine({
-    tokenizer, template: ChatTemplate.fromDir(dir), maxContext: 4096, eosIds: EOS, generationConfig: {}, upstreams: [], kind: 'glm5',
+    tokenizer,
+    template: ChatTemplate.fromDir(dir),
+    maxContext: 4096,
+    eosIds: EOS,
+    generationConfig: {},
+    upstreams: [],
+    kind: 'glm5',
     retry: { maxRetries: 3, initialMs: 1, maxMs: 5 },
   });
   const clients = scripts.map((s, i) => {
@@ -281,7 +333,12 @@ function fleet(scripts: Script[]): { engine: RemoteEngine; clients: FakeClient[]
   return { engine, clients };
 }
 
-async function run(engine: RemoteEngine, prompt: number[], sampling: Record<string, unknown>, key?: string): Promise<{ events: EngineEvent[]; result: GenerationResult }> {
+async function run(
+  engine: RemoteEngine,
+  prompt: number[],
+  sampling: Record<string, unknown>,
+  key?: string,
+): Promise<{ events: EngineEvent[]; result: GenerationResult }> {
   const s = engine.submit({ prompt, sampling: { temperature: 0, ...sampling }, ...(key ? { routingKey: key } : {}) });
   const events: EngineEvent[] = [];
   for await (const ev of s) events.push(ev);
@@ -324,7 +381,7 @@ test('remote request: a stop id ends it (in ids, not in text), after the upstrea
   await engine.close();
 });
 
-test('remote request: a stop string is glm5\'s: trimmed text, upstream closed and aborted by id', async () => {
+test("remote request: a stop string is glm5's: trimmed text, upstream closed and aborted by id", async () => {
   const { engine, clients } = fleet([{}]);
   const full = tokenizer.decode(expected(12));
   const stop = full.slice(6, 9);
@@ -361,8 +418,14 @@ test('remote request: mid-stream failover resumes with prompt + tokens so far; t
   assert.equal(result.logprobs!.length, 16);
   const calls = clients.flatMap((c) => c.calls);
   assert.equal(calls.length, 3);
-  assert.deepEqual(calls.map((c) => c.resumed.length).sort((a, b) => a - b), [0, 5, 8]);
-  assert.deepEqual(calls.map((c) => c.maxTokens).sort((a, b) => a - b), [8, 11, 16]);
+  assert.deepEqual(
+    calls.map((c) => c.resumed.length).sort((a, b) => a - b),
+    [0, 5, 8],
+  );
+  assert.deepEqual(
+    calls.map((c) => c.maxTokens).sort((a, b) => a - b),
+    [8, 11, 16],
+  );
   await engine.close();
 });
 
@@ -374,7 +437,10 @@ test('remote request: every replica failing ends it with an error marked unavail
   assert.equal(clients[0]!.calls.length + clients[1]!.calls.length, 4, '1 + maxRetries attempts');
   // Refused connections count as failed probes: after 3 each, both are down.
   await run(engine, PROMPT, { maxTokens: 4 });
-  assert.throws(() => engine.submit({ prompt: PROMPT }), (e: Error & { code?: string }) => e.code === 'unavailable');
+  assert.throws(
+    () => engine.submit({ prompt: PROMPT }),
+    (e: Error & { code?: string }) => e.code === 'unavailable',
+  );
   await engine.close();
 });
 

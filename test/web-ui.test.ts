@@ -118,17 +118,17 @@ test('a streamed answer appears, with its thinking collapsed and its usage shown
 
   const thinking = page.locator('.msg.assistant details.thinking');
   assert.equal(await thinking.evaluate((d) => (d as HTMLDetailsElement).open), false, 'thinking is collapsed once the answer starts');
-  assert.match(await thinking.locator('summary').textContent() ?? '', /Thought for/);
-  assert.match(await thinking.locator('.thinking-body').textContent() ?? '', /The user asks what a cat is/);
+  assert.match((await thinking.locator('summary').textContent()) ?? '', /Thought for/);
+  assert.match((await thinking.locator('.thinking-body').textContent()) ?? '', /The user asks what a cat is/);
   await thinking.locator('summary').click();
   assert.equal(await thinking.evaluate((d) => (d as HTMLDetailsElement).open), true, 'a click opens it');
   await thinking.locator('summary').click();
 
-  const stats = await page.textContent('.msg.assistant .stats') ?? '';
+  const stats = (await page.textContent('.msg.assistant .stats')) ?? '';
   assert.match(stats, /\d+ tokens/);
   assert.match(stats, /[\d.]+ tok\/s/);
   assert.match(stats, /\$\d/, 'a cost from the prices in /v1/models');
-  assert.match(await page.getAttribute('.msg.assistant .stats', 'title') ?? '', /prompt \d+ tokens \(\d+ cached\)/);
+  assert.match((await page.getAttribute('.msg.assistant .stats', 'title')) ?? '', /prompt \d+ tokens \(\d+ cached\)/);
   await shot('answer');
 });
 
@@ -137,8 +137,8 @@ test('a demo tool call runs in the page and goes round trip to the answer', { sk
   const call = page.locator('.tool-call[data-tool="calculator"]');
   await call.locator('.tool-status', { hasText: 'done' }).waitFor({ timeout: ANSWER_MS });
   await idle();
-  assert.match(await call.locator('.tool-args').textContent() ?? '', /"expression": "48 \* 7"/);
-  assert.match(await call.locator('.tool-result').textContent() ?? '', /"result": 336/);
+  assert.match((await call.locator('.tool-args').textContent()) ?? '', /"expression": "48 \* 7"/);
+  assert.match((await call.locator('.tool-result').textContent()) ?? '', /"result": 336/);
   const answers = await page.locator('.msg.assistant .answer:not([hidden])').allTextContents();
   assert.match(answers.join('\n'), /336/, 'the model answers with the tool result');
   assert.equal(await page.locator('.msg.assistant').count(), 2, 'one request for the call, one after the result');
@@ -194,7 +194,7 @@ test('conversations survive a reload; rename and delete stick', { skip }, async 
   await page.waitForSelector('.conv');
   assert.deepEqual(await page.locator('.conv-open').allTextContents(), ['What is 48 * 7?', 'Cats']);
   await page.locator('.conv-open', { hasText: 'Cats' }).click();
-  assert.match(await page.textContent('.msg.assistant .answer') ?? '', /feline/);
+  assert.match((await page.textContent('.msg.assistant .answer')) ?? '', /feline/);
   await shot('reloaded');
 });
 
@@ -226,11 +226,31 @@ test('model text with <script> and <img onerror> renders inert', { skip }, async
     const list = JSON.parse(localStorage.getItem('glm5.conversations') ?? '[]') as unknown[];
     const now = Date.now();
     list.unshift({
-      id: 'hostile', title: 'Markdown and hostile HTML', created: now, updated: now + 1000,
+      id: 'hostile',
+      title: 'Markdown and hostile HTML',
+      created: now,
+      updated: now + 1000,
       messages: [
         { id: 'u1', role: 'user', content: 'Show me <script>window.__pwned = 1</script> some Markdown.' },
-        { id: 'a1', role: 'assistant', reasoning: 'Thinking <img src=x onerror="window.__pwned = 1"> about it.', content,
-          stats: { model: 'glm-5', promptTokens: 120, cachedTokens: 96, completionTokens: 150, reasoningTokens: 12, seconds: 1.9, ttftSeconds: 0.12, tokensPerSecond: 84.2, cost: 0.000509, finish: 'stop', thinkingSeconds: 0.3 } },
+        {
+          id: 'a1',
+          role: 'assistant',
+          reasoning: 'Thinking <img src=x onerror="window.__pwned = 1"> about it.',
+          content,
+          stats: {
+            model: 'glm-5',
+            promptTokens: 120,
+            cachedTokens: 96,
+            completionTokens: 150,
+            reasoningTokens: 12,
+            seconds: 1.9,
+            ttftSeconds: 0.12,
+            tokensPerSecond: 84.2,
+            cost: 0.000509,
+            finish: 'stop',
+            thinkingSeconds: 0.3,
+          },
+        },
       ],
     });
     localStorage.setItem('glm5.conversations', JSON.stringify(list));
@@ -238,7 +258,10 @@ test('model text with <script> and <img onerror> renders inert', { skip }, async
   }, HOSTILE);
   await page.reload();
   await page.waitForSelector('.msg.assistant .answer table');
-  await page.locator('.msg.assistant .answer a', { hasText: 'click me' }).click().catch(() => undefined);
+  await page
+    .locator('.msg.assistant .answer a', { hasText: 'click me' })
+    .click()
+    .catch(() => undefined);
   await page.locator('.msg.assistant .answer').hover();
   await page.waitForTimeout(300); // time for image errors and animations to fire, were any handler left
   const found = await page.evaluate(() => {
@@ -278,11 +301,13 @@ test('a server with keys: the 401 shows a key field, the key is kept and the ans
   try {
     await ask('Hello!');
     await page.waitForSelector('#key-banner:not([hidden])');
-    assert.match(await page.textContent('.msg-error') ?? '', /key/i);
+    assert.match((await page.textContent('.msg-error')) ?? '', /key/i);
     await shot('api-key');
     await page.fill('#key-banner-input', secret);
     await page.click('#key-banner-save');
-    await page.waitForFunction(() => (document.querySelector('.msg.assistant:last-child .answer')?.textContent ?? '').length > 0, undefined, { timeout: ANSWER_MS });
+    await page.waitForFunction(() => (document.querySelector('.msg.assistant:last-child .answer')?.textContent ?? '').length > 0, undefined, {
+      timeout: ANSWER_MS,
+    });
     await idle();
     assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('glm5.apiKey') ?? '""') as string), secret);
     assert.equal(await page.locator('.msg-error').count(), 0, 'the failed answer was replaced');

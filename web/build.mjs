@@ -12,7 +12,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = resolve(process.argv[2] ?? join(here, '..', 'dist', 'web'));
 mkdirSync(out, { recursive: true });
 
-const BUNDLED = [['marked', ['LICENSE']], ['dompurify', ['LICENSE']], ['highlight.js', ['LICENSE']]];
+const BUNDLED = [
+  ['marked', ['LICENSE']],
+  ['dompurify', ['LICENSE']],
+  ['highlight.js', ['LICENSE']],
+];
 const licences = BUNDLED.map(([name, files]) => {
   const dir = join(here, '..', 'node_modules', name);
   const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
@@ -22,6 +26,14 @@ writeFileSync(join(out, 'licenses.txt'), `The glm5 chat page (web/) bundles thes
 
 const common = { bundle: true, minify: true, logLevel: 'warning', legalComments: 'none' };
 const banner = { js: '/* glm5 chat page (web/). Bundled: marked, DOMPurify, highlight.js; their licences: /ui/licenses.txt */' };
-await build({ ...common, banner, entryPoints: [join(here, 'src', 'main.ts')], outfile: join(out, 'app.js'), format: 'esm', target: ['es2022', 'chrome111', 'firefox113', 'safari16.4'], platform: 'browser' });
+await build({
+  ...common,
+  banner,
+  entryPoints: [join(here, 'src', 'main.ts')],
+  outfile: join(out, 'app.js'),
+  format: 'esm',
+  target: ['es2022', 'chrome111', 'firefox113', 'safari16.4'],
+  platform: 'browser',
+});
 await build({ ...common, entryPoints: [join(here, 'style.css')], outfile: join(out, 'app.css'), target: ['chrome111', 'firefox113', 'safari16.4'] });
 for (const f of ['index.html', 'favicon.svg']) copyFileSync(join(here, f), join(out, f));

@@ -9,7 +9,10 @@ import { SafetensorsFile, type TensorView } from './safetensors.js';
 export class Checkpoint {
   private readonly tensors = new Map<string, TensorView>();
 
-  private constructor(readonly dir: string, readonly files: readonly SafetensorsFile[]) {
+  private constructor(
+    readonly dir: string,
+    readonly files: readonly SafetensorsFile[],
+  ) {
     for (const f of files) for (const [n, t] of f.tensors) this.tensors.set(n, t);
   }
 
@@ -28,7 +31,11 @@ export class Checkpoint {
     } else if (existsSync(join(dir, 'model.safetensors'))) {
       fileNames = ['model.safetensors'];
     } else {
-      fileNames = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort() : [];
+      fileNames = existsSync(dir)
+        ? readdirSync(dir)
+            .filter((f) => f.endsWith('.safetensors'))
+            .sort()
+        : [];
       if (fileNames.length === 0) throw new CheckpointError(basename(dir) || dir, 'no *.safetensors files in folder');
     }
     for (const f of fileNames) {

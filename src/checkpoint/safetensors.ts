@@ -67,7 +67,11 @@ export class SafetensorsFile {
       const [begin, end] = offs as [number, number];
       const n = (shape as number[]).reduce((a, b) => a * b, 1);
       if (end - begin !== n * DTYPE_BYTES[info.dtype]) {
-        throw new CheckpointError(name, `data_offsets span ${end - begin} bytes but ${info.dtype}${JSON.stringify(shape)} needs ${n * DTYPE_BYTES[info.dtype]}`, tname);
+        throw new CheckpointError(
+          name,
+          `data_offsets span ${end - begin} bytes but ${info.dtype}${JSON.stringify(shape)} needs ${n * DTYPE_BYTES[info.dtype]}`,
+          tname,
+        );
       }
       if (end > dataSize) {
         throw new CheckpointError(name, `truncated file: data ends at byte ${base + end}, file has ${size}`, tname);

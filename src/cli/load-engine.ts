@@ -30,8 +30,12 @@ export function loadEngine(dir: string, opts: LoadEngineOptions = {}): Engine {
 
 /** Names the weights' content for prefix-cache hashes: config and the safetensors files' sizes and times. */
 export function weightsFingerprint(dir: string, quantize: string | undefined): string {
-  const h = createHash('sha1').update(readFileSync(join(dir, 'config.json'))).update(quantize ?? '');
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.safetensors')).sort()) {
+  const h = createHash('sha1')
+    .update(readFileSync(join(dir, 'config.json')))
+    .update(quantize ?? '');
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith('.safetensors'))
+    .sort()) {
     const st = statSync(join(dir, f));
     h.update(`${f}:${st.size}:${st.mtimeMs}`);
   }

@@ -20,7 +20,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
 export async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    const lines = ['usage: glm5 <command> [options]   (glm5 <command> --help for a command\'s options)', '', 'commands:'];
+    const lines = ["usage: glm5 <command> [options]   (glm5 <command> --help for a command's options)", '', 'commands:'];
     for (const [n, load] of Object.entries(COMMANDS)) lines.push(`  ${n.padEnd(12)} ${(await load()).command.summary}`);
     lines.push('', 'Start with: glm5 chat (the bundled model in your terminal) or glm5 serve (OpenAI + Anthropic APIs on :8000).');
     console.log(lines.join('\n'));

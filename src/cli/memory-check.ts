@@ -40,8 +40,13 @@ export function memoryLimit(env: NodeJS.ProcessEnv = process.env, cgroupRoot = '
     if (!Number.isFinite(n) || n <= 0) throw new MemoryError(`GLM5_MEMORY_LIMIT_BYTES must be a positive number of bytes, got '${fake}'`);
     return { available: n, limit: n, source: 'GLM5_MEMORY_LIMIT_BYTES' };
   }
-  let available = freemem(), limit = totalmem(), source = 'RAM';
-  const cg = [[`${cgroupRoot}/memory.max`, `${cgroupRoot}/memory.current`], [`${cgroupRoot}/memory/memory.limit_in_bytes`, `${cgroupRoot}/memory/memory.usage_in_bytes`]];
+  let available = freemem(),
+    limit = totalmem(),
+    source = 'RAM';
+  const cg = [
+    [`${cgroupRoot}/memory.max`, `${cgroupRoot}/memory.current`],
+    [`${cgroupRoot}/memory/memory.limit_in_bytes`, `${cgroupRoot}/memory/memory.usage_in_bytes`],
+  ];
   for (const [maxPath, usedPath] of cg) {
     const max = readNumber(maxPath!);
     if (max === null || max >= limit) continue;
@@ -88,16 +93,23 @@ export function planMemory(cfg: ModelConfig, mem: MemoryLimit, o: PlanOptions): 
   const room = mem.available - weights - RUNTIME_BYTES;
   const kvCache = o.kvCacheGb !== undefined ? o.kvCacheGb * 1e9 : Math.max(0, Math.min(8e9, 0.3 * mem.available, usefulKv, room));
   return {
-    weights, mtpWeights, kvCache, kvTokens: Math.floor(kvCache / perToken), runtime: RUNTIME_BYTES,
-    total: weights + kvCache + RUNTIME_BYTES, kvCacheGb: kvCache / 1e9,
+    weights,
+    mtpWeights,
+    kvCache,
+    kvTokens: Math.floor(kvCache / perToken),
+    runtime: RUNTIME_BYTES,
+    total: weights + kvCache + RUNTIME_BYTES,
+    kvCacheGb: kvCache / 1e9,
   };
 }
 
 /** One line of what loading will take. */
 export function describePlan(cfg: ModelConfig, p: MemoryPlan, mem: MemoryLimit, quantize: LoadQuantization | undefined): string {
   const mtp = p.mtpWeights >= 0.05e9 ? `, MTP layer ${GB(p.mtpWeights)} included` : '';
-  return `memory: weights ${GB(p.weights)} (${FORMAT(cfg, quantize)}${mtp}) + KV cache ${GB(p.kvCache)} (${p.kvTokens.toLocaleString('en-US')} tokens) ` +
-    `+ runtime ${GB(p.runtime)} = ${GB(p.total)}; available ${GB(mem.available)} (limit ${GB(mem.limit)}: ${mem.source})`;
+  return (
+    `memory: weights ${GB(p.weights)} (${FORMAT(cfg, quantize)}${mtp}) + KV cache ${GB(p.kvCache)} (${p.kvTokens.toLocaleString('en-US')} tokens) ` +
+    `+ runtime ${GB(p.runtime)} = ${GB(p.total)}; available ${GB(mem.available)} (limit ${GB(mem.limit)}: ${mem.source})`
+  );
 }
 
 /**
@@ -108,15 +120,19 @@ export function checkMemory(cfg: ModelConfig, mem: MemoryLimit, o: PlanOptions, 
   const p = planMemory(cfg, mem, o);
   if (p.total <= mem.available && p.kvCache >= Math.min(MIN_KV_BYTES, cacheBytesPerToken(cfg, 0, o.kvCacheDtype) * 4096)) return p;
   const need = p.weights + RUNTIME_BYTES + (o.kvCacheGb !== undefined ? p.kvCache : MIN_KV_BYTES);
-  const options = supported.filter((q) => q !== o.quantize).map((q) => {
-    const alt = planMemory(cfg, mem, { ...o, quantize: q, kvCacheGb: undefined });
-    return `--quantize ${q}: weights ${GB(alt.weights)}`;
-  });
+  const options = supported
+    .filter((q) => q !== o.quantize)
+    .map((q) => {
+      const alt = planMemory(cfg, mem, { ...o, quantize: q, kvCacheGb: undefined });
+      return `--quantize ${q}: weights ${GB(alt.weights)}`;
+    });
   if (o.drafting && p.mtpWeights > 0) options.push(`--speculative 0 saves ${GB(p.mtpWeights)}`);
   if (o.kvCacheGb !== undefined) options.push('a smaller --kv-cache-gb');
-  throw new MemoryError(`the model needs about ${GB(need)} (weights ${GB(p.weights)} ${FORMAT(cfg, o.quantize)}, ` +
-    `KV cache ${o.kvCacheGb !== undefined ? GB(p.kvCache) : `≥ ${GB(MIN_KV_BYTES)}`}, runtime ${GB(RUNTIME_BYTES)}) but only ${GB(mem.available)} is available ` +
-    `(limit ${GB(mem.limit)}: ${mem.source}). ${options.length ? `Options: ${options.join('; ')}. ` : ''}--skip-memory-check loads it anyway.`);
+  throw new MemoryError(
+    `the model needs about ${GB(need)} (weights ${GB(p.weights)} ${FORMAT(cfg, o.quantize)}, ` +
+      `KV cache ${o.kvCacheGb !== undefined ? GB(p.kvCache) : `≥ ${GB(MIN_KV_BYTES)}`}, runtime ${GB(RUNTIME_BYTES)}) but only ${GB(mem.available)} is available ` +
+      `(limit ${GB(mem.limit)}: ${mem.source}). ${options.length ? `Options: ${options.join('; ')}. ` : ''}--skip-memory-check loads it anyway.`,
+  );
 }
 
 export const MEMORY_FLAGS = {
@@ -145,7 +161,8 @@ export interface TellOptions {
 export function tellMemory(cfg: ModelConfig, o: TellOptions): number {
   const mem = memoryLimit(o.env);
   const opts: PlanOptions = {
-    ...(o.quantize ? { quantize: o.quantize } : {}), ...(o.kvCacheGb !== undefined ? { kvCacheGb: o.kvCacheGb } : {}),
+    ...(o.quantize ? { quantize: o.quantize } : {}),
+    ...(o.kvCacheGb !== undefined ? { kvCacheGb: o.kvCacheGb } : {}),
     ...(o.maxRunning !== undefined ? { maxRunning: o.maxRunning } : {}),
     ...(o.kvCacheDtype !== undefined ? { kvCacheDtype: o.kvCacheDtype } : {}),
     drafting: cfg.numNextnPredictLayers > 0 && (o.speculative ?? 1) > 0,

@@ -37,10 +37,17 @@ export function hubSettings(env: NodeJS.ProcessEnv = process.env): HubSettings {
 /** A progress bar on stderr (redrawn in a terminal, a line every few seconds and at the end otherwise). */
 export function progressBar(label: string): PullProgress {
   const tty = process.stderr.isTTY === true;
-  const bar = new cliProgress.SingleBar({
-    format: `${label} {bar} {percentage}% | {value}/{total} MB | {file}`,
-    stream: process.stderr, hideCursor: tty, noTTYOutput: !tty, notTTYSchedule: 3000, etaBuffer: 64,
-  }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${label} {bar} {percentage}% | {value}/{total} MB | {file}`,
+      stream: process.stderr,
+      hideCursor: tty,
+      noTTYOutput: !tty,
+      notTTYSchedule: 3000,
+      etaBuffer: 64,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   const mb = (b: number) => Math.round(b / 1e5) / 10;
   let done = 0;
   return {
@@ -88,8 +95,10 @@ export async function resolveModelSource(arg: string | undefined, opts: { revisi
   const cached = cachedModel(hub.cacheDir, repo, revision);
   if (cached) return { dir: cached.dir, name: repo.name };
   if (hub.offline) {
-    throw new HubError(`${arg}@${revision} is not in the Hugging Face cache ${hub.cacheDir} and HF_HUB_OFFLINE is set; ` +
-      'download it first (glm5 pull, or huggingface-cli download), or pass a local folder');
+    throw new HubError(
+      `${arg}@${revision} is not in the Hugging Face cache ${hub.cacheDir} and HF_HUB_OFFLINE is set; ` +
+        'download it first (glm5 pull, or huggingface-cli download), or pass a local folder',
+    );
   }
   console.error(`glm5: ${arg}@${revision} is not in the Hugging Face cache (${hub.cacheDir}); downloading from ${hub.endpoint}`);
   return { dir: (await pullHubModel(repo, revision, hub)).dir, name: repo.name };

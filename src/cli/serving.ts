@@ -26,7 +26,15 @@ export const positiveNumber = (v: string | undefined, name: string): number | un
 export function servingEngine(e: Engine): ServingEngine & { close(): Promise<void> } {
   const { tokenizer, template } = e;
   if (!tokenizer || !template) throw new UsageError(`${e.modelDir}: no tokenizer.json; serving needs the checkpoint's tokenizer and chat template`);
-  return { tokenizer, template, maxContext: e.maxContext, maxPromptTokens: e.maxPromptTokens, submit: (r) => e.submit(r), stats: () => e.stats(), close: () => e.close() };
+  return {
+    tokenizer,
+    template,
+    maxContext: e.maxContext,
+    maxPromptTokens: e.maxPromptTokens,
+    submit: (r) => e.submit(r),
+    stats: () => e.stats(),
+    close: () => e.close(),
+  };
 }
 
 export function engineOptions(values: Record<string, string | boolean | string[] | undefined>): LoadEngineOptions {
@@ -75,12 +83,20 @@ export const ENGINE_FLAGS = {
  * and a first pass through the page cache turns a slow, stuttering first answer into a visible wait.
  */
 export async function warmCheckpoint(dir: string, minBytes = 512 * 1024 * 1024): Promise<void> {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).map((f) => join(dir, f));
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .map((f) => join(dir, f));
   const total = files.reduce((a, f) => a + statSync(f).size, 0);
   if (total < minBytes || !process.stderr.isTTY) return;
-  const bar = new cliProgress.SingleBar({
-    format: 'loading {bar} {percentage}% | {value}/{total} MB', stream: process.stderr, hideCursor: true, clearOnComplete: true,
-  }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: 'loading {bar} {percentage}% | {value}/{total} MB',
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   bar.start(Math.round(total / 1e6), 0);
   let done = 0;
   for (const f of files) {

@@ -66,8 +66,10 @@ function textSource(arg: string | undefined): { dir: string; name: string } {
   const commit = resolveRef(repoDir, 'main');
   const dir = commit ? snapshotDir(repoDir, commit) : '';
   if (!dir || !existsSync(join(dir, 'tokenizer.json'))) {
-    throw new UsageError(`${arg}: its tokenizer is not in the Hugging Face cache; fetch the text files only with\n` +
-      `  huggingface-cli download ${arg} --include '*.json' '*.jinja'`);
+    throw new UsageError(
+      `${arg}: its tokenizer is not in the Hugging Face cache; fetch the text files only with\n` +
+        `  huggingface-cli download ${arg} --include '*.json' '*.jinja'`,
+    );
   }
   return { dir, name: repo.name };
 }
@@ -76,8 +78,15 @@ const readJson = (path: string): Record<string, unknown> => (existsSync(path) ? 
 const ids = (v: unknown): number[] => (typeof v === 'number' ? [v] : Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : []);
 
 /** The remote engine for `glm5 serve --upstream …`, with the /workers API options. */
-export function remoteEngineFromFlags(values: Values, positional: string | undefined, log: (line: string) => void): { engine: RemoteEngine; dir: string; name: string; workers: WorkersApiOptions } {
-  const urls = (values.upstream as string[]).flatMap((u) => u.split(',')).map((u) => u.trim()).filter((u) => u !== '');
+export function remoteEngineFromFlags(
+  values: Values,
+  positional: string | undefined,
+  log: (line: string) => void,
+): { engine: RemoteEngine; dir: string; name: string; workers: WorkersApiOptions } {
+  const urls = (values.upstream as string[])
+    .flatMap((u) => u.split(','))
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
   if (urls.length === 0) throw new UsageError('--upstream needs at least one URL');
   const kind = values['upstream-kind'] as string;
   if (kind !== 'auto' && !UPSTREAM_KINDS.includes(kind as never)) throw new UsageError(`--upstream-kind must be auto or one of ${UPSTREAM_KINDS.join(', ')}`);
@@ -91,16 +100,32 @@ export function remoteEngineFromFlags(values: Values, positional: string | undef
   const eosIds = [...new Set([...ids(config.eos_token_id), ...ids(generationConfig.eos_token_id)])];
   const router = {
     policy: policy as Policy,
-    ...optional('cacheThreshold', num(values['cache-threshold'], 'cache-threshold', (n) => n >= 0 && n <= 1)),
-    ...optional('balanceAbsThreshold', num(values['balance-abs-threshold'], 'balance-abs-threshold', (n) => n >= 0)),
-    ...optional('balanceRelThreshold', num(values['balance-rel-threshold'], 'balance-rel-threshold', (n) => n >= 1)),
+    ...optional(
+      'cacheThreshold',
+      num(values['cache-threshold'], 'cache-threshold', (n) => n >= 0 && n <= 1),
+    ),
+    ...optional(
+      'balanceAbsThreshold',
+      num(values['balance-abs-threshold'], 'balance-abs-threshold', (n) => n >= 0),
+    ),
+    ...optional(
+      'balanceRelThreshold',
+      num(values['balance-rel-threshold'], 'balance-rel-threshold', (n) => n >= 1),
+    ),
   };
   const healthS = num(values['health-interval-s'], 'health-interval-s', (n) => n > 0);
   const loadS = num(values['load-interval-s'], 'load-interval-s', (n) => n > 0);
   const retries = num(values['max-retries'], 'max-retries', (n) => Number.isInteger(n) && n >= 0);
   const engine = new RemoteEngine({
-    tokenizer: Tokenizer.fromDir(dir), template: ChatTemplate.fromDir(dir), maxContext, eosIds, generationConfig,
-    upstreams: urls, kind: kind as KindChoice, router, log,
+    tokenizer: Tokenizer.fromDir(dir),
+    template: ChatTemplate.fromDir(dir),
+    maxContext,
+    eosIds,
+    generationConfig,
+    upstreams: urls,
+    kind: kind as KindChoice,
+    router,
+    log,
     monitor: { ...optional('healthIntervalMs', healthS && healthS * 1000), ...optional('loadIntervalMs', loadS && loadS * 1000) },
     ...(retries !== undefined ? { retry: { maxRetries: retries } } : {}),
   });

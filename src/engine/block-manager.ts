@@ -20,7 +20,11 @@ export class BlockManager {
   /** Cached (refCount 0, hashed) blocks in release order: the first is the least recently used. */
   private readonly evictable = new Map<number, true>();
 
-  constructor(readonly numBlocks: number, readonly blockSize: number, private readonly salt = '') {
+  constructor(
+    readonly numBlocks: number,
+    readonly blockSize: number,
+    private readonly salt = '',
+  ) {
     this.refCount = new Int32Array(numBlocks);
     this.hashOf = new Array(numBlocks).fill(undefined);
     for (let b = numBlocks - 1; b >= 0; b--) this.free.push(b);
@@ -65,11 +69,15 @@ export class BlockManager {
 
   /** Chained hashes of the full blocks of `tokens` (the last partial block has none). */
   blockHashes(tokens: readonly number[], from = 0, parent = ''): string[] {
-    const B = this.blockSize, out: string[] = [];
+    const B = this.blockSize,
+      out: string[] = [];
     // The first block's parent is the manager's salt (the weights) plus the caller's (the kind of content).
     let prev = from === 0 ? `${this.salt}|${parent}` : parent;
     for (let i = from; (i + 1) * B <= tokens.length; i++) {
-      const h = createHash('sha1').update(prev).update(Int32Array.from(tokens.slice(i * B, (i + 1) * B))).digest('base64');
+      const h = createHash('sha1')
+        .update(prev)
+        .update(Int32Array.from(tokens.slice(i * B, (i + 1) * B)))
+        .digest('base64');
       out.push(h);
       prev = h;
     }

@@ -98,7 +98,10 @@ export class Engine {
   private closed = false;
   private nextId = 0;
 
-  constructor(readonly model: GlmModel, opts: EngineOptions & EngineContext = {}) {
+  constructor(
+    readonly model: GlmModel,
+    opts: EngineOptions & EngineContext = {},
+  ) {
     const cfg = model.cfg;
     this.tokenizer = opts.tokenizer ?? null;
     this.template = opts.template ?? null;
@@ -113,7 +116,11 @@ export class Engine {
     const numBlocks = cacheBlocks(cfg, { kvCacheGb: opts.kvCacheGb, blockSize, mtpLayers, maxRunning: opts.maxRunning ?? 32, dtype });
     this.pool = new PagedKvPool(cfg, { numBlocks, blockSize, mtpLayers, dtype });
     this.blocks = new BlockManager(numBlocks, blockSize, opts.salt ?? '');
-    this.sched = new Scheduler(this.blocks, { maxRunning: opts.maxRunning ?? 32, maxStepTokens: opts.maxStepTokens ?? 512, prefixCache: opts.prefixCache ?? true });
+    this.sched = new Scheduler(this.blocks, {
+      maxRunning: opts.maxRunning ?? 32,
+      maxStepTokens: opts.maxStepTokens ?? 512,
+      prefixCache: opts.prefixCache ?? true,
+    });
     const size = this.tokenizer ? Math.min(cfg.vocabSize, this.tokenizer.vocabSize) : cfg.vocabSize;
     const tok = this.tokenizer;
     this.vocab = { size, piece: (id) => pieceOf(tok, id) };
@@ -146,7 +153,8 @@ export class Engine {
   submit(request: GenerateRequest): RequestStream {
     if (this.closed) throw new RequestError('the engine is shutting down', 'engine_closed');
     const id = request.id ?? `req-${++this.nextId}`;
-    const prompt = request.prompt, resumed = request.generated ?? [];
+    const prompt = request.prompt,
+      resumed = request.generated ?? [];
     if (prompt.length === 0) throw new RequestError('the prompt is empty', 'invalid_request');
     this.checkTokenIds(prompt);
     this.checkTokenIds(resumed);
@@ -155,7 +163,11 @@ export class Engine {
     this.checkPromptLength(startLen);
     const seq = this.pool.view();
     const r = new Request({
-      id, prompt, resumed, params, seq,
+      id,
+      prompt,
+      resumed,
+      params,
+      seq,
       mtp: this.k > 0 && request.speculative !== false ? seq.sibling() : null,
       rng: new Rng(params.seed ?? randomBytes(4).readUInt32LE(0)),
       stopIds: new Set([...params.stopTokenIds, ...(params.ignoreEos ? [] : this.model.cfg.eosTokenIds)]),
@@ -175,9 +187,13 @@ export class Engine {
 
   stats(): EngineStats {
     return {
-      running: this.sched.running.length, waiting: this.sched.waiting.length,
-      blockSize: this.blocks.blockSize, blocksTotal: this.blocks.numBlocks, blocksUsed: this.blocks.used,
-      blocksFree: this.blocks.available - this.blocks.cached, blocksCached: this.blocks.cached,
+      running: this.sched.running.length,
+      waiting: this.sched.waiting.length,
+      blockSize: this.blocks.blockSize,
+      blocksTotal: this.blocks.numBlocks,
+      blocksUsed: this.blocks.used,
+      blocksFree: this.blocks.available - this.blocks.cached,
+      blocksCached: this.blocks.cached,
       preemptions: this.sched.preemptions,
       ...this.counters.snapshot(),
       ...draftCounts(this.speculator.snapshot()),
@@ -220,20 +236,32 @@ export class Engine {
     if (plan.entries.length === 0) return;
     const paced = this.prefillUnits(plan);
     const model = this.counters.modelTimer();
-    const drafts = model.time(() => this.speculator.draft(plan.entries.filter((e) => e.drafts > 0)), (err) => this.failAll(plan.entries, err));
+    const drafts = model.time(
+      () => this.speculator.draft(plan.entries.filter((e) => e.drafts > 0)),
+      (err) => this.failAll(plan.entries, err),
+    );
     if (!drafts) return;
     const inputs = plan.entries.map((e) => stepInput(e, drafts.get(e.req)));
     // A failed step leaves the caches of its requests half-written: they end with an error.
-    const out = model.time(() => this.model.step(inputs), (err) => this.failAll(plan.entries, err));
+    const out = model.time(
+      () => this.model.step(inputs),
+      (err) => this.failAll(plan.entries, err),
+    );
     if (!out) return;
-    const V = this.model.cfg.vocabSize, D = this.model.cfg.hiddenSize;
-    let generated = 0, row0 = 0;
+    const V = this.model.cfg.vocabSize,
+      D = this.model.cfg.hiddenSize;
+    let generated = 0,
+      row0 = 0;
     const catchUp: { r: Request; hidden: Float32Array }[] = [];
     plan.entries.forEach((e, i) => {
-      const r = e.req, n0 = r.numComputed, rows = inputs[i]!.tokens.length, first = out.logitRows[i]!.first;
+      const r = e.req,
+        n0 = r.numComputed,
+        rows = inputs[i]!.tokens.length,
+        first = out.logitRows[i]!.first;
       const hidden = out.hidden.subarray(row0 * D, (row0 + rows) * D);
       row0 += rows;
-      const before = r.tokens.length, d = drafts.get(r);
+      const before = r.tokens.length,
+        d = drafts.get(r);
       let valid = e.n; // rows whose cache entries stay
       if (d) {
         valid = 1 + this.speculator.accept(r, d, out.logits.subarray(first * V, (first + d.tokens.length + 1) * V));
@@ -252,7 +280,10 @@ export class Engine {
       else if (r.mtp) catchUp.push({ r, hidden: hidden.subarray(0, valid * D) });
       else this.sched.registerFullBlocks(r);
     });
-    model.time(() => this.speculator.catchUp(catchUp), (err) => catchUp.forEach((c) => this.retire(c.r, 'error', err)));
+    model.time(
+      () => this.speculator.catchUp(catchUp),
+      (err) => catchUp.forEach((c) => this.retire(c.r, 'error', err)),
+    );
     for (const c of catchUp) if (!c.r.done) this.sched.registerFullBlocks(c.r);
     this.counters.endStep(t0, generated, model.ms);
     this.counters.prefillTokens += paced.tokens;
@@ -261,7 +292,9 @@ export class Engine {
 
   /** The plan's prefill work (tokens and the pacer's cost units), and how many of its entries decode. */
   private prefillUnits(plan: StepPlan): { tokens: number; units: number; decoders: number } {
-    let tokens = 0, units = 0, decoders = 0;
+    let tokens = 0,
+      units = 0,
+      decoders = 0;
     for (const e of plan.entries) {
       if (e.n === 1 && e.sample) decoders++;
       else {
@@ -307,7 +340,8 @@ export class Engine {
 
 /** A plan entry as model input: its chunk of known tokens, then its drafts; logits for what will be sampled or verified. */
 function stepInput(e: PlanEntry, d: Drafts | undefined): { tokens: number[]; cache: PagedSequence; logits: 'all' | 'last' | 'none' } {
-  const r = e.req, tokens = r.tokens.slice(r.numComputed, r.numComputed + e.n);
+  const r = e.req,
+    tokens = r.tokens.slice(r.numComputed, r.numComputed + e.n);
   if (d) for (const t of d.tokens) tokens.push(t);
   return { tokens, cache: r.seq, logits: d ? 'all' : e.sample ? 'last' : 'none' };
 }

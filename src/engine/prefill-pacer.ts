@@ -24,7 +24,10 @@ export class PrefillPacer {
   private msPerUnit: number | undefined;
   private readonly kCtx: number;
 
-  constructor(cfg: ModelConfig, private readonly opts: PacerOptions) {
+  constructor(
+    cfg: ModelConfig,
+    private readonly opts: PacerOptions,
+  ) {
     this.kCtx = contextScale(cfg);
   }
 
@@ -47,7 +50,7 @@ export class PrefillPacer {
       if (decoding > 0) this.decodeMs = ema(this.decodeMs, stepMs);
       return;
     }
-    const prefillMs = Math.max(0, stepMs - (decoding > 0 ? this.decodeMs ?? 0 : 0));
+    const prefillMs = Math.max(0, stepMs - (decoding > 0 ? (this.decodeMs ?? 0) : 0));
     this.msPerUnit = ema(this.msPerUnit, prefillMs / prefillUnits);
   }
 }
@@ -61,9 +64,13 @@ const ema = (old: number | undefined, x: number): number => (old === undefined ?
  * absorbs the scale).
  */
 export function contextScale(cfg: ModelConfig): number {
-  const H = cfg.numHeads, D = cfg.hiddenSize, C = cfg.kvLoraRank, R = cfg.qkRopeHeadDim;
+  const H = cfg.numHeads,
+    D = cfg.hiddenSize,
+    C = cfg.kvLoraRank,
+    R = cfg.qkRopeHeadDim;
   const attn = D * cfg.qLoraRank + cfg.qLoraRank * H * cfg.qkHeadDim + D * (C + R) + C * H * (cfg.qkNopeHeadDim + cfg.vHeadDim) + H * cfg.vHeadDim * D;
-  let perToken = 0, perKey = 0;
+  let perToken = 0,
+    perKey = 0;
   for (let l = 0; l < cfg.numLayers; l++) {
     const sparse = cfg.mlpLayerTypes[l] === 'sparse';
     const mlp = sparse ? 3 * D * cfg.moeIntermediateSize * (cfg.numExpertsPerTok + cfg.nSharedExperts) : 3 * D * cfg.intermediateSize;

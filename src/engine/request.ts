@@ -11,9 +11,7 @@ import type { IncrementalDecoder } from '../text/incremental-decoder.js';
 import type { PagedSequence } from '../model/paged-cache.js';
 import { logprobsOf, type PenaltyState, type Rng } from './sampler.js';
 import type { StopStringMatcher } from './stop-strings.js';
-import type {
-  DoneEvent, EngineEvent, FinishReason, GenerationResult, RequestStream, SamplingParams, TokenLogprob, Usage,
-} from './types.js';
+import type { DoneEvent, EngineEvent, FinishReason, GenerationResult, RequestStream, SamplingParams, TokenLogprob, Usage } from './types.js';
 
 /** What a request needs to know of the vocabulary to report logprobs. */
 export interface Vocab {
@@ -176,7 +174,14 @@ export class Request {
     this.done = { type: 'done', finishReason: reason, stopReason, error, usage };
     this.emit(this.done);
     this.resolve({
-      id: this.id, ids: this.tokens.slice(this.startLen), text: this.text, finishReason: reason, stopReason, error, usage, logprobs: this.logprobs,
+      id: this.id,
+      ids: this.tokens.slice(this.startLen),
+      text: this.text,
+      finishReason: reason,
+      stopReason,
+      error,
+      usage,
+      logprobs: this.logprobs,
     });
   }
 

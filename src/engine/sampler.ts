@@ -31,7 +31,10 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.a = next(); this.b = next(); this.c = next(); this.d = next();
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
     for (let i = 0; i < 12; i++) this.nextU32();
   }
   nextU32(): number {
@@ -97,7 +100,8 @@ export function chooseToken(x: Float32Array, p: SamplingParams, rng: Rng): numbe
 
 /** Index drawn from weights w[0..V) (zeros are never drawn) with total `mass`. */
 function drawFrom(w: Float64Array, V: number, mass: number, rng: Rng): number {
-  let u = rng.next() * mass, pick = -1;
+  let u = rng.next() * mass,
+    pick = -1;
   for (let i = 0; i < V; i++) {
     const q = w[i]!;
     if (q === 0) continue;
@@ -112,7 +116,8 @@ function drawFrom(w: Float64Array, V: number, mass: number, rng: Rng): number {
  * chooseToken draws from. Temperature 0 (or top-k 1) is the one-hot argmax.
  */
 export function distribution(x: Float32Array, p: SamplingParams): Float64Array {
-  const V = x.length, out = new Float64Array(V);
+  const V = x.length,
+    out = new Float64Array(V);
   const kept = p.temperature <= 0 || p.topK === 1 ? -1 : filtered(x, p);
   if (kept <= 0) {
     out[argmaxOf(x)] = 1;
@@ -171,7 +176,8 @@ function filtered(x: Float32Array, p: SamplingParams): number {
     bucketMass[b] += q;
   }
   // Kept so far: every token of a bucket < lb, and the lc best of bucket lb (lb = NB: everything).
-  let lb = NB, lc = 0;
+  let lb = NB,
+    lc = 0;
   let sorted: number[] = [];
   const sortBucket = (b: number) => {
     sorted = [];
@@ -179,7 +185,8 @@ function filtered(x: Float32Array, p: SamplingParams): number {
     sorted.sort((a, c) => probs[c]! - probs[a]! || a - c);
   };
   if (topK > 0 && topK < V) {
-    let before = 0, b = 0;
+    let before = 0,
+      b = 0;
     while (before + bucketCount[b]! < topK) before += bucketCount[b++]!;
     lb = b;
     lc = topK - before;
@@ -191,7 +198,8 @@ function filtered(x: Float32Array, p: SamplingParams): number {
     for (let b = 0; b < Math.min(lb, NB); b++) kept += bucketMass[b]!;
     if (lb < NB) for (let j = 0; j < lc; j++) kept += probs[sorted[j]!]!;
     const target = p.topP * kept;
-    let acc = 0, b = 0;
+    let acc = 0,
+      b = 0;
     while (b < lb && acc + bucketMass[b]! < target) acc += bucketMass[b++]!;
     if (b < NB) {
       if (b < lb) {
@@ -212,7 +220,8 @@ function filtered(x: Float32Array, p: SamplingParams): number {
   // Dropped tokens get probability 0 (probs is scratch), then one draw pass.
   let keptMass = 0;
   for (let i = 0; i < V; i++) {
-    const b = bucketOf[i]!, q = probs[i]!;
+    const b = bucketOf[i]!,
+      q = probs[i]!;
     if (b > lb || (b === lb && member[i] !== 1) || q < minRatio) probs[i] = 0;
     else keptMass += q;
   }
@@ -243,7 +252,9 @@ export function logprobsOf(logits: Float32Array, V: number, id: number, top: num
     }
   }
   return {
-    id, text: text(id), logprob: logits[id]! - lse,
+    id,
+    text: text(id),
+    logprob: logits[id]! - lse,
     top: best.map((t) => ({ id: t, text: text(t), logprob: logits[t]! - lse })),
   };
 }

@@ -5,8 +5,20 @@ import { RequestError, type SamplingParams } from './types.js';
 
 /** Checkpoint-independent defaults (OpenAI's), under generation_config.json. */
 const BASE_SAMPLING: SamplingParams = {
-  temperature: 1, topP: 1, topK: 0, minP: 0, repetitionPenalty: 1, presencePenalty: 0, frequencyPenalty: 0,
-  logitBias: new Map(), seed: undefined, stopTokenIds: [], stop: [], maxTokens: Infinity, ignoreEos: false, logprobs: undefined,
+  temperature: 1,
+  topP: 1,
+  topK: 0,
+  minP: 0,
+  repetitionPenalty: 1,
+  presencePenalty: 0,
+  frequencyPenalty: 0,
+  logitBias: new Map(),
+  seed: undefined,
+  stopTokenIds: [],
+  stop: [],
+  maxTokens: Infinity,
+  ignoreEos: false,
+  logprobs: undefined,
 };
 
 /** generation_config.json → defaults (temperature, top_p, top_k, repetition_penalty; eos handled by the model config). */
@@ -15,7 +27,7 @@ export function samplingDefaults(gc: Record<string, unknown>): SamplingParams {
   const doSample = gc.do_sample;
   return {
     ...BASE_SAMPLING,
-    temperature: doSample === false ? 0 : num('temperature') ?? BASE_SAMPLING.temperature,
+    temperature: doSample === false ? 0 : (num('temperature') ?? BASE_SAMPLING.temperature),
     topP: num('top_p') ?? BASE_SAMPLING.topP,
     topK: num('top_k') ?? BASE_SAMPLING.topK,
     repetitionPenalty: num('repetition_penalty') ?? BASE_SAMPLING.repetitionPenalty,
@@ -34,7 +46,8 @@ export function resolveSampling(defaults: SamplingParams, p: Partial<SamplingPar
   if (!(s.repetitionPenalty > 0)) throw bad(`repetition_penalty must be > 0, got ${s.repetitionPenalty}`);
   if (!Number.isFinite(s.presencePenalty) || !Number.isFinite(s.frequencyPenalty)) throw bad('penalties must be finite numbers');
   if (!(s.maxTokens >= 1)) throw bad(`max_tokens must be ≥ 1, got ${s.maxTokens}`);
-  if (s.logprobs !== undefined && !(Number.isInteger(s.logprobs) && s.logprobs >= 0 && s.logprobs <= 20)) throw bad(`logprobs must be an integer in [0, 20], got ${s.logprobs}`);
+  if (s.logprobs !== undefined && !(Number.isInteger(s.logprobs) && s.logprobs >= 0 && s.logprobs <= 20))
+    throw bad(`logprobs must be an integer in [0, 20], got ${s.logprobs}`);
   if (s.seed !== undefined && !Number.isInteger(s.seed)) throw bad(`seed must be an integer, got ${s.seed}`);
   return s;
 }

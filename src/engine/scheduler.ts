@@ -49,7 +49,10 @@ export class Scheduler {
   readonly running: Request[] = [];
   preemptions = 0;
 
-  constructor(private readonly bm: BlockManager, private readonly opts: SchedulerOptions) {}
+  constructor(
+    private readonly bm: BlockManager,
+    private readonly opts: SchedulerOptions,
+  ) {}
 
   get idle(): boolean {
     return this.waiting.length === 0 && this.running.length === 0;
@@ -61,7 +64,8 @@ export class Scheduler {
 
   /** Removes a request wherever it is and releases its blocks; false if it was in neither queue. */
   remove(r: Request): boolean {
-    const i = this.running.indexOf(r), j = this.waiting.indexOf(r);
+    const i = this.running.indexOf(r),
+      j = this.waiting.indexOf(r);
     if (i >= 0) this.running.splice(i, 1);
     if (j >= 0) this.waiting.splice(j, 1);
     if (i < 0 && j < 0) return false;
@@ -142,7 +146,8 @@ export class Scheduler {
   /** After a step: registers the request's newly filled blocks in the prefix cache. */
   registerFullBlocks(r: Request): void {
     if (!this.opts.prefixCache) return;
-    const B = this.bm.blockSize, full = Math.floor(r.completePositions / B);
+    const B = this.bm.blockSize,
+      full = Math.floor(r.completePositions / B);
     if (full <= r.hashes.length) return;
     const fresh = this.bm.blockHashes(r.tokens.slice(0, full * B), r.hashes.length, r.hashes[r.hashes.length - 1] ?? r.hashSalt);
     const table = r.seq.table;

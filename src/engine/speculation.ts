@@ -16,7 +16,8 @@ import type { SamplingParams } from './types.js';
 export type Verdict = { readonly accepted: true } | { readonly accepted: false; readonly token: number };
 
 export function verifyDraft(p: Float64Array, q: Float64Array, d: number, rng: Rng): Verdict {
-  const pd = p[d]!, qd = q[d]!;
+  const pd = p[d]!,
+    qd = q[d]!;
   if (qd > 0 && (pd >= qd || rng.next() * qd < pd)) return { accepted: true };
   const r = new Float64Array(p.length);
   let s = 0;
@@ -70,8 +71,10 @@ const DRAFT_COST = 0.4;
 /** How much that share grows per extra running request (verify rows compete with the other streams' rows). */
 const BATCH_COST = 0.05;
 const EMA_DECAY = 0.8;
-const PRIOR_HITS = 2, PRIOR_TRIALS = 3;
-const WARMUP = 4, PROBE_EVERY = 8;
+const PRIOR_HITS = 2,
+  PRIOR_TRIALS = 3;
+const WARMUP = 4,
+  PROBE_EVERY = 8;
 
 export class Speculator {
   readonly k: number;
@@ -79,7 +82,10 @@ export class Speculator {
   private readonly forceRng = new Rng(12345);
   private readonly ema = new WeakMap<Request, AcceptanceEma>();
 
-  constructor(private readonly model: GlmModel, private readonly opts: SpeculatorOptions) {
+  constructor(
+    private readonly model: GlmModel,
+    private readonly opts: SpeculatorOptions,
+  ) {
     this.k = opts.k;
   }
 
@@ -102,7 +108,8 @@ export class Speculator {
   private chooseK(r: Request, running: number): number {
     const st = this.acceptance(r);
     if (st.verifies < WARMUP) return this.k;
-    const a = st.hits / st.trials, cost = Math.min(0.95, DRAFT_COST * (1 + BATCH_COST * (running - 1)));
+    const a = st.hits / st.trials,
+      cost = Math.min(0.95, DRAFT_COST * (1 + BATCH_COST * (running - 1)));
     let k = 0;
     for (let p = a; k < this.k && p >= cost; p *= a) k++;
     if (k === 0 && ++st.idle >= PROBE_EVERY) {
@@ -128,8 +135,10 @@ export class Speculator {
 
   /** Chains the MTP layer from each request's first draft to its granted number of drafts (batched across requests). */
   draft(grants: readonly { readonly req: Request; readonly drafts: number }[]): Map<Request, Drafts> {
-    const D = this.model.cfg.hiddenSize, V = this.model.cfg.vocabSize;
-    const out = new Map<Request, Drafts>(), hidden = new Map<Request, Float32Array>();
+    const D = this.model.cfg.hiddenSize,
+      V = this.model.cfg.vocabSize;
+    const out = new Map<Request, Drafts>(),
+      hidden = new Map<Request, Float32Array>();
     for (const { req } of grants) {
       const next = req.mtp!.next!;
       out.set(req, { tokens: [next.token], qs: [next.q] });
@@ -167,11 +176,13 @@ export class Speculator {
   }
 
   private verifyRows(r: Request, d: Drafts, rows: Float32Array): number {
-    const V = this.model.cfg.vocabSize, p = r.params;
+    const V = this.model.cfg.vocabSize,
+      p = r.params;
     this.stats.steps++;
     let accepted = 0;
     for (let j = 0; j < d.tokens.length; j++) {
-      const row = rows.subarray(j * V, (j + 1) * V), draft = d.tokens[j]!;
+      const row = rows.subarray(j * V, (j + 1) * V),
+        draft = d.tokens[j]!;
       const x = processLogits(row, this.opts.vocabSize, p, r.penalty);
       let token: number;
       if (this.opts.forceAcceptance !== undefined && p.temperature <= 0) {
@@ -202,12 +213,14 @@ export class Speculator {
    * last row's logits give the next first draft once the sampled token is known.
    */
   catchUp(items: readonly { readonly r: Request; readonly hidden: Float32Array }[]): void {
-    const D = this.model.cfg.hiddenSize, V = this.model.cfg.vocabSize;
+    const D = this.model.cfg.hiddenSize,
+      V = this.model.cfg.vocabSize;
     for (const c of items) c.r.mtp!.next = undefined;
     const todo = items.filter((c) => c.hidden.length > 0);
     if (todo.length === 0) return;
     const inputs: MtpInput[] = todo.map(({ r, hidden }) => {
-      const m = r.mtp!.seq.length, n = hidden.length / D;
+      const m = r.mtp!.seq.length,
+        n = hidden.length / D;
       if (m + n !== r.numComputed) throw new Error(`internal: MTP at ${m} + ${n} rows ≠ ${r.numComputed} computed`);
       return { hidden, tokens: r.tokens.slice(m + 1, m + n + 1), cache: r.mtp!.seq, logits: r.tokens.length === r.numComputed + 1 ? 'last' : 'none' };
     });
@@ -239,7 +252,8 @@ export class Speculator {
 /** The penalty state as if `pending` (drafts not yet accepted) had been generated; shared when no penalty reads it. */
 function withTokens(state: PenaltyState, p: SamplingParams, pending: readonly number[]): PenaltyState {
   if (pending.length === 0 || (p.repetitionPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0)) return state;
-  const counts = new Map(state.outputCounts), seen = new Set(state.seen);
+  const counts = new Map(state.outputCounts),
+    seen = new Set(state.seen);
   for (const t of pending) {
     counts.set(t, (counts.get(t) ?? 0) + 1);
     seen.add(t);

@@ -54,8 +54,12 @@ export class EngineCounters {
     const span = this.recent.length ? Math.max(1000, now - this.recent[0]!.t) : 1000;
     return {
       prefixHitRate: this.promptTokens ? this.cachedPromptTokens / this.promptTokens : 0,
-      promptTokens: this.promptTokens, cachedPromptTokens: this.cachedPromptTokens, generatedTokens: this.generatedTokens,
-      prefillTokens: this.prefillTokens, steps: this.steps, tokensPerS: (n * 1000) / span,
+      promptTokens: this.promptTokens,
+      cachedPromptTokens: this.cachedPromptTokens,
+      generatedTokens: this.generatedTokens,
+      prefillTokens: this.prefillTokens,
+      steps: this.steps,
+      tokensPerS: (n * 1000) / span,
     };
   }
 

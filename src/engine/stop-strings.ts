@@ -15,7 +15,8 @@ export class StopStringMatcher {
   push(piece: string): { text: string; stopped?: string } {
     if (this.stops.length === 0) return { text: piece };
     const buf = this.held + piece;
-    let at = -1, which: string | undefined;
+    let at = -1,
+      which: string | undefined;
     for (const s of this.stops) {
       if (s === '') continue;
       const i = buf.indexOf(s);

@@ -143,7 +143,10 @@ export interface EngineStats {
 export class RequestError extends Error {
   override name = 'RequestError';
   /** `unavailable`: nothing can run it now (every remote replica is down or draining); the server answers 503. */
-  constructor(message: string, readonly code: 'context_length_exceeded' | 'invalid_request' | 'engine_closed' | 'unavailable') {
+  constructor(
+    message: string,
+    readonly code: 'context_length_exceeded' | 'invalid_request' | 'engine_closed' | 'unavailable',
+  ) {
     super(message);
   }
 }

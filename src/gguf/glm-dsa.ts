@@ -55,8 +55,10 @@ export function mtpLayersPresent(ckpt: Checkpoint, cfg: ModelConfig): number {
 function leadingDenseCount(cfg: ModelConfig): number {
   const k = cfg.mlpLayerTypes.indexOf('sparse');
   const lead = k < 0 ? cfg.numLayers : k;
-  if (cfg.mlpLayerTypes.some((t, i) => (i < lead) !== (t === 'dense'))) {
-    throw new GgufExportError(`mlp_layer_types [${cfg.mlpLayerTypes.join(', ')}] is not "k dense layers then MoE"; llama.cpp's ${GGUF_ARCH[cfg.architecture.modelType]} has only leading_dense_block_count`);
+  if (cfg.mlpLayerTypes.some((t, i) => i < lead !== (t === 'dense'))) {
+    throw new GgufExportError(
+      `mlp_layer_types [${cfg.mlpLayerTypes.join(', ')}] is not "k dense layers then MoE"; llama.cpp's ${GGUF_ARCH[cfg.architecture.modelType]} has only leading_dense_block_count`,
+    );
   }
   return lead;
 }
@@ -116,14 +118,23 @@ export function glmDsaMetadata(cfg: ModelConfig, opts: { name: string; dtype: Gg
   m.set(a('attention.indexer.head_count'), gguf.u32(cfg.indexNHeads));
   m.set(a('attention.indexer.key_length'), gguf.u32(cfg.indexHeadDim));
   m.set(a('attention.indexer.top_k'), gguf.u32(cfg.indexTopk));
-  m.set(a('attention.indexer.types'), gguf.arr('bool', cfg.indexerTypes.map((t) => t === 'full')));
+  m.set(
+    a('attention.indexer.types'),
+    gguf.arr(
+      'bool',
+      cfg.indexerTypes.map((t) => t === 'full'),
+    ),
+  );
   return m;
 }
 
 /** Reads checkpoint tensors in the element type a GGUF tensor needs, converting lazily. */
 class Source {
   readonly used = new Set<string>();
-  constructor(readonly ckpt: Checkpoint, readonly cfg: ModelConfig) {}
+  constructor(
+    readonly ckpt: Checkpoint,
+    readonly cfg: ModelConfig,
+  ) {}
 
   /** Row-major elements of `name` as `type` (shape checked against `shape`). */
   read(name: string, shape: readonly number[], type: GgmlType): Uint8Array {
@@ -183,7 +194,10 @@ export function splitKvB(kvB: Uint8Array, elemBytes: number, H: number, Dn: numb
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.byteLength; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
   return out;
 }
 
@@ -193,8 +207,13 @@ export function glmDsaTensors(ckpt: Checkpoint, cfg: ModelConfig, dtype: GgufDTy
   const W: GgmlType = dtype === 'bf16' ? 'BF16' : 'F32';
   const eb = W === 'BF16' ? 2 : 4;
   const out: GgufTensor[] = [];
-  const D = cfg.hiddenSize, V = cfg.vocabSize, H = cfg.numHeads, C = cfg.kvLoraRank, R = cfg.qkRopeHeadDim;
-  const Dn = cfg.qkNopeHeadDim, Dv = cfg.vHeadDim;
+  const D = cfg.hiddenSize,
+    V = cfg.vocabSize,
+    H = cfg.numHeads,
+    C = cfg.kvLoraRank,
+    R = cfg.qkRopeHeadDim;
+  const Dn = cfg.qkNopeHeadDim,
+    Dv = cfg.vHeadDim;
 
   // HF [rows=out, cols=in] matrix → GGUF ne {in, out}; identical bytes.
   const mat = (gg: string, hf: string, rows: number, cols: number, type: GgmlType = W) => {
@@ -212,7 +231,9 @@ export function glmDsaTensors(ckpt: Checkpoint, cfg: ModelConfig, dtype: GgufDTy
   };
 
   const layer = (i: number, kind: 'dense' | 'sparse', hasIndexer: boolean) => {
-    const g = `blk.${i}`, p = `model.layers.${i}`, a = `${p}.self_attn`;
+    const g = `blk.${i}`,
+      p = `model.layers.${i}`,
+      a = `${p}.self_attn`;
     vec(`${g}.attn_norm.weight`, `${p}.input_layernorm.weight`, D);
     vec(`${g}.attn_q_a_norm.weight`, `${a}.q_a_layernorm.weight`, cfg.qLoraRank);
     vec(`${g}.attn_kv_a_norm.weight`, `${a}.kv_a_layernorm.weight`, C);
@@ -225,7 +246,16 @@ export function glmDsaTensors(ckpt: Checkpoint, cfg: ModelConfig, dtype: GgufDTy
     let split: { kB: Uint8Array; vB: Uint8Array } | null = null;
     const getSplit = () => (split ??= splitKvB(src.read(kvName, [H * (Dn + Dv), C], W), eb, H, Dn, Dv, C));
     out.push({ name: `${g}.attn_k_b.weight`, type: W, ne: [Dn, C, H], bytes: () => getSplit().kB });
-    out.push({ name: `${g}.attn_v_b.weight`, type: W, ne: [C, Dv, H], bytes: () => { const v = getSplit().vB; split = null; return v; } });
+    out.push({
+      name: `${g}.attn_v_b.weight`,
+      type: W,
+      ne: [C, Dv, H],
+      bytes: () => {
+        const v = getSplit().vB;
+        split = null;
+        return v;
+      },
+    });
     mat(`${g}.attn_output.weight`, `${a}.o_proj.weight`, D, H * Dv);
     vec(`${g}.ffn_norm.weight`, `${p}.post_attention_layernorm.weight`, D);
     if (hasIndexer) {
@@ -240,10 +270,15 @@ export function glmDsaTensors(ckpt: Checkpoint, cfg: ModelConfig, dtype: GgufDTy
       mlp(g, `${p}.mlp`, cfg.intermediateSize, '');
       return;
     }
-    const E = cfg.nRoutedExperts, F = cfg.moeIntermediateSize;
+    const E = cfg.nRoutedExperts,
+      F = cfg.moeIntermediateSize;
     mat(`${g}.ffn_gate_inp.weight`, `${p}.mlp.gate.weight`, E, D, 'F32');
     vec(`${g}.exp_probs_b.bias`, `${p}.mlp.gate.e_score_correction_bias`, E);
-    for (const [proj, rows, cols] of [['gate', F, D], ['up', F, D], ['down', D, F]] as const) {
+    for (const [proj, rows, cols] of [
+      ['gate', F, D],
+      ['up', F, D],
+      ['down', D, F],
+    ] as const) {
       const names = Array.from({ length: E }, (_, e) => `${p}.mlp.experts.${e}.${proj}_proj.weight`);
       for (const n of names) src.claim(n, [rows, cols]);
       out.push({ name: `${g}.ffn_${proj}_exps.weight`, type: W, ne: [cols, rows, E], bytes: () => concat(names.map((n) => src.read(n, [rows, cols], W))) });
@@ -259,7 +294,9 @@ export function glmDsaTensors(ckpt: Checkpoint, cfg: ModelConfig, dtype: GgufDTy
 
   const nMtp = mtpLayersPresent(ckpt, cfg);
   for (let j = 0; j < nMtp; j++) {
-    const i = cfg.numLayers + j, g = `blk.${i}`, p = `model.layers.${i}`;
+    const i = cfg.numLayers + j,
+      g = `blk.${i}`,
+      p = `model.layers.${i}`;
     layer(i, 'sparse', cfg.mtpIndexerType === 'full');
     mat(`${g}.nextn.eh_proj.weight`, `${p}.eh_proj.weight`, D, 2 * D);
     vec(`${g}.nextn.enorm.weight`, `${p}.enorm.weight`, D);

@@ -24,10 +24,12 @@ interface TokenizerJson {
 }
 
 function looksSpecial(t: string): boolean {
-  return ['<pad>', '<mask>', '<2mass>', '[@BOS@]'].includes(t)
-    || (t.startsWith('<|') && t.endsWith('|>'))
-    || (t.startsWith('<｜') && t.endsWith('｜>'))
-    || (t.startsWith('<unused') && t.endsWith('>'));
+  return (
+    ['<pad>', '<mask>', '<2mass>', '[@BOS@]'].includes(t) ||
+    (t.startsWith('<|') && t.endsWith('|>')) ||
+    (t.startsWith('<｜') && t.endsWith('｜>')) ||
+    (t.startsWith('<unused') && t.endsWith('>'))
+  );
 }
 
 function readJson(dir: string, file: string): unknown {
@@ -44,7 +46,11 @@ function splitRegex(pre: unknown): string | null {
   const p = pre as { type?: string; pretokenizers?: unknown[]; pattern?: { Regex?: string } } | null;
   if (!p) return null;
   if (p.type === 'Split') return p.pattern?.Regex ?? null;
-  if (p.type === 'Sequence') for (const q of p.pretokenizers ?? []) { const r = splitRegex(q); if (r) return r; }
+  if (p.type === 'Sequence')
+    for (const q of p.pretokenizers ?? []) {
+      const r = splitRegex(q);
+      if (r) return r;
+    }
   return null;
 }
 
@@ -55,12 +61,16 @@ export function tokenizerMetadata(dir: string, vocabSize: number): Map<string, G
   if (model?.type !== 'BPE' || !model.vocab || !model.merges) throw new CheckpointError('tokenizer.json', 'expected a BPE model with vocab and merges');
   const regex = splitRegex(tj.pre_tokenizer);
   if (regex !== GLM4_PRE_REGEX) {
-    throw new CheckpointError('tokenizer.json', `pre-tokenizer is not GLM-4/5's (llama.cpp 'glm4'); got ${regex === null ? 'no Split regex' : `regex ${JSON.stringify(regex)}`}`);
+    throw new CheckpointError(
+      'tokenizer.json',
+      `pre-tokenizer is not GLM-4/5's (llama.cpp 'glm4'); got ${regex === null ? 'no Split regex' : `regex ${JSON.stringify(regex)}`}`,
+    );
   }
   const tokens: string[] = Array.from({ length: vocabSize }, (_, i) => `[PAD${i}]`);
   const types: number[] = Array.from({ length: vocabSize }, () => TOKEN_TYPE.unused);
   const place = (id: number, s: string, type: number) => {
-    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new CheckpointError('tokenizer.json', `token ${JSON.stringify(s)} has id ${id}, outside the model's vocabulary of ${vocabSize}`);
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize)
+      throw new CheckpointError('tokenizer.json', `token ${JSON.stringify(s)} has id ${id}, outside the model's vocabulary of ${vocabSize}`);
     tokens[id] = s;
     types[id] = type;
   };
@@ -71,7 +81,11 @@ export function tokenizerMetadata(dir: string, vocabSize: number): Map<string, G
     added.set(t.content, t.id);
   }
   for (const s of REQUIRED_SPECIALS) {
-    if (!added.has(s)) throw new CheckpointError('tokenizer.json', `added token ${s} is missing (llama.cpp's GLM vocabulary needs [gMASK], <|user|>, <|endoftext|>, <|observation|>)`);
+    if (!added.has(s))
+      throw new CheckpointError(
+        'tokenizer.json',
+        `added token ${s} is missing (llama.cpp's GLM vocabulary needs [gMASK], <|user|>, <|endoftext|>, <|observation|>)`,
+      );
   }
   const merges = model.merges.map((m) => (Array.isArray(m) ? `${m[0]} ${m[1]}` : m));
 

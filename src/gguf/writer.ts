@@ -9,7 +9,19 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 
 /** GGUF metadata value types (gguf spec numbering). */
 export const GGUF_VALUE_TYPE = {
-  u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12,
+  u8: 0,
+  i8: 1,
+  u16: 2,
+  i16: 3,
+  u32: 4,
+  i32: 5,
+  f32: 6,
+  bool: 7,
+  string: 8,
+  array: 9,
+  u64: 10,
+  i64: 11,
+  f64: 12,
 } as const;
 export type GgufScalarType = Exclude<keyof typeof GGUF_VALUE_TYPE, 'array'>;
 
@@ -53,16 +65,56 @@ class ByteSink {
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
   }
-  u8(v: number): void { this.reserve(1); this.buf.writeUInt8(v, this.length); this.length += 1; }
-  i8(v: number): void { this.reserve(1); this.buf.writeInt8(v, this.length); this.length += 1; }
-  u16(v: number): void { this.reserve(2); this.buf.writeUInt16LE(v, this.length); this.length += 2; }
-  i16(v: number): void { this.reserve(2); this.buf.writeInt16LE(v, this.length); this.length += 2; }
-  u32(v: number): void { this.reserve(4); this.buf.writeUInt32LE(v, this.length); this.length += 4; }
-  i32(v: number): void { this.reserve(4); this.buf.writeInt32LE(v, this.length); this.length += 4; }
-  f32(v: number): void { this.reserve(4); this.buf.writeFloatLE(v, this.length); this.length += 4; }
-  f64(v: number): void { this.reserve(8); this.buf.writeDoubleLE(v, this.length); this.length += 8; }
-  u64(v: number | bigint): void { this.reserve(8); this.buf.writeBigUInt64LE(BigInt(v), this.length); this.length += 8; }
-  i64(v: number | bigint): void { this.reserve(8); this.buf.writeBigInt64LE(BigInt(v), this.length); this.length += 8; }
+  u8(v: number): void {
+    this.reserve(1);
+    this.buf.writeUInt8(v, this.length);
+    this.length += 1;
+  }
+  i8(v: number): void {
+    this.reserve(1);
+    this.buf.writeInt8(v, this.length);
+    this.length += 1;
+  }
+  u16(v: number): void {
+    this.reserve(2);
+    this.buf.writeUInt16LE(v, this.length);
+    this.length += 2;
+  }
+  i16(v: number): void {
+    this.reserve(2);
+    this.buf.writeInt16LE(v, this.length);
+    this.length += 2;
+  }
+  u32(v: number): void {
+    this.reserve(4);
+    this.buf.writeUInt32LE(v, this.length);
+    this.length += 4;
+  }
+  i32(v: number): void {
+    this.reserve(4);
+    this.buf.writeInt32LE(v, this.length);
+    this.length += 4;
+  }
+  f32(v: number): void {
+    this.reserve(4);
+    this.buf.writeFloatLE(v, this.length);
+    this.length += 4;
+  }
+  f64(v: number): void {
+    this.reserve(8);
+    this.buf.writeDoubleLE(v, this.length);
+    this.length += 8;
+  }
+  u64(v: number | bigint): void {
+    this.reserve(8);
+    this.buf.writeBigUInt64LE(BigInt(v), this.length);
+    this.length += 8;
+  }
+  i64(v: number | bigint): void {
+    this.reserve(8);
+    this.buf.writeBigInt64LE(BigInt(v), this.length);
+    this.length += 8;
+  }
   str(s: string): void {
     const b = Buffer.from(s, 'utf8');
     this.u64(b.length);
@@ -76,29 +128,56 @@ class ByteSink {
     this.buf.fill(0, this.length, this.length + n);
     this.length += n;
   }
-  bytes(): Buffer { return this.buf.subarray(0, this.length); }
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 function writeScalar(out: ByteSink, type: GgufScalarType, v: number | bigint | boolean | string, key: string): void {
   const bad = () => new Error(`gguf: key ${key}: value ${String(v)} does not fit type ${type}`);
-  if (type === 'string') { if (typeof v !== 'string') throw bad(); out.str(v); return; }
-  if (type === 'bool') { if (typeof v !== 'boolean') throw bad(); out.u8(v ? 1 : 0); return; }
+  if (type === 'string') {
+    if (typeof v !== 'string') throw bad();
+    out.str(v);
+    return;
+  }
+  if (type === 'bool') {
+    if (typeof v !== 'boolean') throw bad();
+    out.u8(v ? 1 : 0);
+    return;
+  }
   if (type === 'u64' || type === 'i64') {
     if (typeof v !== 'number' && typeof v !== 'bigint') throw bad();
-    if (type === 'u64') out.u64(v); else out.i64(v);
+    if (type === 'u64') out.u64(v);
+    else out.i64(v);
     return;
   }
   if (typeof v !== 'number') throw bad();
   if (type !== 'f32' && type !== 'f64' && !Number.isInteger(v)) throw bad();
   switch (type) {
-    case 'u8': out.u8(v); break;
-    case 'i8': out.i8(v); break;
-    case 'u16': out.u16(v); break;
-    case 'i16': out.i16(v); break;
-    case 'u32': out.u32(v); break;
-    case 'i32': out.i32(v); break;
-    case 'f32': out.f32(v); break;
-    case 'f64': out.f64(v); break;
+    case 'u8':
+      out.u8(v);
+      break;
+    case 'i8':
+      out.i8(v);
+      break;
+    case 'u16':
+      out.u16(v);
+      break;
+    case 'i16':
+      out.i16(v);
+      break;
+    case 'u32':
+      out.u32(v);
+      break;
+    case 'i32':
+      out.i32(v);
+      break;
+    case 'f32':
+      out.f32(v);
+      break;
+    case 'f64':
+      out.f64(v);
+      break;
   }
 }
 
@@ -127,11 +206,15 @@ export function writeGguf(path: string, metadata: ReadonlyMap<string, GgufValue>
     if (names.has(t.name)) throw new Error(`gguf: duplicate tensor name ${t.name}`);
     names.add(t.name);
     if (Buffer.byteLength(t.name, 'utf8') > 63) throw new Error(`gguf: tensor name ${t.name} is longer than 63 bytes (ggml limit)`);
-    if (t.ne.length < 1 || t.ne.length > 4 || t.ne.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`gguf: tensor ${t.name} has bad dims [${t.ne.join(', ')}]`);
+    if (t.ne.length < 1 || t.ne.length > 4 || t.ne.some((d) => !Number.isInteger(d) || d < 1))
+      throw new Error(`gguf: tensor ${t.name} has bad dims [${t.ne.join(', ')}]`);
   }
 
   const h = new ByteSink();
-  h.u8(0x47); h.u8(0x47); h.u8(0x55); h.u8(0x46); // "GGUF"
+  h.u8(0x47);
+  h.u8(0x47);
+  h.u8(0x55);
+  h.u8(0x46); // "GGUF"
   h.u32(3);
   h.u64(tensors.length);
   h.u64(metadata.size);
@@ -167,7 +250,10 @@ export function writeGguf(path: string, metadata: ReadonlyMap<string, GgufValue>
     const zeros = new Uint8Array(alignment);
     let pos = 0;
     tensors.forEach((t, i) => {
-      if (pos < offsets[i]!) { writeAll(fd, zeros.subarray(0, offsets[i]! - pos)); pos = offsets[i]!; }
+      if (pos < offsets[i]!) {
+        writeAll(fd, zeros.subarray(0, offsets[i]! - pos));
+        pos = offsets[i]!;
+      }
       const b = typeof t.bytes === 'function' ? t.bytes() : t.bytes;
       const want = tensorByteSize(t);
       if (b.byteLength !== want) throw new Error(`gguf: tensor ${t.name} has ${b.byteLength} bytes, ${t.type}[${t.ne.join(', ')}] needs ${want}`);

@@ -13,7 +13,14 @@ import { blobPath, linkSnapshotFile, repoCacheDir, snapshotDir, writeRef } from 
 import { HubError, repoString, type RepoId } from './repo-id.js';
 
 /** Top-level files of a repo that glm5 reads: config, generation defaults, tokenizer, chat template, safetensors weights. */
-const MODEL_FILES = new Set(['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'model.safetensors.index.json']);
+const MODEL_FILES = new Set([
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'chat_template.jinja',
+  'model.safetensors.index.json',
+]);
 
 export function neededFiles(repoFiles: readonly string[]): string[] {
   return repoFiles.filter((f) => !f.includes('/') && (MODEL_FILES.has(f) || f.endsWith('.safetensors'))).sort();
@@ -64,12 +71,16 @@ function explain(e: unknown, what: string, access: HubAccess, repo: RepoId): Hub
   const err = e as Error & { statusCode?: number; cause?: { code?: string; message?: string } };
   const id = repoString(repo);
   if (err.statusCode === 401 || err.statusCode === 403) {
-    return new HubError(`${id}: ${what}: access denied (HTTP ${err.statusCode}) — a gated or private repo needs HF_TOKEN (an hf_… token that has accepted its terms)`);
+    return new HubError(
+      `${id}: ${what}: access denied (HTTP ${err.statusCode}) — a gated or private repo needs HF_TOKEN (an hf_… token that has accepted its terms)`,
+    );
   }
   if (err.statusCode === 404) return new HubError(`${id}: ${what}: not found on ${access.endpoint} (HTTP 404) — check the id and --revision`);
   const cause = err.cause?.code ?? err.cause?.message ?? err.message;
-  return new HubError(`${id}: ${what}: cannot reach ${access.endpoint} (${cause}); it is not in the local cache ${access.cacheDir} either — ` +
-    'download it where the network is reachable (glm5 pull, or huggingface-cli download) and copy the cache, or pass a local folder');
+  return new HubError(
+    `${id}: ${what}: cannot reach ${access.endpoint} (${cause}); it is not in the local cache ${access.cacheDir} either — ` +
+      'download it where the network is reachable (glm5 pull, or huggingface-cli download) and copy the cache, or pass a local folder',
+  );
 }
 
 /** A fetch that refuses a server answering a ranged request with the whole file (appending it would corrupt the blob). */
@@ -102,7 +113,9 @@ export async function pullModel(repo: RepoId, revision: string, access: HubAcces
   if (!commit) throw new HubError(`${id}: the Hub gave no commit for revision '${revision}'`);
   const files = neededFiles(listing.filePaths ?? []);
   if (!files.includes('config.json') || !files.some((f) => f.endsWith('.safetensors'))) {
-    throw new HubError(`${id}@${revision}: no config.json + *.safetensors checkpoint (glm5 loads Hugging Face safetensors folders; GGUF repos are for llama.cpp)`);
+    throw new HubError(
+      `${id}@${revision}: no config.json + *.safetensors checkpoint (glm5 loads Hugging Face safetensors folders; GGUF repos are for llama.cpp)`,
+    );
   }
 
   const repoDir = repoCacheDir(access.cacheDir, repo);
@@ -117,7 +130,8 @@ export async function pullModel(repo: RepoId, revision: string, access: HubAcces
     if (!info) throw new HubError(`${id}: ${path} is listed at ${commit} but cannot be fetched`);
     infos.push({ path, etag: blobName(info.etag), size: info.size, info });
   }
-  let total = 0, present = 0;
+  let total = 0,
+    present = 0;
   for (const f of infos) {
     total += f.size;
     const blob = blobPath(repoDir, f.etag);
@@ -166,15 +180,23 @@ async function fetchBlob(f: FileInfo, blob: string, ctx: FetchContext): Promise<
       },
     });
     try {
-      await pipeline(Readable.fromWeb((have > 0 ? whole.slice(have) : whole).stream() as import('node:stream/web').ReadableStream), count, createWriteStream(partial, { flags: 'a' }));
+      await pipeline(
+        Readable.fromWeb((have > 0 ? whole.slice(have) : whole).stream() as import('node:stream/web').ReadableStream),
+        count,
+        createWriteStream(partial, { flags: 'a' }),
+      );
     } catch (e) {
-      throw new HubError(`${ctx.id}: download of ${f.path} interrupted at ${have + got} of ${f.size} bytes (${(e as Error).message}); run the same command again to resume`);
+      throw new HubError(
+        `${ctx.id}: download of ${f.path} interrupted at ${have + got} of ${f.size} bytes (${(e as Error).message}); run the same command again to resume`,
+      );
     }
   }
   const size = statSync(partial).size;
   if (size !== f.size) {
     if (size > f.size) rmSync(partial);
-    throw new HubError(`${ctx.id}: ${f.path}: got ${size} bytes, expected ${f.size}; run the same command again to ${size > f.size ? 'start it over' : 'resume'}`);
+    throw new HubError(
+      `${ctx.id}: ${f.path}: got ${size} bytes, expected ${f.size}; run the same command again to ${size > f.size ? 'start it over' : 'resume'}`,
+    );
   }
   renameSync(partial, blob);
   return got;

@@ -1,7 +1,18 @@
 // Ops backed by the C++ addon (native/src). Thin marshalling only: typed arrays and LinearWeight fields
 // are passed straight through (no copies); outputs are allocated here and filled by the addon.
 
-import { outArray, type AttentionArgs, type CacheArray, type CacheReadArgs, type CopyArgs, type HeadMatmulArgs, type IndexerArgs, type MoeArgs, type Ops, type RopeArgs } from './interface.js';
+import {
+  outArray,
+  type AttentionArgs,
+  type CacheArray,
+  type CacheReadArgs,
+  type CopyArgs,
+  type HeadMatmulArgs,
+  type IndexerArgs,
+  type MoeArgs,
+  type Ops,
+  type RopeArgs,
+} from './interface.js';
 import { quantizeInt8, type LinearWeight, type WeightFormat } from '../tensor/weight.js';
 import { int4Groups, int4RowBytes } from '../tensor/int4.js';
 import { nativeAddon } from './native-addon.js';
@@ -20,8 +31,19 @@ export interface NativeKernels {
   matmulT(out: Float32Array, x: Float32Array, T: number, ...w: WeightArgs): void;
   matmulMany(outs: Float32Array[], x: Float32Array, T: number, ws: readonly LinearWeight[]): void;
   /** out [T, heads, n or cols] (see HeadMatmulArgs); the weight last. */
-  headMatmul(out: Float32Array, x: Float32Array, xStride: number, xOffset: number, T: number, heads: number, headRows: number,
-    rowStart: number, n: number, transposed: boolean, ...w: WeightArgs): void;
+  headMatmul(
+    out: Float32Array,
+    x: Float32Array,
+    xStride: number,
+    xOffset: number,
+    T: number,
+    heads: number,
+    headRows: number,
+    rowStart: number,
+    n: number,
+    transposed: boolean,
+    ...w: WeightArgs
+  ): void;
   gatherRows(out: Float32Array, ids: Int32Array, ...w: WeightArgs): void;
   /** src/tensor/int4.ts's quantiser (bit-identical): data [rows·int4RowBytes(cols)], scales [rows·int4Groups(cols)]. */
   quantizeInt4(data: Uint8Array, scales: Uint16Array, ...w: WeightArgs): void;
@@ -29,27 +51,87 @@ export interface NativeKernels {
   releasePages(bytes: Uint8Array): number;
   rmsNorm(out: Float32Array, x: Float32Array, T: number, D: number, w: Float32Array, eps: number): void;
   layerNorm(out: Float32Array, x: Float32Array, T: number, D: number, w: Float32Array, b: Float32Array, eps: number): void;
-  rope(x: Float32Array, T: number, rowStride: number, offset: number, heads: number, headStride: number, dim: number,
-    positions: Int32Array, theta: number, interleaved: boolean): void;
+  rope(
+    x: Float32Array,
+    T: number,
+    rowStride: number,
+    offset: number,
+    heads: number,
+    headStride: number,
+    dim: number,
+    positions: Int32Array,
+    theta: number,
+    interleaved: boolean,
+  ): void;
   siluMul(out: Float32Array, gate: Float32Array, up: Float32Array): void;
   addInPlace(a: Float32Array, b: Float32Array): void;
   /** out [L, n] = columns [from, from + n) of logical rows [0, L) of a [rows, width] f32 / bf16 cache. */
-  readCache(out: Float32Array, data: Float32Array | Uint16Array, width: number, L: number, from: number, n: number,
-    table: Int32Array | null, blockSize: number): void;
-  copyBlocks(src: Float32Array, srcOffset: number, srcRowStride: number, srcBlockStride: number, dst: Float32Array,
-    dstOffset: number, dstRowStride: number, dstBlockStride: number, rows: number, blocks: number, n: number): void;
+  readCache(
+    out: Float32Array,
+    data: Float32Array | Uint16Array,
+    width: number,
+    L: number,
+    from: number,
+    n: number,
+    table: Int32Array | null,
+    blockSize: number,
+  ): void;
+  copyBlocks(
+    src: Float32Array,
+    srcOffset: number,
+    srcRowStride: number,
+    srcBlockStride: number,
+    dst: Float32Array,
+    dstOffset: number,
+    dstRowStride: number,
+    dstBlockStride: number,
+    rows: number,
+    blocks: number,
+    n: number,
+  ): void;
   softmax(x: Float32Array, T: number, N: number): void;
   topk(out: Int32Array, x: Float32Array, T: number, N: number, k: number): void;
-  attention(out: Float32Array, q: Float32Array, k: Float32Array | Uint16Array, kStride: number, kOffset: number, v: Float32Array | Uint16Array,
-    vStride: number, vOffset: number, T: number, L: number, heads: number, kvHeads: number, dk: number, dv: number,
-    scale: number, keyLimit: Int32Array, indices: Int32Array | null, K: number, table: Int32Array | null, blockSize: number): void;
+  attention(
+    out: Float32Array,
+    q: Float32Array,
+    k: Float32Array | Uint16Array,
+    kStride: number,
+    kOffset: number,
+    v: Float32Array | Uint16Array,
+    vStride: number,
+    vOffset: number,
+    T: number,
+    L: number,
+    heads: number,
+    kvHeads: number,
+    dk: number,
+    dv: number,
+    scale: number,
+    keyLimit: Int32Array,
+    indices: Int32Array | null,
+    K: number,
+    table: Int32Array | null,
+    blockSize: number,
+  ): void;
   /** keys: Float32Array, Uint16Array (bf16) or Uint8Array (fp8 e4m3, with keyScales). */
-  indexerTopk(out: Int32Array, q: Float32Array, weights: Float32Array, keys: CacheArray, T: number, L: number,
-    heads: number, dim: number, scale: number, keyLimit: Int32Array, topk: number, table: Int32Array | null, blockSize: number,
-    keyScales: Float32Array | null): void;
+  indexerTopk(
+    out: Int32Array,
+    q: Float32Array,
+    weights: Float32Array,
+    keys: CacheArray,
+    T: number,
+    L: number,
+    heads: number,
+    dim: number,
+    scale: number,
+    keyLimit: Int32Array,
+    topk: number,
+    table: Int32Array | null,
+    blockSize: number,
+    keyScales: Float32Array | null,
+  ): void;
   /** experts: a moeTable() or flat (gate, up, down) triples. */
-  moe(out: Float32Array, x: Float32Array, T: number, D: number, experts: LinearWeight[] | ExpertTable, ids: Int32Array,
-    weights: Float32Array, k: number): void;
+  moe(out: Float32Array, x: Float32Array, T: number, D: number, experts: LinearWeight[] | ExpertTable, ids: Int32Array, weights: Float32Array, k: number): void;
   /** Converts and checks (gate, up, down) triples once; valid while the weights are alive. */
   moeTable(experts: LinearWeight[]): ExpertTable;
   mmapFile(path: string): ArrayBuffer;
@@ -80,6 +162,7 @@ export function nativeOps(): Ops | null {
   if (!n) return null;
   return {
     name: `native-${n.isa()}`,
+    ...attentionAndMoeOps(n),
     matmul(x: Float32Array, T: number, w: LinearWeight, out?: Float32Array): Float32Array {
       const y = outArray(out, T * w.rows, 'matmul');
       n.matmul(y, x, T, ...weightArgs(w)); // spread-ok: weightArgs is a fixed 8-tuple
@@ -132,8 +215,7 @@ export function nativeOps(): Ops | null {
       return out;
     },
     copyBlocks(a: CopyArgs): void {
-      n.copyBlocks(a.src, a.srcOffset, a.srcRowStride, a.srcBlockStride, a.dst, a.dstOffset, a.dstRowStride, a.dstBlockStride,
-        a.rows, a.blocks, a.n);
+      n.copyBlocks(a.src, a.srcOffset, a.srcRowStride, a.srcBlockStride, a.dst, a.dstOffset, a.dstRowStride, a.dstBlockStride, a.rows, a.blocks, a.n);
     },
     addInPlace(a, b) {
       n.addInPlace(a, b);
@@ -146,16 +228,63 @@ export function nativeOps(): Ops | null {
       n.topk(out, x, T, N, k);
       return out;
     },
+    quantize(w: LinearWeight, format): LinearWeight {
+      if (format === 'int8') return quantizeInt8(w);
+      const data = new Uint8Array(w.rows * int4RowBytes(w.cols)),
+        halfScales = new Uint16Array(w.rows * int4Groups(w.cols));
+      n.quantizeInt4(data, halfScales, ...weightArgs(w)); // spread-ok: weightArgs is a fixed 8-tuple
+      return { name: w.name, format: 'int4', rows: w.rows, cols: w.cols, data, halfScales };
+    },
+  };
+}
+
+/** The per-sequence ops (attention over the cache, the indexer's score + top-k) and the grouped MoE. */
+function attentionAndMoeOps(n: NativeKernels): Pick<Ops, 'attention' | 'indexerTopk' | 'moe'> {
+  return {
     attention(a: AttentionArgs): Float32Array {
       const out = outArray(a.out, a.T * a.heads * a.dv, 'attention');
-      n.attention(out, a.q, a.k, a.kStride, a.kOffset, a.v, a.vStride, a.vOffset, a.T, a.L, a.heads, a.kvHeads, a.dk,
-        a.dv, a.scale, a.mask.keyLimit, a.mask.indices ?? null, a.mask.k ?? 0, a.pages?.table ?? null, a.pages?.blockSize ?? 0);
+      n.attention(
+        out,
+        a.q,
+        a.k,
+        a.kStride,
+        a.kOffset,
+        a.v,
+        a.vStride,
+        a.vOffset,
+        a.T,
+        a.L,
+        a.heads,
+        a.kvHeads,
+        a.dk,
+        a.dv,
+        a.scale,
+        a.mask.keyLimit,
+        a.mask.indices ?? null,
+        a.mask.k ?? 0,
+        a.pages?.table ?? null,
+        a.pages?.blockSize ?? 0,
+      );
       return out;
     },
     indexerTopk(a: IndexerArgs): Int32Array {
       const out = new Int32Array(a.T * Math.min(a.topk, a.L));
-      n.indexerTopk(out, a.q, a.weights, a.keys, a.T, a.L, a.heads, a.dim, a.scale, a.keyLimit, a.topk, a.pages?.table ?? null,
-        a.pages?.blockSize ?? 0, a.keyScales ?? null);
+      n.indexerTopk(
+        out,
+        a.q,
+        a.weights,
+        a.keys,
+        a.T,
+        a.L,
+        a.heads,
+        a.dim,
+        a.scale,
+        a.keyLimit,
+        a.topk,
+        a.pages?.table ?? null,
+        a.pages?.blockSize ?? 0,
+        a.keyScales ?? null,
+      );
       return out;
     },
     moe(a: MoeArgs): Float32Array {
@@ -169,12 +298,6 @@ export function nativeOps(): Ops | null {
       }
       n.moe(out, a.x, a.T, D, table, a.ids, a.weights, a.k);
       return out;
-    },
-    quantize(w: LinearWeight, format): LinearWeight {
-      if (format === 'int8') return quantizeInt8(w);
-      const data = new Uint8Array(w.rows * int4RowBytes(w.cols)), halfScales = new Uint16Array(w.rows * int4Groups(w.cols));
-      n.quantizeInt4(data, halfScales, ...weightArgs(w)); // spread-ok: weightArgs is a fixed 8-tuple
-      return { name: w.name, format: 'int4', rows: w.rows, cols: w.cols, data, halfScales };
     },
   };
 }
@@ -200,7 +323,5 @@ export function machineLimits(): MachineLimits | null {
 /** A fresh measurement (about a second): on a shared VM the limits vary over minutes. */
 export function measureMachineLimits(): MachineLimits | null {
   const n = nativeKernels();
-  return n
-    ? { isa: n.isa(), threads: n.threads(), cpuFeatures: n.cpuFeatures(), bandwidthGBs: n.measureBandwidth(), fmaPeakGflops: n.measureFmaPeak() }
-    : null;
+  return n ? { isa: n.isa(), threads: n.threads(), cpuFeatures: n.cpuFeatures(), bandwidthGBs: n.measureBandwidth(), fmaPeakGflops: n.measureFmaPeak() } : null;
 }

@@ -37,8 +37,7 @@ export interface Architecture {
   readonly mtpOwnEmbedding: boolean;
 }
 
-const byPrefix = (numLayers: number, dense: number): MlpType[] =>
-  Array.from({ length: numLayers }, (_, i) => (i < dense ? 'dense' : 'sparse'));
+const byPrefix = (numLayers: number, dense: number): MlpType[] => Array.from({ length: numLayers }, (_, i) => (i < dense ? 'dense' : 'sparse'));
 
 export const ARCHITECTURES: Readonly<Record<ArchitectureName, Architecture>> = {
   glm_moe_dsa: {

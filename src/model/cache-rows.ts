@@ -35,7 +35,9 @@ const u32 = new Uint32Array(f32.buffer);
 /** e4m3fn code of v (|v| ≤ 448 after scaling; larger magnitudes saturate), round to nearest even. */
 export function e4m3Code(v: number): number {
   f32[0] = v;
-  const u = u32[0]!, sign = (u >>> 24) & 0x80, a = u & 0x7fffffff;
+  const u = u32[0]!,
+    sign = (u >>> 24) & 0x80,
+    a = u & 0x7fffffff;
   if (a >= 0x3c800000) {
     // Normal (≥ 2^-6): f32 exponent − 120 is e4m3's, keep 3 mantissa bits (rounding may carry into the exponent).
     const code = ((a + 0x7ffff + ((a >>> 20) & 1)) >>> 20) - (120 << 3);
@@ -43,7 +45,9 @@ export function e4m3Code(v: number): number {
   }
   // Subnormal: m × 2^-9, m = round-half-even(|v| · 512) ∈ [0, 8] (8 is the smallest normal, code 8).
   f32[0] = a === 0 ? 0 : Math.abs(v) * 512;
-  const x = f32[0]!, fl = Math.floor(x), d = x - fl;
+  const x = f32[0]!,
+    fl = Math.floor(x),
+    d = x - fl;
   const m = d > 0.5 || (d === 0.5 && fl % 2 === 1) ? fl + 1 : fl;
   return sign | m;
 }
@@ -54,7 +58,11 @@ export class RowStore {
   scales: Float32Array | undefined;
   private readonly blocks: number;
 
-  constructor(readonly type: RowType, readonly width: number, rows: number) {
+  constructor(
+    readonly type: RowType,
+    readonly width: number,
+    rows: number,
+  ) {
     this.blocks = Math.ceil(width / KV_SCALE_BLOCK);
     this.data = type === 'f32' ? new Float32Array(rows * width) : type === 'bf16' ? new Uint16Array(rows * width) : new Uint8Array(rows * width);
     this.scales = type === 'fp8' ? new Float32Array(rows * this.blocks) : undefined;
@@ -78,11 +86,15 @@ export class RowStore {
 
   /** Encodes src rows [srcRow, srcRow + n) ([·, width] f32) into rows [at, at + n). */
   write(at: number, src: Float32Array, srcRow: number, n: number): void {
-    const W = this.width, from = srcRow * W, to = at * W, len = n * W;
+    const W = this.width,
+      from = srcRow * W,
+      to = at * W,
+      len = n * W;
     if (this.type === 'f32') {
       (this.data as Float32Array).set(src.subarray(from, from + len), to);
     } else if (this.type === 'bf16') {
-      const s = new Uint32Array(src.buffer, src.byteOffset + from * 4, len), d = this.data as Uint16Array;
+      const s = new Uint32Array(src.buffer, src.byteOffset + from * 4, len),
+        d = this.data as Uint16Array;
       for (let i = 0; i < len; i++) {
         const u = s[i]!;
         d[to + i] = (u & 0x7fffffff) > 0x7f800000 ? (u >>> 16) | 0x40 : (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
@@ -93,9 +105,11 @@ export class RowStore {
   }
 
   private writeFp8(row: number, src: Float32Array, off: number): void {
-    const W = this.width, d = this.data as Uint8Array;
+    const W = this.width,
+      d = this.data as Uint8Array;
     for (let b = 0; b < this.blocks; b++) {
-      const c0 = b * KV_SCALE_BLOCK, c1 = Math.min(W, c0 + KV_SCALE_BLOCK);
+      const c0 = b * KV_SCALE_BLOCK,
+        c1 = Math.min(W, c0 + KV_SCALE_BLOCK);
       let amax = 0;
       for (let c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(src[off + c]!));
       const scale = 2 ** Math.ceil(Math.log2(Math.max(amax, 1e-30) / 448));

@@ -20,7 +20,10 @@ export class SequenceCache implements KvCache {
   private readonly latentRowsByLayer: RowStore[];
   private readonly indexKeyRows: (RowStore | null)[];
 
-  constructor(readonly cfg: ModelConfig, opts: { layers?: number; fullIndexer?: readonly boolean[]; capacity?: number; dtype?: KvCacheDtype } = {}) {
+  constructor(
+    readonly cfg: ModelConfig,
+    opts: { layers?: number; fullIndexer?: readonly boolean[]; capacity?: number; dtype?: KvCacheDtype } = {},
+  ) {
     const n = opts.layers ?? cfg.numLayers;
     const cap = Math.max(opts.capacity ?? 64, 1);
     const full = opts.fullIndexer ?? cfg.indexerTypes.map((t) => t === 'full');

@@ -24,7 +24,10 @@ const RawConfig = z.looseObject({
   index_n_heads: posInt.optional(),
   index_head_dim: posInt.optional(),
   index_topk: posInt.optional(),
-  indexer_types: z.array(z.enum(['full', 'shared'])).optional().nullable(),
+  indexer_types: z
+    .array(z.enum(['full', 'shared']))
+    .optional()
+    .nullable(),
   index_topk_freq: z.number().int().optional().nullable(),
   index_skip_topk_offset: z.number().int().optional().nullable(),
   index_topk_pattern: z.string().optional().nullable(),
@@ -46,7 +49,10 @@ const RawConfig = z.looseObject({
   moe_intermediate_size: posInt,
   intermediate_size: posInt,
   first_k_dense_replace: z.number().int().nonnegative().optional().nullable(),
-  mlp_layer_types: z.array(z.enum(['dense', 'sparse'])).optional().nullable(),
+  mlp_layer_types: z
+    .array(z.enum(['dense', 'sparse']))
+    .optional()
+    .nullable(),
   routed_scaling_factor: z.number().optional().nullable(),
   n_group: posInt.optional().nullable(),
   topk_group: posInt.optional().nullable(),
@@ -58,7 +64,10 @@ const RawConfig = z.looseObject({
   attention_bias: z.boolean().optional().nullable(),
   tie_word_embeddings: z.boolean().optional().nullable(),
   num_nextn_predict_layers: z.number().int().nonnegative().optional().nullable(),
-  eos_token_id: z.union([z.number().int(), z.array(z.number().int())]).optional().nullable(),
+  eos_token_id: z
+    .union([z.number().int(), z.array(z.number().int())])
+    .optional()
+    .nullable(),
   pad_token_id: z.number().int().optional().nullable(),
   bos_token_id: z.number().int().optional().nullable(),
   dtype: z.string().optional().nullable(),
@@ -146,10 +155,7 @@ export class ConfigError extends Error {
 }
 
 /** HF __post_init__ rule: layer i is full iff max(i − offset + 1, 0) mod freq == 0. */
-export function deriveIndexerTypes(
-  numLayers: number,
-  opts: { pattern?: string | null; freq?: number | null; offset?: number | null },
-): IndexerType[] {
+export function deriveIndexerTypes(numLayers: number, opts: { pattern?: string | null; freq?: number | null; offset?: number | null }): IndexerType[] {
   if (opts.pattern) {
     if (opts.pattern.length !== numLayers || /[^FS]/.test(opts.pattern)) {
       throw new ConfigError(`index_topk_pattern must be ${numLayers} characters of F/S, got '${opts.pattern}'`);
@@ -204,8 +210,8 @@ function indexerTable(c: Raw, arch: Architecture, maxPositions: number): Indexer
   for (const k of ['index_n_heads', 'index_head_dim', 'index_topk'] as const) {
     if (c[k] === undefined) throw new ConfigError(`${k}: required for ${arch.modelType}`);
   }
-  const indexerTypes: IndexerType[] = c.indexer_types ??
-    deriveIndexerTypes(N, { pattern: c.index_topk_pattern, freq: c.index_topk_freq, offset: c.index_skip_topk_offset });
+  const indexerTypes: IndexerType[] =
+    c.indexer_types ?? deriveIndexerTypes(N, { pattern: c.index_topk_pattern, freq: c.index_topk_freq, offset: c.index_skip_topk_offset });
   if (indexerTypes.length !== N) throw new ConfigError(`indexer_types has ${indexerTypes.length} entries, expected ${N}`);
   const indexerSource: number[] = [];
   let lastFull = -1;
@@ -239,7 +245,8 @@ export function parseConfig(json: unknown): ModelConfig {
   const topkGroup = c.topk_group ?? 1;
   if (c.n_routed_experts % nGroup !== 0) throw new ConfigError(`n_routed_experts ${c.n_routed_experts} not divisible by n_group ${nGroup}`);
   if (topkGroup > nGroup) throw new ConfigError(`topk_group ${topkGroup} > n_group ${nGroup}`);
-  if (c.num_experts_per_tok > (c.n_routed_experts / nGroup) * topkGroup) throw new ConfigError('num_experts_per_tok exceeds the experts reachable through topk_group groups');
+  if (c.num_experts_per_tok > (c.n_routed_experts / nGroup) * topkGroup)
+    throw new ConfigError('num_experts_per_tok exceeds the experts reachable through topk_group groups');
   if (c.qk_rope_head_dim % 2 !== 0) throw new ConfigError('qk_rope_head_dim must be even');
 
   let fp8BlockSize: [number, number] | null = null;

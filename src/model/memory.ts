@@ -43,7 +43,8 @@ function heldFormat(cfg: ModelConfig, spec: TensorSpec, quantize: LoadQuantizati
 
 /** Bytes the loaded weights hold (stored format, or `quantize` applied to the projections). */
 export function weightBytes(cfg: ModelConfig, quantize?: LoadQuantization): WeightBytes {
-  let main = 0, mtp = 0;
+  let main = 0,
+    mtp = 0;
   for (const spec of checkpointTensors(cfg)) {
     const [rows, cols] = spec.shape.length === 2 ? spec.shape : [1, spec.shape[0]];
     const bytes = MATRIX_BYTES[heldFormat(cfg, spec, quantize)](rows, cols);

@@ -55,7 +55,11 @@ export class GlmModel {
     return this.ws;
   }
 
-  constructor(readonly cfg: ModelConfig, readonly weights: ModelWeights, readonly ops: Ops) {}
+  constructor(
+    readonly cfg: ModelConfig,
+    readonly weights: ModelWeights,
+    readonly ops: Ops,
+  ) {}
 
   static load(dir: string, opts: LoadOptions): GlmModel {
     const cfg = loadConfig(dir);
@@ -83,7 +87,11 @@ export class GlmModel {
   /** A contiguous cache for the MTP layer(s): layer slots numLayers.. hold them (earlier slots stay empty). */
   newMtpCache(capacity?: number): SequenceCache {
     const n = this.cfg.numLayers + this.weights.mtp.length;
-    return new SequenceCache(this.cfg, { capacity, layers: n, fullIndexer: Array.from({ length: n }, (_, i) => i >= this.cfg.numLayers && layerIndexerType(this.cfg, i) === 'full') });
+    return new SequenceCache(this.cfg, {
+      capacity,
+      layers: n,
+      fullIndexer: Array.from({ length: n }, (_, i) => i >= this.cfg.numLayers && layerIndexerType(this.cfg, i) === 'full'),
+    });
   }
 
   /** One sequence: the batch-of-one case of `step`. */
@@ -107,11 +115,14 @@ export class GlmModel {
       if (end > cfg.maxPositionEmbeddings) throw new RangeError(`context of ${end} tokens exceeds max_position_embeddings ${cfg.maxPositionEmbeddings}`);
       T += b.tokens.length;
     }
-    const ids = new Int32Array(T), positions = new Int32Array(T), keyLimit = new Int32Array(T);
+    const ids = new Int32Array(T),
+      positions = new Int32Array(T),
+      keyLimit = new Int32Array(T);
     const seqs: StepSequence[] = [];
     let row = 0;
     for (const b of batch) {
-      const n = b.tokens.length, start = b.cache.length;
+      const n = b.tokens.length,
+        start = b.cache.length;
       for (let t = 0; t < n; t++) {
         ids[row + t] = b.tokens[t]!;
         positions[row + t] = start + t;
@@ -170,7 +181,11 @@ export class GlmModel {
 export function autoForm(cfg: ModelConfig, T: number, L: number, forceDense = false): 'expanded' | 'absorbed' | 'mixed' {
   if (T === 1) return 'absorbed';
   const cheaper = (t: number, l: number) => {
-    const C = cfg.kvLoraRank, R = cfg.qkRopeHeadDim, Dn = cfg.qkNopeHeadDim, Dv = cfg.vHeadDim, Dq = cfg.qkHeadDim;
+    const C = cfg.kvLoraRank,
+      R = cfg.qkRopeHeadDim,
+      Dn = cfg.qkNopeHeadDim,
+      Dv = cfg.vHeadDim,
+      Dq = cfg.qkHeadDim;
     const expanded = l * C * (Dn + Dv) + t * l * (Dq + Dv);
     const absorbed = t * C * (Dn + Dv) + t * l * (2 * C + R);
     return absorbed < expanded ? 'absorbed' : 'expanded';
@@ -202,5 +217,10 @@ export function mapLinears(w: ModelWeights, f: (x: LinearWeight) => LinearWeight
         ? { kind: 'dense', dense: mlp(l.mlp.dense) }
         : { kind: 'moe', moe: { ...l.mlp.moe, experts: l.mlp.moe.experts.map(mlp), shared: l.mlp.moe.shared ? mlp(l.mlp.moe.shared) : null } },
   });
-  return { ...w, layers: w.layers.map(layer), lmHead: head(w.lmHead), mtp: w.mtp.map((m) => ({ ...m, layer: layer(m.layer), head: m.head ? head(m.head) : null })) };
+  return {
+    ...w,
+    layers: w.layers.map(layer),
+    lmHead: head(w.lmHead),
+    mtp: w.mtp.map((m) => ({ ...m, layer: layer(m.layer), head: m.head ? head(m.head) : null })),
+  };
 }

@@ -13,7 +13,10 @@ export interface Routing {
 
 /** Routing decisions from router logits [T, E] (pure function; tested on its own). */
 export function route(cfg: ModelConfig, logits: Float32Array, bias: Float32Array, T: number): Routing {
-  const E = cfg.nRoutedExperts, K = cfg.numExpertsPerTok, G = cfg.nGroup, per = E / G;
+  const E = cfg.nRoutedExperts,
+    K = cfg.numExpertsPerTok,
+    G = cfg.nGroup,
+    per = E / G;
   const ids = new Int32Array(T * K);
   const weights = new Float32Array(T * K);
   // Scratch reused across calls: a fresh off-heap typed array costs microseconds here, ~40 per decode step.
@@ -28,10 +31,14 @@ export function route(cfg: ModelConfig, logits: Float32Array, bias: Float32Array
       // Group score = sum of its two best choice values; experts outside the best topk_group groups
       // are masked to 0.0 (as HF does; sigmoid-based choices are positive in practice).
       for (let g = 0; g < G; g++) {
-        let b1 = -Infinity, b2 = -Infinity;
+        let b1 = -Infinity,
+          b2 = -Infinity;
         for (let e = g * per; e < (g + 1) * per; e++) {
           const v = choice[e]!;
-          if (v > b1) { b2 = b1; b1 = v; } else if (v > b2) b2 = v;
+          if (v > b1) {
+            b2 = b1;
+            b1 = v;
+          } else if (v > b2) b2 = v;
         }
         gScore[g] = b1 + (per > 1 ? b2 : 0);
       }
@@ -76,8 +83,10 @@ export function moeForward(ctx: StepContext, layer: number, w: MoeWeights, x: Fl
   if (!w.shared) return ops.moe({ x, T, experts: w.experts, ids: routing.ids, weights: routing.weights, k: cfg.numExpertsPerTok, out });
   // The shared expert joins every token's routed experts as one more expert with weight 1, so one expert
   // pass computes both (one schedule, one read of x; the same sum up to f32 summation order).
-  const K = cfg.numExpertsPerTok, E = w.experts.length;
-  const ids = new Int32Array(T * (K + 1)), weights = new Float32Array(T * (K + 1));
+  const K = cfg.numExpertsPerTok,
+    E = w.experts.length;
+  const ids = new Int32Array(T * (K + 1)),
+    weights = new Float32Array(T * (K + 1));
   for (let t = 0; t < T; t++) {
     for (let j = 0; j < K; j++) {
       ids[t * (K + 1) + j] = routing.ids[t * K + j]!;

@@ -34,14 +34,19 @@ export function mtpStep(model: GlmModel, batch: readonly MtpInput[], index = 0):
   const { cfg, ops, weights } = model;
   const w = weights.mtp[index];
   if (!w) throw new Error('this checkpoint has no MTP layer');
-  const D = cfg.hiddenSize, layer = cfg.numLayers + index;
+  const D = cfg.hiddenSize,
+    layer = cfg.numLayers + index;
   let T = 0;
   for (const b of batch) T += b.tokens.length;
-  const ids = new Int32Array(T), positions = new Int32Array(T), keyLimit = new Int32Array(T), h = new Float32Array(T * D);
+  const ids = new Int32Array(T),
+    positions = new Int32Array(T),
+    keyLimit = new Int32Array(T),
+    h = new Float32Array(T * D);
   const seqs: StepSequence[] = [];
   let row = 0;
   for (const b of batch) {
-    const n = b.tokens.length, start = b.cache.length;
+    const n = b.tokens.length,
+      start = b.cache.length;
     if (b.hidden.length !== n * D) throw new RangeError(`mtpStep: hidden has ${b.hidden.length} values, expected ${n}×${D}`);
     h.set(b.hidden, row * D);
     for (let t = 0; t < n; t++) {
@@ -56,8 +61,32 @@ export function mtpStep(model: GlmModel, batch: readonly MtpInput[], index = 0):
   const e = ops.rmsNorm(ops.gatherRows(w.embed ?? weights.embed, ids), T, D, w.enorm, cfg.rmsNormEps); // [T, D]
   const hn = ops.rmsNorm(h, T, D, w.hnorm, cfg.rmsNormEps); // [T, D]
   const cat = model.workspace.get('mtp.cat', T * 2 * D); // [T, 2D]: embedding half first; both halves overwritten
-  ops.copyBlocks({ src: e, srcOffset: 0, srcRowStride: D, srcBlockStride: 0, dst: cat, dstOffset: 0, dstRowStride: 2 * D, dstBlockStride: 0, rows: T, blocks: 1, n: D });
-  ops.copyBlocks({ src: hn, srcOffset: 0, srcRowStride: D, srcBlockStride: 0, dst: cat, dstOffset: D, dstRowStride: 2 * D, dstBlockStride: 0, rows: T, blocks: 1, n: D });
+  ops.copyBlocks({
+    src: e,
+    srcOffset: 0,
+    srcRowStride: D,
+    srcBlockStride: 0,
+    dst: cat,
+    dstOffset: 0,
+    dstRowStride: 2 * D,
+    dstBlockStride: 0,
+    rows: T,
+    blocks: 1,
+    n: D,
+  });
+  ops.copyBlocks({
+    src: hn,
+    srcOffset: 0,
+    srcRowStride: D,
+    srcBlockStride: 0,
+    dst: cat,
+    dstOffset: D,
+    dstRowStride: 2 * D,
+    dstBlockStride: 0,
+    rows: T,
+    blocks: 1,
+    n: D,
+  });
   const x = ops.matmul(cat, T, w.ehProj); // [T, D]
   decoderLayer(ctx, layer, w.layer, x, undefined);
   for (const s of seqs) s.cache.commit(s.T);
@@ -65,7 +94,8 @@ export function mtpStep(model: GlmModel, batch: readonly MtpInput[], index = 0):
   const logitRows: { first: number; count: number }[] = [];
   const pick: number[] = [];
   batch.forEach((b, i) => {
-    const s = seqs[i]!, first = pick.length;
+    const s = seqs[i]!,
+      first = pick.length;
     if (b.logits === 'all') for (let t = 0; t < s.T; t++) pick.push(s.row0 + t);
     else if (b.logits === 'last') pick.push(s.row0 + s.T - 1);
     logitRows.push({ first, count: pick.length - first });

@@ -32,7 +32,10 @@ export class PagedKvPool {
   readonly latentWidth: number;
   readonly keyWidth: number;
 
-  constructor(readonly cfg: ModelConfig, opts: PagedPoolOptions) {
+  constructor(
+    readonly cfg: ModelConfig,
+    opts: PagedPoolOptions,
+  ) {
     if (!(opts.numBlocks >= 1) || !(opts.blockSize >= 1)) throw new RangeError('paged cache needs ≥ 1 block of ≥ 1 position');
     this.numBlocks = opts.numBlocks;
     this.blockSize = opts.blockSize;
@@ -44,7 +47,9 @@ export class PagedKvPool {
     this.dtype = opts.dtype ?? 'f32';
     const types = rowTypes(this.dtype);
     this.latent = Array.from({ length: cfg.numLayers + mtp }, () => new RowStore(types.latent, this.latentWidth, rows));
-    this.indexKeys = Array.from({ length: cfg.numLayers + mtp }, (_, i) => (layerIndexerType(cfg, i) === 'full' ? new RowStore(types.keys, this.keyWidth, rows) : null));
+    this.indexKeys = Array.from({ length: cfg.numLayers + mtp }, (_, i) =>
+      layerIndexerType(cfg, i) === 'full' ? new RowStore(types.keys, this.keyWidth, rows) : null,
+    );
   }
 
   /** Bytes one block takes across all layers (and `mtpLayers` MTP layers). */
@@ -52,7 +57,9 @@ export class PagedKvPool {
     let full = 0;
     for (let i = 0; i < cfg.numLayers + mtpLayers; i++) if (layerIndexerType(cfg, i) === 'full') full++;
     const types = rowTypes(dtype);
-    return blockSize * ((cfg.numLayers + mtpLayers) * rowBytes(types.latent, cfg.kvLoraRank + cfg.qkRopeHeadDim) + full * rowBytes(types.keys, cfg.indexHeadDim));
+    return (
+      blockSize * ((cfg.numLayers + mtpLayers) * rowBytes(types.latent, cfg.kvLoraRank + cfg.qkRopeHeadDim) + full * rowBytes(types.keys, cfg.indexHeadDim))
+    );
   }
 
   /** A fresh empty view (no blocks); the caller appends blocks before writing. */
@@ -71,7 +78,10 @@ export class PagedSequence implements KvCache {
   private tableBuf = new Int32Array(8);
   private blocks = 0;
 
-  constructor(readonly pool: PagedKvPool, private readonly owner: PagedSequence | null = null) {}
+  constructor(
+    readonly pool: PagedKvPool,
+    private readonly owner: PagedSequence | null = null,
+  ) {}
 
   /** A view over the same blocks with its own length (the MTP layer lags the main layers). */
   sibling(): PagedSequence {
@@ -158,10 +168,15 @@ export class PagedSequence implements KvCache {
   }
 
   private scatter(dst: RowStore, rows: Float32Array, rowOffset: number, T: number): void {
-    const B = this.pool.blockSize, table = this.table;
-    if (this.length + T > this.capacity) throw new RangeError(`write of ${T} rows at ${this.length}: only ${this.numBlocks} blocks (${this.capacity} positions) held`);
-    for (let t = 0; t < T;) {
-      const p = this.length + t, b = table[Math.floor(p / B)]!, off = p % B, n = Math.min(B - off, T - t);
+    const B = this.pool.blockSize,
+      table = this.table;
+    if (this.length + T > this.capacity)
+      throw new RangeError(`write of ${T} rows at ${this.length}: only ${this.numBlocks} blocks (${this.capacity} positions) held`);
+    for (let t = 0; t < T; ) {
+      const p = this.length + t,
+        b = table[Math.floor(p / B)]!,
+        off = p % B,
+        n = Math.min(B - off, T - t);
       dst.write(b * B + off, rows, rowOffset + t, n);
       t += n;
     }

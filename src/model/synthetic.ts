@@ -26,10 +26,14 @@ function values(rng: Rng, spec: TensorSpec, cfgStd: number): Float32Array {
   const n = spec.shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
   switch (spec.role) {
-    case 'norm': return rng.fillNormal(out, 1, 0.05);
-    case 'ln_bias': return rng.fillNormal(out, 0, 0.05);
-    case 'router_bias': return rng.fillNormal(out, 0, 0.04);
-    default: return rng.fillNormal(out, 0, cfgStd);
+    case 'norm':
+      return rng.fillNormal(out, 1, 0.05);
+    case 'ln_bias':
+      return rng.fillNormal(out, 0, 0.05);
+    case 'router_bias':
+      return rng.fillNormal(out, 0, 0.04);
+    default:
+      return rng.fillNormal(out, 0, cfgStd);
   }
 }
 
@@ -49,7 +53,10 @@ export function writeSyntheticCheckpoint(dir: string, config: Record<string, unk
   const cfgJson: Record<string, unknown> = { ...config, dtype: opts.dtype === 'f32' ? 'float32' : 'bfloat16' };
   if (opts.dtype === 'fp8') {
     cfgJson.quantization_config = {
-      quant_method: 'fp8', fmt: 'e4m3', activation_scheme: 'dynamic', weight_block_size: [...FP8_BLOCK],
+      quant_method: 'fp8',
+      fmt: 'e4m3',
+      activation_scheme: 'dynamic',
+      weight_block_size: [...FP8_BLOCK],
       modules_to_not_convert: ['lm_head', 'model.embed_tokens', 'mlp.gate', 'indexer.weights_proj', 'eh_proj'],
     };
   }
@@ -88,6 +95,9 @@ export function writeSyntheticCheckpoint(dir: string, config: Record<string, unk
   }
   writeCheckpointTensors(dir, tensors, opts.maxShardBytes);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfgJson, null, 2) + '\n');
-  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: cfgJson.eos_token_id, pad_token_id: cfgJson.pad_token_id, temperature: 1.0, top_p: 0.95 }, null, 2) + '\n');
+  writeFileSync(
+    join(dir, 'generation_config.json'),
+    JSON.stringify({ eos_token_id: cfgJson.eos_token_id, pad_token_id: cfgJson.pad_token_id, temperature: 1.0, top_p: 0.95 }, null, 2) + '\n',
+  );
   return tensors.length;
 }

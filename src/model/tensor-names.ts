@@ -27,7 +27,8 @@ function mlp(key: string, p: string, hidden: number, inter: number): TensorSpec[
 export function layerTensors(c: ModelConfig, i: number, moe: boolean, indexer: boolean): TensorSpec[] {
   const p = `model.layers.${i}`;
   const a = `${p}.self_attn`;
-  const D = c.hiddenSize, H = c.numHeads;
+  const D = c.hiddenSize,
+    H = c.numHeads;
   const out: TensorSpec[] = [
     { key: 'inputNorm', name: `${p}.input_layernorm.weight`, shape: [D], role: 'norm' },
     { key: 'attn.qA', name: `${a}.q_a_proj.weight`, shape: [c.qLoraRank, D], role: 'linear' },

@@ -83,7 +83,10 @@ export interface ModelWeights {
 
 class Loader {
   readonly used = new Set<string>();
-  constructor(readonly ckpt: Checkpoint, readonly cfg: ModelConfig) {}
+  constructor(
+    readonly ckpt: Checkpoint,
+    readonly cfg: ModelConfig,
+  ) {}
 
   linear(spec: TensorSpec): LinearWeight {
     const [rows, cols] = spec.shape as readonly [number, number];
@@ -174,9 +177,7 @@ export function loadWeights(ckpt: Checkpoint, cfg: ModelConfig): ModelWeights {
     if (l) perLayer.set(l.layer, [...(perLayer.get(l.layer) ?? []), s]);
   }
   const embed = ld.linear(top('embed'));
-  const layers = Array.from({ length: cfg.numLayers }, (_, i) =>
-    loadLayer(ld, perLayer.get(i)!, cfg.mlpLayerTypes[i]!, cfg.indexerTypes[i] === 'full'),
-  );
+  const layers = Array.from({ length: cfg.numLayers }, (_, i) => loadLayer(ld, perLayer.get(i)!, cfg.mlpLayerTypes[i]!, cfg.indexerTypes[i] === 'full'));
   const norm = ld.vector(top('norm'));
   const head = lmHeadTensor(cfg);
   const lmHead = cfg.tieWordEmbeddings && !ld.has(head.name) ? embed : ld.linear(head);

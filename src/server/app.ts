@@ -67,7 +67,12 @@ export class InFlight {
     const before = this.aborts.size;
     const idle = (): Promise<void> => (this.aborts.size === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r)));
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([idle().then(() => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(true), ms); })]);
+    const timedOut = await Promise.race([
+      idle().then(() => false),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(true), ms);
+      }),
+    ]);
     clearTimeout(timer);
     let aborted = 0;
     if (timedOut) {
@@ -104,8 +109,11 @@ async function readBody(c: Context): Promise<{ body: unknown; bytes: number }> {
 function capacity(e: ServingEngine): Record<string, number> {
   const s = e.stats();
   return {
-    contextLength: e.maxContext, maxPromptTokens: Math.min(e.maxContext - 1, e.maxPromptTokens ?? Infinity),
-    cacheTokens: s.blocksTotal * s.blockSize, cacheTokensUsed: s.blocksUsed * s.blockSize, cacheTokensCached: s.blocksCached * s.blockSize,
+    contextLength: e.maxContext,
+    maxPromptTokens: Math.min(e.maxContext - 1, e.maxPromptTokens ?? Infinity),
+    cacheTokens: s.blocksTotal * s.blockSize,
+    cacheTokensUsed: s.blocksUsed * s.blockSize,
+    cacheTokensCached: s.blocksCached * s.blockSize,
   };
 }
 
@@ -131,8 +139,19 @@ function generationHandler(o: AppOptions, inFlight: InFlight, endpoint: Endpoint
     const record = (status: number, out: Partial<Outcome>): void => {
       const usage = out.usage ?? { promptTokens: 0, cachedTokens: 0, completionTokens: 0 };
       o.ledger.record({
-        requestId, startedAt, keyId, model, servedModel: o.models.primary, endpoint, stream, status, finishReason: out.finish ?? null,
-        ...usage, latencyMs: performance.now() - t0, ttftMs: out.ttftMs ?? null, error: out.error ?? null,
+        requestId,
+        startedAt,
+        keyId,
+        model,
+        servedModel: o.models.primary,
+        endpoint,
+        stream,
+        status,
+        finishReason: out.finish ?? null,
+        ...usage,
+        latencyMs: performance.now() - t0,
+        ttftMs: out.ttftMs ?? null,
+        error: out.error ?? null,
       });
       o.metrics.requests.inc({ endpoint, status: String(status) });
       o.metrics.latency.observe({ endpoint }, (performance.now() - t0) / 1000);
@@ -140,14 +159,17 @@ function generationHandler(o: AppOptions, inFlight: InFlight, endpoint: Endpoint
       o.metrics.promptTokens.inc({ endpoint }, usage.promptTokens);
       o.metrics.cachedTokens.inc({ endpoint }, usage.cachedTokens);
       o.metrics.completionTokens.inc({ endpoint }, usage.completionTokens);
-      o.log?.(`${endpoint} ${status} ${model || '-'}${stream ? ' stream' : ''} prompt ${usage.promptTokens} (cached ${usage.cachedTokens}) completion ${usage.completionTokens} ${((performance.now() - t0) / 1000).toFixed(2)}s${out.error ? ` — ${out.error}` : ''}`);
+      o.log?.(
+        `${endpoint} ${status} ${model || '-'}${stream ? ' stream' : ''} prompt ${usage.promptTokens} (cached ${usage.cachedTokens}) completion ${usage.completionTokens} ${((performance.now() - t0) / 1000).toFixed(2)}s${out.error ? ` — ${out.error}` : ''}`,
+      );
     };
     try {
       if (inFlight.draining) throw new ApiError('overloaded', 'the server is shutting down', null, 503);
       keyId = o.gate.admit(c.req.raw.headers)?.id ?? null;
       const { body, bytes } = await readBody(c);
       if (body && typeof body === 'object' && typeof (body as { model?: unknown }).model === 'string') model = (body as { model: string }).model;
-      if (model && !o.models.accepts(model)) throw new ApiError('model_not_found', `The model '${model}' does not exist (this server serves ${o.models.served.join(', ')})`, 'model');
+      if (model && !o.models.accepts(model))
+        throw new ApiError('model_not_found', `The model '${model}' does not exist (this server serves ${o.models.served.join(', ')})`, 'model');
       const p = await prepareBody(o, bytes, (ctx) => prepare(body, ctx));
       stream = p.stream;
       const streams = submitAll(o.engine, p, requestId, routingKey(c.req.raw.headers, body));
@@ -172,7 +194,10 @@ function generationHandler(o: AppOptions, inFlight: InFlight, endpoint: Endpoint
       const signal = c.req.raw.signal;
       if (!p.stream) return c.json((await runJson(streams, p, signal, t0, hooks)) as object);
       const ch = runSse(streams, p, signal, t0, hooks);
-      return new Response(ch.body, { status: 200, headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' } });
+      return new Response(ch.body, {
+        status: 200,
+        headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' },
+      });
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError('api', `internal error: ${(e as Error).message}`);
       if (err.kind === 'api') console.error(`glm5 serve: ${endpoint} ${requestId}: ${(e as Error).stack ?? e}`);
@@ -193,12 +218,20 @@ export function createApp(o: AppOptions): { app: Hono; inFlight: InFlight } {
   const inFlight = new InFlight();
   const started = seconds();
 
-  app.use('/v1/*', bodyLimit({
-    maxSize: o.maxBodyBytes,
-    onError: (c) => errorResponse(c, new ApiError('too_large', `request body is larger than ${o.maxBodyBytes} bytes`)),
-  }));
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: o.maxBodyBytes,
+      onError: (c) => errorResponse(c, new ApiError('too_large', `request body is larger than ${o.maxBodyBytes} bytes`)),
+    }),
+  );
 
-  app.get('/health', (c) => c.json({ status: inFlight.draining ? 'draining' : 'ok', model: o.models.primary, ...capacity(o.engine), ...o.engine.stats() }, inFlight.draining ? 503 : 200));
+  app.get('/health', (c) =>
+    c.json(
+      { status: inFlight.draining ? 'draining' : 'ok', model: o.models.primary, ...capacity(o.engine), ...o.engine.stats() },
+      inFlight.draining ? 503 : 200,
+    ),
+  );
   app.get('/v1/models', (c) => c.json(o.models.list(started, o.engine.maxContext) as object));
   app.get('/v1/models/:id{.+}', (c) => {
     const id = c.req.param('id');

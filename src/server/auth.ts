@@ -17,8 +17,24 @@ export interface ApiKey {
 
 const hash = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
-interface Row { id: string; name: string; prefix: string; created_at: string; revoked_at: string | null; rpm: number | null; token_quota: number | null }
-const toKey = (r: Row): ApiKey => ({ id: r.id, name: r.name, prefix: r.prefix, createdAt: r.created_at, revokedAt: r.revoked_at, rpm: r.rpm, tokenQuota: r.token_quota });
+interface Row {
+  id: string;
+  name: string;
+  prefix: string;
+  created_at: string;
+  revoked_at: string | null;
+  rpm: number | null;
+  token_quota: number | null;
+}
+const toKey = (r: Row): ApiKey => ({
+  id: r.id,
+  name: r.name,
+  prefix: r.prefix,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+  rpm: r.rpm,
+  tokenQuota: r.token_quota,
+});
 
 export class KeyStore {
   constructor(private readonly db: Db) {}
@@ -27,7 +43,8 @@ export class KeyStore {
   create(name: string, limits: { rpm?: number | undefined; tokenQuota?: number | undefined } = {}): { key: ApiKey; secret: string } {
     const secret = 'glm5-' + randomBytes(24).toString('base64url');
     const id = 'key_' + randomBytes(6).toString('hex');
-    this.db.prepare('INSERT INTO api_keys (id, name, hash, prefix, created_at, rpm, token_quota) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this.db
+      .prepare('INSERT INTO api_keys (id, name, hash, prefix, created_at, rpm, token_quota) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(id, name, hash(secret), secret.slice(0, 9), new Date().toISOString(), limits.rpm ?? null, limits.tokenQuota ?? null);
     return { key: this.get(id)!, secret };
   }
@@ -43,7 +60,10 @@ export class KeyStore {
 
   /** Revokes by id or name; false when nothing matched. */
   revoke(idOrName: string): boolean {
-    return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL').run(new Date().toISOString(), idOrName, idOrName).changes > 0;
+    return (
+      this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL').run(new Date().toISOString(), idOrName, idOrName)
+        .changes > 0
+    );
   }
 
   activeCount(): number {
@@ -68,7 +88,11 @@ export function secretFrom(headers: Headers): string | undefined {
 export class Gate {
   private readonly recent = new Map<string, number[]>(); // key id → request times in the last minute
 
-  constructor(private readonly keys: KeyStore, private readonly tokensUsed: (keyId: string) => number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly keys: KeyStore,
+    private readonly tokensUsed: (keyId: string) => number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get open(): boolean {
     return this.keys.activeCount() === 0;

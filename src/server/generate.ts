@@ -45,10 +45,14 @@ export function submitAll(engine: ServingEngine, p: Prepared, requestId: string,
   try {
     for (let i = 0; i < p.n; i++) {
       const seed = p.plan.sampling.seed;
-      streams.push(engine.submit({
-        id: p.n > 1 ? `${requestId}-${i}` : requestId, prompt: p.plan.prompt, sampling: { ...p.plan.sampling, ...(seed !== undefined ? { seed: seed + i } : {}) },
-        ...(routingKey !== undefined ? { routingKey } : {}),
-      }));
+      streams.push(
+        engine.submit({
+          id: p.n > 1 ? `${requestId}-${i}` : requestId,
+          prompt: p.plan.prompt,
+          sampling: { ...p.plan.sampling, ...(seed !== undefined ? { seed: seed + i } : {}) },
+          ...(routingKey !== undefined ? { routingKey } : {}),
+        }),
+      );
     }
   } catch (e) {
     for (const s of streams) s.abort();
@@ -68,23 +72,28 @@ export function submitAll(engine: ServingEngine, p: Prepared, requestId: string,
 
 /** Drives all choices, calling onEvents for each choice's output as it comes. */
 async function drive(
-  streams: RequestStream[], p: Prepared, t0: number, hooks: RunHooks,
+  streams: RequestStream[],
+  p: Prepared,
+  t0: number,
+  hooks: RunHooks,
   onEvents: (t: ChoiceTracker, ev: EngineEvent, events: ReturnType<ChoiceTracker['push']>) => Promise<void>,
 ): Promise<{ trackers: ChoiceTracker[]; ttftMs: number | null; unavailable: boolean }> {
   const trackers = streams.map((_, i) => new ChoiceTracker(i, p.plan.output, p.wantLogprobs));
   let ttftMs: number | null = null;
   let unavailable = false;
-  await Promise.all(streams.map(async (s, i) => {
-    const t = trackers[i]!;
-    for await (const ev of s) {
-      if (ev.type === 'token') {
-        if (ttftMs === null && ev.ids.length > 0) ttftMs = performance.now() - t0;
-        hooks.onToken?.();
+  await Promise.all(
+    streams.map(async (s, i) => {
+      const t = trackers[i]!;
+      for await (const ev of s) {
+        if (ev.type === 'token') {
+          if (ttftMs === null && ev.ids.length > 0) ttftMs = performance.now() - t0;
+          hooks.onToken?.();
+        }
+        if (ev.type === 'done' && ev.errorCode === 'unavailable') unavailable = true;
+        await onEvents(t, ev, t.push(ev));
       }
-      if (ev.type === 'done' && ev.errorCode === 'unavailable') unavailable = true;
-      await onEvents(t, ev, t.push(ev));
-    }
-  }));
+    }),
+  );
   return { trackers, ttftMs, unavailable };
 }
 
@@ -93,7 +102,11 @@ function outcome(trackers: ChoiceTracker[], ttftMs: number | null, aborted: bool
   const results = trackers.filter((t) => t.finished).map((t) => t.result());
   const err = results.find((r) => r.finish === 'error');
   return {
-    usage, finish: results[0]?.finish ?? null, ttftMs, aborted: aborted || results.some((r) => r.finish === 'abort'), error: err ? err.error ?? 'engine error' : null,
+    usage,
+    finish: results[0]?.finish ?? null,
+    ttftMs,
+    aborted: aborted || results.some((r) => r.finish === 'abort'),
+    error: err ? (err.error ?? 'engine error') : null,
     ...(unavailable ? { unavailable } : {}),
   };
 }
@@ -126,9 +139,12 @@ export function runSse(streams: RequestStream[], p: Prepared, signal: AbortSigna
   const abortAll = (): void => streams.forEach((s) => s.abort());
   ch.onCancel(abortAll);
   signal.addEventListener('abort', abortAll, { once: true });
-  const timer = setInterval(() => {
-    if (Date.now() - ch.lastSend >= hooks.keepAliveMs) void ch.send([w.keepAlive()]);
-  }, Math.max(10, Math.min(hooks.keepAliveMs / 2, 1000)));
+  const timer = setInterval(
+    () => {
+      if (Date.now() - ch.lastSend >= hooks.keepAliveMs) void ch.send([w.keepAlive()]);
+    },
+    Math.max(10, Math.min(hooks.keepAliveMs / 2, 1000)),
+  );
   let ended = false;
   void (async () => {
     try {
@@ -148,7 +164,8 @@ export function runSse(streams: RequestStream[], p: Prepared, signal: AbortSigna
       // An engine or writer failure mid-stream: the client gets the dialect's failure event, the ledger its row.
       abortAll();
       const err = e instanceof ApiError ? e : new ApiError('api', (e as Error).message);
-      if (!ended) hooks.onEnd({ usage: { promptTokens: 0, cachedTokens: 0, completionTokens: 0 }, finish: 'error', ttftMs: null, aborted: false, error: err.message });
+      if (!ended)
+        hooks.onEnd({ usage: { promptTokens: 0, cachedTokens: 0, completionTokens: 0 }, finish: 'error', ttftMs: null, aborted: false, error: err.message });
       await ch.send(w.fail(err));
     } finally {
       clearInterval(timer);

@@ -27,7 +27,10 @@ export interface LedgerEntry {
 export class Ledger {
   private readonly insert;
 
-  constructor(private readonly db: Db, private readonly pricing: Pricing) {
+  constructor(
+    private readonly db: Db,
+    private readonly pricing: Pricing,
+  ) {
     this.insert = db.prepare(`INSERT INTO ledger (request_id, started_at, key_id, model, price_model, endpoint, stream, status, finish_reason,
       prompt_tokens, cached_tokens, completion_tokens, multiplier, cost_usd, latency_ms, ttft_ms, error)
       VALUES (@requestId, @startedAt, @keyId, @model, @priceModel, @endpoint, @stream, @status, @finishReason,
@@ -40,7 +43,12 @@ export class Ledger {
     const multiplier = multiplierAt(price, e.startedAt);
     const usd = cost(price, e, multiplier);
     this.insert.run({
-      ...e, startedAt: e.startedAt.toISOString(), stream: e.stream ? 1 : 0, priceModel: name, multiplier, cost: usd,
+      ...e,
+      startedAt: e.startedAt.toISOString(),
+      stream: e.stream ? 1 : 0,
+      priceModel: name,
+      multiplier,
+      cost: usd,
     });
     return usd;
   }
@@ -65,10 +73,12 @@ export interface UsageRow {
 
 /** Cost and tokens grouped by key, model and UTC day (optionally from a day on). */
 export function usageReport(db: Db, since?: string): UsageRow[] {
-  return db.prepare(`SELECT COALESCE(k.name || ' (' || l.key_id || ')', l.key_id, '(no key)') AS key, l.model AS model,
+  return db
+    .prepare(`SELECT COALESCE(k.name || ' (' || l.key_id || ')', l.key_id, '(no key)') AS key, l.model AS model,
       substr(l.started_at, 1, 10) AS day, COUNT(*) AS requests, SUM(l.prompt_tokens) AS prompt_tokens,
       SUM(l.cached_tokens) AS cached_tokens, SUM(l.completion_tokens) AS completion_tokens, SUM(l.cost_usd) AS cost_usd
     FROM ledger l LEFT JOIN api_keys k ON k.id = l.key_id
     WHERE l.started_at >= ?
-    GROUP BY l.key_id, l.model, day ORDER BY day, key, model`).all(since ?? '') as UsageRow[];
+    GROUP BY l.key_id, l.model, day ORDER BY day, key, model`)
+    .all(since ?? '') as UsageRow[];
 }

@@ -18,16 +18,51 @@ export class Metrics {
 
   constructor(stats: () => EngineStats) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'glm5_requests_total', help: 'HTTP requests by endpoint and status code', labelNames: ['endpoint', 'status'], registers });
-    this.latency = new Histogram({ name: 'glm5_request_duration_seconds', help: 'Request latency, arrival to last byte', labelNames: ['endpoint'], registers, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300] });
-    this.ttft = new Histogram({ name: 'glm5_time_to_first_token_seconds', help: 'Arrival to first generated token', labelNames: ['endpoint'], registers, buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
-    this.interToken = new Histogram({ name: 'glm5_inter_token_seconds', help: 'Time between token events of one request', labelNames: ['endpoint'], registers, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
+    this.requests = new Counter({
+      name: 'glm5_requests_total',
+      help: 'HTTP requests by endpoint and status code',
+      labelNames: ['endpoint', 'status'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'glm5_request_duration_seconds',
+      help: 'Request latency, arrival to last byte',
+      labelNames: ['endpoint'],
+      registers,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    });
+    this.ttft = new Histogram({
+      name: 'glm5_time_to_first_token_seconds',
+      help: 'Arrival to first generated token',
+      labelNames: ['endpoint'],
+      registers,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    });
+    this.interToken = new Histogram({
+      name: 'glm5_inter_token_seconds',
+      help: 'Time between token events of one request',
+      labelNames: ['endpoint'],
+      registers,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    });
     this.promptTokens = new Counter({ name: 'glm5_prompt_tokens_total', help: 'Prompt tokens billed', labelNames: ['endpoint'], registers });
-    this.cachedTokens = new Counter({ name: 'glm5_cached_prompt_tokens_total', help: 'Prompt tokens served from the prefix cache', labelNames: ['endpoint'], registers });
+    this.cachedTokens = new Counter({
+      name: 'glm5_cached_prompt_tokens_total',
+      help: 'Prompt tokens served from the prefix cache',
+      labelNames: ['endpoint'],
+      registers,
+    });
     this.completionTokens = new Counter({ name: 'glm5_completion_tokens_total', help: 'Generated tokens', labelNames: ['endpoint'], registers });
     this.inFlight = new Gauge({ name: 'glm5_http_requests_in_flight', help: 'HTTP generation requests being answered', registers });
     const engineGauge = (name: string, help: string, read: (s: EngineStats) => number): void => {
-      new Gauge({ name, help, registers, collect() { this.set(read(stats())); } });
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(stats()));
+        },
+      });
     };
     engineGauge('glm5_requests_running', 'Requests the engine is running', (s) => s.running);
     engineGauge('glm5_requests_waiting', 'Requests queued in the engine', (s) => s.waiting);
@@ -41,7 +76,11 @@ export class Metrics {
     engineGauge('glm5_engine_preemptions', 'Requests preempted for cache space since start', (s) => s.preemptions);
     engineGauge('glm5_spec_draft_tokens', 'MTP draft tokens proposed since start', (s) => s.draftTokens);
     engineGauge('glm5_spec_accepted_tokens', 'MTP draft tokens accepted since start', (s) => s.acceptedDraftTokens);
-    engineGauge('glm5_spec_acceptance_rate', 'Accepted / proposed MTP draft tokens since start', (s) => (s.draftTokens ? s.acceptedDraftTokens / s.draftTokens : 0));
-    engineGauge('glm5_spec_mean_accepted_length', 'Tokens emitted per speculative verify step (accepted drafts + 1)', (s) => (s.speculativeSteps ? (s.acceptedDraftTokens + s.speculativeSteps) / s.speculativeSteps : 0));
+    engineGauge('glm5_spec_acceptance_rate', 'Accepted / proposed MTP draft tokens since start', (s) =>
+      s.draftTokens ? s.acceptedDraftTokens / s.draftTokens : 0,
+    );
+    engineGauge('glm5_spec_mean_accepted_length', 'Tokens emitted per speculative verify step (accepted drafts + 1)', (s) =>
+      s.speculativeSteps ? (s.acceptedDraftTokens + s.speculativeSteps) / s.speculativeSteps : 0,
+    );
   }
 }

@@ -11,9 +11,23 @@ export class ModelNames {
   private readonly patterns: RegExp[];
 
   /** pricing: listed with each model (what the ledger charges, before any peak multiplier), for clients such as the chat page. */
-  constructor(readonly served: readonly string[], readonly aliases: readonly string[], private readonly pricing?: Pricing) {
+  constructor(
+    readonly served: readonly string[],
+    readonly aliases: readonly string[],
+    private readonly pricing?: Pricing,
+  ) {
     if (served.length === 0) throw new Error('at least one served model name is needed');
-    this.patterns = aliases.map((a) => new RegExp('^' + a.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$'));
+    this.patterns = aliases.map(
+      (a) =>
+        new RegExp(
+          '^' +
+            a
+              .split('*')
+              .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+              .join('.*') +
+            '$',
+        ),
+    );
   }
 
   get primary(): string {
@@ -31,6 +45,16 @@ export class ModelNames {
   list(created: number, contextLength?: number): unknown {
     const p = this.pricing && priceFor(this.pricing, this.primary).price;
     const pricing = p && { prompt: perToken(p.input), completion: perToken(p.output), input_cache_read: perToken(p.cached_input) };
-    return { object: 'list', data: this.served.map((id) => ({ id, object: 'model', created, owned_by: 'glm5', ...(contextLength ? { max_model_len: contextLength, context_length: contextLength } : {}), ...(pricing ? { pricing } : {}) })) };
+    return {
+      object: 'list',
+      data: this.served.map((id) => ({
+        id,
+        object: 'model',
+        created,
+        owned_by: 'glm5',
+        ...(contextLength ? { max_model_len: contextLength, context_length: contextLength } : {}),
+        ...(pricing ? { pricing } : {}),
+      })),
+    };
   }
 }

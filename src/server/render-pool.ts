@@ -69,7 +69,10 @@ export class RenderPool {
     const workerData = { dir: this.dir };
     const w = existsSync(js)
       ? new Worker(js, { workerData })
-      : new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./render-worker.ts', import.meta.url).href)}); });`, { eval: true, workerData });
+      : new Worker(
+          `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./render-worker.ts', import.meta.url).href)}); });`,
+          { eval: true, workerData },
+        );
     w.unref();
     w.on('message', (m: { id: number } & Result) => {
       const res = this.pending.get(m.id);

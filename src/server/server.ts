@@ -46,7 +46,18 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const ledger = new Ledger(db, o.pricing);
   const gate = new Gate(keys, (id) => ledger.tokensUsed(id));
   const metrics = new Metrics(() => o.engine.stats());
-  const { app, inFlight } = createApp({ engine: o.engine, models: o.models, gate, ledger, metrics, maxBodyBytes: o.maxBodyBytes, keepAliveMs: o.keepAliveMs, ...(o.log ? { log: o.log } : {}), ...(o.workers ? { workers: o.workers } : {}), ...(o.render ? { render: o.render } : {}) });
+  const { app, inFlight } = createApp({
+    engine: o.engine,
+    models: o.models,
+    gate,
+    ledger,
+    metrics,
+    maxBodyBytes: o.maxBodyBytes,
+    keepAliveMs: o.keepAliveMs,
+    ...(o.log ? { log: o.log } : {}),
+    ...(o.workers ? { workers: o.workers } : {}),
+    ...(o.render ? { render: o.render } : {}),
+  });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: o.port, hostname: o.host }, () => resolve(s as Server));
     (s as Server).once('error', reject);
@@ -67,7 +78,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         // and close it, cutting what is left only well after the deadline.
         const poll = setInterval(() => server.closeIdleConnections(), 50);
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([closed, new Promise((r) => { timer = setTimeout(r, Math.max(0, deadline - Date.now()) + 5000); })]);
+        await Promise.race([
+          closed,
+          new Promise((r) => {
+            timer = setTimeout(r, Math.max(0, deadline - Date.now()) + 5000);
+          }),
+        ]);
         clearTimeout(timer);
         clearInterval(poll);
         server.closeAllConnections();

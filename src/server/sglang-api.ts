@@ -50,8 +50,19 @@ function generateHandler(o: SglangApiOptions, running: Map<string, RequestStream
     const record = (status: number, p: Progress | null, error: string | null): void => {
       const u = p?.finish?.usage ?? { promptTokens: 0, cachedTokens: 0, completionTokens: 0 };
       o.ledger.record({
-        requestId: call?.request.id ?? randomUUID(), startedAt, keyId, model: o.models.primary, servedModel: o.models.primary, endpoint: 'generate',
-        stream: call?.stream ?? false, status, finishReason: p?.finish?.reason ?? null, ...u, latencyMs: performance.now() - t0, ttftMs: null, error,
+        requestId: call?.request.id ?? randomUUID(),
+        startedAt,
+        keyId,
+        model: o.models.primary,
+        servedModel: o.models.primary,
+        endpoint: 'generate',
+        stream: call?.stream ?? false,
+        status,
+        finishReason: p?.finish?.reason ?? null,
+        ...u,
+        latencyMs: performance.now() - t0,
+        ttftMs: null,
+        error,
       });
     };
     let stream: RequestStream;
@@ -88,10 +99,13 @@ function generateHandler(o: SglangApiOptions, running: Map<string, RequestStream
     if (!call.stream) {
       const p = await collect(stream);
       end(p);
-      if (p.finish?.reason === 'error' && p.ids.length === 0) return json(p.finish.unavailable ? 503 : 500, { error: { message: p.finish.error ?? 'generation failed' } });
+      if (p.finish?.reason === 'error' && p.ids.length === 0)
+        return json(p.finish.unavailable ? 503 : 500, { error: { message: p.finish.error ?? 'generation failed' } });
       return json(200, responseObject(call, p, 0, 0, t0));
     }
-    return new Response(streamChunks(call, stream, t0, end).body, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' } });
+    return new Response(streamChunks(call, stream, t0, end).body, {
+      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+    });
   };
 }
 
@@ -99,13 +113,34 @@ function generateHandler(o: SglangApiOptions, running: Map<string, RequestStream
 function mountInfoRoutes(app: Hono, o: SglangApiOptions): void {
   const loads = (): unknown => {
     const s = o.engine.stats();
-    return { loads: [{ dp_rank: 0, num_running_reqs: s.running, num_waiting_reqs: s.waiting, num_used_tokens: s.blocksUsed * s.blockSize, max_total_num_tokens: s.blocksTotal * s.blockSize }] };
+    return {
+      loads: [
+        {
+          dp_rank: 0,
+          num_running_reqs: s.running,
+          num_waiting_reqs: s.waiting,
+          num_used_tokens: s.blocksUsed * s.blockSize,
+          max_total_num_tokens: s.blocksTotal * s.blockSize,
+        },
+      ],
+    };
   };
   app.get('/v1/loads', (c) => c.json(loads() as object));
   const serverInfo = (): unknown => ({
-    engine: 'glm5', version: VERSION, model_path: o.models.primary, tokenizer_path: o.models.primary, served_model_name: o.models.primary,
-    context_length: o.engine.maxContext, tp_size: 1, dp_size: 1, pp_size: 1, ep_size: 1, disaggregation_mode: null, enable_memory_saver: false,
-    incremental_streaming_output: o.incrementalStreaming ?? false, skip_tokenizer_init: false,
+    engine: 'glm5',
+    version: VERSION,
+    model_path: o.models.primary,
+    tokenizer_path: o.models.primary,
+    served_model_name: o.models.primary,
+    context_length: o.engine.maxContext,
+    tp_size: 1,
+    dp_size: 1,
+    pp_size: 1,
+    ep_size: 1,
+    disaggregation_mode: null,
+    enable_memory_saver: false,
+    incremental_streaming_output: o.incrementalStreaming ?? false,
+    skip_tokenizer_init: false,
   });
   for (const path of ['/server_info', '/get_server_info']) app.get(path, (c) => c.json(serverInfo() as object));
   const modelInfo = (): unknown => ({ model_path: o.models.primary, tokenizer_path: o.models.primary, is_generation: true, weight_version: 'default' });
@@ -140,7 +175,9 @@ export function mountSglangApi(app: Hono, o: SglangApiOptions): void {
 
   mountInfoRoutes(app, o);
   for (const path of ['/pause_generation', '/continue_generation', '/flush_cache', '/update_weights_from_disk', '/get_weight_version']) {
-    app.all(path, () => json(501, { error: { message: `${path} is not implemented by glm5 yet (RL weight control belongs to a later round)`, type: 'not_implemented' } }));
+    app.all(path, () =>
+      json(501, { error: { message: `${path} is not implemented by glm5 yet (RL weight control belongs to a later round)`, type: 'not_implemented' } }),
+    );
   }
 }
 
@@ -152,8 +189,11 @@ function apply(p: Progress, ev: EngineEvent): void {
     if (ev.logprobs) for (const l of ev.logprobs) p.logprobs.push(l);
   } else {
     p.finish = {
-      reason: ev.finishReason, usage: ev.usage, ...(ev.stopReason !== undefined ? { stopReason: ev.stopReason } : {}),
-      ...(ev.error !== undefined ? { error: ev.error } : {}), ...(ev.errorCode === 'unavailable' ? { unavailable: true } : {}),
+      reason: ev.finishReason,
+      usage: ev.usage,
+      ...(ev.stopReason !== undefined ? { stopReason: ev.stopReason } : {}),
+      ...(ev.error !== undefined ? { error: ev.error } : {}),
+      ...(ev.errorCode === 'unavailable' ? { unavailable: true } : {}),
     };
   }
 }
@@ -172,7 +212,9 @@ function streamChunks(call: GenerateCall, stream: RequestStream, t0: number, end
   const ch = new SseChannel();
   ch.onCancel(() => stream.abort());
   const p: Progress = { ids: [], text: '', logprobs: [] };
-  let sentIds = 0, sentText = 0, sentFinish = false;
+  let sentIds = 0,
+    sentText = 0,
+    sentFinish = false;
   const flush = async (): Promise<void> => {
     if (sentFinish || (!p.finish && p.ids.length === sentIds)) return;
     sentFinish = p.finish !== undefined;

@@ -17,9 +17,15 @@ const zNum = z.number().nullish();
 const zInt = z.number().int().nullish();
 
 const samplingParams = z.object({
-  temperature: zNum, top_p: zNum, top_k: zInt, min_p: zNum,
-  repetition_penalty: zNum, presence_penalty: zNum, frequency_penalty: zNum,
-  max_new_tokens: zInt, min_new_tokens: zInt,
+  temperature: zNum,
+  top_p: zNum,
+  top_k: zInt,
+  min_p: zNum,
+  repetition_penalty: zNum,
+  presence_penalty: zNum,
+  frequency_penalty: zNum,
+  max_new_tokens: zInt,
+  min_new_tokens: zInt,
   stop: z.union([z.string(), z.array(z.string())]).nullish(),
   stop_token_ids: z.array(z.number().int().min(0)).nullish(),
   ignore_eos: z.boolean().nullish(),
@@ -108,10 +114,14 @@ export interface Progress {
 
 function finishReason(f: NonNullable<Progress['finish']>): unknown {
   switch (f.reason) {
-    case 'stop': return { type: 'stop', matched: f.stopReason ?? null };
-    case 'length': return { type: 'length', length: f.usage.completionTokens };
-    case 'abort': return { type: 'abort', message: 'the request was aborted' };
-    case 'error': return { type: 'abort', message: f.error ?? 'generation failed' };
+    case 'stop':
+      return { type: 'stop', matched: f.stopReason ?? null };
+    case 'length':
+      return { type: 'length', length: f.usage.completionTokens };
+    case 'abort':
+      return { type: 'abort', message: 'the request was aborted' };
+    case 'error':
+      return { type: 'abort', message: f.error ?? 'generation failed' };
   }
 }
 
@@ -128,9 +138,11 @@ export function responseObject(call: GenerateCall, p: Progress, from: number, te
   for (const h of call.hidden) if (text.includes(h)) text = text.split(h).join('');
   const usage = p.finish?.usage ?? p.usage;
   const meta: Record<string, unknown> = {
-    id: call.request.id, finish_reason: p.finish ? finishReason(p.finish) : null,
+    id: call.request.id,
+    finish_reason: p.finish ? finishReason(p.finish) : null,
     prompt_tokens: usage?.promptTokens ?? call.request.prompt.length + (call.request.generated?.length ?? 0),
-    completion_tokens: p.ids.length, weight_version: 'default',
+    completion_tokens: p.ids.length,
+    weight_version: 'default',
   };
   // The engine reports cached prompt tokens with its last event: absent until then (a router reads 0 as a miss).
   if (usage) meta.cached_tokens = usage.cachedTokens;

@@ -23,20 +23,23 @@ export class SseChannel {
 
   /** highWater: frames buffered before send() waits for the client. */
   constructor(highWater = 64) {
-    this.body = new ReadableStream<Uint8Array>({
-      start: (c) => {
-        this.controller = c;
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          this.controller = c;
+        },
+        pull: () => {
+          this.wake();
+        },
+        cancel: () => {
+          this.cancelled = true;
+          this.closed = true;
+          this.wake();
+          for (const l of this.cancelListeners.splice(0)) l();
+        },
       },
-      pull: () => {
-        this.wake();
-      },
-      cancel: () => {
-        this.cancelled = true;
-        this.closed = true;
-        this.wake();
-        for (const l of this.cancelListeners.splice(0)) l();
-      },
-    }, new CountQueuingStrategy({ highWaterMark: highWater }));
+      new CountQueuingStrategy({ highWaterMark: highWater }),
+    );
   }
 
   get isCancelled(): boolean {

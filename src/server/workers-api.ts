@@ -28,7 +28,8 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 export function mountWorkersApi(app: Hono, o: WorkersApiOptions): void {
   const want = o.adminKey ? digest(o.adminKey) : null;
-  const fail = (c: Context, status: 400 | 401 | 403 | 404 | 409, message: string): Response => c.json({ error: { message, type: status === 401 ? 'authentication_error' : 'invalid_request_error' } }, status);
+  const fail = (c: Context, status: 400 | 401 | 403 | 404 | 409, message: string): Response =>
+    c.json({ error: { message, type: status === 401 ? 'authentication_error' : 'invalid_request_error' } }, status);
   const guard = (c: Context): Response | null => {
     if (!want) return fail(c, 403, 'the /workers admin API is off: start glm5 serve with GLM5_ADMIN_KEY set (or --admin-key-file FILE)');
     const auth = c.req.header('authorization');
@@ -58,7 +59,7 @@ export function mountWorkersApi(app: Hono, o: WorkersApiOptions): void {
     const kind = body.kind ?? 'auto';
     if (typeof kind !== 'string' || !o.kinds.includes(kind)) return fail(c, 400, `kind: expected one of ${o.kinds.join(', ')}`);
     try {
-      return c.json(await o.admin.addWorker(body.url, kind) as object, 201);
+      return c.json((await o.admin.addWorker(body.url, kind)) as object, 201);
     } catch (e) {
       return fail(c, 409, (e as Error).message);
     }

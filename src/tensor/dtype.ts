@@ -3,7 +3,15 @@
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'F8_E4M3' | 'I8' | 'U8' | 'I32' | 'I64';
 
 export const DTYPE_BYTES: Record<DType, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, I8: 1, U8: 1, I32: 4, I64: 8,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F8_E4M3: 1,
+  I8: 1,
+  U8: 1,
+  I32: 4,
+  I64: 8,
 };
 
 export function isDType(s: string): s is DType {
@@ -53,12 +61,12 @@ export function f32ToF16(x: number): number {
     let half = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
     const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1))) half++;
+    if (rem > mid || (rem === mid && half & 1)) half++;
     return sign | half;
   }
   let half = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
   return sign | half;
 }
 
@@ -84,16 +92,18 @@ export function f32ToE4m3(x: number): number {
   const sign = x < 0 || Object.is(x, -0) ? 0x80 : 0;
   const a = Math.min(Math.abs(x), E4M3_MAX);
   // Binary search over the 127 non-negative finite codes (monotone in the byte value).
-  let lo = 0, hi = 0x7e;
+  let lo = 0,
+    hi = 0x7e;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (E4M3_TABLE[mid]! <= a) lo = mid; else hi = mid - 1;
+    if (E4M3_TABLE[mid]! <= a) lo = mid;
+    else hi = mid - 1;
   }
   let code = lo;
   if (code < 0x7e) {
     const dLo = a - E4M3_TABLE[code]!;
     const dHi = E4M3_TABLE[code + 1]! - a;
-    if (dHi < dLo || (dHi === dLo && (code & 1))) code++;
+    if (dHi < dLo || (dHi === dLo && code & 1)) code++;
   }
   return sign | code;
 }

@@ -32,7 +32,10 @@ export function int4Groups(cols: number): number {
 
 /** Byte offset of column c inside its row, and the nibble's shift (0 or 4). */
 function nibbleAt(c: number): [number, number] {
-  const b = c >>> 6, i = c & 63, k = i >>> 3, j = i & 7;
+  const b = c >>> 6,
+    i = c & 63,
+    k = i >>> 3,
+    j = i & 7;
   return [b * 32 + 4 * j + (k >>> 1), (k & 1) * 4];
 }
 
@@ -68,7 +71,8 @@ export function quantizeQ8(x: ArrayLike<number>, off: number, n: number, q: Int8
     const c1 = Math.min(n, c0 + INT4_GROUP);
     let amax = 0;
     for (let c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(x[off + c]!));
-    const dd = Math.fround(amax / 127), id = dd > 0 ? Math.fround(1 / dd) : 0;
+    const dd = Math.fround(amax / 127),
+      id = dd > 0 ? Math.fround(1 / dd) : 0;
     d[g] = dd;
     for (let c = c0; c < c1; c++) q[c] = Math.max(-127, Math.min(127, roundHalfAway(Math.fround(x[off + c]! * id))));
   }
@@ -76,7 +80,8 @@ export function quantizeQ8(x: ArrayLike<number>, off: number, n: number, q: Int8
 
 /** Row r as f32: q·d (exact). */
 export function dequantInt4Row(data: Uint8Array, scales: Uint16Array, cols: number, r: number, out: Float32Array): void {
-  const base = r * int4RowBytes(cols), g = int4Groups(cols);
+  const base = r * int4RowBytes(cols),
+    g = int4Groups(cols);
   for (let c = 0; c < cols; c++) {
     const [o, s] = nibbleAt(c);
     const v = (data[base + o]! >>> s) & 15;
@@ -98,7 +103,8 @@ const clampQ = (q: number) => (q < -8 ? -8 : q > 7 ? 7 : q);
  * (Σvq)²/Σq²; the best fit's d = Σvq/Σq² is rounded to f16. All in f64 (the native quantizer repeats it).
  */
 export function int4GroupScale(v: Float32Array, c0: number, c1: number): number {
-  let mx = 0, amax = 0;
+  let mx = 0,
+    amax = 0;
   for (let c = c0; c < c1; c++) {
     const a = Math.abs(v[c]!);
     if (a > amax) {
@@ -107,10 +113,12 @@ export function int4GroupScale(v: Float32Array, c0: number, c1: number): number 
     }
   }
   if (amax === 0) return 0;
-  let best = -1, bd = 0;
+  let best = -1,
+    bd = 0;
   for (let s = -9; s <= 9; s++) {
     const is = (-8 + 0.1 * s) / mx;
-    let sxq = 0, sqq = 0;
+    let sxq = 0,
+      sqq = 0;
     for (let c = c0; c < c1; c++) {
       const q = clampQ(roundHalfUp(v[c]! * is));
       sxq += v[c]! * q;
@@ -127,14 +135,16 @@ export function int4GroupScale(v: Float32Array, c0: number, c1: number): number 
 
 /** Quantises rows of f32 values: row(r, buf) fills buf with row r. Returns the packed bytes and f16 scales. */
 export function quantizeInt4Rows(rows: number, cols: number, row: (r: number, buf: Float32Array) => void): { data: Uint8Array; scales: Uint16Array } {
-  const rb = int4RowBytes(cols), g = int4Groups(cols);
+  const rb = int4RowBytes(cols),
+    g = int4Groups(cols);
   const data = new Uint8Array(rows * rb);
   const scales = new Uint16Array(rows * g);
   const v = new Float32Array(cols);
   for (let r = 0; r < rows; r++) {
     row(r, v);
     for (let gi = 0; gi < g; gi++) {
-      const c0 = gi * INT4_GROUP, c1 = Math.min(c0 + INT4_GROUP, cols);
+      const c0 = gi * INT4_GROUP,
+        c1 = Math.min(c0 + INT4_GROUP, cols);
       const h = int4GroupScale(v, c0, c1);
       scales[r * g + gi] = h;
       const d = f16ToF32(h);

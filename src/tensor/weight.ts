@@ -60,9 +60,16 @@ export function f32View(bytes: Uint8Array): Float32Array {
 /** Rows [start, start+count) of a weight, sharing its bytes. */
 export function sliceRows(w: LinearWeight, start: number, count: number): LinearWeight {
   if (w.format === 'int4') {
-    const rb = int4RowBytes(w.cols), g = int4Groups(w.cols);
+    const rb = int4RowBytes(w.cols),
+      g = int4Groups(w.cols);
     const name = `${w.name}[${start}:${start + count}]`;
-    return { ...w, name, rows: count, data: w.data.subarray(start * rb, (start + count) * rb), halfScales: w.halfScales!.subarray(start * g, (start + count) * g) };
+    return {
+      ...w,
+      name,
+      rows: count,
+      data: w.data.subarray(start * rb, (start + count) * rb),
+      halfScales: w.halfScales!.subarray(start * g, (start + count) * g),
+    };
   }
   const eb = BYTES[w.format];
   const data = w.data.subarray(start * w.cols * eb, (start + count) * w.cols * eb);
@@ -96,7 +103,8 @@ export function dequantRow(w: LinearWeight, r: number, out: Float32Array = new F
       break;
     }
     case 'fp8': {
-      const br = w.blockRows!, bc = w.blockCols!;
+      const br = w.blockRows!,
+        bc = w.blockCols!;
       const sRow = Math.floor((r + (w.rowOffset ?? 0)) / br) * Math.ceil(cols / bc);
       const s = w.scales!;
       for (let c = 0; c < cols; c++) out[c] = Math.fround(E4M3_TABLE[data[base + c]!]! * s[sRow + Math.floor(c / bc)]!);
@@ -139,7 +147,8 @@ export function quantizeInt8(w: LinearWeight): LinearWeight {
   for (let r = 0; r < w.rows; r++) {
     dequantRow(w, r, row);
     for (let gi = 0; gi < g; gi++) {
-      const c0 = gi * INT8_GROUP, c1 = Math.min(c0 + INT8_GROUP, w.cols);
+      const c0 = gi * INT8_GROUP,
+        c1 = Math.min(c0 + INT8_GROUP, w.cols);
       let amax = 0;
       for (let c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(row[c]!));
       const s = Math.fround(amax / 127);

@@ -36,15 +36,29 @@ export function glmTokenizerJson(model: BpeModel, addedTokens: readonly string[]
     truncation: null,
     padding: null,
     added_tokens: addedTokens.map((content, i) => ({
-      id: model.vocab.length + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+      id: model.vocab.length + i,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
     })),
     normalizer: null,
     pre_tokenizer: glmPreTokenizerJson(),
     post_processor: null,
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: true, vocab, merges: model.merges.map(([a, b]) => [a, b]),
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: true,
+      vocab,
+      merges: model.merges.map(([a, b]) => [a, b]),
     },
   };
 }
@@ -57,7 +71,10 @@ export function preTokenize(text: string): string[] {
   return tok.pre_tokenizer!.pre_tokenize(text);
 }
 
-interface Word { syms: number[]; count: number }
+interface Word {
+  syms: number[];
+  count: number;
+}
 
 /**
  * Classic BPE: repeatedly merge the most frequent adjacent pair (ties: smaller strings first, so the result is
@@ -129,7 +146,8 @@ export function trainBpe(pieces: Iterable<string>, options: TrainOptions): BpeMo
 
   function lessPair(x: number, y: number): boolean {
     if (y < 0) return true;
-    const xa = vocab[Math.floor(x / SHIFT)]!, ya = vocab[Math.floor(y / SHIFT)]!;
+    const xa = vocab[Math.floor(x / SHIFT)]!,
+      ya = vocab[Math.floor(y / SHIFT)]!;
     if (xa !== ya) return xa < ya;
     return vocab[x % SHIFT]! < vocab[y % SHIFT]!;
   }

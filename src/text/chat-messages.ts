@@ -59,7 +59,8 @@ export function normalizeMessages(messages: readonly ChatMessage[]): ChatMessage
     if (out.content === null || out.content === undefined) out.content = '';
     if (m.role === 'tool' && Array.isArray(out.content)) out.content = textParts(out.content, '\n');
     if (m.role === 'assistant') {
-      if (Array.isArray(m.tool_calls)) out.tool_calls = m.tool_calls.map((tc: ToolCallInput, j: number) => normalizeToolCall(tc, `messages[${i}].tool_calls[${j}]`));
+      if (Array.isArray(m.tool_calls))
+        out.tool_calls = m.tool_calls.map((tc: ToolCallInput, j: number) => normalizeToolCall(tc, `messages[${i}].tool_calls[${j}]`));
       if (typeof m.reasoning_content !== 'string') {
         const text = typeof out.content === 'string' ? out.content : textParts(out.content as ContentPart[], '');
         if (text.includes(THINK_CLOSE)) {

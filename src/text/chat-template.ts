@@ -101,7 +101,8 @@ export class ChatTemplate {
     }
     const unhide = new Map([...hide].map(([a, b]) => [b, a]));
     const unhideRe = new RegExp([...unhide.keys()].join('|'), 'g');
-    const hideMarkers = (s: string): string => s.replace(marker, (t) => hide.get(String.fromCodePoint(t.codePointAt(0)!))! + t.slice(t.codePointAt(0)! > 0xffff ? 2 : 1));
+    const hideMarkers = (s: string): string =>
+      s.replace(marker, (t) => hide.get(String.fromCodePoint(t.codePointAt(0)!))! + t.slice(t.codePointAt(0)! > 0xffff ? 2 : 1));
     const restore = (s: string): string => s.replace(unhideRe, (c) => unhide.get(c)!);
 
     const rendered = this.template.render(this.variables(mapStrings(messages, hideMarkers), tools && mapStrings(tools, hideMarkers), options));

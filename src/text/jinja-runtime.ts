@@ -7,11 +7,19 @@ import type { DumpOptions, JsonNode } from './py-json.js';
 
 // The package's .d.ts files use extensionless relative imports that NodeNext cannot resolve (its types come out
 // as any), so the few members used here are typed locally.
-interface Runtime { type: string; value: unknown }
+interface Runtime {
+  type: string;
+  value: unknown;
+}
 type Statement = unknown;
 type Program = unknown;
-interface Environment { set(name: string, value: unknown): Runtime }
-interface InterpreterApi { evaluate(statement: Statement, env: Environment): Runtime; run(program: Program): Runtime }
+interface Environment {
+  set(name: string, value: unknown): Runtime;
+}
+interface InterpreterApi {
+  evaluate(statement: Statement, env: Environment): Runtime;
+  run(program: Program): Runtime;
+}
 type Ctor = new (value: unknown) => Runtime;
 const Environment = jinja.Environment as unknown as new () => Environment;
 const Interpreter = jinja.Interpreter as unknown as new (env: Environment) => InterpreterApi;
@@ -23,7 +31,15 @@ const probe = new Environment();
 const FloatValue = probe.set('f', 0.5).constructor as Ctor;
 const StringValue = probe.set('s', '').constructor as Ctor;
 
-interface AstNode { type: string; value?: unknown; operand?: AstNode; filter?: AstNode; callee?: AstNode; args?: AstNode[]; key?: AstNode }
+interface AstNode {
+  type: string;
+  value?: unknown;
+  operand?: AstNode;
+  filter?: AstNode;
+  callee?: AstNode;
+  args?: AstNode[];
+  key?: AstNode;
+}
 
 function runtimeToNode(v: Runtime): JsonNode {
   const raw = v.value;
@@ -56,8 +72,8 @@ class PyInterpreter extends Interpreter {
     const node = statement as AstNode | undefined;
     if (node?.type === 'FilterExpression' && node.filter) {
       const f = node.filter;
-      const isTojson = (f.type === 'Identifier' && f.value === 'tojson') ||
-        (f.type === 'CallExpression' && f.callee?.type === 'Identifier' && f.callee.value === 'tojson');
+      const isTojson =
+        (f.type === 'Identifier' && f.value === 'tojson') || (f.type === 'CallExpression' && f.callee?.type === 'Identifier' && f.callee.value === 'tojson');
       if (isTojson) {
         const operand = this.evaluate(node.operand, env);
         return new StringValue(dumpNode(runtimeToNode(operand), this.dumpOptions(f.args ?? [], env)));
@@ -72,15 +88,22 @@ class PyInterpreter extends Interpreter {
       if (a.type !== 'KeywordArgumentExpression' || !a.key) throw new Error('tojson takes keyword arguments only');
       const v = this.evaluate(a.value, env).value;
       switch (a.key.value) {
-        case 'ensure_ascii': opts.ensureAscii = Boolean(v); break;
-        case 'indent': opts.indent = (v as number | null) ?? null; break;
-        case 'sort_keys': opts.sortKeys = Boolean(v); break;
+        case 'ensure_ascii':
+          opts.ensureAscii = Boolean(v);
+          break;
+        case 'indent':
+          opts.indent = (v as number | null) ?? null;
+          break;
+        case 'sort_keys':
+          opts.sortKeys = Boolean(v);
+          break;
         case 'separators': {
           const pair = v as Runtime[] | null;
           if (pair) opts.separators = [String(pair[0]!.value), String(pair[1]!.value)];
           break;
         }
-        default: throw new Error(`tojson got an unexpected keyword argument '${String(a.key.value)}'`);
+        default:
+          throw new Error(`tojson got an unexpected keyword argument '${String(a.key.value)}'`);
       }
     }
     return opts;
@@ -119,9 +142,18 @@ function strftimeNow(format: string): string {
   const d = new Date();
   const p2 = (n: number): string => String(n).padStart(2, '0');
   const map: Record<string, string> = {
-    Y: String(d.getFullYear()), y: p2(d.getFullYear() % 100), m: p2(d.getMonth() + 1), d: p2(d.getDate()),
-    B: MONTHS[d.getMonth()]!, b: MONTHS[d.getMonth()]!.slice(0, 3), A: DAYS[d.getDay()]!, a: DAYS[d.getDay()]!.slice(0, 3),
-    H: p2(d.getHours()), M: p2(d.getMinutes()), S: p2(d.getSeconds()), '%': '%',
+    Y: String(d.getFullYear()),
+    y: p2(d.getFullYear() % 100),
+    m: p2(d.getMonth() + 1),
+    d: p2(d.getDate()),
+    B: MONTHS[d.getMonth()]!,
+    b: MONTHS[d.getMonth()]!.slice(0, 3),
+    A: DAYS[d.getDay()]!,
+    a: DAYS[d.getDay()]!.slice(0, 3),
+    H: p2(d.getHours()),
+    M: p2(d.getMinutes()),
+    S: p2(d.getSeconds()),
+    '%': '%',
   };
   return format.replace(/%(.)/g, (m, c: string) => map[c] ?? m);
 }
@@ -137,11 +169,17 @@ export class JinjaTemplate {
   render(variables: Record<string, unknown>): string {
     const env = new Environment();
     const globals: Record<string, unknown> = {
-      false: false, true: true, none: null, False: false, True: true, None: null,
+      false: false,
+      true: true,
+      none: null,
+      False: false,
+      True: true,
+      None: null,
       raise_exception: (msg: unknown) => {
         throw new TemplateError(String(msg));
       },
-      range, strftime_now: strftimeNow,
+      range,
+      strftime_now: strftimeNow,
     };
     for (const [k, v] of Object.entries(globals)) env.set(k, v);
     for (const [k, v] of Object.entries(variables)) {

@@ -63,7 +63,11 @@ export class ModelOutput {
     this.required = requiredArgs(tools);
     this.parsing = options.parseToolCalls !== false && tools.length > 0;
     this.parser = new OutputParser({
-      thinking: options.thinking, tools, parseToolCalls: this.parsing, newToolCallId: options.newToolCallId, unclosedCalls: 'drop',
+      thinking: options.thinking,
+      tools,
+      parseToolCalls: this.parsing,
+      newToolCallId: options.newToolCallId,
+      unclosedCalls: 'drop',
     });
     this.reasoningFilter = new ControlTokenFilter(options.controlTokens);
     this.textFilter = new ControlTokenFilter(options.controlTokens);

@@ -36,9 +36,10 @@ export class OutputParser {
 
   constructor(options: OutputParserOptions) {
     this.reasoning = new ReasoningParser(options.thinking);
-    this.tools = options.parseToolCalls === false
-      ? undefined
-      : new ToolCallParser({ tools: options.tools, newId: options.newToolCallId, unclosedCalls: options.unclosedCalls });
+    this.tools =
+      options.parseToolCalls === false
+        ? undefined
+        : new ToolCallParser({ tools: options.tools, newId: options.newToolCallId, unclosedCalls: options.unclosedCalls });
   }
 
   /** Decoded text of the next token(s), stop token excluded. */

@@ -14,7 +14,10 @@ export interface EncodeOptions {
   readonly special: boolean;
 }
 
-interface AddedTokenJson { id: number; content: string }
+interface AddedTokenJson {
+  id: number;
+  content: string;
+}
 interface TokenizerJson {
   added_tokens?: AddedTokenJson[];
   model: { type: string; vocab: Record<string, number> };

@@ -8,9 +8,7 @@ import type { ToolDefinition } from './chat-messages.js';
 import type { OutputEvent, ToolCall } from './output-events.js';
 import { isFloatField, pyFloatRepr, pyJsonDumps, pyJsonString } from './py-json.js';
 import { findFirst, partialTagLength, safeCut } from './stream-scan.js';
-import {
-  ARG_KEY_CLOSE, ARG_KEY_OPEN, ARG_VALUE_CLOSE, ARG_VALUE_OPEN, TOOL_CALL_CLOSE, TOOL_CALL_OPEN,
-} from './special-tokens.js';
+import { ARG_KEY_CLOSE, ARG_KEY_OPEN, ARG_VALUE_CLOSE, ARG_VALUE_OPEN, TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from './special-tokens.js';
 import { ToolSchemas } from './tool-args.js';
 
 export type ParsedToolCall = ToolCall;
@@ -244,8 +242,19 @@ export class ToolCallParser {
 
 function newCall(): OpenCall {
   return {
-    raw: '', phase: 'name', name: '', index: -1, id: '', key: '', value: '', valueIsString: false,
-    args: {}, keys: [], pairsText: '', openText: '', sent: '',
+    raw: '',
+    phase: 'name',
+    name: '',
+    index: -1,
+    id: '',
+    key: '',
+    value: '',
+    valueIsString: false,
+    args: {},
+    keys: [],
+    pairsText: '',
+    openText: '',
+    sent: '',
   };
 }
 

@@ -7,16 +7,46 @@ import { pyJsonDumps } from '../text/py-json.js';
 // Exactly the schemas the default model was trained with (train/data/tools.py DEMO_SCHEMAS): the tools block of the
 // prompt is this JSON, so any difference in wording moves the prompt away from what the model saw.
 export const DEMO_TOOLS: ToolDefinition[] = [
-  { type: 'function', function: { name: 'calculator', description: 'Evaluate an arithmetic expression.',
-    parameters: { type: 'object', properties: { expression: { type: 'string', description: 'Arithmetic expression, e.g. 12 * (3 + 4)' } }, required: ['expression'] } } },
-  { type: 'function', function: { name: 'get_current_time', description: 'Get the current local time in a time zone.',
-    parameters: { type: 'object', properties: { timezone: { type: 'string', description: 'IANA time zone name, e.g. Europe/Paris' } }, required: ['timezone'] } } },
-  { type: 'function', function: { name: 'convert_units', description: 'Convert a value from one unit to another.',
-    parameters: { type: 'object', properties: {
-      value: { type: 'number', description: 'The value to convert' },
-      from_unit: { type: 'string', description: 'Unit to convert from, e.g. mile' },
-      to_unit: { type: 'string', description: 'Unit to convert to, e.g. kilometer' },
-    }, required: ['value', 'from_unit', 'to_unit'] } } },
+  {
+    type: 'function',
+    function: {
+      name: 'calculator',
+      description: 'Evaluate an arithmetic expression.',
+      parameters: {
+        type: 'object',
+        properties: { expression: { type: 'string', description: 'Arithmetic expression, e.g. 12 * (3 + 4)' } },
+        required: ['expression'],
+      },
+    },
+  },
+  {
+    type: 'function',
+    function: {
+      name: 'get_current_time',
+      description: 'Get the current local time in a time zone.',
+      parameters: {
+        type: 'object',
+        properties: { timezone: { type: 'string', description: 'IANA time zone name, e.g. Europe/Paris' } },
+        required: ['timezone'],
+      },
+    },
+  },
+  {
+    type: 'function',
+    function: {
+      name: 'convert_units',
+      description: 'Convert a value from one unit to another.',
+      parameters: {
+        type: 'object',
+        properties: {
+          value: { type: 'number', description: 'The value to convert' },
+          from_unit: { type: 'string', description: 'Unit to convert from, e.g. mile' },
+          to_unit: { type: 'string', description: 'Unit to convert to, e.g. kilometer' },
+        },
+        required: ['value', 'from_unit', 'to_unit'],
+      },
+    },
+  },
 ];
 
 /** A small recursive-descent evaluator: numbers, + - * / % ^ (right-assoc), unary minus, parentheses. */
@@ -80,17 +110,66 @@ export function calculate(expression: string): number {
 
 // Linear units as factors to a base unit per dimension; temperature is affine and handled apart.
 const UNITS: Record<string, [dimension: string, factor: number]> = {
-  m: ['length', 1], meter: ['length', 1], meters: ['length', 1], km: ['length', 1000], kilometer: ['length', 1000], kilometers: ['length', 1000],
-  cm: ['length', 0.01], mm: ['length', 0.001], mi: ['length', 1609.344], mile: ['length', 1609.344], miles: ['length', 1609.344],
-  ft: ['length', 0.3048], foot: ['length', 0.3048], feet: ['length', 0.3048], in: ['length', 0.0254], inch: ['length', 0.0254], inches: ['length', 0.0254],
-  yd: ['length', 0.9144], yard: ['length', 0.9144], yards: ['length', 0.9144],
-  kg: ['mass', 1], kilogram: ['mass', 1], kilograms: ['mass', 1], g: ['mass', 0.001], gram: ['mass', 0.001], grams: ['mass', 0.001],
-  lb: ['mass', 0.45359237], lbs: ['mass', 0.45359237], pound: ['mass', 0.45359237], pounds: ['mass', 0.45359237], oz: ['mass', 0.028349523125], ounce: ['mass', 0.028349523125], ounces: ['mass', 0.028349523125],
-  l: ['volume', 1], liter: ['volume', 1], liters: ['volume', 1], ml: ['volume', 0.001], gal: ['volume', 3.785411784], gallon: ['volume', 3.785411784], gallons: ['volume', 3.785411784],
-  centimeter: ['length', 0.01], centimeters: ['length', 0.01], milliliter: ['volume', 0.001], milliliters: ['volume', 0.001],
-  s: ['time', 1], sec: ['time', 1], second: ['time', 1], seconds: ['time', 1], min: ['time', 60], minute: ['time', 60], minutes: ['time', 60],
-  h: ['time', 3600], hour: ['time', 3600], hours: ['time', 3600], day: ['time', 86400], days: ['time', 86400],
-  'm/s': ['speed', 1], 'km/h': ['speed', 1 / 3.6], kph: ['speed', 1 / 3.6], mph: ['speed', 0.44704],
+  m: ['length', 1],
+  meter: ['length', 1],
+  meters: ['length', 1],
+  km: ['length', 1000],
+  kilometer: ['length', 1000],
+  kilometers: ['length', 1000],
+  cm: ['length', 0.01],
+  mm: ['length', 0.001],
+  mi: ['length', 1609.344],
+  mile: ['length', 1609.344],
+  miles: ['length', 1609.344],
+  ft: ['length', 0.3048],
+  foot: ['length', 0.3048],
+  feet: ['length', 0.3048],
+  in: ['length', 0.0254],
+  inch: ['length', 0.0254],
+  inches: ['length', 0.0254],
+  yd: ['length', 0.9144],
+  yard: ['length', 0.9144],
+  yards: ['length', 0.9144],
+  kg: ['mass', 1],
+  kilogram: ['mass', 1],
+  kilograms: ['mass', 1],
+  g: ['mass', 0.001],
+  gram: ['mass', 0.001],
+  grams: ['mass', 0.001],
+  lb: ['mass', 0.45359237],
+  lbs: ['mass', 0.45359237],
+  pound: ['mass', 0.45359237],
+  pounds: ['mass', 0.45359237],
+  oz: ['mass', 0.028349523125],
+  ounce: ['mass', 0.028349523125],
+  ounces: ['mass', 0.028349523125],
+  l: ['volume', 1],
+  liter: ['volume', 1],
+  liters: ['volume', 1],
+  ml: ['volume', 0.001],
+  gal: ['volume', 3.785411784],
+  gallon: ['volume', 3.785411784],
+  gallons: ['volume', 3.785411784],
+  centimeter: ['length', 0.01],
+  centimeters: ['length', 0.01],
+  milliliter: ['volume', 0.001],
+  milliliters: ['volume', 0.001],
+  s: ['time', 1],
+  sec: ['time', 1],
+  second: ['time', 1],
+  seconds: ['time', 1],
+  min: ['time', 60],
+  minute: ['time', 60],
+  minutes: ['time', 60],
+  h: ['time', 3600],
+  hour: ['time', 3600],
+  hours: ['time', 3600],
+  day: ['time', 86400],
+  days: ['time', 86400],
+  'm/s': ['speed', 1],
+  'km/h': ['speed', 1 / 3.6],
+  kph: ['speed', 1 / 3.6],
+  mph: ['speed', 0.44704],
 };
 const TEMPS: Record<string, string> = { c: 'C', celsius: 'C', '°c': 'C', f: 'F', fahrenheit: 'F', '°f': 'F', k: 'K', kelvin: 'K' };
 
@@ -111,9 +190,20 @@ export function convertUnits(value: number, from: string, to: string): number {
 
 /** ISO local time with the zone's offset, e.g. 2026-12-01T14:05:00+01:00. */
 function localIso(now: Date, timeZone: string): string {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(now).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    })
+      .formatToParts(now)
+      .map((p) => [p.type, p.value]),
+  );
   const local = Date.UTC(+parts.year!, +parts.month! - 1, +parts.day!, +parts.hour!, +parts.minute!, +parts.second!);
   const off = Math.round((local - Math.floor(now.getTime() / 1000) * 1000) / 60000);
   const sign = off >= 0 ? '+' : '-';

@@ -10,8 +10,13 @@ import { baseUrl, getJson } from './wire.js';
 
 export type KindChoice = UpstreamKind | 'auto';
 
-interface ModelsList { data?: { id?: string; owned_by?: string; max_model_len?: number }[] }
-interface Props { default_generation_settings?: { n_ctx?: number }; n_ctx?: number }
+interface ModelsList {
+  data?: { id?: string; owned_by?: string; max_model_len?: number }[];
+}
+interface Props {
+  default_generation_settings?: { n_ctx?: number };
+  n_ctx?: number;
+}
 
 /** The engine at url, or null when it does not answer (yet). */
 export async function detectKind(url: string, timeoutMs: number): Promise<UpstreamInfo | null> {
@@ -31,7 +36,9 @@ export async function detectKind(url: string, timeoutMs: number): Promise<Upstre
 }
 
 const vllmInfo = (m: NonNullable<ModelsList['data']>[number]): UpstreamInfo => ({
-  kind: 'vllm', ...(m.id ? { model: m.id } : {}), ...(m.max_model_len ? { maxContext: m.max_model_len } : {}),
+  kind: 'vllm',
+  ...(m.id ? { model: m.id } : {}),
+  ...(m.max_model_len ? { maxContext: m.max_model_len } : {}),
 });
 
 const llamaInfo = (p: Props): UpstreamInfo => {
@@ -62,9 +69,13 @@ export async function connect(url: string, choice: KindChoice, timeoutMs: number
 
 export function clientFor(url: string, info: UpstreamInfo): EngineClient {
   switch (info.kind) {
-    case 'vllm': return new VllmClient(url, info.model, info.maxContext);
-    case 'llama-server': return new LlamaServerClient(url, info.maxContext);
-    case 'sglang': return new SglangClient(url, 'sglang');
-    case 'glm5': return new SglangClient(url, 'glm5');
+    case 'vllm':
+      return new VllmClient(url, info.model, info.maxContext);
+    case 'llama-server':
+      return new LlamaServerClient(url, info.maxContext);
+    case 'sglang':
+      return new SglangClient(url, 'sglang');
+    case 'glm5':
+      return new SglangClient(url, 'glm5');
   }
 }

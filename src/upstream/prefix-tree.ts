@@ -11,7 +11,10 @@ class Node {
   readonly children = new Map<number, Node>();
   /** tenant → last use (ms). */
   readonly tenants = new Map<string, number>();
-  constructor(public edge: Int32Array, public parent: Node | null) {}
+  constructor(
+    public edge: Int32Array,
+    public parent: Node | null,
+  ) {}
 }
 
 function commonPrefix(edge: Int32Array, ids: readonly number[], from: number): number {
@@ -159,7 +162,8 @@ class MinHeap<T> {
     this.items.pop();
     let i = 0;
     for (;;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let m = i;
       if (l < this.items.length && this.keys[l]! < this.keys[m]!) m = l;
       if (r < this.items.length && this.keys[r]! < this.keys[m]!) m = r;

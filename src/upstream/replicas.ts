@@ -22,7 +22,13 @@ export class Replica {
   failures = 0;
   lastError: string | null = null;
 
-  constructor(readonly id: string, readonly url: string, readonly kind: KindChoice, health: HealthOptions, breaker: BreakerOptions) {
+  constructor(
+    readonly id: string,
+    readonly url: string,
+    readonly kind: KindChoice,
+    health: HealthOptions,
+    breaker: BreakerOptions,
+  ) {
     this.health = new HealthState(health);
     this.breaker = new CircuitBreaker(breaker);
   }
@@ -52,7 +58,13 @@ export interface MonitorOptions {
   readonly breaker: BreakerOptions;
 }
 
-export const MONITOR_DEFAULTS: MonitorOptions = { healthIntervalMs: 5000, healthTimeoutMs: 2000, loadIntervalMs: 2000, health: HEALTH_DEFAULTS, breaker: BREAKER_DEFAULTS };
+export const MONITOR_DEFAULTS: MonitorOptions = {
+  healthIntervalMs: 5000,
+  healthTimeoutMs: 2000,
+  loadIntervalMs: 2000,
+  health: HEALTH_DEFAULTS,
+  breaker: BREAKER_DEFAULTS,
+};
 
 /** The replica list with its monitor loop. */
 export class ReplicaSet {
@@ -61,7 +73,10 @@ export class ReplicaSet {
   private timers: NodeJS.Timeout[] = [];
   private readonly listeners: ((r: Replica, event: 'added' | 'removed') => void)[] = [];
 
-  constructor(readonly o: MonitorOptions = MONITOR_DEFAULTS, private readonly log: (line: string) => void = () => {}) {}
+  constructor(
+    readonly o: MonitorOptions = MONITOR_DEFAULTS,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
 
   onChange(f: (r: Replica, event: 'added' | 'removed') => void): void {
     this.listeners.push(f);
@@ -122,7 +137,9 @@ export class ReplicaSet {
     const t = setInterval(() => {
       if (busy) return;
       busy = true;
-      void Promise.resolve(f()).catch(() => {}).finally(() => (busy = false));
+      void Promise.resolve(f())
+        .catch(() => {})
+        .finally(() => (busy = false));
     }, ms);
     t.unref();
     this.timers.push(t);

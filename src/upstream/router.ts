@@ -34,8 +34,13 @@ export interface RouterOptions {
 }
 
 export const ROUTER_DEFAULTS: RouterOptions = {
-  policy: 'cache_aware', cacheThreshold: 0.3, balanceAbsThreshold: 64, balanceRelThreshold: 1.5,
-  maxTreeTokens: 1 << 22, sessionTtlMs: 3_600_000, maxSessions: 100_000,
+  policy: 'cache_aware',
+  cacheThreshold: 0.3,
+  balanceAbsThreshold: 64,
+  balanceRelThreshold: 1.5,
+  maxTreeTokens: 1 << 22,
+  sessionTtlMs: 3_600_000,
+  maxSessions: 100_000,
 };
 
 /** Why a replica was chosen (counted in /workers and the logs). */
@@ -48,7 +53,10 @@ export class Router {
   private readonly sessions = new Map<string, { id: string; at: number }>();
   private next = 0;
 
-  constructor(readonly o: RouterOptions = ROUTER_DEFAULTS, private readonly random: () => number = Math.random) {}
+  constructor(
+    readonly o: RouterOptions = ROUTER_DEFAULTS,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** The replica for a request among the candidates (available, not excluded), or null when there are none. */
   pick(candidates: readonly Replica[], prompt: readonly number[], key: string | undefined, now: number): Replica | null {
@@ -75,7 +83,8 @@ export class Router {
   private choose(c: readonly Replica[], prompt: readonly number[]): [Replica, Reason] {
     if (this.o.policy === 'round_robin') return [c[this.next++ % c.length]!, 'round_robin'];
     if (this.o.policy === 'random') return [c[Math.floor(this.random() * c.length)]!, 'random'];
-    let max = -Infinity, min = Infinity;
+    let max = -Infinity,
+      min = Infinity;
     for (const r of c) {
       max = Math.max(max, r.load);
       min = Math.min(min, r.load);

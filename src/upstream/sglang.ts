@@ -30,7 +30,10 @@ interface GenerateChunk {
 export class SglangClient implements EngineClient {
   readonly url: string;
 
-  constructor(url: string, readonly kind: 'sglang' | 'glm5' = 'sglang') {
+  constructor(
+    url: string,
+    readonly kind: 'sglang' | 'glm5' = 'sglang',
+  ) {
     this.url = baseUrl(url);
   }
 
@@ -42,14 +45,24 @@ export class SglangClient implements EngineClient {
       input_ids: glm5 ? call.prompt : concatIds(call.prompt, call.resumed),
       ...(glm5 && call.resumed.length > 0 ? { resumed_output_ids: call.resumed } : {}),
       sampling_params: {
-        temperature: s.temperature, top_p: s.topP, top_k: s.topK > 0 ? s.topK : -1, min_p: s.minP,
-        repetition_penalty: s.repetitionPenalty, presence_penalty: s.presencePenalty, frequency_penalty: s.frequencyPenalty,
-        max_new_tokens: call.maxTokens, stop_token_ids: call.stopIds, ignore_eos: s.ignoreEos,
-        skip_special_tokens: false, spaces_between_special_tokens: false, no_stop_trim: true,
+        temperature: s.temperature,
+        top_p: s.topP,
+        top_k: s.topK > 0 ? s.topK : -1,
+        min_p: s.minP,
+        repetition_penalty: s.repetitionPenalty,
+        presence_penalty: s.presencePenalty,
+        frequency_penalty: s.frequencyPenalty,
+        max_new_tokens: call.maxTokens,
+        stop_token_ids: call.stopIds,
+        ignore_eos: s.ignoreEos,
+        skip_special_tokens: false,
+        spaces_between_special_tokens: false,
+        no_stop_trim: true,
         ...(s.seed !== undefined ? { sampling_seed: s.seed } : {}),
         ...(s.logitBias.size > 0 ? { logit_bias: Object.fromEntries(s.logitBias) } : {}),
       },
-      rid: call.rid, stream: true,
+      rid: call.rid,
+      stream: true,
       // Plain SGLang: ask for logprobs always, so the token ids are there even where a version omits output_ids.
       ...(call.logprobs !== undefined || !glm5 ? { return_logprob: true, top_logprobs_num: call.logprobs ?? 0, logprob_start_len: -1 } : {}),
       ...(glm5 ? { incremental_streaming_output: true } : {}),
@@ -68,11 +81,22 @@ export class SglangClient implements EngineClient {
       const m = c.meta_info ?? {};
       const { ids, logprobs } = newTokens(c, seen);
       seen += ids.length;
-      if (ids.length > 0) yield { type: 'tokens', ids, ...(wantLogprobs && logprobs ? { logprobs } : {}), ...(m.cached_tokens !== undefined ? { cachedTokens: m.cached_tokens } : {}) };
+      if (ids.length > 0)
+        yield {
+          type: 'tokens',
+          ids,
+          ...(wantLogprobs && logprobs ? { logprobs } : {}),
+          ...(m.cached_tokens !== undefined ? { cachedTokens: m.cached_tokens } : {}),
+        };
       const fr = m.finish_reason;
       if (fr) {
         const finish = fr.type === 'length' ? 'length' : fr.type === 'abort' ? 'abort' : 'stop';
-        yield { type: 'end', finish, ...(m.prompt_tokens !== undefined ? { promptTokens: m.prompt_tokens } : {}), ...(m.cached_tokens !== undefined ? { cachedTokens: m.cached_tokens } : {}) };
+        yield {
+          type: 'end',
+          finish,
+          ...(m.prompt_tokens !== undefined ? { promptTokens: m.prompt_tokens } : {}),
+          ...(m.cached_tokens !== undefined ? { cachedTokens: m.cached_tokens } : {}),
+        };
         return;
       }
     }

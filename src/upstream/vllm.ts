@@ -33,7 +33,11 @@ export class VllmClient implements EngineClient {
   readonly url: string;
 
   /** model: the name vLLM serves (it rejects others); maxContext: its max_model_len. */
-  constructor(url: string, private readonly model?: string, private readonly maxContext?: number) {
+  constructor(
+    url: string,
+    private readonly model?: string,
+    private readonly maxContext?: number,
+  ) {
     this.url = baseUrl(url);
   }
 
@@ -45,15 +49,27 @@ export class VllmClient implements EngineClient {
     if (maxTokens < 1) throw new UpstreamError(`${this.url}: the prompt (${prompt.length} tokens) fills this replica's context (${this.maxContext})`, false);
     return {
       ...(this.model ? { model: this.model } : {}),
-      prompt, max_tokens: maxTokens,
-      temperature: s.temperature, top_p: s.topP, top_k: s.topK > 0 ? s.topK : -1, min_p: s.minP,
-      repetition_penalty: s.repetitionPenalty, presence_penalty: s.presencePenalty, frequency_penalty: s.frequencyPenalty,
+      prompt,
+      max_tokens: maxTokens,
+      temperature: s.temperature,
+      top_p: s.topP,
+      top_k: s.topK > 0 ? s.topK : -1,
+      min_p: s.minP,
+      repetition_penalty: s.repetitionPenalty,
+      presence_penalty: s.presencePenalty,
+      frequency_penalty: s.frequencyPenalty,
       ...(s.seed !== undefined ? { seed: s.seed } : {}),
       ...(s.logitBias.size > 0 ? { logit_bias: Object.fromEntries(s.logitBias) } : {}),
-      stop_token_ids: call.stopIds, ignore_eos: s.ignoreEos, include_stop_str_in_output: true,
-      skip_special_tokens: false, spaces_between_special_tokens: false,
-      logprobs: call.logprobs ?? 0, return_tokens_as_token_ids: true, return_token_ids: true,
-      stream: true, stream_options: { include_usage: true, continuous_usage_stats: true },
+      stop_token_ids: call.stopIds,
+      ignore_eos: s.ignoreEos,
+      include_stop_str_in_output: true,
+      skip_special_tokens: false,
+      spaces_between_special_tokens: false,
+      logprobs: call.logprobs ?? 0,
+      return_tokens_as_token_ids: true,
+      return_token_ids: true,
+      stream: true,
+      stream_options: { include_usage: true, continuous_usage_stats: true },
     };
   }
 
@@ -107,8 +123,11 @@ function chunkTokens(choice: NonNullable<CompletionChunk['choices']>[number]): {
     for (let i = 0; i < ids.length; i++) {
       const top = lp.top_logprobs?.[i] ?? {};
       logprobs.push({
-        id: ids[i]!, logprob: lp.token_logprobs?.[i] ?? 0,
-        top: Object.entries(top).map(([t, v]) => ({ id: idOf(t), logprob: v })).sort((a, b) => b.logprob - a.logprob),
+        id: ids[i]!,
+        logprob: lp.token_logprobs?.[i] ?? 0,
+        top: Object.entries(top)
+          .map(([t, v]) => ({ id: idOf(t), logprob: v }))
+          .sort((a, b) => b.logprob - a.logprob),
       });
     }
   }

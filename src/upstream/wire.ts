@@ -20,7 +20,9 @@ async function statusError(url: string, r: Response): Promise<UpstreamError> {
   let text = '';
   try {
     text = (await r.text()).slice(0, 500);
-  } catch { /* the body is only for the message */ }
+  } catch {
+    /* the body is only for the message */
+  }
   return new UpstreamError(`${url}: HTTP ${r.status}${text ? `: ${text}` : ''}`, RETRYABLE_STATUS.has(r.status), r.status);
 }
 
@@ -117,9 +119,16 @@ export async function getJson(url: string, timeoutMs: number): Promise<unknown> 
 /** POST JSON and forget the answer (aborts by id); failures are ignored: the connection close stops the request too. */
 export async function postQuiet(url: string, body: unknown, timeoutMs: number): Promise<void> {
   try {
-    const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+    const r = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     await r.body?.cancel();
-  } catch { /* best effort */ }
+  } catch {
+    /* best effort */
+  }
 }
 
 /** The sum of a Prometheus gauge over all its label sets (`name{…} value` lines), or null when absent. */

@@ -8,12 +8,20 @@ import { startServerProcess, tinyModelDir, type ServerProcess } from '../server-
 export const ADMIN_KEY = 'test-admin-key';
 
 /** Starts n glm5 replicas of the tiny model, then front ends over them (one per policy given). */
-export async function startFleet(n: number, policies: string[], o: { replicaArgs?: string[]; frontArgs?: string[] } = {}): Promise<{ replicas: ServerProcess[]; fronts: ServerProcess[] }> {
+export async function startFleet(
+  n: number,
+  policies: string[],
+  o: { replicaArgs?: string[]; frontArgs?: string[] } = {},
+): Promise<{ replicas: ServerProcess[]; fronts: ServerProcess[] }> {
   process.env.GLM5_ADMIN_KEY = ADMIN_KEY;
   const dir = tinyModelDir();
   const replicas = await Promise.all(Array.from({ length: n }, () => startServerProcess(['--quiet', ...(o.replicaArgs ?? [])], dir)));
   const urls = replicas.map((r) => r.url).join(',');
-  const fronts = await Promise.all(policies.map((p) => startServerProcess(['--upstream', urls, '--router-policy', p, '--health-interval-s', '0.5', '--load-interval-s', '0.5', ...(o.frontArgs ?? [])], dir)));
+  const fronts = await Promise.all(
+    policies.map((p) =>
+      startServerProcess(['--upstream', urls, '--router-policy', p, '--health-interval-s', '0.5', '--load-interval-s', '0.5', ...(o.frontArgs ?? [])], dir),
+    ),
+  );
   return { replicas, fronts };
 }
 
@@ -53,7 +61,7 @@ export interface Usage {
 
 /** A deterministic token list (plain-text ids of the tiny vocabulary). */
 export function tokens(seed: number, n: number): number[] {
-  let x = seed * 2654435761 >>> 0;
+  let x = (seed * 2654435761) >>> 0;
   return Array.from({ length: n }, () => {
     x = (x * 1103515245 + 12345) >>> 0;
     return 10 + (x % 900);
@@ -73,31 +81,41 @@ export interface WorkloadResult {
  * `sessions` conversations run at once, each `turns` requests in a row: prompt = shared header ‖ the session's own
  * context ‖ what earlier turns added (its question and answer). /v1/completions with token ids, greedy.
  */
-export async function workload(front: string, o: { seed: number; sessions: number; turns: number; header: number; context: number; maxTokens: number; sessionKey?: boolean }): Promise<WorkloadResult> {
+export async function workload(
+  front: string,
+  o: { seed: number; sessions: number; turns: number; header: number; context: number; maxTokens: number; sessionKey?: boolean },
+): Promise<WorkloadResult> {
   const header = tokens(o.seed, o.header);
   const usages: Usage[] = [];
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: o.sessions }, async (_, s) => {
-    const history = [...header, ...tokens(o.seed * 100 + s + 1, o.context)];
-    for (let t = 0; t < o.turns; t++) {
-      const question = tokens(o.seed * 1000 + s * 10 + t, 12);
-      const prompt = [...history, ...question];
-      const r = await fetch(`${front}/v1/completions`, {
-        method: 'POST', headers: { 'content-type': 'application/json', ...(o.sessionKey ? { 'x-session-id': `s${o.seed}-${s}` } : {}) },
-        body: JSON.stringify({ model: 'glm-5', prompt, max_tokens: o.maxTokens, temperature: 0, ignore_eos: true }),
-      });
-      if (!r.ok) throw new Error(`completions: ${r.status} ${await r.text()}`);
-      const body = (await r.json()) as { usage: Usage };
-      usages.push(body.usage);
-      for (const id of question) history.push(id);
-      for (const id of tokens(o.seed * 5000 + s * 10 + t, o.maxTokens)) history.push(id);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: o.sessions }, async (_, s) => {
+      const history = [...header, ...tokens(o.seed * 100 + s + 1, o.context)];
+      for (let t = 0; t < o.turns; t++) {
+        const question = tokens(o.seed * 1000 + s * 10 + t, 12);
+        const prompt = [...history, ...question];
+        const r = await fetch(`${front}/v1/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(o.sessionKey ? { 'x-session-id': `s${o.seed}-${s}` } : {}) },
+          body: JSON.stringify({ model: 'glm-5', prompt, max_tokens: o.maxTokens, temperature: 0, ignore_eos: true }),
+        });
+        if (!r.ok) throw new Error(`completions: ${r.status} ${await r.text()}`);
+        const body = (await r.json()) as { usage: Usage };
+        usages.push(body.usage);
+        for (const id of question) history.push(id);
+        for (const id of tokens(o.seed * 5000 + s * 10 + t, o.maxTokens)) history.push(id);
+      }
+    }),
+  );
   const seconds = (performance.now() - t0) / 1000;
   const sum = (f: (u: Usage) => number) => usages.reduce((a, u) => a + f(u), 0);
   return {
-    requests: usages.length, promptTokens: sum((u) => u.prompt_tokens), cachedTokens: sum((u) => u.prompt_tokens_details?.cached_tokens ?? 0),
-    completionTokens: sum((u) => u.completion_tokens), seconds, usages,
+    requests: usages.length,
+    promptTokens: sum((u) => u.prompt_tokens),
+    cachedTokens: sum((u) => u.prompt_tokens_details?.cached_tokens ?? 0),
+    completionTokens: sum((u) => u.completion_tokens),
+    seconds,
+    usages,
   };
 }
 

@@ -55,9 +55,16 @@ export async function startFakeHub(repo: string, dir: string, extra: Record<stri
       return;
     }
     const file = m[2]!;
-    const headers: Record<string, string> = { etag: `"${sha(body)}"`, 'x-repo-commit': commit, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
+    const headers: Record<string, string> = {
+      etag: `"${sha(body)}"`,
+      'x-repo-commit': commit,
+      'accept-ranges': 'bytes',
+      'content-type': 'application/octet-stream',
+    };
     if (file.endsWith('.safetensors')) Object.assign(headers, { 'x-linked-etag': `"${sha(body)}"`, 'x-linked-size': String(body.length) });
-    let start = 0, end = body.length - 1, status = 200;
+    let start = 0,
+      end = body.length - 1,
+      status = 200;
     const r = range ? /^bytes=(\d+)-(\d*)$/.exec(range) : null;
     if (r) {
       start = Number(r[1]);
@@ -84,6 +91,10 @@ export async function startFakeHub(repo: string, dir: string, extra: Record<stri
     requests,
     dropAfter: (file, bytes) => drops.set(file, bytes),
     sha256: (file) => sha(files.get(file)!),
-    close: () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
   };
 }

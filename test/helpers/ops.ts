@@ -13,10 +13,11 @@ export function opsUnderTest(): Ops[] {
   const perIsa = kernels.isas().map((isa) => {
     const o: Record<string, unknown> = { name: `native-${isa}` };
     for (const [k, f] of Object.entries(native)) {
-      if (typeof f === 'function') o[k] = (...args: unknown[]) => {
-        kernels.setIsa(isa);
-        return (f as (...a: unknown[]) => unknown)(...args); // spread-ok: forwards this call's own arguments
-      };
+      if (typeof f === 'function')
+        o[k] = (...args: unknown[]) => {
+          kernels.setIsa(isa);
+          return (f as (...a: unknown[]) => unknown)(...args); // spread-ok: forwards this call's own arguments
+        };
     }
     return o as unknown as Ops;
   });

@@ -33,8 +33,10 @@ export function requireShared(rel: string): SharedPath {
   const path = join(sharedDir(), rel);
   if (existsSync(path)) return { path, skip: false };
   if (inCi()) {
-    throw new Error(`shared test data missing: ${path} (CI is set, so this fails instead of skipping; ` +
-      'put the shared folder beside the repository or set GLM5_SHARED_DIR)');
+    throw new Error(
+      `shared test data missing: ${path} (CI is set, so this fails instead of skipping; ` +
+        'put the shared folder beside the repository or set GLM5_SHARED_DIR)',
+    );
   }
   return { path, skip: `shared test data missing: ${path} (fails when CI=true; set GLM5_SHARED_DIR to point elsewhere)` };
 }

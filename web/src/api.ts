@@ -60,7 +60,10 @@ export interface ModelInfo {
 /** An HTTP answer other than 200, with the server's message. */
 export class HttpError extends Error {
   override name = 'HttpError';
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -75,7 +78,7 @@ async function failure(res: Response): Promise<HttpError> {
   let message = `${res.status} ${res.statusText}`;
   try {
     const j = (await res.json()) as { error?: { message?: string } | string; message?: string };
-    const m = typeof j.error === 'string' ? j.error : j.error?.message ?? j.message;
+    const m = typeof j.error === 'string' ? j.error : (j.error?.message ?? j.message);
     if (m) message = m;
   } catch {
     // not JSON: keep the status line
@@ -121,7 +124,7 @@ interface Chunk {
 }
 
 function* deltas(c: Chunk): Generator<Delta> {
-  if (c.error) throw new Error(typeof c.error === 'string' ? c.error : c.error.message ?? 'the server reported an error');
+  if (c.error) throw new Error(typeof c.error === 'string' ? c.error : (c.error.message ?? 'the server reported an error'));
   for (const ch of c.choices ?? []) {
     const d = ch.delta ?? {};
     const reasoning = d.reasoning_content ?? d.reasoning;
@@ -161,7 +164,11 @@ export async function* streamChat(body: ChatBody, apiKey: string, signal: AbortS
       while ((cut = /\r?\n\r?\n/.exec(buffer))) {
         const event = buffer.slice(0, cut.index);
         buffer = buffer.slice(cut.index + cut[0].length);
-        const data = event.split(/\r?\n/).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
+        const data = event
+          .split(/\r?\n/)
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).replace(/^ /, ''))
+          .join('\n');
         if (data === '') continue; // a comment (keep-alive) or an event line alone
         if (data === '[DONE]') return;
         yield* deltas(JSON.parse(data) as Chunk);

@@ -59,7 +59,11 @@ export class ChatRunner {
   /** The conversation being answered, if any. */
   conversationId: string | null = null;
 
-  constructor(private readonly store: Store, private readonly models: () => readonly ModelInfo[], private readonly hooks: RunnerHooks) {}
+  constructor(
+    private readonly store: Store,
+    private readonly models: () => readonly ModelInfo[],
+    private readonly hooks: RunnerHooks,
+  ) {}
 
   get busy(): boolean {
     return this.controller !== null;

@@ -21,7 +21,11 @@ export class Settings {
   private readonly toggle = $<HTMLButtonElement>('toggle-settings');
   private readonly model = $<HTMLSelectElement>('model');
 
-  constructor(private readonly store: Store, private readonly models: () => readonly ModelInfo[], private readonly hooks: { keySaved(): void }) {}
+  constructor(
+    private readonly store: Store,
+    private readonly models: () => readonly ModelInfo[],
+    private readonly hooks: { keySaved(): void },
+  ) {}
 
   bind(): void {
     const s = this.store.settings;
@@ -32,7 +36,10 @@ export class Settings {
 
     const system = $<HTMLTextAreaElement>('system');
     system.value = s.system;
-    system.addEventListener('input', () => { s.system = system.value; save(); });
+    system.addEventListener('input', () => {
+      s.system = system.value;
+      save();
+    });
 
     const numeric = (id: string, get: () => number | null, set: (v: number | null) => void): void => {
       const input = $<HTMLInputElement>(id);
@@ -45,16 +52,54 @@ export class Settings {
         save();
       });
     };
-    numeric('temperature', () => s.temperature, (v) => { s.temperature = v; });
-    numeric('top-p', () => s.topP, (v) => { s.topP = v; });
-    numeric('max-tokens', () => s.maxTokens, (v) => { s.maxTokens = v === null ? null : Math.max(1, Math.round(v)); });
-    numeric('price-input', () => s.price.input, (v) => { s.price.input = v ?? 0; });
-    numeric('price-cached', () => s.price.cachedInput, (v) => { s.price.cachedInput = v ?? 0; });
-    numeric('price-output', () => s.price.output, (v) => { s.price.output = v ?? 0; });
+    numeric(
+      'temperature',
+      () => s.temperature,
+      (v) => {
+        s.temperature = v;
+      },
+    );
+    numeric(
+      'top-p',
+      () => s.topP,
+      (v) => {
+        s.topP = v;
+      },
+    );
+    numeric(
+      'max-tokens',
+      () => s.maxTokens,
+      (v) => {
+        s.maxTokens = v === null ? null : Math.max(1, Math.round(v));
+      },
+    );
+    numeric(
+      'price-input',
+      () => s.price.input,
+      (v) => {
+        s.price.input = v ?? 0;
+      },
+    );
+    numeric(
+      'price-cached',
+      () => s.price.cachedInput,
+      (v) => {
+        s.price.cachedInput = v ?? 0;
+      },
+    );
+    numeric(
+      'price-output',
+      () => s.price.output,
+      (v) => {
+        s.price.output = v ?? 0;
+      },
+    );
 
     const extra = $<HTMLTextAreaElement>('extra-body');
     extra.value = s.extraBody;
-    const checkExtra = (): void => { extra.classList.toggle('invalid', extra.value.trim() !== '' && !isJsonObject(extra.value)); };
+    const checkExtra = (): void => {
+      extra.classList.toggle('invalid', extra.value.trim() !== '' && !isJsonObject(extra.value));
+    };
     checkExtra();
     extra.addEventListener('input', () => {
       s.extraBody = extra.value;
@@ -65,10 +110,25 @@ export class Settings {
     const check = (id: string, get: () => boolean, set: (v: boolean) => void): void => {
       const input = $<HTMLInputElement>(id);
       input.checked = get();
-      input.addEventListener('change', () => { set(input.checked); save(); });
+      input.addEventListener('change', () => {
+        set(input.checked);
+        save();
+      });
     };
-    check('thinking-toggle', () => s.thinking, (v) => { s.thinking = v; });
-    check('tools-toggle', () => s.tools, (v) => { s.tools = v; });
+    check(
+      'thinking-toggle',
+      () => s.thinking,
+      (v) => {
+        s.thinking = v;
+      },
+    );
+    check(
+      'tools-toggle',
+      () => s.tools,
+      (v) => {
+        s.tools = v;
+      },
+    );
 
     this.model.addEventListener('change', () => {
       s.model = this.model.value;
@@ -105,7 +165,10 @@ export class Settings {
 
   setModels(list: readonly ModelInfo[]): void {
     const s = this.store.settings;
-    setChildren(this.model, list.map((m) => h('option', { value: m.id }, m.id)));
+    setChildren(
+      this.model,
+      list.map((m) => h('option', { value: m.id }, m.id)),
+    );
     if (!list.some((m) => m.id === s.model)) {
       s.model = list[0]?.id ?? '';
       this.store.saveSettings();
@@ -118,7 +181,9 @@ export class Settings {
   private showPrice(): void {
     const p = this.models().find((m) => m.id === this.store.settings.model)?.price;
     const inputs = ['price-input', 'price-cached', 'price-output'].map((id) => $<HTMLInputElement>(id));
-    const values = p ? [p.input, p.cachedInput, p.output] : [this.store.settings.price.input, this.store.settings.price.cachedInput, this.store.settings.price.output];
+    const values = p
+      ? [p.input, p.cachedInput, p.output]
+      : [this.store.settings.price.input, this.store.settings.price.cachedInput, this.store.settings.price.output];
     inputs.forEach((input, i) => {
       input.value = String(values[i]);
       input.readOnly = !!p;

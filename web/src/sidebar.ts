@@ -12,7 +12,11 @@ export interface SidebarHooks {
 export class Sidebar {
   private armed: { id: string; timer: number } | null = null;
 
-  constructor(private readonly list: HTMLElement, private readonly store: Store, private readonly hooks: SidebarHooks) {
+  constructor(
+    private readonly list: HTMLElement,
+    private readonly store: Store,
+    private readonly hooks: SidebarHooks,
+  ) {
     list.addEventListener('click', (ev) => this.click(ev));
   }
 
@@ -27,11 +31,29 @@ export class Sidebar {
       }
       const current = c.id === this.store.currentId;
       const armed = this.armed?.id === c.id;
-      nodes.push(h('div', { class: `conv${current ? ' current' : ''}${c.id === busyId ? ' busy' : ''}`, 'data-id': c.id },
-        h('button', { type: 'button', class: 'conv-open', 'data-action': 'open', title: c.title, 'aria-current': current ? 'true' : false }, c.title),
-        h('span', { class: 'conv-actions' },
-          h('button', { type: 'button', class: 'icon-btn small', 'data-action': 'rename', title: 'Rename', 'aria-label': 'Rename' }, icon('pencil')),
-          h('button', { type: 'button', class: `icon-btn small${armed ? ' armed' : ''}`, 'data-action': 'delete', title: armed ? 'Click again to delete' : 'Delete', 'aria-label': armed ? 'Confirm delete' : 'Delete' }, icon('trash')))));
+      nodes.push(
+        h(
+          'div',
+          { class: `conv${current ? ' current' : ''}${c.id === busyId ? ' busy' : ''}`, 'data-id': c.id },
+          h('button', { type: 'button', class: 'conv-open', 'data-action': 'open', title: c.title, 'aria-current': current ? 'true' : false }, c.title),
+          h(
+            'span',
+            { class: 'conv-actions' },
+            h('button', { type: 'button', class: 'icon-btn small', 'data-action': 'rename', title: 'Rename', 'aria-label': 'Rename' }, icon('pencil')),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: `icon-btn small${armed ? ' armed' : ''}`,
+                'data-action': 'delete',
+                title: armed ? 'Click again to delete' : 'Delete',
+                'aria-label': armed ? 'Confirm delete' : 'Delete',
+              },
+              icon('trash'),
+            ),
+          ),
+        ),
+      );
     }
     if (nodes.length === 0) nodes.push(h('div', { class: 'conv-empty' }, 'No conversations yet.'));
     setChildren(this.list, nodes);
@@ -57,7 +79,13 @@ export class Sidebar {
           this.hooks.changed();
         } else {
           if (this.armed) clearTimeout(this.armed.timer);
-          this.armed = { id, timer: window.setTimeout(() => { this.armed = null; this.hooks.changed(); }, 3000) };
+          this.armed = {
+            id,
+            timer: window.setTimeout(() => {
+              this.armed = null;
+              this.hooks.changed();
+            }, 3000),
+          };
           this.hooks.changed();
         }
         break;

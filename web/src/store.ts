@@ -101,8 +101,13 @@ export const newId = (): string => Math.random().toString(36).slice(2, 10) + Dat
 /** Keeps only well-formed conversations (the storage is user-editable). */
 function valid(c: unknown): c is Conversation {
   const x = c as Conversation;
-  return !!x && typeof x.id === 'string' && typeof x.title === 'string' && Array.isArray(x.messages)
-    && x.messages.every((m) => m && typeof m.role === 'string' && typeof m.content === 'string');
+  return (
+    !!x &&
+    typeof x.id === 'string' &&
+    typeof x.title === 'string' &&
+    Array.isArray(x.messages) &&
+    x.messages.every((m) => m && typeof m.role === 'string' && typeof m.content === 'string')
+  );
 }
 
 export class Store {

@@ -18,7 +18,9 @@ function pretty(json: string): string {
 function inlineArgs(json: string): string {
   try {
     const o = JSON.parse(json) as Record<string, unknown>;
-    return Object.entries(o).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ');
+    return Object.entries(o)
+      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+      .join(', ');
   } catch {
     return json;
   }
@@ -44,11 +46,17 @@ class ToolView {
     this.status = h('span', { class: 'tool-status' });
     this.args = h('pre', { class: 'tool-args' });
     this.result = h('pre', { class: 'tool-result' });
-    this.el = h('div', { class: 'tool-call', 'data-tool': call.name },
+    this.el = h(
+      'div',
+      { class: 'tool-call', 'data-tool': call.name },
       h('div', { class: 'tool-head' }, icon('tool'), h('span', { class: 'tool-name' }, call.name), this.summaryArgs, this.status),
-      h('div', { class: 'tool-io' },
+      h(
+        'div',
+        { class: 'tool-io' },
         h('div', { class: 'tool-part' }, h('div', { class: 'io-label' }, 'Input'), this.args),
-        h('div', { class: 'tool-part' }, h('div', { class: 'io-label' }, 'Output'), this.result)));
+        h('div', { class: 'tool-part' }, h('div', { class: 'io-label' }, 'Output'), this.result),
+      ),
+    );
   }
 
   update(call: ToolCall, result: string | undefined, streaming: boolean): void {
@@ -80,11 +88,16 @@ export class AssistantView {
   private userToggled = false;
   private shown = { reasoning: '', content: '', foot: '' };
 
-  constructor(readonly msg: Message, live: boolean) {
+  constructor(
+    readonly msg: Message,
+    live: boolean,
+  ) {
     this.thinkingLabel = h('span', { class: 'thinking-label' });
     this.thinkingBody = h('div', { class: 'thinking-body markdown' });
     const summary = h('summary', {}, icon('bulb'), this.thinkingLabel, icon('chevron'));
-    summary.addEventListener('click', () => { this.userToggled = true; });
+    summary.addEventListener('click', () => {
+      this.userToggled = true;
+    });
     this.thinking = h('details', { class: 'thinking', hidden: true }, summary, this.thinkingBody);
     this.thinking.open = live;
     this.body = h('div', { class: 'markdown answer' });
@@ -114,8 +127,8 @@ export class AssistantView {
       this.shown.content = m.content;
       renderMarkdown(this.body, m.content);
     }
-    this.body.classList.toggle('streaming', streaming && !(m.toolCalls?.length));
-    this.body.hidden = m.content === '' && !(streaming && started && !(m.toolCalls?.length));
+    this.body.classList.toggle('streaming', streaming && !m.toolCalls?.length);
+    this.body.hidden = m.content === '' && !(streaming && started && !m.toolCalls?.length);
     // Finished with neither text nor a call (only thinking, or nothing): say so rather than show a gap.
     const empty = !streaming && !started && !m.error && m.stopped === undefined;
 
@@ -138,10 +151,12 @@ export class AssistantView {
     this.shown.foot = key;
     const parts: Node[] = [];
     if (m.error) parts.push(h('div', { class: 'msg-error', role: 'alert' }, icon('alert'), h('span', {}, m.error)));
-    if (empty) parts.push(h('div', { class: 'note' }, m.reasoning ? 'The model stopped after thinking, without an answer.' : 'The model returned an empty answer.'));
+    if (empty)
+      parts.push(h('div', { class: 'note' }, m.reasoning ? 'The model stopped after thinking, without an answer.' : 'The model returned an empty answer.'));
     const row = h('div', { class: 'foot-row' });
     const stats = h('span', { class: 'stats' });
-    if (m.stopped !== undefined) stats.append(h('span', { class: 'badge warn' }, typeof m.stopped === 'number' ? `stopped after ${duration(m.stopped)}` : 'stopped'));
+    if (m.stopped !== undefined)
+      stats.append(h('span', { class: 'badge warn' }, typeof m.stopped === 'number' ? `stopped after ${duration(m.stopped)}` : 'stopped'));
     if (m.stats) {
       const { parts: items, title } = statsLine(m.stats);
       stats.title = title;

@@ -102,7 +102,10 @@ export const command: Command = {
         const blocks = new BlockSegmenter();
         let stream;
         try {
-          stream = engine.submit({ prompt: ids, sampling: { maxTokens: Math.max(1, Math.min(maxTokens, engine.maxContext - ids.length)), ...(temperature !== undefined ? { temperature } : {}) } });
+          stream = engine.submit({
+            prompt: ids,
+            sampling: { maxTokens: Math.max(1, Math.min(maxTokens, engine.maxContext - ids.length)), ...(temperature !== undefined ? { temperature } : {}) },
+          });
         } catch (e) {
           // The engine's ContextLengthError names the numbers (the context, or the KV cache budget).
           console.log(dim(`(${(e as Error).message}${e instanceof ContextLengthError ? ': /reset' : ''})`));
@@ -129,7 +132,8 @@ export const command: Command = {
         const r = out.result();
         const msg: ChatMessage = { role: 'assistant', content: r.content ?? '' };
         if (r.reasoning !== null) msg.reasoning_content = r.reasoning;
-        if (r.toolCalls.length > 0) msg.tool_calls = r.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+        if (r.toolCalls.length > 0)
+          msg.tool_calls = r.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
         messages.push(msg);
         if (finish === 'length') console.log(dim(`(cut at ${maxTokens} tokens)`));
         if (r.toolCalls.length === 0 || finish !== 'stop') return;

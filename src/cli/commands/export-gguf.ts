@@ -12,11 +12,15 @@ const USAGE = 'glm5 export-gguf DIR OUT.gguf [--dtype bf16|f32] [--name NAME] [-
 export const command: Command = {
   summary: 'write the checkpoint as a GGUF for llama.cpp (glm-dsa; deepseek2 for GLM-4.7-Flash)',
   async run(argv) {
-    const { values, positionals } = parse(argv, {
-      dtype: { type: 'string', default: 'bf16' },
-      name: { type: 'string' },
-      force: { type: 'boolean', default: false },
-    }, USAGE);
+    const { values, positionals } = parse(
+      argv,
+      {
+        dtype: { type: 'string', default: 'bf16' },
+        name: { type: 'string' },
+        force: { type: 'boolean', default: false },
+      },
+      USAGE,
+    );
     if (positionals.length !== 2) throw new UsageError(`expected a model folder and an output file\nusage: ${USAGE}`);
     const [dir, out] = positionals as [string, string];
     const dtype = values.dtype as GgufDType;

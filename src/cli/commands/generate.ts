@@ -36,37 +36,39 @@ read from the local Hugging Face cache or downloaded there first (--revision R p
   --kv-cache-dtype f32|bf16|fp8  cache element types (default bf16; fp8 = bf16 latent + fp8 indexer keys)
   --backend auto|native|ref  --quantize int8|int4  --kv-cache-gb X  --skip-memory-check`;
 
+const FLAGS = {
+  tokens: { type: 'string' },
+  prompt: { type: 'string' },
+  raw: { type: 'boolean', default: false },
+  thinking: { type: 'string' },
+  n: { type: 'string', short: 'n' },
+  'max-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  'top-p': { type: 'string' },
+  'top-k': { type: 'string' },
+  'min-p': { type: 'string' },
+  'repetition-penalty': { type: 'string' },
+  'presence-penalty': { type: 'string' },
+  'frequency-penalty': { type: 'string' },
+  seed: { type: 'string' },
+  stop: { type: 'string', multiple: true },
+  'stop-token': { type: 'string', multiple: true },
+  logprobs: { type: 'string' },
+  'ignore-eos': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  'kv-cache-gb': { type: 'string' },
+  'kv-cache-dtype': { type: 'string' },
+  speculative: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+  ...MODEL_OPTIONS,
+  ...MODEL_SOURCE_FLAGS,
+  ...MEMORY_FLAGS,
+} as const;
+
 export const command: Command = {
   summary: 'generate from a text prompt or token ids through the engine (sampling flags, streaming)',
   async run(argv) {
-    const { values, positionals } = parse(argv, {
-      tokens: { type: 'string' },
-      prompt: { type: 'string' },
-      raw: { type: 'boolean', default: false },
-      thinking: { type: 'string' },
-      n: { type: 'string', short: 'n' },
-      'max-tokens': { type: 'string' },
-      temperature: { type: 'string' },
-      'top-p': { type: 'string' },
-      'top-k': { type: 'string' },
-      'min-p': { type: 'string' },
-      'repetition-penalty': { type: 'string' },
-      'presence-penalty': { type: 'string' },
-      'frequency-penalty': { type: 'string' },
-      seed: { type: 'string' },
-      stop: { type: 'string', multiple: true },
-      'stop-token': { type: 'string', multiple: true },
-      logprobs: { type: 'string' },
-      'ignore-eos': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      'kv-cache-gb': { type: 'string' },
-      'kv-cache-dtype': { type: 'string' },
-      speculative: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-      ...MODEL_OPTIONS,
-      ...MODEL_SOURCE_FLAGS,
-      ...MEMORY_FLAGS,
-    }, USAGE);
+    const { values, positionals } = parse(argv, FLAGS, USAGE);
     if (values.help) {
       console.log(USAGE);
       return;
@@ -83,10 +85,19 @@ export const command: Command = {
       return x;
     };
     const sampling: Partial<SamplingParams> = {
-      maxTokens: n, temperature: num('temperature'), topP: num('top-p'), topK: num('top-k'), minP: num('min-p'),
-      repetitionPenalty: num('repetition-penalty'), presencePenalty: num('presence-penalty'), frequencyPenalty: num('frequency-penalty'),
-      seed: num('seed'), stop: values.stop ?? [], stopTokenIds: (values['stop-token'] ?? []).map((s) => intArg(s, 'stop-token')),
-      ignoreEos: values['ignore-eos'], logprobs: num('logprobs'),
+      maxTokens: n,
+      temperature: num('temperature'),
+      topP: num('top-p'),
+      topK: num('top-k'),
+      minP: num('min-p'),
+      repetitionPenalty: num('repetition-penalty'),
+      presencePenalty: num('presence-penalty'),
+      frequencyPenalty: num('frequency-penalty'),
+      seed: num('seed'),
+      stop: values.stop ?? [],
+      stopTokenIds: (values['stop-token'] ?? []).map((s) => intArg(s, 'stop-token')),
+      ignoreEos: values['ignore-eos'],
+      logprobs: num('logprobs'),
     };
     const flags = modelFlags(values);
 
@@ -103,7 +114,10 @@ export const command: Command = {
       if (!engine.tokenizer || !engine.template) throw new UsageError(`${dir} has no tokenizer.json: use --tokens`);
       prompt = values.raw
         ? engine.tokenizer.encode(values.prompt!, { special: false })
-        : engine.template.encodeChat({ messages: [{ role: 'user', content: values.prompt! }], thinking: values.thinking === undefined ? undefined : values.thinking === 'on' }, engine.tokenizer).ids;
+        : engine.template.encodeChat(
+            { messages: [{ role: 'user', content: values.prompt! }], thinking: values.thinking === undefined ? undefined : values.thinking === 'on' },
+            engine.tokenizer,
+          ).ids;
     }
     if (prompt.length === 0) throw new UsageError('the prompt is empty');
 
@@ -138,7 +152,9 @@ export const command: Command = {
       else console.log(r.ids.join(','));
       const sp = engine.speculation();
       const specNote = sp.k > 0 ? `; MTP drafts ${sp.accepted}/${sp.drafted} accepted (k=${sp.k})` : '';
-      console.error(`prompt ${prompt.length} tokens, first token after ${(tFirst - t0).toFixed(1)} ms; ${r.ids.length} tokens at ${tokensPerS.toFixed(2)} tok/s (${r.finishReason})${specNote} [${engine.model.ops.name}]`);
+      console.error(
+        `prompt ${prompt.length} tokens, first token after ${(tFirst - t0).toFixed(1)} ms; ${r.ids.length} tokens at ${tokensPerS.toFixed(2)} tok/s (${r.finishReason})${specNote} [${engine.model.ops.name}]`,
+      );
     }
     await engine.close();
   },

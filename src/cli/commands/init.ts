@@ -14,13 +14,17 @@ const USAGE = 'glm5 init --preset tiny|small|long|flash [--seed N] [--dtype f32|
 export const command: Command = {
   summary: 'write a random-weight GLM-5-shaped checkpoint (HF folder) for a preset',
   async run(argv) {
-    const { values, positionals } = parse(argv, {
-      preset: { type: 'string', default: 'tiny' },
-      seed: { type: 'string' },
-      dtype: { type: 'string', default: 'bf16' },
-      'shard-mb': { type: 'string' },
-      force: { type: 'boolean', default: false },
-    }, USAGE);
+    const { values, positionals } = parse(
+      argv,
+      {
+        preset: { type: 'string', default: 'tiny' },
+        seed: { type: 'string' },
+        dtype: { type: 'string', default: 'bf16' },
+        'shard-mb': { type: 'string' },
+        force: { type: 'boolean', default: false },
+      },
+      USAGE,
+    );
     const dir = positionals[0];
     if (!dir || positionals.length > 1) throw new UsageError(`expected one output folder\nusage: ${USAGE}`);
     const preset = values.preset as PresetName;
@@ -36,6 +40,8 @@ export const command: Command = {
       dtype,
       maxShardBytes: values['shard-mb'] ? intArg(values['shard-mb'], 'shard-mb') * 2 ** 20 : undefined,
     });
-    console.log(`wrote ${preset} preset (${dtype}, seed ${seed}, ${n} tensors, vocab ${vocab.vocabSize}) to ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `wrote ${preset} preset (${dtype}, seed ${seed}, ${n} tensors, vocab ${vocab.vocabSize}) to ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
   },
 };

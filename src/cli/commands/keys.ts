@@ -30,12 +30,16 @@ export const command: Command = {
       console.log(USAGE);
       return;
     }
-    const { values, positionals } = parse(argv, {
-      rpm: { type: 'string' },
-      'token-quota': { type: 'string' },
-      db: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    }, USAGE);
+    const { values, positionals } = parse(
+      argv,
+      {
+        rpm: { type: 'string' },
+        'token-quota': { type: 'string' },
+        db: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      USAGE,
+    );
     const [action, arg] = positionals;
     const db = openDb(dbPath(values.db));
     try {
@@ -49,7 +53,9 @@ export const command: Command = {
         if (values.json) console.log(JSON.stringify({ ...key, secret }));
         else {
           console.log(secret);
-          console.error(`created ${key.id} '${key.name}'${rpm ? `, ${rpm} requests/min` : ''}${tokenQuota ? `, quota ${tokenQuota} tokens` : ''} — the secret above is shown only now`);
+          console.error(
+            `created ${key.id} '${key.name}'${rpm ? `, ${rpm} requests/min` : ''}${tokenQuota ? `, quota ${tokenQuota} tokens` : ''} — the secret above is shown only now`,
+          );
         }
       } else if (action === 'list') {
         const list = keys.list();
@@ -58,7 +64,17 @@ export const command: Command = {
         else {
           console.log(['id'.padEnd(16), 'name'.padEnd(16), 'prefix'.padEnd(10), 'created'.padEnd(20), 'rpm'.padEnd(6), 'quota'.padEnd(10), 'status'].join(' '));
           for (const k of list) {
-            console.log([k.id.padEnd(16), k.name.padEnd(16), (k.prefix + '…').padEnd(10), k.createdAt.slice(0, 19).padEnd(20), String(k.rpm ?? '-').padEnd(6), String(k.tokenQuota ?? '-').padEnd(10), k.revokedAt ? `revoked ${k.revokedAt.slice(0, 19)}` : 'active'].join(' '));
+            console.log(
+              [
+                k.id.padEnd(16),
+                k.name.padEnd(16),
+                (k.prefix + '…').padEnd(10),
+                k.createdAt.slice(0, 19).padEnd(20),
+                String(k.rpm ?? '-').padEnd(6),
+                String(k.tokenQuota ?? '-').padEnd(10),
+                k.revokedAt ? `revoked ${k.revokedAt.slice(0, 19)}` : 'active',
+              ].join(' '),
+            );
           }
         }
       } else if (action === 'revoke') {

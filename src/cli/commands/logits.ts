@@ -13,12 +13,16 @@ const USAGE = 'glm5 logits DIR --tokens 1,2,3 [--prefill N] --json [--backend au
 export const command: Command = {
   summary: 'print f32 logits for token ids (full forward, or prefill + cached decode)',
   async run(argv) {
-    const { values, positionals } = parse(argv, {
-      tokens: { type: 'string' },
-      prefill: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      ...MODEL_OPTIONS,
-    }, USAGE);
+    const { values, positionals } = parse(
+      argv,
+      {
+        tokens: { type: 'string' },
+        prefill: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        ...MODEL_OPTIONS,
+      },
+      USAGE,
+    );
     const dir = positionals[0];
     if (!dir) throw new UsageError(`expected a model folder\nusage: ${USAGE}`);
     if (!values.json) throw new UsageError(`logits prints JSON only: pass --json\nusage: ${USAGE}`);

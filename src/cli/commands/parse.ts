@@ -12,11 +12,15 @@ const USAGE = 'glm5 parse [--tools t.json] [--thinking on|off] [--json] < output
 export const command: Command = {
   summary: 'parse model output into reasoning, content and tool calls',
   async run(argv) {
-    const { values, positionals } = parseArgv(argv, {
-      tools: { type: 'string' },
-      thinking: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    }, USAGE);
+    const { values, positionals } = parseArgv(
+      argv,
+      {
+        tools: { type: 'string' },
+        thinking: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      USAGE,
+    );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'\nusage: ${USAGE}`);
     const tools = values.tools ? arrayField<ToolDefinition>(readJsonFile(values.tools, 'tools'), 'tools', values.tools) : null;
     // Default on: GLM-5 prompts end with <think> unless thinking was switched off.

@@ -70,23 +70,28 @@ export const command: Command = {
       console.log(USAGE);
       return;
     }
-    const { values, positionals } = parse(argv, {
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8000' },
-      'served-model-name': { type: 'string', multiple: true },
-      alias: { type: 'string', multiple: true },
-      db: { type: 'string' },
-      pricing: { type: 'string' },
-      'max-body-mb': { type: 'string', default: '16' },
-      'keep-alive-s': { type: 'string', default: '10' },
-      'drain-timeout-s': { type: 'string', default: '30' },
-      quiet: { type: 'boolean', default: false },
-      ...ENGINE_FLAGS,
-      ...MODEL_SOURCE_FLAGS,
-      ...MEMORY_FLAGS,
-      ...UPSTREAM_FLAGS,
-    }, USAGE);
-    if (positionals.length > 1) throw new UsageError(`expected at most one model folder or id\nusage: glm5 serve [DIR | ORG/NAME] [options] (glm5 serve --help)`);
+    const { values, positionals } = parse(
+      argv,
+      {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '8000' },
+        'served-model-name': { type: 'string', multiple: true },
+        alias: { type: 'string', multiple: true },
+        db: { type: 'string' },
+        pricing: { type: 'string' },
+        'max-body-mb': { type: 'string', default: '16' },
+        'keep-alive-s': { type: 'string', default: '10' },
+        'drain-timeout-s': { type: 'string', default: '30' },
+        quiet: { type: 'boolean', default: false },
+        ...ENGINE_FLAGS,
+        ...MODEL_SOURCE_FLAGS,
+        ...MEMORY_FLAGS,
+        ...UPSTREAM_FLAGS,
+      },
+      USAGE,
+    );
+    if (positionals.length > 1)
+      throw new UsageError(`expected at most one model folder or id\nusage: glm5 serve [DIR | ORG/NAME] [options] (glm5 serve --help)`);
     // --upstream: a front end over replicas (tokenizer, template and config only; no weights).
     const remote = values.upstream ? remoteEngineFromFlags(values, positionals[0], (line) => console.error(`glm5 serve: ${line}`)) : null;
     const { dir, name } = remote ?? (await resolveModelSource(positionals[0], { revision: values.revision }));
@@ -98,12 +103,19 @@ export const command: Command = {
 
     // What the model will take, told (and refused when it cannot fit) before anything is read.
     const options = engineOptions(values);
-    const kvCacheGb = remote ? 0 : tellMemory(loadConfig(dir), { ...options, skip: values['skip-memory-check'], log: (l) => console.error(`glm5 serve: ${l}`) });
+    const kvCacheGb = remote
+      ? 0
+      : tellMemory(loadConfig(dir), { ...options, skip: values['skip-memory-check'], log: (l) => console.error(`glm5 serve: ${l}`) });
     if (remote) await remote.engine.start();
     else await warmCheckpoint(dir);
     const engine = remote ? remote.engine : servingEngine(loadEngine(dir, { ...options, kvCacheGb }));
     const server = await startServer({
-      engine, models, host: values.host, port, dbPath: dbPath(values.db), pricing,
+      engine,
+      models,
+      host: values.host,
+      port,
+      dbPath: dbPath(values.db),
+      pricing,
       maxBodyBytes: Math.round(positiveNumber(values['max-body-mb'], 'max-body-mb')! * 1024 * 1024),
       keepAliveMs: positiveNumber(values['keep-alive-s'], 'keep-alive-s')! * 1000,
       ...(values.quiet ? {} : { log: (line: string) => console.error(`glm5 serve: ${new Date().toISOString().slice(11, 19)} ${line}`) }),
@@ -111,10 +123,19 @@ export const command: Command = {
     });
     const drainMs = Number(values['drain-timeout-s']) * 1000;
     console.error(`glm5 serve: ${models.served.join(', ')} from ${dir} (context ${engine.maxContext} tokens)`);
-    if (remote) console.error(`glm5 serve: front end of ${remote.engine.listWorkers().map((w) => `${w.url} (${w.kind}, ${w.status})`).join(', ')}; /workers ${remote.workers.adminKey ? 'needs the admin key' : 'is off (no GLM5_ADMIN_KEY)'}`);
-    if (server.open) console.error('glm5 serve: no API keys configured: the server is open to anyone who can reach it (create one with `glm5 keys create NAME`)');
+    if (remote)
+      console.error(
+        `glm5 serve: front end of ${remote.engine
+          .listWorkers()
+          .map((w) => `${w.url} (${w.kind}, ${w.status})`)
+          .join(', ')}; /workers ${remote.workers.adminKey ? 'needs the admin key' : 'is off (no GLM5_ADMIN_KEY)'}`,
+      );
+    if (server.open)
+      console.error('glm5 serve: no API keys configured: the server is open to anyone who can reach it (create one with `glm5 keys create NAME`)');
     console.error(`glm5 serve: ledger ${dbPath(values.db)}`);
-    console.error(`glm5 serve: OpenAI at ${server.url}/v1 (chat/completions, completions, responses), Anthropic at ${server.url} (v1/messages); docs/server.md shows how to point Claude Code and Codex CLI here`);
+    console.error(
+      `glm5 serve: OpenAI at ${server.url}/v1 (chat/completions, completions, responses), Anthropic at ${server.url} (v1/messages); docs/server.md shows how to point Claude Code and Codex CLI here`,
+    );
     console.error(`glm5 serve: listening on ${server.url}`);
 
     await new Promise<void>((done) => {

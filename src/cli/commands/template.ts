@@ -13,13 +13,17 @@ const USAGE = 'glm5 template DIR --messages m.json [--tools t.json] [--thinking 
 export const command: Command = {
   summary: 'render the chat template for OpenAI-format messages (prompt text and ids)',
   async run(argv) {
-    const { values, positionals } = parse(argv, {
-      messages: { type: 'string' },
-      tools: { type: 'string' },
-      thinking: { type: 'string' },
-      'no-generation-prompt': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    }, USAGE);
+    const { values, positionals } = parse(
+      argv,
+      {
+        messages: { type: 'string' },
+        tools: { type: 'string' },
+        thinking: { type: 'string' },
+        'no-generation-prompt': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+      USAGE,
+    );
     if (positionals.length !== 1) throw new UsageError(`expected one checkpoint folder\nusage: ${USAGE}`);
     if (!values.messages) throw new UsageError(`--messages is required\nusage: ${USAGE}`);
     const dir = positionals[0]!;

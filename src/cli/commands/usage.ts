@@ -35,8 +35,20 @@ export const command: Command = {
         return;
       }
       const head = ['day', 'key', 'model', 'requests', 'prompt', 'cached', 'completion', 'cost (USD)'];
-      const table = rows.map((r) => [r.day, r.key, r.model, String(r.requests), String(r.prompt_tokens), String(r.cached_tokens), String(r.completion_tokens), r.cost_usd.toFixed(6)]);
-      const total = rows.reduce((a, r) => [a[0]! + r.requests, a[1]! + r.prompt_tokens, a[2]! + r.cached_tokens, a[3]! + r.completion_tokens, a[4]! + r.cost_usd], [0, 0, 0, 0, 0]);
+      const table = rows.map((r) => [
+        r.day,
+        r.key,
+        r.model,
+        String(r.requests),
+        String(r.prompt_tokens),
+        String(r.cached_tokens),
+        String(r.completion_tokens),
+        r.cost_usd.toFixed(6),
+      ]);
+      const total = rows.reduce(
+        (a, r) => [a[0]! + r.requests, a[1]! + r.prompt_tokens, a[2]! + r.cached_tokens, a[3]! + r.completion_tokens, a[4]! + r.cost_usd],
+        [0, 0, 0, 0, 0],
+      );
       table.push(['total', '', '', String(total[0]), String(total[1]), String(total[2]), String(total[3]), total[4]!.toFixed(6)]);
       const widths = head.map((h, i) => Math.max(h.length, maxOf(table.map((r) => r[i]!.length))));
       const line = (r: string[]): string => r.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');

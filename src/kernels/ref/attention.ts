@@ -47,7 +47,8 @@ function keyElements(keys: CacheArray, scales: Float32Array | undefined, dim: nu
 
 export function readCache(a: CacheReadArgs): Float32Array {
   if (a.from + a.n > a.width) throw new RangeError(`readCache: columns [${a.from}, ${a.from + a.n}) outside a row of ${a.width}`);
-  const out = outArray(a.out, a.L * a.n, 'readCache'), at = elements(a.data);
+  const out = outArray(a.out, a.L * a.n, 'readCache'),
+    at = elements(a.data);
   for (let s = 0; s < a.L; s++) {
     const o = pagedRow(a.pages, s) * a.width + a.from;
     if (o + a.n > a.data.length) throw new RangeError(`readCache: row ${s} past the end of the cache`);
@@ -60,7 +61,8 @@ export function attention(a: AttentionArgs): Float32Array {
   const { T, heads, kvHeads, dk, dv } = a;
   const group = heads / kvHeads;
   const out = new Float32Array(T * heads * dv);
-  const kAt = elements(a.k), vAt = elements(a.v);
+  const kAt = elements(a.k),
+    vAt = elements(a.v);
   for (let t = 0; t < T; t++) {
     const keys = visibleKeys(a.mask, t);
     for (const s of keys) if (s >= a.L) throw new RangeError(`attention: key ${s} ≥ L=${a.L}`);

@@ -47,7 +47,8 @@ export function copyBlocks(a: CopyArgs): void {
   if (last(a.dstOffset, a.dstRowStride, a.dstBlockStride) > a.dst.length) throw new RangeError('copyBlocks: destination range past the end');
   for (let r = 0; r < a.rows; r++)
     for (let b = 0; b < a.blocks; b++) {
-      const s = a.srcOffset + r * a.srcRowStride + b * a.srcBlockStride, d = a.dstOffset + r * a.dstRowStride + b * a.dstBlockStride;
+      const s = a.srcOffset + r * a.srcRowStride + b * a.srcBlockStride,
+        d = a.dstOffset + r * a.dstRowStride + b * a.dstBlockStride;
       for (let i = 0; i < a.n; i++) a.dst[d + i] = a.src[s + i]!;
     }
 }

@@ -67,9 +67,12 @@ export function headMatmul(a: HeadMatmulArgs): Float32Array {
 
 /** int4 weights: x rounded per 32 columns (quantizeQ8), integer sums per group, both scales once per group. */
 function matmulInt4(x: Float32Array, T: number, w: LinearWeight): Float32Array {
-  const { rows, cols } = w, G = int4Groups(cols);
+  const { rows, cols } = w,
+    G = int4Groups(cols);
   const y = new Float32Array(T * rows);
-  const qx = new Int8Array(T * cols), dx = new Float32Array(T * G), q = new Int8Array(cols);
+  const qx = new Int8Array(T * cols),
+    dx = new Float32Array(T * G),
+    q = new Int8Array(cols);
   for (let t = 0; t < T; t++) quantizeQ8(x, t * cols, cols, qx.subarray(t * cols), dx.subarray(t * G));
   for (let r = 0; r < rows; r++) {
     int4RowValues(w.data, cols, r, q);

@@ -11,7 +11,8 @@ export function ropeInvFreq(dim: number, theta: number): Float32Array {
 export function rope(a: RopeArgs): void {
   const half = a.dim / 2;
   const inv = ropeInvFreq(a.dim, a.theta);
-  const cos = new Float64Array(half), sin = new Float64Array(half);
+  const cos = new Float64Array(half),
+    sin = new Float64Array(half);
   for (let t = 0; t < a.T; t++) {
     const p = a.positions[t]!;
     for (let i = 0; i < half; i++) {
@@ -24,7 +25,8 @@ export function rope(a: RopeArgs): void {
       for (let i = 0; i < half; i++) {
         const i0 = a.interleaved ? o + 2 * i : o + i;
         const i1 = a.interleaved ? o + 2 * i + 1 : o + i + half;
-        const x0 = a.x[i0]!, x1 = a.x[i1]!;
+        const x0 = a.x[i0]!,
+          x1 = a.x[i1]!;
         a.x[i0] = x0 * cos[i]! - x1 * sin[i]!;
         a.x[i1] = x1 * cos[i]! + x0 * sin[i]!;
       }

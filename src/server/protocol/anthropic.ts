@@ -9,7 +9,18 @@ import type { Block as OutputBlock, BlockEvent, BlockHead } from '../../text/blo
 import type { ChatMessage, ToolCallInput, ToolDefinition } from '../../text/chat-messages.js';
 import type { ChoiceResult, Finish } from './choices.js';
 import {
-  ApiError, checkToolSchema, errorRow, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zInt, zTemperature, zTopP,
+  ApiError,
+  checkToolSchema,
+  errorRow,
+  maxTokens,
+  newId,
+  parseBody,
+  renderChat,
+  resolveThinking,
+  sampling,
+  zInt,
+  zTemperature,
+  zTopP,
 } from './common.js';
 import type { ErrorTable, ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
@@ -58,7 +69,11 @@ function blockText(b: Block): string {
 
 function resultText(c: unknown): string {
   if (typeof c === 'string') return c;
-  if (Array.isArray(c)) return (c as Block[]).map(blockText).filter((s) => s !== '').join('\n');
+  if (Array.isArray(c))
+    return (c as Block[])
+      .map(blockText)
+      .filter((s) => s !== '')
+      .join('\n');
   return '';
 }
 
@@ -84,7 +99,8 @@ export function toChatMessages(system: string | Block[] | null | undefined, mess
         else if (b.type === 'tool_use') {
           if (typeof b.name !== 'string') throw new ApiError('invalid_request', `messages.${i}: tool_use needs a name`, `messages.${i}.content`);
           const input = b.input ?? {};
-          if (typeof input !== 'object' || Array.isArray(input)) throw new ApiError('invalid_request', `messages.${i}: tool_use input must be an object`, `messages.${i}.content`);
+          if (typeof input !== 'object' || Array.isArray(input))
+            throw new ApiError('invalid_request', `messages.${i}: tool_use input must be an object`, `messages.${i}.content`);
           calls.push({ id: String(b.id ?? ''), type: 'function', function: { name: b.name, arguments: input as Record<string, unknown> } });
         }
       }
@@ -128,10 +144,20 @@ export function anthropicTools(tools: z.infer<typeof zTool>[] | null | undefined
 
 function render(ctx: ModelContext, req: z.infer<typeof countTokensRequest>) {
   const choice = req.tool_choice;
-  const toolChoice = !choice || choice.type === 'auto' ? 'auto' : choice.type === 'any' ? 'required' : choice.type === 'none' ? 'none'
-    : choice.type === 'tool' && choice.name ? { name: choice.name } : 'auto';
+  const toolChoice =
+    !choice || choice.type === 'auto'
+      ? 'auto'
+      : choice.type === 'any'
+        ? 'required'
+        : choice.type === 'none'
+          ? 'none'
+          : choice.type === 'tool' && choice.name
+            ? { name: choice.name }
+            : 'auto';
   return renderChat(ctx, {
-    messages: toChatMessages(req.system, req.messages), tools: anthropicTools(req.tools), toolChoice,
+    messages: toChatMessages(req.system, req.messages),
+    tools: anthropicTools(req.tools),
+    toolChoice,
     thinking: resolveThinking({ type: req.thinking?.type, effort: req.output_config?.effort ?? undefined }),
   });
 }
@@ -145,19 +171,36 @@ export function countTokens(body: unknown, ctx: ModelContext): { input_tokens: n
 export function prepareMessages(body: unknown, ctx: ModelContext): Prepared {
   const req = parseBody(messagesRequest, body);
   const r = render(ctx, req);
-  const s = sampling({ temperature: req.temperature, top_p: req.top_p, top_k: req.top_k, stop: req.stop_sequences }, maxTokens(ctx, r.prompt.length, req.max_tokens));
+  const s = sampling(
+    { temperature: req.temperature, top_p: req.top_p, top_k: req.top_k, stop: req.stop_sequences },
+    maxTokens(ctx, r.prompt.length, req.max_tokens),
+  );
   const id = newId('msg_');
   const model = req.model;
   return {
     endpoint: 'messages',
-    plan: { prompt: r.prompt, sampling: s, output: { ...r.output, newToolCallId: () => newId('toolu_'), ...(req.tool_choice?.disable_parallel_tool_use ? { maxToolCalls: 1 } : {}) }, tools: r.tools },
-    n: 1, stream: req.stream === true, wantLogprobs: false, model,
+    plan: {
+      prompt: r.prompt,
+      sampling: s,
+      output: { ...r.output, newToolCallId: () => newId('toolu_'), ...(req.tool_choice?.disable_parallel_tool_use ? { maxToolCalls: 1 } : {}) },
+      tools: r.tools,
+    },
+    n: 1,
+    stream: req.stream === true,
+    wantLogprobs: false,
+    model,
     writer: () => new MessagesStream(id, model, r.prompt.length),
     respond: (choices, usage) => {
       const c = choices[0]!;
       return {
-        id, type: 'message', role: 'assistant', model, content: c.output.blocks.map(contentBlock), // as the stream shows them
-        stop_reason: stopReason(c.finish), stop_sequence: c.stopSequence, usage: usageJson(usage),
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: c.output.blocks.map(contentBlock), // as the stream shows them
+        stop_reason: stopReason(c.finish),
+        stop_sequence: c.stopSequence,
+        usage: usageJson(usage),
       };
     },
   };
@@ -165,33 +208,48 @@ export function prepareMessages(body: unknown, ctx: ModelContext): Prepared {
 
 export function stopReason(f: Finish): string {
   switch (f) {
-    case 'length': return 'max_tokens';
-    case 'tool_calls': return 'tool_use';
-    case 'stop_sequence': return 'stop_sequence';
-    default: return 'end_turn';
+    case 'length':
+      return 'max_tokens';
+    case 'tool_calls':
+      return 'tool_use';
+    case 'stop_sequence':
+      return 'stop_sequence';
+    default:
+      return 'end_turn';
   }
 }
 
 /** input_tokens excludes cached tokens (Anthropic convention). */
 export function usageJson(u: Usage): Record<string, number> {
-  return { input_tokens: u.promptTokens - u.cachedTokens, output_tokens: u.completionTokens, cache_read_input_tokens: u.cachedTokens, cache_creation_input_tokens: 0 };
+  return {
+    input_tokens: u.promptTokens - u.cachedTokens,
+    output_tokens: u.completionTokens,
+    cache_read_input_tokens: u.cachedTokens,
+    cache_creation_input_tokens: 0,
+  };
 }
 
 /** A finished block as an Anthropic content block. */
 function contentBlock(b: OutputBlock): Record<string, unknown> {
   switch (b.kind) {
-    case 'thinking': return { type: 'thinking', thinking: b.text, signature: thinkingSignature(b.text) };
-    case 'text': return { type: 'text', text: b.text };
-    case 'tool_call': return { type: 'tool_use', id: b.toolCall.id, name: b.toolCall.name, input: b.toolCall.arguments };
+    case 'thinking':
+      return { type: 'thinking', thinking: b.text, signature: thinkingSignature(b.text) };
+    case 'text':
+      return { type: 'text', text: b.text };
+    case 'tool_call':
+      return { type: 'tool_use', id: b.toolCall.id, name: b.toolCall.name, input: b.toolCall.arguments };
   }
 }
 
 /** The empty block content_block_start announces. */
 function openingBlock(h: BlockHead): Record<string, unknown> {
   switch (h.kind) {
-    case 'thinking': return { type: 'thinking', thinking: '', signature: '' };
-    case 'text': return { type: 'text', text: '' };
-    case 'tool_call': return { type: 'tool_use', id: h.id, name: h.name, input: {} };
+    case 'thinking':
+      return { type: 'thinking', thinking: '', signature: '' };
+    case 'text':
+      return { type: 'text', text: '' };
+    case 'tool_call':
+      return { type: 'tool_use', id: h.id, name: h.name, input: {} };
   }
 }
 
@@ -203,15 +261,30 @@ const frame = (data: { type: string } & Record<string, unknown>): SseFrame => ({
 class MessagesStream implements StreamWriter {
   private result: ChoiceResult | undefined;
 
-  constructor(private readonly id: string, private readonly model: string, private readonly promptTokens: number) {}
+  constructor(
+    private readonly id: string,
+    private readonly model: string,
+    private readonly promptTokens: number,
+  ) {}
 
   open(): SseFrame[] {
     // Sent before prefill: the cache split is not known yet, so the whole prompt counts as input here; message_delta
     // carries the exact numbers.
-    return [frame({
-      type: 'message_start',
-      message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: this.promptTokens, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 } },
-    })];
+    return [
+      frame({
+        type: 'message_start',
+        message: {
+          id: this.id,
+          type: 'message',
+          role: 'assistant',
+          model: this.model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: this.promptTokens, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+        },
+      }),
+    ];
   }
 
   events(_choice: number, events: readonly BlockEvent[], _logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
@@ -222,7 +295,8 @@ class MessagesStream implements StreamWriter {
         const [type, field] = DELTA[e.head.kind];
         out.push(frame({ type: 'content_block_delta', index: e.index, delta: { type, [field]: e.text } }));
       } else {
-        if (e.block.kind === 'thinking') out.push(frame({ type: 'content_block_delta', index: e.index, delta: { type: 'signature_delta', signature: thinkingSignature(e.block.text) } }));
+        if (e.block.kind === 'thinking')
+          out.push(frame({ type: 'content_block_delta', index: e.index, delta: { type: 'signature_delta', signature: thinkingSignature(e.block.text) } }));
         out.push(frame({ type: 'content_block_stop', index: e.index }));
       }
     }
@@ -237,7 +311,11 @@ class MessagesStream implements StreamWriter {
   close(usage: Usage): SseFrame[] {
     const r = this.result;
     return [
-      frame({ type: 'message_delta', delta: { stop_reason: stopReason(r?.finish ?? 'stop'), stop_sequence: r?.stopSequence ?? null }, usage: usageJson(usage) }),
+      frame({
+        type: 'message_delta',
+        delta: { stop_reason: stopReason(r?.finish ?? 'stop'), stop_sequence: r?.stopSequence ?? null },
+        usage: usageJson(usage),
+      }),
       frame({ type: 'message_stop' }),
     ];
   }

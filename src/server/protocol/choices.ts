@@ -42,7 +42,11 @@ export class ChoiceTracker {
   private inReasoning: boolean;
   private reasoningTokens = 0;
 
-  constructor(readonly index: number, options: ModelOutputOptions, wantLogprobs: boolean) {
+  constructor(
+    readonly index: number,
+    options: ModelOutputOptions,
+    wantLogprobs: boolean,
+  ) {
     this.output = new ModelOutput(options);
     this.inReasoning = options.thinking;
     if (wantLogprobs) this.logprobs = [];
@@ -80,9 +84,15 @@ export class ChoiceTracker {
     if (!d) throw new Error('choice not finished');
     const out: ChoiceOutput = { ...this.output.result(), blocks: this.blocks.blocks };
     return {
-      index: this.index, output: out, finish: finishOf(d, out.toolCalls.length), text: this.text, ids: this.ids, reasoningTokens: this.reasoningTokens,
+      index: this.index,
+      output: out,
+      finish: finishOf(d, out.toolCalls.length),
+      text: this.text,
+      ids: this.ids,
+      reasoningTokens: this.reasoningTokens,
       stopSequence: d.finishReason === 'stop' && typeof d.stopReason === 'string' ? d.stopReason : null,
-      logprobs: this.logprobs, ...(d.error !== undefined ? { error: d.error } : {}),
+      logprobs: this.logprobs,
+      ...(d.error !== undefined ? { error: d.error } : {}),
     };
   }
 }
@@ -90,9 +100,12 @@ export class ChoiceTracker {
 /** `length` wins over tool calls (serving.md §4); a tool stop always carries ≥ 1 call (clients.md §2 #1). */
 export function finishOf(d: DoneEvent, toolCalls: number): Finish {
   switch (d.finishReason) {
-    case 'length': return 'length';
-    case 'abort': return 'abort';
-    case 'error': return 'error';
+    case 'length':
+      return 'length';
+    case 'abort':
+      return 'abort';
+    case 'error':
+      return 'error';
     case 'stop':
       if (toolCalls > 0) return 'tool_calls';
       return typeof d.stopReason === 'string' ? 'stop_sequence' : 'stop';

@@ -27,13 +27,31 @@ export interface ModelContext {
 export const MAX_OUTPUT_TOKENS = 131_072;
 
 export type ErrorKind =
-  | 'invalid_request' | 'context_length' | 'authentication' | 'permission' | 'not_found' | 'model_not_found' | 'too_large'
-  | 'rate_limit' | 'quota' | 'api' | 'overloaded';
+  | 'invalid_request'
+  | 'context_length'
+  | 'authentication'
+  | 'permission'
+  | 'not_found'
+  | 'model_not_found'
+  | 'too_large'
+  | 'rate_limit'
+  | 'quota'
+  | 'api'
+  | 'overloaded';
 
 /** The usual HTTP status of each kind; a dialect's error table may differ (Anthropic's overloaded is 529). */
 const STATUS: Record<ErrorKind, number> = {
-  invalid_request: 400, context_length: 400, authentication: 401, permission: 403, not_found: 404, model_not_found: 404, too_large: 413,
-  rate_limit: 429, quota: 429, api: 500, overloaded: 503,
+  invalid_request: 400,
+  context_length: 400,
+  authentication: 401,
+  permission: 403,
+  not_found: 404,
+  model_not_found: 404,
+  too_large: 413,
+  rate_limit: 429,
+  quota: 429,
+  api: 500,
+  overloaded: 503,
 };
 
 /** A request the server answers with an error; each dialect renders it through its error table. */
@@ -41,7 +59,12 @@ export class ApiError extends Error {
   override name = 'ApiError';
   /** A status set by the thrower (e.g. 503 while shutting down); otherwise the dialect's table decides. */
   readonly explicitStatus: number | undefined;
-  constructor(readonly kind: ErrorKind, message: string, readonly param: string | null = null, status?: number) {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly param: string | null = null,
+    status?: number,
+  ) {
     super(message);
     this.explicitStatus = status;
   }
@@ -135,10 +158,17 @@ export function renderChat(ctx: ModelContext, input: RenderInput): { prompt: num
   if (input.messages.length === 0) throw new ApiError('invalid_request', 'messages must not be empty', 'messages');
   let encoded;
   try {
-    encoded = ctx.template.encodeChat({
-      messages: input.messages, tools, thinking: input.thinking, clearThinking: input.clearThinking,
-      reasoningEffort: input.reasoningEffort, templateKwargs: input.templateKwargs,
-    }, ctx.tokenizer);
+    encoded = ctx.template.encodeChat(
+      {
+        messages: input.messages,
+        tools,
+        thinking: input.thinking,
+        clearThinking: input.clearThinking,
+        reasoningEffort: input.reasoningEffort,
+        templateKwargs: input.templateKwargs,
+      },
+      ctx.tokenizer,
+    );
   } catch (e) {
     if (!(e instanceof Error)) throw e; // control flow of the render worker (render-pool.ts), not a failure
     if (e instanceof ChatInputError) throw new ApiError('invalid_request', e.message, 'messages');
@@ -147,7 +177,11 @@ export function renderChat(ctx: ModelContext, input: RenderInput): { prompt: num
   checkContext(ctx, encoded.ids.length);
   // The parser must agree with how the prompt ended: `…</think>` means thinking is off whatever was asked.
   const thinking = input.thinking !== false && !encoded.prompt.endsWith('</think>');
-  return { prompt: encoded.ids, tools, output: { thinking, tools, parseToolCalls: choice !== 'none', controlTokens: controlTokens(ctx, input.skipSpecialTokens) } };
+  return {
+    prompt: encoded.ids,
+    tools,
+    output: { thinking, tools, parseToolCalls: choice !== 'none', controlTokens: controlTokens(ctx, input.skipSpecialTokens) },
+  };
 }
 
 /**
@@ -228,9 +262,11 @@ export const zTopP = z.number().gt(0).max(1).nullish();
 /** A tool's JSON schema must be an object schema (or absent); anything else is an invalid tool schema (400). */
 export function checkToolSchema(name: string, schema: unknown, where: string): void {
   if (schema === undefined || schema === null) return;
-  if (typeof schema !== 'object' || Array.isArray(schema)) throw new ApiError('invalid_request', `${where}: the parameters of tool '${name}' must be a JSON schema object`, where);
+  if (typeof schema !== 'object' || Array.isArray(schema))
+    throw new ApiError('invalid_request', `${where}: the parameters of tool '${name}' must be a JSON schema object`, where);
   const s = schema as Record<string, unknown>;
-  if (s.type !== undefined && s.type !== 'object') throw new ApiError('invalid_request', `${where}: the parameters of tool '${name}' must have type "object", got ${JSON.stringify(s.type)}`, where);
+  if (s.type !== undefined && s.type !== 'object')
+    throw new ApiError('invalid_request', `${where}: the parameters of tool '${name}' must have type "object", got ${JSON.stringify(s.type)}`, where);
   if (s.properties !== undefined && (typeof s.properties !== 'object' || s.properties === null || Array.isArray(s.properties))) {
     throw new ApiError('invalid_request', `${where}: 'properties' of tool '${name}' must be an object`, where);
   }

@@ -10,9 +10,7 @@ import { ApiError, checkToolSchema, maxTokens, newId, parseBody, renderChat, res
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
 import { seconds } from './dialect.js';
-import {
-  checkResponseFormat, COMMENT_KEEP_ALIVE, dataOnlyFailFrames, finishReason, logprobEntry, openAiSamplingShape, usageJson,
-} from './openai-common.js';
+import { checkResponseFormat, COMMENT_KEEP_ALIVE, dataOnlyFailFrames, finishReason, logprobEntry, openAiSamplingShape, usageJson } from './openai-common.js';
 
 const part = z.union([z.string(), z.looseObject({ type: z.string(), text: z.string().optional() })]);
 const content = z.union([z.string(), z.array(part)]).nullish();
@@ -32,12 +30,13 @@ const message = z.object({
 });
 export const zFunctionTool = z.object({
   type: z.string().optional(),
-  function: z.looseObject({ name: z.string().min(1), description: z.string().nullish(), parameters: z.unknown().optional(), strict: z.boolean().nullish() }).optional(),
+  function: z
+    .looseObject({ name: z.string().min(1), description: z.string().nullish(), parameters: z.unknown().optional(), strict: z.boolean().nullish() })
+    .optional(),
 });
-export const zToolChoice = z.union([
-  z.enum(['auto', 'none', 'required']),
-  z.object({ type: z.string().optional(), function: z.object({ name: z.string() }) }),
-]).nullish();
+export const zToolChoice = z
+  .union([z.enum(['auto', 'none', 'required']), z.object({ type: z.string().optional(), function: z.object({ name: z.string() }) })])
+  .nullish();
 const zThinking = z.object({ type: z.string().optional(), clear_thinking: z.boolean().optional() }).nullish();
 const responseFormat = z.object({ type: z.string() }).nullish();
 
@@ -105,9 +104,13 @@ export function prepareChat(body: unknown, ctx: ModelContext): Prepared {
     effort: req.reasoning_effort ?? undefined,
   });
   const r = renderChat(ctx, {
-    messages, tools: functionTools(req.tools),
+    messages,
+    tools: functionTools(req.tools),
     toolChoice: tc == null ? 'auto' : typeof tc === 'string' ? tc : { name: tc.function.name },
-    thinking, clearThinking: req.thinking?.clear_thinking, reasoningEffort: req.reasoning_effort ?? undefined, templateKwargs: kwargs,
+    thinking,
+    clearThinking: req.thinking?.clear_thinking,
+    reasoningEffort: req.reasoning_effort ?? undefined,
+    templateKwargs: kwargs,
     skipSpecialTokens: req.skip_special_tokens,
   });
   const s = { ...sampling(req, maxTokens(ctx, r.prompt.length, req.max_completion_tokens ?? req.max_tokens)), ...(req.ignore_eos ? { ignoreEos: true } : {}) };
@@ -118,20 +121,37 @@ export function prepareChat(body: unknown, ctx: ModelContext): Prepared {
   const created = seconds();
   const model = req.model;
   return {
-    endpoint: 'chat', plan, n, stream: req.stream === true, wantLogprobs, model,
+    endpoint: 'chat',
+    plan,
+    n,
+    stream: req.stream === true,
+    wantLogprobs,
+    model,
     writer: () => new ChatStream(id, created, model, req.stream_options?.include_usage === true, n),
     respond: (choices, usage) => ({
-      id, object: 'chat.completion', created, model,
+      id,
+      object: 'chat.completion',
+      created,
+      model,
       choices: choices.map((c) => ({
-        index: c.index, finish_reason: finishReason(c.finish),
+        index: c.index,
+        finish_reason: finishReason(c.finish),
         logprobs: c.logprobs ? { content: c.logprobs.map(logprobEntry), refusal: null } : null,
         message: {
           // refusal: required (nullable) in OpenAI's schema; this server never refuses.
-          role: 'assistant', content: c.output.content, reasoning_content: c.output.reasoning, refusal: null,
-          ...(c.output.toolCalls.length > 0 ? { tool_calls: c.output.toolCalls.map((t) => ({ id: t.id, type: 'function', function: { name: t.name, arguments: t.argumentsJson } })) } : {}),
+          role: 'assistant',
+          content: c.output.content,
+          reasoning_content: c.output.reasoning,
+          refusal: null,
+          ...(c.output.toolCalls.length > 0
+            ? { tool_calls: c.output.toolCalls.map((t) => ({ id: t.id, type: 'function', function: { name: t.name, arguments: t.argumentsJson } })) }
+            : {}),
         },
       })),
-      usage: usageJson(usage, choices.reduce((a, c) => a + c.reasoningTokens, 0)),
+      usage: usageJson(
+        usage,
+        choices.reduce((a, c) => a + c.reasoningTokens, 0),
+      ),
     }),
   };
 }
@@ -147,20 +167,36 @@ export function chatDelta(e: BlockEvent): Record<string, unknown> | undefined {
     return h.kind === 'tool_call' ? { tool_calls: [{ index: h.call, id: h.id, type: 'function', function: { name: h.name, arguments: '' } }] } : undefined;
   }
   switch (h.kind) {
-    case 'thinking': return { reasoning_content: e.text };
-    case 'text': return { content: e.text };
-    case 'tool_call': return { tool_calls: [{ index: h.call, function: { arguments: e.text } }] };
+    case 'thinking':
+      return { reasoning_content: e.text };
+    case 'text':
+      return { content: e.text };
+    case 'tool_call':
+      return { tool_calls: [{ index: h.call, function: { arguments: e.text } }] };
   }
 }
 
 class ChatStream implements StreamWriter {
   constructor(
-    private readonly id: string, private readonly created: number, private readonly model: string,
-    private readonly includeUsage: boolean, private readonly n: number,
+    private readonly id: string,
+    private readonly created: number,
+    private readonly model: string,
+    private readonly includeUsage: boolean,
+    private readonly n: number,
   ) {}
 
   private chunk(choices: unknown[], extra: Record<string, unknown> = {}): SseFrame {
-    return { data: JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices, ...(this.includeUsage ? { usage: null } : {}), ...extra }) };
+    return {
+      data: JSON.stringify({
+        id: this.id,
+        object: 'chat.completion.chunk',
+        created: this.created,
+        model: this.model,
+        choices,
+        ...(this.includeUsage ? { usage: null } : {}),
+        ...extra,
+      }),
+    };
   }
 
   open(): SseFrame[] {
@@ -171,10 +207,16 @@ class ChatStream implements StreamWriter {
   events(choice: number, events: readonly BlockEvent[], logprobs: readonly TokenLogprob[] | undefined): SseFrame[] {
     const deltas = events.map(chatDelta).filter((d) => d !== undefined);
     if (logprobs && logprobs.length > 0 && deltas.length === 0) deltas.push({});
-    return deltas.map((delta, i) => this.chunk([{
-      index: choice, delta, finish_reason: null,
-      logprobs: logprobs && i === deltas.length - 1 ? { content: logprobs.map(logprobEntry) } : null,
-    }]));
+    return deltas.map((delta, i) =>
+      this.chunk([
+        {
+          index: choice,
+          delta,
+          finish_reason: null,
+          logprobs: logprobs && i === deltas.length - 1 ? { content: logprobs.map(logprobEntry) } : null,
+        },
+      ]),
+    );
   }
 
   private reasoningTokens = 0;
@@ -186,7 +228,17 @@ class ChatStream implements StreamWriter {
 
   close(usage: Usage): SseFrame[] {
     const frames: SseFrame[] = [];
-    if (this.includeUsage) frames.push({ data: JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageJson(usage, this.reasoningTokens) }) });
+    if (this.includeUsage)
+      frames.push({
+        data: JSON.stringify({
+          id: this.id,
+          object: 'chat.completion.chunk',
+          created: this.created,
+          model: this.model,
+          choices: [],
+          usage: usageJson(usage, this.reasoningTokens),
+        }),
+      });
     frames.push({ data: '[DONE]' });
     return frames;
   }

@@ -29,7 +29,10 @@ export const OPENAI_ERRORS: ErrorTable = {
 };
 
 /** `{"error": {message, type, param, code}}` and its status, from a table. */
-export function openaiErrorBody(table: ErrorTable, e: ApiError): { status: number; body: { error: { message: string; type: string; param: string | null; code: string | null } } } {
+export function openaiErrorBody(
+  table: ErrorTable,
+  e: ApiError,
+): { status: number; body: { error: { message: string; type: string; param: string | null; code: string | null } } } {
   const row: ErrorRow = errorRow(table, e);
   return { status: row.status, body: { error: { message: e.message, type: row.type, param: e.param, code: row.code ?? null } } };
 }
@@ -49,7 +52,9 @@ export function finishReason(f: Finish): string {
 
 export function usageJson(u: Usage, reasoningTokens?: number): unknown {
   return {
-    prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens,
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
     prompt_tokens_details: { cached_tokens: u.cachedTokens },
     ...(reasoningTokens !== undefined ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {}),
   };
@@ -59,7 +64,9 @@ const bytesOf = (s: string): number[] => Array.from(Buffer.from(s, 'utf8'));
 
 export function logprobEntry(l: TokenLogprob): unknown {
   return {
-    token: l.text, logprob: l.logprob, bytes: bytesOf(l.text),
+    token: l.text,
+    logprob: l.logprob,
+    bytes: bytesOf(l.text),
     top_logprobs: l.top.map((t) => ({ token: t.text, logprob: t.logprob, bytes: bytesOf(t.text) })),
   };
 }
@@ -68,7 +75,11 @@ export function logprobEntry(l: TokenLogprob): unknown {
 export function checkResponseFormat(type: string | undefined, param: string): void {
   if (type === undefined || type === 'text') return;
   if (type === 'json_object' || type === 'json_schema') {
-    throw new ApiError('invalid_request', `${param} '${type}' is not supported by this server (no constrained decoding); ask for JSON in the prompt instead`, param);
+    throw new ApiError(
+      'invalid_request',
+      `${param} '${type}' is not supported by this server (no constrained decoding); ask for JSON in the prompt instead`,
+      param,
+    );
   }
   throw new ApiError('invalid_request', `${param} '${type}' is not one of text, json_object, json_schema`, param);
 }

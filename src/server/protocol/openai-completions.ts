@@ -16,7 +16,12 @@ import { COMMENT_KEEP_ALIVE, dataOnlyFailFrames, finishReason, openAiSamplingSha
 
 export const completionsRequest = z.object({
   model: z.string(),
-  prompt: z.union([z.string(), z.array(z.number().int().min(0)).min(1), z.array(z.string()).length(1), z.array(z.array(z.number().int().min(0)).min(1)).length(1)]),
+  prompt: z.union([
+    z.string(),
+    z.array(z.number().int().min(0)).min(1),
+    z.array(z.string()).length(1),
+    z.array(z.array(z.number().int().min(0)).min(1)).length(1),
+  ]),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish(), continuous_usage_stats: z.boolean().nullish() }).nullish(),
   max_tokens: zInt,
@@ -45,7 +50,8 @@ export function prepareCompletions(body: unknown, ctx: ModelContext): Prepared {
   const n = req.n ?? 1;
   if (n < 1 || n > 16) throw new ApiError('invalid_request', 'n must be between 1 and 16', 'n');
   const p = req.prompt;
-  const raw: string | number[] = typeof p === 'string' ? p : typeof p[0] === 'string' ? (p[0] as string) : Array.isArray(p[0]) ? (p[0] as number[]) : (p as number[]);
+  const raw: string | number[] =
+    typeof p === 'string' ? p : typeof p[0] === 'string' ? (p[0] as string) : Array.isArray(p[0]) ? (p[0] as number[]) : (p as number[]);
   // A raw prompt is the caller's whole model input (often a rendered template): added tokens are matched, as vLLM does.
   const prompt = typeof raw === 'string' ? ctx.tokenizer.encode(raw, { special: true }) : raw;
   if (prompt.length === 0) throw new ApiError('invalid_request', 'prompt must not be empty', 'prompt');
@@ -54,7 +60,8 @@ export function prepareCompletions(body: unknown, ctx: ModelContext): Prepared {
   if (bad !== undefined) throw new ApiError('invalid_request', `prompt token id ${bad} is outside the vocabulary (size ${vocab})`, 'prompt');
   checkContext(ctx, prompt.length);
   const s = {
-    ...sampling(req, maxTokens(ctx, prompt.length, req.max_tokens ?? 16)), ...(req.ignore_eos ? { ignoreEos: true } : {}),
+    ...sampling(req, maxTokens(ctx, prompt.length, req.max_tokens ?? 16)),
+    ...(req.ignore_eos ? { ignoreEos: true } : {}),
     ...(req.stop_token_ids?.length ? { stopTokenIds: req.stop_token_ids } : {}),
   };
   const ids: TokenIdOptions = { prompt: req.return_token_ids ? prompt : null, asIds: req.return_tokens_as_token_ids === true };
@@ -66,13 +73,22 @@ export function prepareCompletions(body: unknown, ctx: ModelContext): Prepared {
   // The text carries no control tokens (vLLM's skip_special_tokens, default true); logprobs still show every token.
   const hidden = controlTokens(ctx, req.skip_special_tokens);
   return {
-    endpoint: 'completions', plan: { prompt, sampling: wantLogprobs ? { ...s, logprobs: req.logprobs! } : s, output: { thinking: false, controlTokens: hidden }, tools: [] },
-    n, stream: req.stream === true, wantLogprobs, model,
+    endpoint: 'completions',
+    plan: { prompt, sampling: wantLogprobs ? { ...s, logprobs: req.logprobs! } : s, output: { thinking: false, controlTokens: hidden }, tools: [] },
+    n,
+    stream: req.stream === true,
+    wantLogprobs,
+    model,
     writer: () => new CompletionsStream(id, created, model, req.stream_options?.include_usage === true, echo, n, hidden, ids),
     respond: (choices, usage) => ({
-      id, object: 'text_completion', created, model,
+      id,
+      object: 'text_completion',
+      created,
+      model,
       choices: choices.map((c) => ({
-        index: c.index, text: echo + (c.output.content ?? ''), finish_reason: finishReason(c.finish === 'tool_calls' ? 'stop' : c.finish),
+        index: c.index,
+        text: echo + (c.output.content ?? ''),
+        finish_reason: finishReason(c.finish === 'tool_calls' ? 'stop' : c.finish),
         logprobs: c.logprobs ? logprobsJson(c.logprobs, echo.length, hidden, ids.asIds) : null,
         ...(ids.prompt ? { prompt_token_ids: ids.prompt, token_ids: c.ids } : {}),
       })),
@@ -94,16 +110,23 @@ function logprobsJson(lps: readonly TokenLogprob[], offset: number, hidden: read
   }
   const name = (t: { id: number; text: string }): string => (asIds ? `token_id:${t.id}` : t.text);
   return {
-    tokens: lps.map(name), token_logprobs: lps.map((l) => l.logprob),
-    top_logprobs: lps.map((l) => Object.fromEntries(l.top.map((t) => [name(t), t.logprob]))), text_offset,
+    tokens: lps.map(name),
+    token_logprobs: lps.map((l) => l.logprob),
+    top_logprobs: lps.map((l) => Object.fromEntries(l.top.map((t) => [name(t), t.logprob]))),
+    text_offset,
   };
 }
 
 class CompletionsStream implements StreamWriter {
   private readonly offsets: number[];
   constructor(
-    private readonly id: string, private readonly created: number, private readonly model: string,
-    private readonly includeUsage: boolean, private readonly echo: string, n: number, private readonly hidden: readonly string[],
+    private readonly id: string,
+    private readonly created: number,
+    private readonly model: string,
+    private readonly includeUsage: boolean,
+    private readonly echo: string,
+    n: number,
+    private readonly hidden: readonly string[],
     private readonly ids: TokenIdOptions = { prompt: null, asIds: false },
   ) {
     this.offsets = new Array<number>(n).fill(echo.length);
@@ -119,7 +142,16 @@ class CompletionsStream implements StreamWriter {
       this.promptSent[index] = true;
       tokenIds.token_ids = ids ?? [];
     }
-    return { data: JSON.stringify({ id: this.id, object: 'text_completion', created: this.created, model: this.model, choices: [{ index, text, finish_reason: finish, logprobs, ...tokenIds }], ...(this.includeUsage ? { usage: null } : {}) }) };
+    return {
+      data: JSON.stringify({
+        id: this.id,
+        object: 'text_completion',
+        created: this.created,
+        model: this.model,
+        choices: [{ index, text, finish_reason: finish, logprobs, ...tokenIds }],
+        ...(this.includeUsage ? { usage: null } : {}),
+      }),
+    };
   }
 
   open(): SseFrame[] {
@@ -140,7 +172,10 @@ class CompletionsStream implements StreamWriter {
 
   close(usage: Usage): SseFrame[] {
     const frames: SseFrame[] = [];
-    if (this.includeUsage) frames.push({ data: JSON.stringify({ id: this.id, object: 'text_completion', created: this.created, model: this.model, choices: [], usage: usageJson(usage) }) });
+    if (this.includeUsage)
+      frames.push({
+        data: JSON.stringify({ id: this.id, object: 'text_completion', created: this.created, model: this.model, choices: [], usage: usageJson(usage) }),
+      });
     frames.push({ data: '[DONE]' });
     return frames;
   }

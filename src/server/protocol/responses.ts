@@ -7,14 +7,33 @@ import type { TokenLogprob, Usage } from '../../engine/types.js';
 import type { Block, BlockEvent, BlockHead } from '../../text/blocks.js';
 import type { ChatMessage, ToolCallInput, ToolDefinition } from '../../text/chat-messages.js';
 import type { ChoiceResult } from './choices.js';
-import { ApiError, checkToolSchema, errorRow, maxTokens, newId, parseBody, renderChat, resolveThinking, sampling, zInt, zTemperature, zTopP } from './common.js';
+import {
+  ApiError,
+  checkToolSchema,
+  errorRow,
+  maxTokens,
+  newId,
+  parseBody,
+  renderChat,
+  resolveThinking,
+  sampling,
+  zInt,
+  zTemperature,
+  zTopP,
+} from './common.js';
 import type { ModelContext } from './common.js';
 import type { Prepared, SseFrame, StreamWriter } from './dialect.js';
 import { seconds } from './dialect.js';
 import { checkResponseFormat, OPENAI_ERRORS, openaiErrorBody } from './openai-common.js';
 
 const item = z.looseObject({ type: z.string().optional(), role: z.string().optional() });
-const zTool = z.looseObject({ type: z.string(), name: z.string().optional(), description: z.string().nullish(), parameters: z.unknown().optional(), tools: z.array(z.looseObject({ type: z.string() })).optional() });
+const zTool = z.looseObject({
+  type: z.string(),
+  name: z.string().optional(),
+  description: z.string().nullish(),
+  parameters: z.unknown().optional(),
+  tools: z.array(z.looseObject({ type: z.string() })).optional(),
+});
 
 export const responsesRequest = z.object({
   model: z.string(),
@@ -36,7 +55,11 @@ export const responsesRequest = z.object({
 type Item = z.infer<typeof item>;
 
 /** How a model-side tool name maps back to a Responses item (function, custom, or a namespaced function). */
-interface ToolKind { kind: 'function' | 'custom'; name: string; namespace?: string }
+interface ToolKind {
+  kind: 'function' | 'custom';
+  name: string;
+  namespace?: string;
+}
 
 /** Responses tools → chat tools + a lookup from the name the model sees to the item it becomes. */
 export function responsesTools(tools: z.infer<typeof zTool>[] | null | undefined): { tools: ToolDefinition[]; kinds: Map<string, ToolKind> } {
@@ -57,7 +80,11 @@ export function responsesTools(tools: z.infer<typeof zTool>[] | null | undefined
       kinds.set(modelName, namespace ? { kind: 'function', name: t.name, namespace } : { kind: 'function', name: t.name });
     } else {
       // Free-form input (apply_patch): one string argument the model fills verbatim.
-      const fn: ToolDefinition['function'] = { name: modelName, description: t.description ?? '', parameters: { type: 'object', properties: { input: { type: 'string', description: 'the raw input' } }, required: ['input'] } };
+      const fn: ToolDefinition['function'] = {
+        name: modelName,
+        description: t.description ?? '',
+        parameters: { type: 'object', properties: { input: { type: 'string', description: 'the raw input' } }, required: ['input'] },
+      };
       out.push({ type: 'function', function: fn });
       kinds.set(modelName, { kind: 'custom', name: t.name });
     }
@@ -72,7 +99,9 @@ export function responsesTools(tools: z.infer<typeof zTool>[] | null | undefined
 function partsText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return (content as Item[]).map((p) => (typeof p.text === 'string' && ['input_text', 'output_text', 'text', 'reasoning_text', 'summary_text'].includes(p.type ?? '') ? p.text : '')).join('');
+  return (content as Item[])
+    .map((p) => (typeof p.text === 'string' && ['input_text', 'output_text', 'text', 'reasoning_text', 'summary_text'].includes(p.type ?? '') ? p.text : ''))
+    .join('');
 }
 
 /** Input items → chat messages (reasoning attaches to the next assistant turn; calls merge into one turn). */
@@ -93,7 +122,7 @@ export function toChatMessages(instructions: string | null | undefined, input: s
   input.forEach((it, i) => {
     const type = it.type ?? 'message';
     if (type === 'message') {
-      const role = it.role === 'developer' ? 'system' : it.role ?? 'user';
+      const role = it.role === 'developer' ? 'system' : (it.role ?? 'user');
       const text = partsText(it.content);
       if (role === 'assistant') {
         const m = assistant();
@@ -104,15 +133,19 @@ export function toChatMessages(instructions: string | null | undefined, input: s
       reasoning = (reasoning ?? '') + text;
     } else if (type === 'function_call' || type === 'custom_tool_call') {
       const m = assistant();
-      const name = String(it.namespace ? `${it.namespace}__${it.name}` : it.name ?? '');
+      const name = String(it.namespace ? `${it.namespace}__${it.name}` : (it.name ?? ''));
       let args: ToolCallInput['function']['arguments'];
       if (type === 'custom_tool_call') args = { input: String(it.input ?? '') };
-      else args = typeof it.arguments === 'string' || (it.arguments && typeof it.arguments === 'object') ? it.arguments as string : {};
+      else args = typeof it.arguments === 'string' || (it.arguments && typeof it.arguments === 'object') ? (it.arguments as string) : {};
       (m.tool_calls ??= []).push({ id: String(it.call_id ?? ''), type: 'function', function: { name, arguments: args } });
     } else if (type === 'function_call_output' || type === 'custom_tool_call_output') {
       out.push({ role: 'tool', content: partsText(it.output), tool_call_id: String(it.call_id ?? '') });
     } else if (type === 'item_reference') {
-      throw new ApiError('invalid_request', `input.${i}: item_reference needs stored responses; this server is stateless (send the items themselves)`, `input.${i}`);
+      throw new ApiError(
+        'invalid_request',
+        `input.${i}: item_reference needs stored responses; this server is stateless (send the items themselves)`,
+        `input.${i}`,
+      );
     }
     // other item types (images, web search results…) carry nothing the model can read: ignored
   });
@@ -121,27 +154,55 @@ export function toChatMessages(instructions: string | null | undefined, input: s
 
 export function prepareResponses(body: unknown, ctx: ModelContext): Prepared {
   const req = parseBody(responsesRequest, body);
-  if (req.previous_response_id) throw new ApiError('invalid_request', 'previous_response_id is not supported: this server is stateless (send the whole input with store: false)', 'previous_response_id');
+  if (req.previous_response_id)
+    throw new ApiError(
+      'invalid_request',
+      'previous_response_id is not supported: this server is stateless (send the whole input with store: false)',
+      'previous_response_id',
+    );
   checkResponseFormat(req.text?.format?.type ?? undefined, 'text.format.type');
   const { tools, kinds } = responsesTools(req.tools);
   const tc = req.tool_choice;
-  const toolChoice = tc == null || tc === 'auto' ? 'auto' : tc === 'none' || tc === 'required' ? tc
-    : typeof tc === 'object' && tc.name ? { name: tc.name } : 'auto';
-  const r = renderChat(ctx, { messages: toChatMessages(req.instructions, req.input), tools, toolChoice, thinking: resolveThinking({ effort: req.reasoning?.effort ?? undefined }) });
+  const toolChoice =
+    tc == null || tc === 'auto' ? 'auto' : tc === 'none' || tc === 'required' ? tc : typeof tc === 'object' && tc.name ? { name: tc.name } : 'auto';
+  const r = renderChat(ctx, {
+    messages: toChatMessages(req.instructions, req.input),
+    tools,
+    toolChoice,
+    thinking: resolveThinking({ effort: req.reasoning?.effort ?? undefined }),
+  });
   const s = sampling({ temperature: req.temperature, top_p: req.top_p }, maxTokens(ctx, r.prompt.length, req.max_output_tokens));
   const id = newId('resp_');
   const created = seconds();
   const model = req.model;
   const shell = (status: string, output: unknown[], usage: unknown): Record<string, unknown> => ({
-    id, object: 'response', created_at: created, status, model, output, usage,
-    parallel_tool_calls: req.parallel_tool_calls ?? true, tool_choice: tc ?? 'auto', tools: req.tools ?? [], store: false, error: null,
+    id,
+    object: 'response',
+    created_at: created,
+    status,
+    model,
+    output,
+    usage,
+    parallel_tool_calls: req.parallel_tool_calls ?? true,
+    tool_choice: tc ?? 'auto',
+    tools: req.tools ?? [],
+    store: false,
+    error: null,
     incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
     // Required (nullable) in OpenAI's Response schema, in every event that carries a response: strictly typed
     // clients reject a response without them. The request's values are echoed; unset ones are null.
-    instructions: req.instructions ?? null, metadata: req.metadata ?? null, temperature: req.temperature ?? null, top_p: req.top_p ?? null,
+    instructions: req.instructions ?? null,
+    metadata: req.metadata ?? null,
+    temperature: req.temperature ?? null,
+    top_p: req.top_p ?? null,
   });
   return {
-    endpoint: 'responses', plan: { prompt: r.prompt, sampling: s, output: req.parallel_tool_calls === false ? { ...r.output, maxToolCalls: 1 } : r.output, tools: r.tools }, n: 1, stream: req.stream === true, wantLogprobs: false, model,
+    endpoint: 'responses',
+    plan: { prompt: r.prompt, sampling: s, output: req.parallel_tool_calls === false ? { ...r.output, maxToolCalls: 1 } : r.output, tools: r.tools },
+    n: 1,
+    stream: req.stream === true,
+    wantLogprobs: false,
+    model,
     writer: () => new ResponsesStream(shell, kinds),
     respond: (choices, usage) => {
       const c = choices[0]!;
@@ -153,12 +214,21 @@ export function prepareResponses(body: unknown, ctx: ModelContext): Prepared {
 
 export function usageJson(u: Usage, reasoningTokens: number): unknown {
   return {
-    input_tokens: u.promptTokens, input_tokens_details: { cached_tokens: u.cachedTokens },
-    output_tokens: u.completionTokens, output_tokens_details: { reasoning_tokens: reasoningTokens }, total_tokens: u.promptTokens + u.completionTokens,
+    input_tokens: u.promptTokens,
+    input_tokens_details: { cached_tokens: u.cachedTokens },
+    output_tokens: u.completionTokens,
+    output_tokens_details: { reasoning_tokens: reasoningTokens },
+    total_tokens: u.promptTokens + u.completionTokens,
   };
 }
 
-const reasoningItem = (id: string, text: string): unknown => ({ id, type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text }], encrypted_content: null });
+const reasoningItem = (id: string, text: string): unknown => ({
+  id,
+  type: 'reasoning',
+  summary: [],
+  content: [{ type: 'reasoning_text', text }],
+  encrypted_content: null,
+});
 const textPart = (text: string): unknown => ({ type: 'output_text', text, annotations: [], logprobs: [] });
 const messageItem = (id: string, text: string, status: string): unknown => ({ id, type: 'message', role: 'assistant', status, content: [textPart(text)] });
 
@@ -166,17 +236,35 @@ function callItem(t: { id: string; name: string; argumentsJson: string }, kinds:
   const k = kinds.get(t.name) ?? { kind: 'function', name: t.name };
   if (k.kind === 'custom') {
     const input = (JSON.parse(t.argumentsJson) as { input?: unknown }).input;
-    return { id: 'ctc_' + t.id, type: 'custom_tool_call', status, call_id: t.id, name: k.name, input: typeof input === 'string' ? input : JSON.stringify(input ?? '') };
+    return {
+      id: 'ctc_' + t.id,
+      type: 'custom_tool_call',
+      status,
+      call_id: t.id,
+      name: k.name,
+      input: typeof input === 'string' ? input : JSON.stringify(input ?? ''),
+    };
   }
-  return { id: 'fc_' + t.id, type: 'function_call', status, call_id: t.id, name: k.name, ...(k.namespace ? { namespace: k.namespace } : {}), arguments: t.argumentsJson };
+  return {
+    id: 'fc_' + t.id,
+    type: 'function_call',
+    status,
+    call_id: t.id,
+    name: k.name,
+    ...(k.namespace ? { namespace: k.namespace } : {}),
+    arguments: t.argumentsJson,
+  };
 }
 
 /** A finished block as a completed output item (reasoning and message items get fresh ids). */
 function outputItem(b: Block, kinds: Map<string, ToolKind>, id?: string): unknown {
   switch (b.kind) {
-    case 'thinking': return reasoningItem(id ?? newId('rs_'), b.text);
-    case 'text': return messageItem(id ?? newId('msg_'), b.text, 'completed');
-    case 'tool_call': return callItem(b.toolCall, kinds, 'completed');
+    case 'thinking':
+      return reasoningItem(id ?? newId('rs_'), b.text);
+    case 'text':
+      return messageItem(id ?? newId('msg_'), b.text, 'completed');
+    case 'tool_call':
+      return callItem(b.toolCall, kinds, 'completed');
   }
 }
 
@@ -195,14 +283,20 @@ class ResponsesStream implements StreamWriter {
   private readonly done: unknown[] = [];
   private result: ChoiceResult | undefined;
 
-  constructor(private readonly shell: (status: string, output: unknown[], usage: unknown) => Record<string, unknown>, private readonly kinds: Map<string, ToolKind>) {}
+  constructor(
+    private readonly shell: (status: string, output: unknown[], usage: unknown) => Record<string, unknown>,
+    private readonly kinds: Map<string, ToolKind>,
+  ) {}
 
   private ev(data: Record<string, unknown> & { type: string }): SseFrame {
     return { event: data.type, data: JSON.stringify({ ...data, sequence_number: this.seq++ }) };
   }
 
   open(): SseFrame[] {
-    return [this.ev({ type: 'response.created', response: this.shell('in_progress', [], null) }), this.ev({ type: 'response.in_progress', response: this.shell('in_progress', [], null) })];
+    return [
+      this.ev({ type: 'response.created', response: this.shell('in_progress', [], null) }),
+      this.ev({ type: 'response.in_progress', response: this.shell('in_progress', [], null) }),
+    ];
   }
 
   private isCustom(h: BlockHead): boolean {
@@ -220,10 +314,22 @@ class ResponsesStream implements StreamWriter {
     this.item = it;
     const base = { output_index: index, item_id: id };
     if (head.kind === 'thinking') {
-      out.push(this.ev({ type: 'response.output_item.added', output_index: index, item: { id, type: 'reasoning', summary: [], content: [], encrypted_content: null } }));
+      out.push(
+        this.ev({
+          type: 'response.output_item.added',
+          output_index: index,
+          item: { id, type: 'reasoning', summary: [], content: [], encrypted_content: null },
+        }),
+      );
       out.push(this.ev({ type: 'response.content_part.added', ...base, content_index: 0, part: { type: 'reasoning_text', text: '' } }));
     } else if (head.kind === 'text') {
-      out.push(this.ev({ type: 'response.output_item.added', output_index: index, item: { id, type: 'message', role: 'assistant', status: 'in_progress', content: [] } }));
+      out.push(
+        this.ev({
+          type: 'response.output_item.added',
+          output_index: index,
+          item: { id, type: 'message', role: 'assistant', status: 'in_progress', content: [] },
+        }),
+      );
       out.push(this.ev({ type: 'response.content_part.added', ...base, content_index: 0, part: textPart('') }));
     } else {
       out.push(this.ev({ type: 'response.output_item.added', output_index: index, item: this.partialCall(it, head) }));
@@ -234,9 +340,12 @@ class ResponsesStream implements StreamWriter {
     const it = this.item!;
     it.text += text;
     const h = it.head;
-    if (h.kind === 'thinking') out.push(this.ev({ type: 'response.reasoning_text.delta', output_index: it.outputIndex, item_id: it.id, content_index: 0, delta: text }));
-    else if (h.kind === 'text') out.push(this.ev({ type: 'response.output_text.delta', output_index: it.outputIndex, item_id: it.id, content_index: 0, delta: text, logprobs: [] }));
-    else if (!this.isCustom(h)) out.push(this.ev({ type: 'response.function_call_arguments.delta', output_index: it.outputIndex, item_id: 'fc_' + it.id, delta: text }));
+    if (h.kind === 'thinking')
+      out.push(this.ev({ type: 'response.reasoning_text.delta', output_index: it.outputIndex, item_id: it.id, content_index: 0, delta: text }));
+    else if (h.kind === 'text')
+      out.push(this.ev({ type: 'response.output_text.delta', output_index: it.outputIndex, item_id: it.id, content_index: 0, delta: text, logprobs: [] }));
+    else if (!this.isCustom(h))
+      out.push(this.ev({ type: 'response.function_call_arguments.delta', output_index: it.outputIndex, item_id: 'fc_' + it.id, delta: text }));
   }
 
   private closeItem(out: SseFrame[], block: Block): void {
@@ -274,7 +383,12 @@ class ResponsesStream implements StreamWriter {
 
   close(usage: Usage): SseFrame[] {
     const incomplete = this.result?.finish === 'length';
-    return [this.ev({ type: incomplete ? 'response.incomplete' : 'response.completed', response: this.shell(incomplete ? 'incomplete' : 'completed', this.done, usageJson(usage, this.result?.reasoningTokens ?? 0)) })];
+    return [
+      this.ev({
+        type: incomplete ? 'response.incomplete' : 'response.completed',
+        response: this.shell(incomplete ? 'incomplete' : 'completed', this.done, usageJson(usage, this.result?.reasoningTokens ?? 0)),
+      }),
+    ];
   }
 
   fail(e: ApiError): SseFrame[] {
