@@ -14,6 +14,7 @@ import { Replica } from '../src/upstream/replicas.js';
 import { BREAKER_DEFAULTS, CircuitBreaker, HEALTH_DEFAULTS, HealthState, backoffMs, RETRY_DEFAULTS } from '../src/upstream/health.js';
 import { newTokens } from '../src/upstream/sglang.js';
 import { promSum } from '../src/upstream/wire.js';
+import { ByteVocab } from '../src/upstream/recover-ids.js';
 import { RemoteEngine } from '../src/upstream/remote-engine.js';
 import { UpstreamError, type EngineClient, type UpstreamCall, type UpstreamChunk } from '../src/upstream/types.js';
 import type { EngineEvent, GenerationResult } from '../src/engine/types.js';
@@ -479,4 +480,28 @@ test('remote request: retries exhausted on replicas that stay up end it unavaila
   assert.equal((events.at(-1) as { errorCode?: string }).errorCode, 'unavailable');
   assert.equal(clients[0]!.calls.length, 4, 'HTTP errors do not count as failed probes: the replica stays up');
   await engine.close();
+});
+
+test('ids a stream skipped are recovered from their text (a character split over tokens)', () => {
+  const v = new ByteVocab(tokenizer);
+  const bytesOf = (ids: readonly number[]): Buffer => Buffer.concat(ids.map((id) => Buffer.from(tokenizer.tokenBytes(id))));
+  let checked = 0;
+  for (const text of ['漢字 and ü', 'plain words here', '👍 ok']) {
+    const ids = tokenizer.encode(text, { special: false });
+    // Any run of ids followed by the next one: recover the run from the text of run + next.
+    for (let i = 0; i < ids.length - 1; i++) {
+      for (let k = 1; k <= Math.min(3, ids.length - 1 - i); k++) {
+        const run = ids.slice(i, i + k);
+        const then = [ids[i + k]!];
+        const spelled = bytesOf([...run, ...then]).toString('utf8');
+        if (spelled.includes('\ufffd')) continue; // a cut inside a character is not text
+        const got = v.recover(spelled, k, then);
+        assert.ok(got, `${JSON.stringify(text)} ids ${i}..${i + k}`);
+        assert.equal(bytesOf(got).toString('latin1'), bytesOf(run).toString('latin1'));
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked > 20);
+  assert.equal(v.recover('ab', 5, []), null, 'five tokens cannot spell two bytes');
 });

@@ -4,12 +4,21 @@
 // config and generation_config.json, as for the local engine; the server's dialects, ledger and metrics see no
 // difference. It also answers the /workers admin API (list, add, drain, remove).
 
-import { RequestError, ContextLengthError, type EngineStats, type GenerateRequest, type RequestStream, type SamplingParams, type Usage } from '../engine/types.js';
+import {
+  RequestError,
+  ContextLengthError,
+  type EngineStats,
+  type GenerateRequest,
+  type RequestStream,
+  type SamplingParams,
+  type Usage,
+} from '../engine/types.js';
 import { resolveSampling, samplingDefaults } from '../engine/sampling-params.js';
 import type { ChatTemplate } from '../text/chat-template.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import type { KindChoice } from './detect.js';
 import { RETRY_DEFAULTS, type RetryOptions } from './health.js';
+import { ByteVocab } from './recover-ids.js';
 import { RemoteRequest } from './remote-request.js';
 import { MONITOR_DEFAULTS, ReplicaSet, type MonitorOptions, type Replica } from './replicas.js';
 import { ROUTER_DEFAULTS, Router, type RouterOptions } from './router.js';
@@ -61,6 +70,7 @@ export class RemoteEngine {
   private readonly eosIds: readonly number[];
   private readonly retry: RetryOptions;
   private readonly live = new Set<RemoteRequest>();
+  private readonly bytes: ByteVocab;
   private readonly log: (line: string) => void;
   private closed = false;
   private nextId = 0;
@@ -73,6 +83,7 @@ export class RemoteEngine {
     this.maxContext = o.maxContext;
     this.eosIds = o.eosIds;
     this.defaults = samplingDefaults(o.generationConfig);
+    this.bytes = new ByteVocab(o.tokenizer);
     this.retry = { ...RETRY_DEFAULTS, ...o.retry };
     this.log = o.log ?? (() => {});
     this.router = new Router({ ...ROUTER_DEFAULTS, ...o.router });
@@ -92,7 +103,9 @@ export class RemoteEngine {
     if (this.closed) throw new RequestError('the engine is shutting down', 'engine_closed');
     if (req.prompt.length === 0) throw new RequestError('the prompt is empty', 'invalid_request');
     const vocab = this.tokenizer.vocabSize;
-    for (const ids of [req.prompt, req.generated ?? []]) for (const t of ids) if (!(Number.isInteger(t) && t >= 0 && t < vocab)) throw new RequestError(`token id ${t} is outside the vocabulary (size ${vocab})`, 'invalid_request');
+    for (const ids of [req.prompt, req.generated ?? []])
+      for (const t of ids)
+        if (!(Number.isInteger(t) && t >= 0 && t < vocab)) throw new RequestError(`token id ${t} is outside the vocabulary (size ${vocab})`, 'invalid_request');
     const start = req.prompt.length + (req.generated?.length ?? 0);
     if (start >= this.maxContext) throw new ContextLengthError(start, this.maxContext, 'context');
     const params = resolveSampling(this.defaults, req.sampling ?? {});
@@ -107,10 +120,16 @@ export class RemoteEngine {
 
   private context(): ConstructorParameters<typeof RemoteRequest>[0] {
     return {
-      tokenizer: this.tokenizer, retry: this.retry,
+      tokenizer: this.tokenizer,
+      retry: this.retry,
       pick: (prompt, key, exclude) => {
         const now = Date.now();
-        return this.router.pick(this.replicas.all.filter((r) => r.available(now) && !exclude.has(r.id)), prompt, key, now);
+        return this.router.pick(
+          this.replicas.all.filter((r) => r.available(now) && !exclude.has(r.id)),
+          prompt,
+          key,
+          now,
+        );
       },
       onStart: (r) => {
         r.inFlight++;
@@ -119,6 +138,7 @@ export class RemoteEngine {
       },
       onFinish: (r, ok, err) => this.outcome(r, ok, err),
       onDone: (r, req, usage) => this.done(r, req, usage),
+      recoverIds: (text, count, then) => this.bytes.recover(text, count, then),
     };
   }
 
@@ -150,7 +170,12 @@ export class RemoteEngine {
   private describe(): string {
     if (this.replicas.all.length === 0) return 'none configured';
     const now = Date.now();
-    return this.replicas.all.map((r) => `${r.url} ${r.client ? r.health.status : 'not reached'}${r.draining ? ', draining' : ''}${r.breaker.current(now) !== 'closed' ? `, circuit ${r.breaker.current(now)}` : ''}`).join('; ');
+    return this.replicas.all
+      .map(
+        (r) =>
+          `${r.url} ${r.client ? r.health.status : 'not reached'}${r.draining ? ', draining' : ''}${r.breaker.current(now) !== 'closed' ? `, circuit ${r.breaker.current(now)}` : ''}`,
+      )
+      .join('; ');
   }
 
   stats(): EngineStats {
@@ -159,9 +184,24 @@ export class RemoteEngine {
     for (const x of this.recent) if (now - x.t <= WINDOW_MS) n += x.n;
     const c = this.counters;
     return {
-      running: this.live.size, waiting: 0, blockSize: 0, blocksTotal: 0, blocksUsed: 0, blocksFree: 0, blocksCached: 0,
-      prefixHitRate: c.prompt ? c.cached / c.prompt : 0, promptTokens: c.prompt, cachedPromptTokens: c.cached, generatedTokens: c.generated,
-      prefillTokens: 0, preemptions: 0, steps: 0, tokensPerS: (n * 1000) / WINDOW_MS, draftTokens: 0, acceptedDraftTokens: 0, speculativeSteps: 0,
+      running: this.live.size,
+      waiting: 0,
+      blockSize: 0,
+      blocksTotal: 0,
+      blocksUsed: 0,
+      blocksFree: 0,
+      blocksCached: 0,
+      prefixHitRate: c.prompt ? c.cached / c.prompt : 0,
+      promptTokens: c.prompt,
+      cachedPromptTokens: c.cached,
+      generatedTokens: c.generated,
+      prefillTokens: 0,
+      preemptions: 0,
+      steps: 0,
+      tokensPerS: (n * 1000) / WINDOW_MS,
+      draftTokens: 0,
+      acceptedDraftTokens: 0,
+      speculativeSteps: 0,
     };
   }
 
@@ -170,9 +210,20 @@ export class RemoteEngine {
   listWorkers(): WorkerInfo[] {
     const now = Date.now();
     return this.replicas.all.map((r) => ({
-      id: r.id, url: r.url, kind: r.info?.kind ?? (r.kind === 'auto' ? 'unknown' : r.kind), model: r.info?.model ?? null,
-      status: r.health.status, draining: r.draining, circuit: r.breaker.current(now), load: r.load, in_flight: r.inFlight,
-      reported_load: r.reportedLoad, tree_tokens: this.router.tree.size(r.id), requests: r.requests, failures: r.failures, last_error: r.lastError,
+      id: r.id,
+      url: r.url,
+      kind: r.info?.kind ?? (r.kind === 'auto' ? 'unknown' : r.kind),
+      model: r.info?.model ?? null,
+      status: r.health.status,
+      draining: r.draining,
+      circuit: r.breaker.current(now),
+      load: r.load,
+      in_flight: r.inFlight,
+      reported_load: r.reportedLoad,
+      tree_tokens: this.router.tree.size(r.id),
+      requests: r.requests,
+      failures: r.failures,
+      last_error: r.lastError,
     }));
   }
 

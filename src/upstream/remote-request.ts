@@ -10,7 +10,17 @@
 // aborts by id where the engine has such an endpoint).
 
 import { StopStringMatcher } from '../engine/stop-strings.js';
-import type { DoneEvent, EngineEvent, FinishReason, GenerateRequest, GenerationResult, RequestStream, SamplingParams, TokenLogprob, Usage } from '../engine/types.js';
+import type {
+  DoneEvent,
+  EngineEvent,
+  FinishReason,
+  GenerateRequest,
+  GenerationResult,
+  RequestStream,
+  SamplingParams,
+  TokenLogprob,
+  Usage,
+} from '../engine/types.js';
 import type { IncrementalDecoder } from '../text/incremental-decoder.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { backoffMs, type RetryOptions } from './health.js';
@@ -30,6 +40,8 @@ export interface RemoteContext {
   onFinish(r: Replica, ok: boolean, error?: UpstreamError): void;
   /** The request ended: output for the router's tree, usage for the counters. */
   onDone(r: Replica | null, req: RemoteRequest, usage: Usage): void;
+  /** Ids from their text (UpstreamCall.recoverIds). */
+  recoverIds(text: string, count: number, then: readonly number[]): number[] | null;
 }
 
 const piece = (tok: Tokenizer, id: number): string => {
@@ -64,8 +76,11 @@ export class RemoteRequest implements RequestStream {
   private resolve: (r: GenerationResult) => void = () => {};
 
   constructor(
-    private readonly ctx: RemoteContext, req: GenerateRequest & { id: string },
-    private readonly params: SamplingParams, private readonly stopIds: ReadonlySet<number>, maxContext: number,
+    private readonly ctx: RemoteContext,
+    req: GenerateRequest & { id: string },
+    private readonly params: SamplingParams,
+    private readonly stopIds: ReadonlySet<number>,
+    maxContext: number,
   ) {
     this.id = req.id;
     this.prompt = req.prompt;
@@ -129,14 +144,22 @@ export class RemoteRequest implements RequestStream {
     this.ctx.onStart(r);
     try {
       const stream = await r.client!.generate({
-        rid, prompt: this.prompt, resumed: concatIds(this.resumed, this.generated), maxTokens: this.budget - this.generated.length,
-        sampling: this.params, stopIds: Array.from(this.stopIds), logprobs: this.params.logprobs, signal: ctl.signal,
+        rid,
+        prompt: this.prompt,
+        resumed: concatIds(this.resumed, this.generated),
+        maxTokens: this.budget - this.generated.length,
+        sampling: this.params,
+        stopIds: Array.from(this.stopIds),
+        logprobs: this.params.logprobs,
+        signal: ctl.signal,
+        recoverIds: (text, count, then) => this.ctx.recoverIds(text, count, then),
       });
       for await (const chunk of stream) {
         if (this.done) break;
         if (chunk.cachedTokens !== undefined) this.cachedTokens ??= Math.max(0, Math.min(this.prompt.length, chunk.cachedTokens));
         if (chunk.type === 'end') ended = true;
-        if (this.pending) this.finishPending(); // its end, or more tokens it was not told to stop before
+        if (this.pending)
+          this.finishPending(); // its end, or more tokens it was not told to stop before
         else if (chunk.type === 'tokens') this.onTokens(chunk.ids, chunk.logprobs);
         else this.onEnd(chunk);
       }
@@ -205,13 +228,31 @@ export class RemoteRequest implements RequestStream {
         this.emit({ type: 'token', ids: [], text: tail });
       }
     }
-    const usage: Usage = { promptTokens: this.prompt.length + this.resumed.length, cachedTokens: this.cachedTokens ?? 0, completionTokens: this.generated.length };
-    this.done = { type: 'done', finishReason: reason, ...(stopReason !== undefined ? { stopReason } : {}), ...(error !== undefined ? { error } : {}), ...(errorCode ? { errorCode } : {}), usage };
+    const usage: Usage = {
+      promptTokens: this.prompt.length + this.resumed.length,
+      cachedTokens: this.cachedTokens ?? 0,
+      completionTokens: this.generated.length,
+    };
+    this.done = {
+      type: 'done',
+      finishReason: reason,
+      ...(stopReason !== undefined ? { stopReason } : {}),
+      ...(error !== undefined ? { error } : {}),
+      ...(errorCode ? { errorCode } : {}),
+      usage,
+    };
     this.emit(this.done);
     this.attemptCtl?.abort();
     this.ctx.onDone(this.lastReplica, this, usage);
     this.resolve({
-      id: this.id, ids: this.generated.slice(), text: this.text, finishReason: reason, stopReason, error, usage, ...(this.logprobs ? { logprobs: this.logprobs } : {}),
+      id: this.id,
+      ids: this.generated.slice(),
+      text: this.text,
+      finishReason: reason,
+      stopReason,
+      error,
+      usage,
+      ...(this.logprobs ? { logprobs: this.logprobs } : {}),
     });
   }
 

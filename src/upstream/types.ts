@@ -29,6 +29,11 @@ export interface UpstreamCall {
   readonly logprobs: number | undefined;
   /** Aborting it closes the connection (vLLM, llama-server and glm5 stop the request when their client leaves). */
   readonly signal: AbortSignal;
+  /**
+   * The `count` ids whose bytes, followed by those of `then`, spell `text` (null when none fit): for engines that
+   * skip ids in their stream but send their text (llama-server, recover-ids.ts).
+   */
+  readonly recoverIds: (text: string, count: number, then: readonly number[]) => number[] | null;
 }
 
 /** A generated token's log-probability and its top alternatives, by id (glm5 adds the texts). */
@@ -86,7 +91,11 @@ export interface EngineClient {
 /** A failed upstream call. `retryable`: the replica (not the request) failed, so another replica may take it. */
 export class UpstreamError extends Error {
   override name = 'UpstreamError';
-  constructor(message: string, readonly retryable: boolean, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+  ) {
     super(message);
   }
 }
