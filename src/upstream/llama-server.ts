@@ -119,7 +119,12 @@ export class LlamaServerClient implements EngineClient {
         if (got.length > 0) {
           // Logprobs come for the streamed token only: none for a chunk with recovered ids.
           const logprobs = (c.completion_probabilities ?? []).map(toLogprob);
-          yield { type: 'tokens', ids: got, ...(wantLogprobs && logprobs.length === got.length ? { logprobs } : {}), ...(cached !== undefined ? { cachedTokens: cached } : {}) };
+          yield {
+            type: 'tokens',
+            ids: got,
+            ...(wantLogprobs && logprobs.length === got.length ? { logprobs } : {}),
+            ...(cached !== undefined ? { cachedTokens: cached } : {}),
+          };
           for (const id of got) ids.push(id);
         }
         if (c.stop) {
@@ -127,7 +132,12 @@ export class LlamaServerClient implements EngineClient {
           const tail = (c.tokens_predicted ?? 0) - (ids.length - base);
           if (tail > 0) yield { type: 'tokens', ids: await this.tail(call, ids, tail) };
           const finish = c.stop_type === 'limit' ? 'length' : 'stop';
-          yield { type: 'end', finish, ...(c.tokens_evaluated !== undefined ? { promptTokens: c.tokens_evaluated } : {}), ...(cached !== undefined ? { cachedTokens: cached } : {}) };
+          yield {
+            type: 'end',
+            finish,
+            ...(c.tokens_evaluated !== undefined ? { promptTokens: c.tokens_evaluated } : {}),
+            ...(cached !== undefined ? { cachedTokens: cached } : {}),
+          };
           return;
         }
       }

@@ -144,7 +144,7 @@ async function readAll(r: Response, onChunk: () => void): Promise<string> {
 // llama-server is not batch-invariant: continuous batching changes its numbers, and on this random model (top logits
 // 1e-4 apart) a greedy stream can change between two identical runs. So the check is: every stream completes, and
 // no more streams differ from the first run than differ without a kill plus those the kill made fail over.
-test('kill -9 of a llama-server under 16 streams: every stream completes; outputs as without the kill, up to llama-server\'s own run-to-run changes', async () => {
+test("kill -9 of a llama-server under 16 streams: every stream completes; outputs as without the kill, up to llama-server's own run-to-run changes", async () => {
   const prompts = Array.from({ length: 16 }, (_, i) => tokens(900 + i, 64));
   const baseline = await Promise.all(prompts.map((p) => stream(p, () => {})));
   const again = await Promise.all(prompts.map((p) => stream(p, () => {})));
@@ -157,7 +157,9 @@ test('kill -9 of a llama-server under 16 streams: every stream completes; output
   const got = await Promise.all(running);
   for (let i = 0; i < 16; i++) assert.equal(got[i]!.finish, 'length', `stream ${i} completed`);
   const changed = got.filter((x, i) => x.text !== baseline[i]!.text).length;
-  console.log(`# killed a llama-server with ${busiest.in_flight} of 16 streams in flight: all completed; ${changed} differ from the first run (${noise} differ between two runs without a kill)`);
+  console.log(
+    `# killed a llama-server with ${busiest.in_flight} of 16 streams in flight: all completed; ${changed} differ from the first run (${noise} differ between two runs without a kill)`,
+  );
   assert.ok(changed <= noise + busiest.in_flight, `${changed} changed`);
 });
 
