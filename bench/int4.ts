@@ -7,11 +7,12 @@
 //   node --import tsx bench/int4.ts [--json] [--quick]   (also part of npm run bench; --only int4 runs just this)
 
 import { execFileSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GlmModel } from '../src/model/model.js';
-import type { QuantFormat } from '../src/tensor/weight.js';
+import { weightBytes as heldBytes, type LinearWeight, type QuantFormat } from '../src/tensor/weight.js';
 import { loadConfig } from '../src/model/config.js';
 import { weightBytes } from '../src/model/memory.js';
 import type { Ops } from '../src/kernels/interface.js';
@@ -81,6 +82,39 @@ export function decodeSpeed(dir: string, ops: Ops, formats: readonly ('bf16' | Q
   };
 }
 
+/**
+ * Decode matvec alone: a 2048 x 2048 weight (bf16 random values; int8 / int4 quantised from it), distinct copies
+ * rotated so ≥ 256 MiB stream from DRAM per sweep, the formats' sweeps interleaved, best of 6. GB/s counts the
+ * bytes the format holds (scales included); ratios are per weight.
+ */
+export function matvecSpeed(ops: Ops): { gbPerS: Record<string, number>; int4SpeedupVsBf16: number; int4SpeedupVsInt8: number } {
+  const N = 2048;
+  const h = new Uint16Array(N * N);
+  randomFillSync(h);
+  for (let i = 0; i < h.length; i++) h[i] = (h[i]! & 0x807f) | 0x3c00; // ±[2^-7, 2^-6): finite, no denormals
+  const bf16: LinearWeight = { name: 'w', format: 'bf16', rows: N, cols: N, data: new Uint8Array(h.buffer) };
+  const sets = [bf16, ops.quantize(bf16, 'int8'), ops.quantize(bf16, 'int4')].map((w) => {
+    const copies = Math.max(4, Math.ceil((256 * MB) / heldBytes(w)));
+    const ws = Array.from({ length: copies }, () => ({ ...w, data: w.data.slice(), scales: w.scales?.slice(), halfScales: w.halfScales?.slice() }));
+    return { w, secs: Infinity, ws };
+  });
+  const x = Float32Array.from({ length: N }, (_, i) => Math.sin(i));
+  const y = new Float32Array(N);
+  for (let round = 0; round < 6; round++) {
+    for (const s of sets) {
+      const t0 = performance.now();
+      for (const w of s.ws) ops.matmul(x, 1, w, y);
+      s.secs = Math.min(s.secs, (performance.now() - t0) / 1000 / s.ws.length);
+    }
+  }
+  const [b, i8, i4] = sets as [(typeof sets)[0], (typeof sets)[0], (typeof sets)[0]];
+  return {
+    gbPerS: Object.fromEntries(sets.map((s) => [s.w.format, heldBytes(s.w) / s.secs / 1e9])),
+    int4SpeedupVsBf16: b.secs / i4.secs,
+    int4SpeedupVsInt8: i8.secs / i4.secs,
+  };
+}
+
 /** Peak RSS of loading `dir` with int4 in a fresh process (and of the same conversion keeping the source pages). */
 export function loadRss(dir: string): LoadRss {
   const run = (mode: string) => {
@@ -107,6 +141,7 @@ export function loadRss(dir: string): LoadRss {
 }
 
 export interface Int4Bench {
+  readonly matvec: ReturnType<typeof matvecSpeed>;
   readonly small: DecodeSpeed;
   readonly flash: DecodeSpeed | null;
   /** Held-out perplexity change, % (prose windows and chat answers together), int4 and llama.cpp's Q4_0 rule. */
@@ -129,6 +164,13 @@ export function benchInt4(o: { small: string; flash: string | null; ops: Ops; qu
     Object.entries(d.tokPerS)
       .map(([f, v]) => `${f} ${v.toFixed(2)}`)
       .join(', ');
+  const matvec = matvecSpeed(o.ops);
+  const gbs = Object.entries(matvec.gbPerS)
+    .map(([f, v]) => `${f} ${v.toFixed(1)}`)
+    .join(', ');
+  o.log(
+    `int4, decode matvec 2048x2048 from DRAM (GB/s): ${gbs} → int4 ${matvec.int4SpeedupVsBf16.toFixed(2)}× bf16, ${matvec.int4SpeedupVsInt8.toFixed(2)}× int8 per weight`,
+  );
   const small = decodeSpeed(o.small, o.ops, o.quick ? ['bf16', 'int4'] : ['bf16', 'int8', 'int4']);
   o.log(
     `int4, small preset decode at 128 (tok/s): ${fmt(small)} → int4 ${small.int4SpeedupVsBf16.toFixed(2)}× bf16` +
@@ -149,12 +191,14 @@ export function benchInt4(o: { small: string; flash: string | null; ops: Ops; qu
     );
     return r;
   };
-  return { small, flash, pplChangePct, loadRss: { small: rss(o.small), flash: o.flash && !o.quick ? rss(o.flash) : null } };
+  return { matvec, small, flash, pplChangePct, loadRss: { small: rss(o.small), flash: o.flash && !o.quick ? rss(o.flash) : null } };
 }
 
 /** The keys bench/run.ts puts in its JSON. */
 export function int4Keys(b: Int4Bench): Record<string, unknown> {
   return {
+    int4_matvec_speedup_vs_bf16: b.matvec.int4SpeedupVsBf16,
+    int4_matvec_gb_s: b.matvec.gbPerS,
     int4_decode_speedup_vs_bf16: b.small.int4SpeedupVsBf16,
     int4_decode_speedup_vs_int8: b.small.int4SpeedupVsInt8,
     int4_decode_tok_s: b.small.tokPerS,

@@ -101,26 +101,40 @@ bool attention(const AttentionArgs& args, float* out, int64_t* badKey) {
     return args.table ? int32_t(args.table[s / args.blockSize] * args.blockSize + s % args.blockSize) : s;
   };
   std::vector<std::vector<int32_t>> lists(a.indices ? T : 0);
+  // Per row: its key list and the first visible key ≥ L, if any. Built in parallel: a long prompt's rows
+  // hold index_topk keys each (32K rows x 2048: 64M entries).
+  std::vector<int64_t> rowKeys(size_t(T), 0), rowBad(size_t(T), -1);
+  constexpr int64_t ROWS = 64;
+  parallelFor((T + ROWS - 1) / ROWS, [&](int64_t task, int) {
+    for (int64_t t = task * ROWS; t < std::min(T, (task + 1) * ROWS); t++) {
+      const int32_t lim = a.keyLimit[t];
+      if (!args.indices) {
+        if (lim > a.L) {
+          rowBad[size_t(t)] = lim - 1;
+          continue;
+        }
+        rowKeys[size_t(t)] = lim;
+        if (args.table) {
+          lists[t].resize(size_t(std::max<int32_t>(lim, 0)));
+          for (int32_t s = 0; s < lim; s++) lists[t][size_t(s)] = phys(s);
+        }
+        continue;
+      }
+      lists[t].reserve(size_t(std::min<int64_t>(a.K, std::max<int32_t>(lim, 0))));
+      for (int64_t j = 0; j < a.K && rowBad[size_t(t)] < 0; j++) {
+        const int32_t s = a.indices[t * a.K + j];
+        if (s >= 0 && s < lim) {
+          if (s >= a.L) rowBad[size_t(t)] = s;
+          else lists[t].push_back(phys(s));
+        }
+      }
+      rowKeys[size_t(t)] = int64_t(lists[t].size());
+    }
+  });
   int64_t maxKeys = 0;
   for (int64_t t = 0; t < T; t++) {
-    const int32_t lim = a.keyLimit[t];
-    if (!args.indices) {
-      if (lim > a.L) return *badKey = lim - 1, false;
-      maxKeys = std::max<int64_t>(maxKeys, lim);
-      if (args.table) {
-        lists[t].resize(size_t(std::max<int32_t>(lim, 0)));
-        for (int32_t s = 0; s < lim; s++) lists[t][size_t(s)] = phys(s);
-      }
-      continue;
-    }
-    for (int64_t j = 0; j < a.K; j++) {
-      const int32_t s = a.indices[t * a.K + j];
-      if (s >= 0 && s < lim) {
-        if (s >= a.L) return *badKey = s, false;
-        lists[t].push_back(phys(s));
-      }
-    }
-    maxKeys = std::max<int64_t>(maxKeys, int64_t(lists[t].size()));
+    if (rowBad[size_t(t)] >= 0) return *badKey = rowBad[size_t(t)], false;
+    maxKeys = std::max(maxKeys, rowKeys[size_t(t)]);
   }
   if (T == 0 || H == 0) return true;
   const Kernels& k = K();

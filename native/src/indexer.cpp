@@ -83,12 +83,13 @@ void selectTopScores(const float* sc, int64_t n, int64_t k, int32_t* out) {
 
 void indexerTopk(const IndexerArgs& a, int32_t* out) {
   const int64_t T = a.T, L = a.L, H = a.heads, D = a.dim, Kk = std::min(a.topk, L);
-  std::fill(out, out + T * Kk, -1);
-  std::vector<int64_t> scored;  // rows that need scoring, by ascending key limit
+  std::vector<int64_t> scored;  // rows that need scoring, by ascending key limit (selection writes all Kk entries)
   for (int64_t t = 0; t < T; t++) {
     const int64_t lim = a.keyLimit[t];
     if (lim <= a.topk) {
-      for (int64_t s = 0; s < lim && s < Kk; s++) out[t * Kk + s] = int32_t(s);
+      const int64_t n = std::max<int64_t>(0, std::min(lim, Kk));
+      for (int64_t s = 0; s < n; s++) out[t * Kk + s] = int32_t(s);
+      std::fill(out + t * Kk + n, out + (t + 1) * Kk, -1);
     } else {
       scored.push_back(t);
     }

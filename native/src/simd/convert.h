@@ -59,6 +59,33 @@ static inline int q8Round(float v) {
   return t;
 }
 
+// The activations of an int4 decode product (int4.ts quantizeQ8), laid out for the q4dotRow kernels, from column
+// `from` (a multiple of 64) on. Per 64-column block b: xq[64b, +32) = the values under the block's low nibbles
+// (byte 4j + m ↔ column 16m + j), xq[64b + 32, +32) those under the high nibbles (↔ column 16m + 8 + j);
+// xc[16b] = 8·Σ qx over the block's first group and xc[16b + 8] over its second, other entries 0 (weights are read
+// as u = q + 8: Σ q·qx = Σ u·qx − 8·Σ qx); dx[g] = the group's scale, 0 for a block's missing second group.
+static inline void q4PrepQ8Generic(const float* x, int64_t cols, int8_t* xq, int32_t* xc, float* dx, int64_t from = 0) {
+  const int64_t nb = (cols + INT4_BLOCK - 1) / INT4_BLOCK, b0 = from / INT4_BLOCK;
+  std::memset(xq + b0 * INT4_BLOCK, 0, size_t((nb - b0) * INT4_BLOCK));
+  std::memset(xc + b0 * 16, 0, size_t((nb - b0) * 16) * sizeof(int32_t));
+  for (int64_t g = 2 * b0; g < 2 * nb; g++) dx[g] = 0.f;
+  for (int64_t c0 = from, g = 2 * b0; c0 < cols; c0 += INT4_GROUP, g++) {
+    const int64_t c1 = imin(cols, c0 + INT4_GROUP);
+    float amax = 0.f;
+    for (int64_t c = c0; c < c1; c++) amax = amax > std::fabs(x[c]) ? amax : std::fabs(x[c]);
+    const float d = amax / 127.0f, id = d > 0.f ? 1.0f / d : 0.f;
+    dx[g] = d;
+    int32_t sum = 0;
+    for (int64_t c = c0; c < c1; c++) {
+      const int q = q8Round(x[c] * id);
+      const int64_t i = c & 63;
+      xq[(c >> 6) * INT4_BLOCK + ((i >> 3) & 1) * 32 + 4 * (i & 7) + (i >> 4)] = int8_t(q);
+      sum += q;
+    }
+    xc[(g >> 1) * 16 + (g & 1) * 8] = 8 * sum;
+  }
+}
+
 // Element c of a weight row starting at `p`, unscaled (fp8 as value/256, int8/int4 as the integer).
 static inline float rawElem(Fmt f, const uint8_t* p, int64_t c) {
   switch (f) {

@@ -34,33 +34,6 @@ struct Q4 {
     for (int64_t i = ng; i < 2 * n; i++) out[i] = 0.f;
   }
 
-  // ---- activations of decode products: quantizeQ8 of int4.ts, laid out for S::q4dotRow ---------------------------
-  // Per 64-column block b: xq[64b, +32) = the values under the block's low nibbles (byte 4j + m ↔ column 16m + j),
-  // xq[64b + 32, +32) those under the high nibbles (↔ column 16m + 8 + j); xc[16b] = 8·Σ qx over the block's first
-  // group and xc[16b + 8] over its second, other entries 0 (weights are read as u = q + 8: Σ q·qx = Σ u·qx − 8·Σ qx);
-  // dx[g] = the group's scale, 0 for the padding group of a block. Same f32 operations as the reference.
-  static void prepQ8(const float* x, int64_t cols, int8_t* xq, int32_t* xc, float* dx) {
-    const int64_t nb = (cols + INT4_BLOCK - 1) / INT4_BLOCK;
-    std::fill(xq, xq + nb * INT4_BLOCK, int8_t(0));
-    std::fill(xc, xc + nb * 16, 0);
-    std::fill(dx, dx + 2 * nb, 0.f);
-    for (int64_t c0 = 0, g = 0; c0 < cols; c0 += INT4_GROUP, g++) {
-      const int64_t c1 = std::min(cols, c0 + INT4_GROUP);
-      float amax = 0.f;
-      for (int64_t c = c0; c < c1; c++) amax = std::max(amax, std::fabs(x[c]));
-      const float d = amax / 127.0f, id = d > 0.f ? 1.0f / d : 0.f;
-      dx[g] = d;
-      int32_t sum = 0;
-      for (int64_t c = c0; c < c1; c++) {
-        const int q = q8Round(x[c] * id);
-        const int64_t i = c & 63;
-        xq[(c >> 6) * INT4_BLOCK + ((i >> 3) & 1) * 32 + 4 * (i & 7) + (i >> 4)] = int8_t(q);
-        sum += q;
-      }
-      xc[(g >> 1) * 16 + (g & 1) * 8] = 8 * sum;
-    }
-  }
-
   // Block b of row p dequantised (q·d, exact) into out[0, 64).
   __attribute__((always_inline)) static void blockValues(const uint8_t* p, float sa, float sb, float* out) {
     V w[NB];
@@ -81,10 +54,23 @@ struct Q4 {
     int8_t* xq = xqBuf.data();
     int32_t* xc = xcBuf.data();
     float* dx = dxBuf.data();
-    prepQ8(x, w.cols, xq, xc, dx);
+    S::prepQ8(x, w.cols, xq, xc, dx);
     for (int64_t o = 0; o < std::min(AHEAD, (r1 - r0) * rb); o += 64) S::prefetch(w.data + r0 * rb + o);
-    alignas(64) float sc[2 * SC];
-    for (int64_t r = r0; r < r1; r++) {
+    alignas(64) float sc[2 * SC], dxt[2 * SC];
+    // Short rows (≤ SC blocks, whole groups): the scales of several rows at once — per row, a conversion call and its
+    // loop cost as much as the dot product of a 256-column row.
+    const int64_t RB = G == 2 * nb && nb <= SC ? SC / nb : 0;
+    for (int64_t i = 0; i < RB * G; i++) dxt[i] = dx[i % G];
+    for (int64_t r = r0; r < r1 && RB;) {
+      const int64_t nr = std::min(RB, r1 - r);
+      const uint8_t* hs = reinterpret_cast<const uint8_t*>(w.hscales + r * G);
+      S::prefetch(hs + AHEAD / 8);
+      S::h2f(w.hscales + r * G, nr * G, 1.0f, sc);
+      for (int64_t i = 0; i < nr * G; i++) sc[i] *= dxt[i];
+      for (int64_t k = 0; k < nr; k++) y[r + k - r0] = S::q4dotRow(w.data + (r + k) * rb, xq, xc, sc + k * G, nb);
+      r += nr;
+    }
+    for (int64_t r = RB ? r1 : r0; r < r1; r++) {
       const uint8_t* p = w.data + r * rb;
       const uint8_t* hs = reinterpret_cast<const uint8_t*>(w.hscales + r * G);
       float tot = 0.f;

@@ -52,6 +52,7 @@ struct VecScalar {
     }
     return tot;
   }
+  static void prepQ8(const float* x, int64_t cols, int8_t* xq, int32_t* xc, float* dx) { q4PrepQ8Generic(x, cols, xq, xc, dx); }
   static void h2f(const uint16_t* h, int64_t n, float mul, float* out) {
     for (int64_t i = 0; i < n; i++) out[i] = f16ToF32(h[i]) * mul;
   }

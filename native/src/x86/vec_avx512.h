@@ -72,6 +72,7 @@ struct VecAvx512 {
   static float q4dotRow(const uint8_t* p, const int8_t* xq, const int32_t* xc, const float* sc, int64_t n) {
     return q4dotRowAvx2(p, xq, xc, sc, n);
   }
+  static void prepQ8(const float* x, int64_t cols, int8_t* xq, int32_t* xc, float* dx) { q4PrepQ8Avx2(x, cols, xq, xc, dx); }
   // out[i] = f16 h[i] · mul for i < n.
   static void h2f(const uint16_t* h, int64_t n, float mul, float* out) {
     int64_t i = 0;
