@@ -244,6 +244,21 @@ describe('native kernels vs reference', { skip }, () => {
         }
       });
 
+      it('matmul at every few-token count (row streams of 1-8 tokens) and past a panel group (T = 1100)', () => {
+        for (const format of ['bf16', 'f16', 'f32', 'int8'] as WeightFormat[]) {
+          const w = makeWeight(format, 45, 77, [128, 128], 0);
+          for (const T of [2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 24]) {
+            const x = randn(T * 77);
+            const ad = absDots(x, T, w, false);
+            assertClose(ops.matmul(x, T, w), refOps.matmul(x, T, w), (i) => 1e-5 * ad[i]! + 1e-6, `${isa} ${format} T=${T}`);
+          }
+        }
+        const w = makeWeight('bf16', 19, 40, [128, 128], 0);
+        const x = randn(1100 * 40);
+        const ad = absDots(x, 1100, w, false);
+        assertClose(ops.matmul(x, 1100, w), refOps.matmul(x, 1100, w), (i) => 1e-5 * ad[i]! + 1e-6, `${isa} bf16 T=1100`);
+      });
+
       it('gatherRows is exact', () => {
         for (const format of FORMATS) {
           const w = makeWeight(format, 17, 33, [4, 8], format === 'fp8' ? 3 : 0);

@@ -81,11 +81,12 @@ struct Kernels {
   void (*gemv)(const WeightRef& w, const float* x, float* y, int64_t r0, int64_t r1);
   // y[c] = Σ_r x[r] W[r, c] for c in [c0, c1) (matmulT, T = 1). y is the full output row.
   void (*gemvT)(const WeightRef& w, const float* x, float* y, int64_t c0, int64_t c1);
-  // Prefill product over one token panel: xp is [cols][panelTokens] (token i in lane i; see panel.h),
-  // nt ≤ panelTokens of them real. y(i, r) = xp[:, i] · W[r, :] for r in [r0, r1) goes to y[i·yt + r·yr];
-  // lanes nt ≤ i < ntOut are written as 0 (ntOut = panelTokens: output as a zero-padded panel). Uses `scratch`.
-  void (*gemmPanel)(const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr, int64_t r0,
-                    int64_t r1, float* scratch);
+  // Prefill product over consecutive token panels: panel j is xp + j·cols·panelTokens, [cols][panelTokens]
+  // (token i in lane i; see panel.h); tokens [0, nt) are real, panel j holding tokens j·TP + lane. y(i, r) =
+  // x_i · W[r, :] for r in [r0, r1) goes to y[j·yPanel + lane·yt + r·yr]; tokens nt ≤ i < ntOut are written
+  // as 0 (ntOut a multiple of panelTokens: output as zero-padded panels). Uses `scratch`.
+  void (*gemmPanel)(const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr, int64_t yPanel,
+                    int64_t r0, int64_t r1, float* scratch);
   int64_t panelTokens;
   // Few tokens (nt ≤ dotTokens): y(i, r) = xr[i] · W[r, :] for r in [r0, r1) to y[i·yt + r·yr], token rows
   // row-major. Returns false (nothing written) for formats it does not handle (fp8, int8: use gemmPanel).
@@ -130,7 +131,7 @@ constexpr int64_t ATTN_KB = 64;  // keys per attention block
 static inline int64_t attnScratch(int64_t dk, int64_t dv, int64_t lanes) { return (dk + dv + ATTN_KB) * lanes + ATTN_KB * (dk + dv) + 64; }
 
 // Scratch floats gemmPanel needs per thread.
-constexpr int64_t GEMM_SCRATCH = 64 * 1024;
+constexpr int64_t GEMM_SCRATCH = 112 * 1024;  // AVX-512's worst case: a 24-row strip, 16 panels' accumulators and staging
 
 // Formats whose products round their activations (int4: src/tensor/int4.ts quantizeQ8); panel drivers round the
 // panels of such weights (roundPanelQ8).

@@ -95,15 +95,18 @@ void matmulMany(const WeightRef* ws, int64_t nw, const float* x, int64_t T, floa
     if (PQ != P) std::copy(P + b * cols * TP, P + (b + 1) * cols * TP, PQ + b * cols * TP);
     roundPanelQ8(PQ + b * cols * TP, cols, std::min(TP, T - b * TP), TP);
   });
-  const int64_t nR = serial ? 1 : ceilDiv(4 * n, nb);
+  // (panel group, piece) tasks. A group's panels share each converted weight strip (kernels_impl.h), so
+  // rows are split first (≥ 4 tasks per thread, pieces ≥ 16 rows) and panels only when rows run out.
+  const int64_t nR = serial ? 1 : std::min(ceilDiv(rows, 16), 4 * n);
   cut(std::max<int64_t>(16, roundUp(ceilDiv(rows, nR), 16)));
   const int64_t np = int64_t(pieces.size());
-  parallelFor(nb * np, [&](int64_t i, int thread) {
-    const int64_t b = i / np, nt = std::min(TP, T - b * TP);
+  const int64_t per = ceilDiv(nb, serial ? 1 : std::min(nb, ceilDiv(4 * n, np)));  // panels per task
+  parallelFor(ceilDiv(nb, per) * np, [&](int64_t i, int thread) {
+    const int64_t b = (i / np) * per, nt = std::min(per * TP, T - b * TP);
     const Piece& p = pieces[i % np];
     const int64_t wr = ws[p.w].rows;
     const float* Pw = roundsActivations(ws[p.w].fmt) ? PQ : P;
-    k.gemmPanel(ws[p.w], Pw + b * cols * TP, nt, nt, ys[p.w] + b * TP * wr, wr, 1, p.r0, p.r1, threadScratch(thread, GEMM_SCRATCH));
+    k.gemmPanel(ws[p.w], Pw + b * cols * TP, nt, nt, ys[p.w] + b * TP * wr, wr, 1, TP * wr, p.r0, p.r1, threadScratch(thread, GEMM_SCRATCH));
   });
 }
 
@@ -199,11 +202,14 @@ void headMatmul(const HeadMatmulArgs& a, float* y) {
   });
   if (roundsActivations(w.fmt))
     parallelFor(H * nb, [&](int64_t hb, int) { roundPanelQ8(P + hb * panel, cols, std::min(TP, T - (hb % nb) * TP), TP); });
-  parallelFor(nb * H * nC, [&](int64_t i, int thread) {
-    const int64_t c = i % nC, h = (i / nC) % H, b = i / (nC * H);
+  // (panel group, head, chunk) tasks: a group's panels share each converted strip of W_h.
+  const int64_t per = ceilDiv(nb, serial ? 1 : std::min(nb, ceilDiv(4 * nt, H * nC)));
+  const int64_t ng = ceilDiv(nb, per);
+  parallelFor(ng * H * nC, [&](int64_t i, int thread) {
+    const int64_t c = i % nC, h = (i / nC) % H, b = (i / (nC * H)) * per;
     const int64_t o0 = c * chunk, o1 = std::min(outW, o0 + chunk);
-    const int64_t ntk = std::min(TP, T - b * TP);
-    k.gemmPanel(head(h), P + (h * nb + b) * panel, ntk, ntk, y + h * outW + b * TP * ldy, ldy, 1, o0, o1,
+    const int64_t ntk = std::min(per * TP, T - b * TP);
+    k.gemmPanel(head(h), P + (h * nb + b) * panel, ntk, ntk, y + h * outW + b * TP * ldy, ldy, 1, TP * ldy, o0, o1,
                 threadScratch(thread, GEMM_SCRATCH));
   });
 }

@@ -106,17 +106,30 @@ static void moeBatch(const MoeArgs& a, float* out) {
     fillPanel(a.x, D, tok.data() + first(q), lanes(q), TP, 0, D, xg + q * D * TP);
     if (rounds(q, 0)) roundPanelQ8(xg + q * D * TP, D, lanes(q), TP);
   });
-  struct Item { int64_t q, m, r0, r1; };
+  // Work groups: an expert's panels together (they share each converted weight strip, kernels_impl.h),
+  // except a short last panel, which takes the dot-product path on its own.
+  struct Group { int64_t q, nq; };
+  std::vector<Group> groups;
+  for (int64_t e = 0; e < E; e++) {
+    const int64_t nb = pb[e + 1] - pb[e];
+    if (nb == 0) continue;
+    const bool lastSmall = small(pb[e + 1] - 1);
+    if (nb > 1 || !lastSmall) groups.push_back({pb[e], nb - (lastSmall ? 1 : 0)});
+    if (lastSmall) groups.push_back({pb[e + 1] - 1, 1});
+  }
+  // Pairs in a group (only its last panel can be short).
+  auto groupLanes = [&](const Group& g) { return (g.nq - 1) * TP + lanes(g.q + g.nq - 1); };
+  struct Item { int64_t g, m, r0, r1; };
   std::vector<Item> items;
   // Row chunks as long as possible while the schedule keeps ≥ ~8 items per thread.
   auto plan = [&](int64_t mats, auto rowsOf) {
     items.clear();
     int64_t totalRows = 0;
-    for (int64_t q = 0; q < NP; q++) totalRows += mats * rowsOf(expertOf[q]);
+    for (const Group& g : groups) totalRows += mats * rowsOf(expertOf[g.q]);
     const int64_t rc = std::min<int64_t>(512, std::max<int64_t>(32, (totalRows / (8 * nt) + 15) / 16 * 16));
-    for (int64_t q = 0; q < NP; q++)
+    for (int64_t gi = 0; gi < int64_t(groups.size()); gi++)
       for (int64_t m = 0; m < mats; m++)
-        for (int64_t r0 = 0, rows = rowsOf(expertOf[q]); r0 < rows; r0 += rc) items.push_back({q, m, r0, std::min(rows, r0 + rc)});
+        for (int64_t r0 = 0, rows = rowsOf(expertOf[groups[gi].q]); r0 < rows; r0 += rc) items.push_back({gi, m, r0, std::min(rows, r0 + rc)});
   };
   auto hPanel = [&](float* base, int64_t q) {
     const int64_t e = expertOf[q];
@@ -125,14 +138,15 @@ static void moeBatch(const MoeArgs& a, float* out) {
   plan(2, [&](int64_t e) { return a.experts[3 * e].rows; });
   parallelFor(int64_t(items.size()), [&](int64_t i, int thread) {
     const Item& it = items[i];
-    const WeightRef& w = a.experts[3 * expertOf[it.q] + it.m];
-    if (small(it.q)) {
+    const Group& g = groups[it.g];
+    const WeightRef& w = a.experts[3 * expertOf[g.q] + it.m];
+    if (small(g.q)) {
       const float* xr[64];
-      for (int64_t l = 0; l < lanes(it.q); l++) xr[l] = a.x + tok[first(it.q) + l] * D;
-      K_.gemmDot(w, xr, lanes(it.q), hPanel(it.m ? ub : gb, it.q), w.rows, 1, it.r0, it.r1);
+      for (int64_t l = 0; l < lanes(g.q); l++) xr[l] = a.x + tok[first(g.q) + l] * D;
+      K_.gemmDot(w, xr, lanes(g.q), hPanel(it.m ? ub : gb, g.q), w.rows, 1, it.r0, it.r1);
       return;
     }
-    K_.gemmPanel(w, xg + it.q * D * TP, lanes(it.q), TP, hPanel(it.m ? ub : gb, it.q), 1, TP, it.r0, it.r1,
+    K_.gemmPanel(w, xg + g.q * D * TP, groupLanes(g), g.nq * TP, hPanel(it.m ? ub : gb, g.q), 1, TP, w.rows * TP, it.r0, it.r1,
                  threadScratch(thread, GEMM_SCRATCH));
   });
   siluMul(gb, ub, hq[E], gb);
@@ -142,15 +156,16 @@ static void moeBatch(const MoeArgs& a, float* out) {
   plan(1, [&](int64_t) { return D; });
   parallelFor(int64_t(items.size()), [&](int64_t i, int thread) {
     const Item& it = items[i];
-    const WeightRef& w = a.experts[3 * expertOf[it.q] + 2];
-    if (small(it.q)) {
+    const Group& g = groups[it.g];
+    const WeightRef& w = a.experts[3 * expertOf[g.q] + 2];
+    if (small(g.q)) {
       const float* hr[64];
-      for (int64_t l = 0; l < lanes(it.q); l++) hr[l] = hPanel(gb, it.q) + l * w.cols;
-      K_.gemmDot(w, hr, lanes(it.q), yb + first(it.q) * D, D, 1, it.r0, it.r1);
+      for (int64_t l = 0; l < lanes(g.q); l++) hr[l] = hPanel(gb, g.q) + l * w.cols;
+      K_.gemmDot(w, hr, lanes(g.q), yb + first(g.q) * D, D, 1, it.r0, it.r1);
       return;
     }
-    K_.gemmPanel(w, hPanel(gb, it.q), lanes(it.q), lanes(it.q), yb + first(it.q) * D, D, 1, it.r0, it.r1,
-                 threadScratch(thread, GEMM_SCRATCH));
+    const int64_t n = groupLanes(g);
+    K_.gemmPanel(w, hPanel(gb, g.q), n, n, yb + first(g.q) * D, D, 1, TP * D, it.r0, it.r1, threadScratch(thread, GEMM_SCRATCH));
   });
   const int64_t TCH = std::max<int64_t>(1, 64 / k);
   parallelFor((T + TCH - 1) / TCH, [&](int64_t i, int) {

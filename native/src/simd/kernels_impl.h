@@ -190,49 +190,67 @@ struct Impl {
     return sum;
   }
 
-  // Tokens [t0, t0 + nt) (nt ≤ NT; missing ones repeat the last) x rows [b0, b1) of one L2 row block.
+  // Few tokens against a stretch of rows, one weight row at a time, front to back, prefetched GEMV_AHEAD
+  // ahead — the gemv stream, which the hardware follows best (dot tiles over 2-8 interleaved rows stalled on
+  // their weight loads: MoE experts at 2 tokens each read 14.5 GB/s against gemv's 19-20). Per row, NT
+  // tokens' accumulators (U vectors each along k), summed at the row's end.
   template <Fmt F, int NT>
-  static void dotRows(const WeightRef& w, const float* const* xr, int64_t t0, int64_t nt, float* y, int64_t yt, int64_t yr,
-                      int64_t b0, int64_t b1) {
-    constexpr int NR = VL / NT;
-    const int64_t K = w.cols;
-    const float* xs[NT];
-    for (int t = 0; t < NT; t++) xs[t] = xr[t0 + imin(t, nt - 1)];
-    for (int64_t ra = b0; ra < b1; ra += NR) {
-      const uint8_t* ws[NR];
-      for (int r = 0; r < NR; r++) ws[r] = w.data + imin(ra + r, b1 - 1) * K * eb<F>();
-      alignas(64) float z[VL];
-      S::store(z, dotTile<F, NT>(xs, ws, K));
-      for (int r = 0; r < NR && ra + r < b1; r++)
-        for (int t = 0; t < nt; t++) y[(t0 + t) * yt + (ra + r) * yr] = z[r * NT + t];
+  static void rowsNT(const WeightRef& w, const float* const* xr, float* y, int64_t yt, int64_t yr, int64_t r0, int64_t r1) {
+    constexpr int U = NT == 1 ? 4 : NT == 2 ? 4 : NT <= 4 ? 2 : 1;  // NT·U ≤ 8 accumulators
+    const int64_t K = w.cols, rowBytes = K * eb<F>();
+    prefetchLines<F>(w.data + r0 * rowBytes, imin(GEMV_AHEAD, (r1 - r0) * rowBytes));
+    for (int64_t r = r0; r < r1; r++) {
+      const uint8_t* p = w.data + r * rowBytes;
+      V acc[NT * U];
+#pragma GCC unroll 8
+      for (int i = 0; i < NT * U; i++) acc[i] = S::zero();
+      int64_t k = 0;
+      for (; k + U * VL <= K; k += U * VL) {
+        prefetchLines<F>(p + k * eb<F>() + GEMV_AHEAD, U * VL * eb<F>());
+#pragma GCC unroll 4
+        for (int u = 0; u < U; u++) {
+          const V wv = S::template ld<F>(p + (k + u * VL) * eb<F>());
+#pragma GCC unroll 8
+          for (int t = 0; t < NT; t++) acc[t * U + u] = S::fma(wv, S::load(xr[t] + k + u * VL), acc[t * U + u]);
+        }
+      }
+      for (; k + VL <= K; k += VL) {
+        const V wv = S::template ld<F>(p + k * eb<F>());
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) acc[t * U] = S::fma(wv, S::load(xr[t] + k), acc[t * U]);
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < NT; t++) {
+        V a = acc[t * U];
+#pragma GCC unroll 4
+        for (int u = 1; u < U; u++) a = S::add(a, acc[t * U + u]);
+        float tail = 0.f;
+        for (int64_t e = k; e < K; e++) tail += rawElem(F, p, e) * xr[t][e];
+        y[t * yt + r * yr] = S::hsum(a) + tail;
+      }
     }
   }
 
   template <Fmt F>
   static void gemmDotF(const WeightRef& w, const float* const* xr, int64_t nt, float* y, int64_t yt, int64_t yr, int64_t r0,
                        int64_t r1) {
-    const int64_t K = w.cols;
-    // Row blocks of ≤ 128 KiB of weights stay in L2 while every token group passes over them. Token groups
-    // of DT; a remainder of ≤ DT/2 (≤ DT/4) tokens takes a tile of DT/2 (DT/4) tokens x more rows, so
-    // short groups do not compute padding.
-    const int64_t RB = imax(VL, (int64_t(128) << 10) / imax(1, K * eb<F>()) / VL * VL);
+    // Tokens in groups of ≤ 8; a later group re-reads rows the first left in L2 (row blocks of 64 KiB).
+    const int64_t RB = imax(1, (int64_t(64) << 10) / imax(1, w.cols * eb<F>()));
     for (int64_t b0 = r0; b0 < r1; b0 += RB) {
       const int64_t b1 = imin(r1, b0 + RB);
-      for (int64_t t0 = 0; t0 < nt; t0 += DT) {
-        const int64_t m = imin(DT, nt - t0);
-        if constexpr (DT >= 4) {
-          if (m <= DT / 4) {
-            dotRows<F, (DT >= 4 ? DT / 4 : 1)>(w, xr, t0, m, y, yt, yr, b0, b1);
-            continue;
-          }
+      for (int64_t t0 = 0; t0 < nt; t0 += 8) {
+        const float* const* x = xr + t0;
+        float* yo = y + t0 * yt;
+        switch (imin(8, nt - t0)) {
+          case 1: rowsNT<F, 1>(w, x, yo, yt, yr, b0, b1); break;
+          case 2: rowsNT<F, 2>(w, x, yo, yt, yr, b0, b1); break;
+          case 3: rowsNT<F, 3>(w, x, yo, yt, yr, b0, b1); break;
+          case 4: rowsNT<F, 4>(w, x, yo, yt, yr, b0, b1); break;
+          case 5: rowsNT<F, 5>(w, x, yo, yt, yr, b0, b1); break;
+          case 6: rowsNT<F, 6>(w, x, yo, yt, yr, b0, b1); break;
+          case 7: rowsNT<F, 7>(w, x, yo, yt, yr, b0, b1); break;
+          default: rowsNT<F, 8>(w, x, yo, yt, yr, b0, b1); break;
         }
-        if constexpr (DT >= 2) {
-          if (m <= DT / 2) {
-            dotRows<F, (DT >= 2 ? DT / 2 : 1)>(w, xr, t0, m, y, yt, yr, b0, b1);
-            continue;
-          }
-        }
-        dotRows<F, DT>(w, xr, t0, m, y, yt, yr, b0, b1);
       }
     }
   }
@@ -299,6 +317,7 @@ struct Impl {
     for (int m = 0; m < M; m++)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++) a[m][v] = first ? S::zero() : S::load(acc + m * TP + v * VL);
+#pragma GCC unroll 4
     for (int64_t k = 0; k < kc; k++) {
       V xv[NV];
 #pragma GCC unroll 4
@@ -316,82 +335,103 @@ struct Impl {
       for (int v = 0; v < NV; v++) S::store(acc + m * TP + v * VL, a[m][v]);
   }
 
+  // Panels are consecutive in xp (K x TP floats apart); panel j's outputs go to y + j·yPanel. Each row tile's
+  // weights are converted into the strip once and serve every panel of the call (converting them again per
+  // panel took 29% of a 512-token product), GROUP panels at a time (their accumulators and staging fit the
+  // scratch; the group's panels stream from L2 / L3 while the strip stays in L1).
+  static constexpr int64_t GROUP = 16;
+  static_assert(PSTRIP + GROUP * MRmax * TP + GROUP * TP * POUT <= GEMM_SCRATCH, "gemmPanel scratch");
+
   template <Fmt F, int NV>
   static void gemmPanelNV(const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr,
-                          int64_t r0, int64_t r1, float* scratch) {
+                          int64_t yPanel, int64_t r0, int64_t r1, float* scratch) {
     constexpr int M = MRmax / NV;
     constexpr int64_t KB = imaxc(PKC, (PSTRIP / M) / PKC * PKC);  // k per strip: M x KB floats ≤ PSTRIP
-    float* acc = scratch;                  // [M][TP]
-    float* stage = acc + M * TP;           // [TP][POUT]: row-major output of POUT rows, written out at once
-    float* wp = stage + TP * POUT;         // [M][KB]
     const int64_t K = w.cols, rowB = w.rowBytes();
+    const int64_t np = (imax(nt, ntOut) + TP - 1) / TP;
+    float* wp = scratch;                       // [M][KB]
+    float* acc = wp + M * KB;                  // [GROUP][M][TP]
+    float* stage = acc + GROUP * M * TP;       // [GROUP][TP][POUT]: row-major output of POUT rows, written out at once
     // Row-major outputs (yr == 1) have one row per token, often 4 KiB apart: scattering a tile's few
     // columns there would hit the same L1 set for every token, so POUT rows are staged and copied per token.
     const bool staged = yr == 1;
-    for (int64_t rb = r0; rb < r1; rb += POUT) {
-      const int64_t re = imin(r1, rb + POUT);
-      for (int64_t r = rb; r < re; r += M) {
-        const int64_t nr = imin(M, re - r);
-        // Rows r..r+M stream in full (prefetch-friendly), converted once per panel; the panel streams from L2.
-        for (int64_t k0 = 0; k0 < K; k0 += KB) {
-          const int64_t kb = imin(KB, K - k0);
-          packStrip<F>(w, r, nr, M, k0, kb, KB, wp);
-          // The first panel to reach these rows reads them from DRAM: ask for the next strip now, while
-          // this one computes (prefetches never fault; past the last row they are simply wasted).
-          if (r + M < r1)
-            for (int i = 0; i < M; i++)
-              for (int64_t c = colByte<F>(k0); c < colByte<F>(k0 + kb); c += 64) S::prefetch(w.data + (r + M + i) * rowB + c);
-          microP<M, NV, KB>(wp, kb, xp + k0 * TP, acc, k0 == 0);
-        }
-        for (int64_t i = 0; i < nr; i++) {
-          const float* a = acc + i * TP;
-          if (staged) {
-            for (int64_t t = 0; t < nt; t++) stage[t * POUT + (r - rb) + i] = a[t];
-          } else {
-            float* yo = y + (r + i) * yr;
-            for (int64_t t = 0; t < nt; t++) yo[t * yt] = a[t];
-            for (int64_t t = nt; t < ntOut; t++) yo[t * yt] = 0.f;
+    for (int64_t g0 = 0; g0 < np; g0 += GROUP) {
+      const int64_t ng = imin(GROUP, np - g0);
+      auto ntOf = [&](int64_t j) { return imax(int64_t(0), imin(TP, nt - (g0 + j) * TP)); };
+      auto ntOutOf = [&](int64_t j) { return imax(int64_t(0), imin(TP, ntOut - (g0 + j) * TP)); };
+      for (int64_t rb = r0; rb < r1; rb += POUT) {
+        const int64_t re = imin(r1, rb + POUT);
+        for (int64_t r = rb; r < re; r += M) {
+          const int64_t nr = imin(M, re - r);
+          // Rows r..r+M stream in full (prefetch-friendly), converted once; the panels stream from L2.
+          for (int64_t k0 = 0; k0 < K; k0 += KB) {
+            const int64_t kb = imin(KB, K - k0);
+            packStrip<F>(w, r, nr, M, k0, kb, KB, wp);
+            // The first call to reach these rows reads them from DRAM: ask for the next strip now, while
+            // this one computes (prefetches never fault; past the last row they are simply wasted).
+            if (r + M < r1)
+              for (int i = 0; i < M; i++)
+                for (int64_t c = colByte<F>(k0); c < colByte<F>(k0 + kb); c += 64) S::prefetch(w.data + (r + M + i) * rowB + c);
+            for (int64_t j = 0; j < ng; j++) microP<M, NV, KB>(wp, kb, xp + (g0 + j) * K * TP + k0 * TP, acc + j * M * TP, k0 == 0);
+          }
+          for (int64_t j = 0; j < ng; j++) {
+            const int64_t ntj = ntOf(j), ntOutj = ntOutOf(j);
+            for (int64_t i = 0; i < nr; i++) {
+              const float* a = acc + (j * M + i) * TP;
+              if (staged) {
+                float* st = stage + j * TP * POUT + (r - rb) + i;
+                for (int64_t t = 0; t < ntj; t++) st[t * POUT] = a[t];
+              } else {
+                float* yo = y + (g0 + j) * yPanel + (r + i) * yr;
+                for (int64_t t = 0; t < ntj; t++) yo[t * yt] = a[t];
+                for (int64_t t = ntj; t < ntOutj; t++) yo[t * yt] = 0.f;
+              }
+            }
           }
         }
+        if (staged)
+          for (int64_t j = 0; j < ng; j++)
+            for (int64_t t = 0; t < ntOutOf(j); t++) {
+              float* yo = y + (g0 + j) * yPanel + t * yt;
+              const float* st = stage + (j * TP + t) * POUT;
+              if (t < ntOf(j)) std::copy(st, st + (re - rb), yo + rb);
+              else std::fill(yo + rb, yo + re, 0.f);
+            }
       }
-      if (staged)
-        for (int64_t t = 0; t < ntOut; t++) {
-          float* yo = y + t * yt;
-          if (t < nt) std::copy(stage + t * POUT, stage + t * POUT + (re - rb), yo + rb);
-          else std::fill(yo + rb, yo + re, 0.f);
-        }
     }
   }
 
   template <Fmt F, int NV>
   static void gemmPanelAny(int nv, const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr,
-                           int64_t r0, int64_t r1, float* scratch) {
+                           int64_t yPanel, int64_t r0, int64_t r1, float* scratch) {
     if constexpr (NV >= 1) {
-      if (nv == NV) return gemmPanelNV<F, NV>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
-      gemmPanelAny<F, NV - 1>(nv, w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
+      if (nv == NV) return gemmPanelNV<F, NV>(w, xp, nt, ntOut, y, yt, yr, yPanel, r0, r1, scratch);
+      gemmPanelAny<F, NV - 1>(nv, w, xp, nt, ntOut, y, yt, yr, yPanel, r0, r1, scratch);
     }
   }
 
   template <Fmt F>
-  static void gemmPanelF(const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr, int64_t r0,
-                         int64_t r1, float* scratch) {
+  static void gemmPanelF(const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr, int64_t yPanel,
+                         int64_t r0, int64_t r1, float* scratch) {
     if (w.cols == 0) {
-      for (int64_t r = r0; r < r1; r++)
-        for (int64_t t = 0; t < ntOut; t++) y[t * yt + r * yr] = 0.f;
+      for (int64_t j = 0; j * TP < ntOut; j++)
+        for (int64_t r = r0; r < r1; r++)
+          for (int64_t t = j * TP; t < imin(ntOut, (j + 1) * TP); t++) y[j * yPanel + (t - j * TP) * yt + r * yr] = 0.f;
       return;
     }
-    gemmPanelAny<F, PNV>(int((nt + VL - 1) / VL), w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
+    // One panel: as few lane vectors as its tokens need; several: full panels (a short last one computes padding).
+    gemmPanelAny<F, PNV>(nt > TP ? PNV : int((nt + VL - 1) / VL), w, xp, nt, ntOut, y, yt, yr, yPanel, r0, r1, scratch);
   }
 
-  static void gemmPanel(const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr, int64_t r0,
-                        int64_t r1, float* scratch) {
+  static void gemmPanel(const WeightRef& w, const float* xp, int64_t nt, int64_t ntOut, float* y, int64_t yt, int64_t yr, int64_t yPanel,
+                        int64_t r0, int64_t r1, float* scratch) {
     switch (w.fmt) {
-      case Fmt::F32: return gemmPanelF<Fmt::F32>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
-      case Fmt::BF16: return gemmPanelF<Fmt::BF16>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
-      case Fmt::F16: return gemmPanelF<Fmt::F16>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
-      case Fmt::FP8: return gemmPanelF<Fmt::FP8>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
-      case Fmt::INT8: return gemmPanelF<Fmt::INT8>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
-      case Fmt::INT4: return gemmPanelF<Fmt::INT4>(w, xp, nt, ntOut, y, yt, yr, r0, r1, scratch);
+      case Fmt::F32: return gemmPanelF<Fmt::F32>(w, xp, nt, ntOut, y, yt, yr, yPanel, r0, r1, scratch);
+      case Fmt::BF16: return gemmPanelF<Fmt::BF16>(w, xp, nt, ntOut, y, yt, yr, yPanel, r0, r1, scratch);
+      case Fmt::F16: return gemmPanelF<Fmt::F16>(w, xp, nt, ntOut, y, yt, yr, yPanel, r0, r1, scratch);
+      case Fmt::FP8: return gemmPanelF<Fmt::FP8>(w, xp, nt, ntOut, y, yt, yr, yPanel, r0, r1, scratch);
+      case Fmt::INT8: return gemmPanelF<Fmt::INT8>(w, xp, nt, ntOut, y, yt, yr, yPanel, r0, r1, scratch);
+      case Fmt::INT4: return gemmPanelF<Fmt::INT4>(w, xp, nt, ntOut, y, yt, yr, yPanel, r0, r1, scratch);
     }
   }
 
