@@ -18,6 +18,7 @@ import { selectOps } from '../src/kernels/select.js';
 import { measureMachineLimits, type MachineLimits } from '../src/kernels/native.js';
 import { Rng } from '../src/tensor/random.js';
 import { decodeBytesPerToken, paramCounts, prefillFlops } from './model-cost.js';
+import type { ServingResult } from './serving.js';
 import { minOf } from '../src/tensor/arrays.js';
 
 const { values: args } = parseArgs({
@@ -95,15 +96,7 @@ async function main() {
   if (args.only === 'serving') {
     const { benchServing } = await import('./serving.js');
     const serving = await benchServing(small, log, start);
-    const { benchLlamaServer } = await import('./llamaserver.js');
-    const gguf = join(MODELS, 'small-bf16.gguf');
-    if (!existsSync(gguf) && existsSync(join(MODELS, '..', '.llama-server')))
-      (await import('../src/gguf/export.js')).exportGguf(presetDir('small'), gguf, { dtype: 'bf16' });
-    const llamaServer = existsSync(gguf) ? await benchLlamaServer(gguf, V, start?.threads ?? 2, log) : null;
-    if (llamaServer)
-      log(
-        `  ours / llama-server: ${(serving.throughput_tok_s[1]! / llamaServer[1]!).toFixed(2)}× at 1 stream, ${(serving.throughput_tok_s[16]! / llamaServer[16]!).toFixed(2)}× at 16 streams`,
-      );
+    const comparison = await compareServingHere(serving, V, start?.threads ?? 2);
     if (args.json) {
       console.log(
         JSON.stringify({
@@ -111,8 +104,7 @@ async function main() {
           isa: start?.isa ?? null,
           threads: start?.threads ?? null,
           serving,
-          llamaserver_tok_s: llamaServer,
-          llamaserver_batch16_ratio: llamaServer ? serving.throughput_tok_s[16]! / llamaServer[16]! : null,
+          ...comparison,
         }),
       );
     }
@@ -251,18 +243,8 @@ async function main() {
       `llama.cpp (same bf16 weights, ${start?.threads ?? 2} threads): prefill 512 ${llama.prefill_tok_s.toFixed(1)} tok/s (ours/theirs ${(prefill[512]! / llama.prefill_tok_s).toFixed(2)}), decode at 128 ${llama.decode_tok_s.toFixed(2)} tok/s (ours/theirs ${(decode[128]! / llama.decode_tok_s).toFixed(2)})`,
     );
 
-  // --- llama.cpp's HTTP server on the serving workload (opt-in) ---
-  let llamaServer: Record<string, number> | null = null;
-  try {
-    const { benchLlamaServer } = await import('./llamaserver.js');
-    const { exportGguf } = await import('../src/gguf/export.js');
-    const gguf = join(MODELS, 'small-bf16.gguf');
-    if (!existsSync(gguf) && existsSync(join(MODELS, '..', '.llama-server'))) exportGguf(presetDir('small'), gguf, { dtype: 'bf16' });
-    if (existsSync(gguf)) llamaServer = await benchLlamaServer(gguf, V, start?.threads ?? 2, log);
-  } catch (e) {
-    log(`llama-server comparison unavailable: ${(e as Error).message}`);
-  }
-  if (llamaServer) log(`  ours / llama-server at 16 streams: ${(serving.throughput_tok_s[16]! / llamaServer[16]!).toFixed(2)}×`);
+  // --- llama.cpp's HTTP server and glm5 serve on the serving workload (llama-server opt-in) ---
+  const comparison = await compareServingHere(serving, V, start?.threads ?? 2);
 
   // --- --quantize int4: decode speed against bf16 / int8, held-out perplexity change, peak RSS while loading ---
   const int4Bench = await import('./int4.js');
@@ -316,13 +298,20 @@ async function main() {
     engine_overhead_fraction: serving.engine_overhead_fraction,
     prefill_interference_itl_ratio: interference?.paced.prefill_interference_itl_ratio ?? null,
     interference,
-    llamaserver_tok_s: llamaServer,
-    llamaserver_batch16_ratio: llamaServer ? serving.throughput_tok_s[16]! / llamaServer[16]! : null,
+    ...comparison,
     tokenizer,
     ...int4Bench.int4Keys(int4),
     peak_rss_mb: rss,
   };
   if (args.json) console.log(JSON.stringify(result));
+}
+
+/** The llama-server / glm5 serve comparison on the `small` preset (bench/serving-compare.ts). */
+async function compareServingHere(serving: ServingResult, V: number, threads: number) {
+  const { compareServing } = await import('./serving-compare.js');
+  const gguf = join(MODELS, 'small-bf16.gguf');
+  const exportGguf = async () => (await import('../src/gguf/export.js')).exportGguf(presetDir('small'), gguf, { dtype: 'bf16' });
+  return compareServing({ serving, dir: presetDir('small'), gguf, exportGguf, V, threads, log });
 }
 
 /** long_prefill_* keys: tok/s per length, the fraction of the FMA peak at 32768, ours ÷ llama-server at 16384. */
