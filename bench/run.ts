@@ -76,7 +76,8 @@ async function main() {
     const small2 = GlmModel.load(presetDir('small', 'bf16', { num_nextn_predict_layers: 1 }), { ops });
     const forced = await spec.benchForcedAcceptance(small2, log);
     const real = await spec.benchDefaultModel(log);
-    if (args.json) console.log(JSON.stringify({ backend: ops.name, speculative: { forced, default_model: real } }));
+    const eos = await spec.benchDefaultVsPlain(log);
+    if (args.json) console.log(JSON.stringify({ backend: ops.name, speculative: { forced, default_model: real, default_k_to_eos: eos } }));
     return;
   }
   if (args.only === 'interference') {
@@ -203,6 +204,7 @@ async function main() {
   const specBench = await import('./speculative.js');
   const forced = await specBench.benchForcedAcceptance(GlmModel.load(presetDir('small', 'bf16', { num_nextn_predict_layers: 1 }), { ops }), log);
   const specReal = await specBench.benchDefaultModel(log);
+  const specEos = await specBench.benchDefaultVsPlain(log);
 
   // --- tokenizer ---
   let tokenizer: Record<string, number> | null = null;
@@ -289,7 +291,7 @@ async function main() {
     llamacpp_prefill_ratio: llama && prefill[512] ? prefill[512] / llama.prefill_tok_s : null,
     llamacpp_decode_ratio: llama && decode[128] ? decode[128] / llama.decode_tok_s : null,
     serving,
-    speculative: { forced_acceptance: forced, default_model: specReal },
+    speculative: { forced_acceptance: forced, default_model: specReal, default_k_to_eos: specEos },
     batch16_vs_batch1_throughput: serving.batch16_vs_batch1_throughput,
     serving_roofline_tok_s: serving.serving_roofline_tok_s,
     serving_roofline_fraction: serving.serving_roofline_fraction,

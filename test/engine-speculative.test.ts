@@ -11,6 +11,7 @@ import { DEFAULT_KV_CACHE_DTYPE } from '../src/model/cache-rows.js';
 import { mtpStep } from '../src/model/mtp.js';
 import { Engine } from '../src/engine/engine.js';
 import { verifyDraft } from '../src/engine/speculation.js';
+import { SpeculationGate } from '../src/engine/speculation-gate.js';
 import { Rng as SampleRng } from '../src/engine/sampler.js';
 import { Rng } from '../src/tensor/random.js';
 import { maxAbsDiff } from './helpers/golden.js';
@@ -128,8 +129,8 @@ for (const ops of opsUnderTest()) {
     assert.ok(a.ids.every((t) => t >= 7 && t <= 9));
   });
 
-  test(`by default drafts are proposed only while one request runs [${ops.name}]`, async () => {
-    const e = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 2 });
+  test(`drafts are proposed only while at most speculativeMaxBatch requests run [${ops.name}]`, async () => {
+    const e = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 2, speculativeMaxBatch: 1 });
     // Two requests of the same length finish together: no step ever has a single running request.
     await Promise.all([1, 2].map((i) => e.submit({ prompt: prompt(60 + i, 5), sampling: { ...greedy, maxTokens: 8 } }).result));
     assert.equal(e.speculation().drafted, 0);
@@ -149,7 +150,53 @@ for (const ops of opsUnderTest()) {
     assert.deepEqual([...on.ids], [...off.ids]);
     assert.equal(on.ids.length, 7);
   });
+
+  test(`a gate turning drafting off and on: the MTP layer lags and catches up, greedy output unchanged [${ops.name}]`, async () => {
+    // A scripted gate: drafting on for 3 decode steps, off for 4, and so on, at every batch size.
+    let n = 0;
+    const gate = { on: () => n % 7 < 3, observe: () => void n++, snapshot: () => ({}) };
+    const prompts = Array.from({ length: 4 }, (_, i) => prompt(120 + i, 5 + 2 * i));
+    const sampling = { ...greedy, maxTokens: 30 };
+    const plain = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 0 });
+    const want = await Promise.all(prompts.map((p) => plain.submit({ prompt: p, sampling }).result));
+    const spec = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, speculative: 3, speculationGate: gate });
+    const got = await Promise.all(prompts.map((p) => spec.submit({ prompt: p, sampling }).result));
+    got.forEach((r, i) => assert.deepEqual([...r.ids], [...want[i]!.ids], `request ${i}`));
+    const alone = await spec.submit({ prompt: prompts[1]!, sampling }).result;
+    assert.deepEqual([...alone.ids], [...want[1]!.ids]);
+    const st = spec.speculation();
+    assert.ok(st.drafted > 0 && st.lagRows > 0, `drafted ${st.drafted}, caught up on ${st.lagRows} skipped rows`);
+    assert.equal(spec.stats().blocksUsed, 0);
+  });
 }
+
+test('the speculation gate keeps the arm with fewer ms per token, and measures both again', () => {
+  const gate = new SpeculationGate(true);
+  const run = (steps: number, msOn: number, msOff: number) => {
+    for (let i = 0; i < steps; i++) gate.observe(1, gate.on(1) ? msOn : msOff, 1);
+  };
+  assert.equal(gate.on(1), true, 'drafting is tried first');
+  run(12, 3, 1); // on measured at 3 ms per token
+  assert.equal(gate.on(1), false, 'then the other arm');
+  run(14, 3, 1); // 2 settling steps, then 12 measured
+  assert.deepEqual(gate.snapshot()['1'], { mode: 'off', on: 3, off: 1 });
+  run(192, 3, 1); // exploiting off; then on is measured again
+  assert.equal(gate.on(1), true);
+  run(14, 0.5, 1); // drafting got cheaper (say, a longer context): it wins and stays
+  assert.equal(gate.on(1), true);
+  assert.equal(gate.snapshot()['1']!.on, 0.5);
+  run(192, 0.5, 1); // exploited for 192 steps, then off is measured again (and loses again) …
+  assert.equal(gate.on(1), false);
+  run(14, 0.5, 1);
+  assert.equal(gate.on(1), true);
+  run(385, 0.5, 1); // … so on is kept twice as long: 384 steps (after 2 settling ones)
+  assert.equal(gate.on(1), true);
+  run(1, 0.5, 1);
+  assert.equal(gate.on(1), false);
+  // Batch sizes are measured apart; an unmeasured bucket starts with drafting on.
+  assert.equal(gate.on(16), true);
+  assert.equal(new SpeculationGate(false).on(1), true);
+});
 
 const flashDir = tinyFlashCheckpoint({ seed: 23, overrides: { num_nextn_predict_layers: 1 } });
 

@@ -69,7 +69,13 @@ export class Engine {
     const size = this.tokenizer ? Math.min(cfg.vocabSize, this.tokenizer.vocabSize) : cfg.vocabSize;
     const tok = this.tokenizer;
     this.vocab = { size, piece: (id) => pieceOf(tok, id) };
-    this.speculator = new Speculator(model, { k, maxBatch: opts.speculativeMaxBatch ?? 1, forceAcceptance: opts.forceAcceptance, vocabSize: size });
+    this.speculator = new Speculator(model, {
+      k,
+      maxBatch: opts.speculativeMaxBatch ?? 16,
+      gate: opts.speculationGate ?? true,
+      forceAcceptance: opts.forceAcceptance,
+      vocabSize: size,
+    });
     this.pacer = new PrefillPacer(cfg, { itlRatio: opts.prefillItlRatio ?? 2, minChunk: opts.minPrefillChunk ?? 4 });
   }
 
@@ -222,8 +228,11 @@ export class Engine {
       generated += r.tokens.length - before;
       r.numComputed = n0 + valid;
       if (r.done) this.retire(r);
-      else if (r.mtp) catchUp.push({ r, hidden: hidden.subarray(0, valid * D) });
-      else this.sched.registerFullBlocks(r);
+      else if (r.mtp && this.speculator.keepUp(r, valid, running)) catchUp.push({ r, hidden: hidden.subarray(0, valid * D) });
+      else {
+        if (r.mtp) this.speculator.defer(r, hidden.subarray(0, valid * D));
+        this.sched.registerFullBlocks(r);
+      }
     });
     model.time(
       () => this.speculator.catchUp(catchUp),
@@ -232,7 +241,9 @@ export class Engine {
     for (const c of catchUp) if (!c.r.done) this.sched.registerFullBlocks(c.r);
     this.counters.endStep(t0, generated, model.ms);
     this.counters.prefillTokens += paced.tokens;
-    this.pacer.observe(performance.now() - t0, paced.units, paced.decoders);
+    const ms = performance.now() - t0;
+    this.pacer.observe(ms, paced.units, paced.decoders);
+    if (paced.tokens === 0) this.speculator.observeStep(running, ms, generated);
   }
 
   /** The plan's prefill work (tokens and the pacer's cost units), and how many of its entries decode. */

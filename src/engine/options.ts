@@ -4,6 +4,7 @@
 import type { KvCacheDtype } from '../model/cache-rows.js';
 import type { ChatTemplate } from '../text/chat-template.js';
 import type { Tokenizer } from '../text/tokenizer.js';
+import type { Gate } from './speculation-gate.js';
 
 export interface EngineOptions {
   /** KV cache budget in GB (default: 30% of free memory, at most 8 GB). */
@@ -27,12 +28,13 @@ export interface EngineOptions {
    */
   readonly speculative?: number;
   /**
-   * Draft only while at most this many requests are running (default 1). Measured on the default model:
-   * drafts win at batch 1 (1.44x with k = 1) and lose at 4 streams (0.64x), where a batch already fills
-   * the step and every verify token touches more experts. The MTP layer keeps up with every request either
-   * way, so drafting resumes as soon as the batch shrinks.
+   * Draft only while at most this many requests are running (default 16). Within it the speculation gate
+   * (speculation-gate.ts) measures ms per token with drafting and without, per batch size, and keeps the
+   * faster: the bundled model's steps are mostly fixed cost and run plain; bandwidth-bound models draft.
    */
   readonly speculativeMaxBatch?: number;
+  /** Measure whether drafting pays and turn it off where it does not (default true; false: always draft). */
+  readonly speculationGate?: boolean | Gate;
   /**
    * While streams decode, a prompt's prefill chunk per step is sized so the step takes at most this multiple
    * of a decode-only step (prefill-pacer.ts; default 2; ≤ 1 turns pacing off: chunks take the whole budget).

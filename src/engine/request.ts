@@ -35,6 +35,11 @@ export interface MtpView {
   readonly seq: PagedSequence;
   /** Set once the MTP layer has caught up with the last sampled token; cleared when the rows move. */
   next: FirstDraft | undefined;
+  /**
+   * Final hidden rows the MTP layer has not seen yet (one per decode step while the request does not draft:
+   * speculation.ts keepUp), fed in one batched catch-up when it drafts again.
+   */
+  lag: Float32Array[];
 }
 
 export interface RequestInit {
@@ -91,7 +96,7 @@ export class Request {
     this.startLen = this.tokens.length;
     this.params = init.params;
     this.seq = init.seq;
-    this.mtp = init.mtp ? { seq: init.mtp, next: undefined } : null;
+    this.mtp = init.mtp ? { seq: init.mtp, next: undefined, lag: [] } : null;
     this.rng = init.rng;
     this.stopIds = init.stopIds;
     this.stopper = init.stopper;
@@ -129,6 +134,7 @@ export class Request {
     if (this.mtp) {
       this.mtp.seq.rewind(0);
       this.mtp.next = undefined;
+      this.mtp.lag = [];
     }
   }
 

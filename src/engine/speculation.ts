@@ -10,6 +10,7 @@
 import type { GlmModel } from '../model/model.js';
 import { mtpStep, type MtpInput } from '../model/mtp.js';
 import type { Request } from './request.js';
+import { type Gate, type GateSnapshot, SpeculationGate } from './speculation-gate.js';
 import { chooseToken, distribution, processLogits, Rng, sampleFrom, type PenaltyState } from './sampler.js';
 import type { SamplingParams } from './types.js';
 
@@ -41,6 +42,10 @@ export interface SpeculationStats {
   readonly accepted: number;
   readonly acceptedAt: readonly number[];
   readonly draftedAt: readonly number[];
+  /** Rows the MTP layer caught up on after skipping them (steps without drafts, speculation-gate.ts). */
+  readonly lagRows: number;
+  /** Per batch bucket: drafting on or off, and the ms per token last measured for each. */
+  readonly gate: GateSnapshot;
 }
 
 export interface SpeculatorOptions {
@@ -48,6 +53,8 @@ export interface SpeculatorOptions {
   readonly k: number;
   /** Draft only while at most this many requests run. */
   readonly maxBatch: number;
+  /** Measure whether drafting pays per batch size (speculation-gate.ts); false: always draft; or a gate of its own. */
+  readonly gate?: boolean | Gate;
   /** Benchmark hook: accept each greedy draft with this probability instead of checking it. */
   readonly forceAcceptance?: number;
   /** Logit columns that are real tokens. */
@@ -61,6 +68,8 @@ interface AcceptanceEma {
   verifies: number;
   /** Steps without a draft since the last probe. */
   idle: number;
+  /** Drafts decided for the next step (keepUp). */
+  next: number;
 }
 
 /**
@@ -75,27 +84,60 @@ const PRIOR_HITS = 2,
   PRIOR_TRIALS = 3;
 const WARMUP = 4,
   PROBE_EVERY = 8;
+/** Most hidden rows a request's MTP layer may lag behind before it catches up anyway (memory: D floats each). */
+const MAX_LAG = 64;
 
 export class Speculator {
   readonly k: number;
-  private readonly stats = { steps: 0, drafted: 0, accepted: 0, acceptedAt: [] as number[], draftedAt: [] as number[] };
+  private readonly stats = { steps: 0, drafted: 0, accepted: 0, acceptedAt: [] as number[], draftedAt: [] as number[], lagRows: 0 };
   private readonly forceRng = new Rng(12345);
   private readonly ema = new WeakMap<Request, AcceptanceEma>();
+  private readonly gate: Gate;
 
   constructor(
     private readonly model: GlmModel,
     private readonly opts: SpeculatorOptions,
   ) {
     this.k = opts.k;
+    this.gate = typeof opts.gate === 'object' ? opts.gate : new SpeculationGate(opts.gate ?? true);
   }
 
   /**
    * Drafts a decoder asks for: only while few requests run, once its MTP has caught up, within what it may still
-   * generate, and only as many as its measured acceptance pays for (`chooseK`).
+   * generate, and as many as keepUp decided after the last step.
    */
   wish(r: Request, running: number): number {
     if (running > this.opts.maxBatch || !r.mtp?.next || r.numComputed !== r.tokens.length - 1) return 0;
-    return Math.min(this.chooseK(r, running), r.room);
+    return Math.min(this.acceptance(r).next, r.room);
+  }
+
+  /**
+   * After a step that computed `rows` final rows of `r`: its draft length for the next step (the gate, then its
+   * acceptance: `chooseK`), and whether its MTP layer must catch up now — when it will draft, or when it would
+   * lag more than MAX_LAG rows. Otherwise the rows wait (`defer`, prompt chunks too) and this step does no MTP
+   * work for it.
+   */
+  keepUp(r: Request, rows: number, running: number): boolean {
+    const st = this.acceptance(r);
+    const decoding = r.tokens.length === r.numComputed + 1;
+    // A seeded sampled request draws its random numbers in an order that depends on its drafts: the gate, which
+    // follows measured times, does not decide for it (the same seed gives the same output).
+    const seeded = r.params.temperature > 0 && r.params.seed !== undefined;
+    st.next = decoding && running <= this.opts.maxBatch && (seeded || this.gate.on(running)) ? this.chooseK(r, running) : 0;
+    return st.next > 0 || r.mtp!.lag.length + rows > MAX_LAG;
+  }
+
+  /** The rows of a step keepUp let wait. */
+  defer(r: Request, hidden: Float32Array): void {
+    const m = r.mtp!;
+    m.next = undefined;
+    const D = this.model.cfg.hiddenSize;
+    for (let i = 0; i < hidden.length; i += D) m.lag.push(hidden.slice(i, i + D));
+  }
+
+  /** A finished decode-only step (no prompt rows) at this batch size: the gate's measurement. */
+  observeStep(running: number, ms: number, tokens: number): void {
+    if (this.k > 0 && running <= this.opts.maxBatch) this.gate.observe(running, ms, tokens);
   }
 
   /**
@@ -121,7 +163,7 @@ export class Speculator {
 
   private acceptance(r: Request): AcceptanceEma {
     let st = this.ema.get(r);
-    if (!st) this.ema.set(r, (st = { hits: PRIOR_HITS, trials: PRIOR_TRIALS, verifies: 0, idle: 0 }));
+    if (!st) this.ema.set(r, (st = { hits: PRIOR_HITS, trials: PRIOR_TRIALS, verifies: 0, idle: 0, next: 0 }));
     return st;
   }
 
@@ -216,7 +258,12 @@ export class Speculator {
     const D = this.model.cfg.hiddenSize,
       V = this.model.cfg.vocabSize;
     for (const c of items) c.r.mtp!.next = undefined;
-    const todo = items.filter((c) => c.hidden.length > 0);
+    const todo = items
+      .map(({ r, hidden }) => {
+        this.stats.lagRows += r.mtp!.lag.length;
+        return { r, hidden: withLag(r, hidden, D) };
+      })
+      .filter((c) => c.hidden.length > 0);
     if (todo.length === 0) return;
     const inputs: MtpInput[] = todo.map(({ r, hidden }) => {
       const m = r.mtp!.seq.length,
@@ -235,9 +282,9 @@ export class Speculator {
     });
   }
 
-  /** Draft acceptance so far. */
+  /** Draft acceptance so far, and the gate's arms. */
   snapshot(): SpeculationStats {
-    return { k: this.k, ...this.stats, acceptedAt: [...this.stats.acceptedAt], draftedAt: [...this.stats.draftedAt] };
+    return { k: this.k, ...this.stats, acceptedAt: [...this.stats.acceptedAt], draftedAt: [...this.stats.draftedAt], gate: this.gate.snapshot() };
   }
 
   /** A draft token from MTP logits under the request's sampling (greedy: argmax; else drawn from q, kept for verification). */
@@ -247,6 +294,17 @@ export class Speculator {
     const q = distribution(x, r.params);
     return { token: sampleFrom(q, r.rng), q };
   }
+}
+
+/** A request's lagging hidden rows (oldest first) followed by this step's, as one block; the lag is consumed. */
+function withLag(r: Request, hidden: Float32Array, D: number): Float32Array {
+  const lag = r.mtp!.lag;
+  if (lag.length === 0) return hidden;
+  const out = new Float32Array(lag.length * D + hidden.length);
+  lag.forEach((row, i) => out.set(row, i * D));
+  out.set(hidden, lag.length * D);
+  r.mtp!.lag = [];
+  return out;
 }
 
 /** The penalty state as if `pending` (drafts not yet accepted) had been generated; shared when no penalty reads it. */

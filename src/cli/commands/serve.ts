@@ -54,8 +54,9 @@ options:
   --max-step-tokens N       tokens per engine step, prefill chunks included (default 512)
   --prefill-itl-ratio R     while streams decode, size prompt chunks so a step takes at most R × a decode-only
                             step (default 2; 0 = no pacing: chunks take the whole step budget)
-  --speculative K           MTP draft tokens per step (0 = off; default 1 when the checkpoint has an MTP layer;
-                            drafts only while a single request runs)
+  --speculative K           MTP draft tokens per step (0 = off; default 1 when the checkpoint has an MTP layer);
+                            up to 16 running requests draft, and only at batch sizes where drafting measures
+                            faster than not (the speculation gate, docs/engine.md)
   --backend auto|native|ref, --quantize int8|int4
 
 API keys: none configured = open to anyone who can reach the port (the server says so at start);
