@@ -76,7 +76,7 @@ export class Engine {
       forceAcceptance: opts.forceAcceptance,
       vocabSize: size,
     });
-    this.pacer = new PrefillPacer(cfg, { itlRatio: opts.prefillItlRatio ?? 2, minChunk: opts.minPrefillChunk ?? 4 });
+    this.pacer = new PrefillPacer(cfg, { itlRatio: opts.prefillItlRatio ?? 2, minChunk: opts.minPrefillChunk ?? 4, shortPrompt: opts.maxStepTokens ?? 512 });
   }
 
   /** Draft tokens per verify step (0: speculation off). */
@@ -180,9 +180,10 @@ export class Engine {
     const t0 = performance.now();
     const running = this.sched.running.length;
     const decoding = this.sched.running.filter((r) => r.tokens.length - r.numComputed === 1).length;
+    const caps = this.pacer.stepCaps(decoding);
     const plan = this.sched.schedule({
       drafts: (r) => this.speculator.wish(r, running),
-      prefillCap: (r) => this.pacer.cap(r.numComputed, decoding),
+      prefillCap: (r) => caps(r.tokens.length, r.numComputed, r.tokens.length - r.numComputed),
     });
     if (plan.entries.length === 0) return;
     const paced = this.prefillUnits(plan);

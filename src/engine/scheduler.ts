@@ -33,7 +33,11 @@ export interface StepPlan {
 export interface StepWishes {
   /** Draft positions a running decoder would like (0: none). */
   readonly drafts?: (r: Request) => number;
-  /** The most prompt tokens one prefilling request may compute this step (default: no cap but the budget). */
+  /**
+   * The most prompt tokens a prefilling request may compute this step (default: no cap but the budget). Asked
+   * once per chunk, in the order chunks are planned (shortest remaining first), so a caller may spend one
+   * allowance across the step; 0 ends the step's prefill.
+   */
   readonly prefillCap?: (r: Request) => number;
 }
 
@@ -84,7 +88,8 @@ export class Scheduler {
       if (!this.reserve(r, 1 + drafts, plan)) continue;
       plan.add({ req: r, n: 1, sample: true, drafts });
     }
-    const cap = (r: Request): number => Math.max(1, Math.min(need(r), plan.budget, wishes.prefillCap?.(r) ?? Infinity));
+    // 0: the caller's prefill allowance for this step is spent.
+    const cap = (r: Request): number => Math.max(0, Math.min(need(r), plan.budget, wishes.prefillCap?.(r) ?? Infinity));
     while (plan.budget > 0) {
       // The running prefill with the fewest tokens left, or the waiting head if it has fewer.
       let best: Request | undefined;
@@ -96,6 +101,7 @@ export class Scheduler {
       }
       if (!best) break;
       const n = cap(best);
+      if (n <= 0) break;
       if (this.reserve(best, n, plan)) plan.add({ req: best, n, sample: n === need(best), drafts: 0 });
     }
     return { entries: plan.entries, preempted: plan.preempted };
@@ -113,9 +119,9 @@ export class Scheduler {
       else r.cachedTokens ??= 0;
     }
     const n = cap(r);
-    if (!this.ensureBlocks(r, r.numComputed + n)) {
+    if (n <= 0 || !this.ensureBlocks(r, r.numComputed + n)) {
       // Not now: give the adopted prefix back so waiting requests hold no blocks.
-      if (this.running.length > 0 || plan.entries.length > 0) {
+      if (n <= 0 || this.running.length > 0 || plan.entries.length > 0) {
         this.releaseAll(r);
         return false;
       }

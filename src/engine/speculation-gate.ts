@@ -75,8 +75,7 @@ export class SpeculationGate implements Gate {
       b.exploit = best === b.winner ? Math.min(MAX_EXPLOIT, 2 * b.exploit) : EXPLOIT;
       b.winner = best;
       this.switchTo(b, best, false);
-    }
-    else this.switchTo(b, b.mode === 'on' ? 'off' : 'on', true);
+    } else this.switchTo(b, b.mode === 'on' ? 'off' : 'on', true);
   }
 
   snapshot(): GateSnapshot {
@@ -97,7 +96,8 @@ export class SpeculationGate implements Gate {
   private bucket(running: number): Bucket {
     const key = running <= 1 ? 1 : running <= 4 ? 4 : running <= 8 ? 8 : running <= 16 ? 16 : 2 ** Math.ceil(Math.log2(running));
     let b = this.buckets.get(key);
-    if (!b) this.buckets.set(key, (b = { mode: 'on', left: EXPLORE, exploring: true, settle: 0, winner: undefined, exploit: EXPLOIT, ms: 0, tokens: 0, last: {} }));
+    if (!b)
+      this.buckets.set(key, (b = { mode: 'on', left: EXPLORE, exploring: true, settle: 0, winner: undefined, exploit: EXPLOIT, ms: 0, tokens: 0, last: {} }));
     return b;
   }
 }

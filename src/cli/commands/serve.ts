@@ -52,8 +52,9 @@ options:
   --block-size N            positions per cache block (default 32)
   --max-running N           requests batched at once (default 32)
   --max-step-tokens N       tokens per engine step, prefill chunks included (default 512)
-  --prefill-itl-ratio R     while streams decode, size prompt chunks so a step takes at most R × a decode-only
-                            step (default 2; 0 = no pacing: chunks take the whole step budget)
+  --prefill-itl-ratio R     while streams decode, size the chunks of prompts longer than --max-step-tokens so a
+                            step takes at most R × a decode-only step (default 2; 0 = no pacing: chunks take
+                            the whole step budget)
   --speculative K           MTP draft tokens per step (0 = off; default 1 when the checkpoint has an MTP layer);
                             up to 16 running requests draft, and only at batch sizes where drafting measures
                             faster than not (the speculation gate, docs/engine.md)
