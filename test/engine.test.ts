@@ -167,3 +167,20 @@ test('stop token ids, max_tokens and the event stream', async () => {
   const first = events[0]!;
   assert.ok(first.type === 'token' && first.logprobs![0]!.top.length === 2 && first.logprobs![0]!.top[0]!.id === want[0]);
 });
+
+test('an announced request is waited for: requests arriving together start in one step', async () => {
+  const model = GlmModel.load(dir, { ops: opsUnderTest()[0]! });
+  const run = async (announce: boolean) => {
+    const engine = new Engine(model, { blockSize: 4, kvCacheGb: 0.01 });
+    const done = announce ? engine.announce() : () => {};
+    const a = engine.submit({ prompt: prompt(7, 6), sampling: { ...greedy, maxTokens: 1 } }).result;
+    // The second request is still on its way (a body being read) when the first is submitted.
+    await new Promise((r) => setTimeout(r, 5));
+    const b = engine.submit({ prompt: prompt(8, 6), sampling: { ...greedy, maxTokens: 1 } }).result;
+    done();
+    await Promise.all([a, b]);
+    return engine.stats().steps;
+  };
+  assert.equal(await run(true), 1);
+  assert.equal(await run(false), 2);
+});

@@ -33,6 +33,7 @@ export function servingEngine(e: Engine): ServingEngine & { close(): Promise<voi
     maxPromptTokens: e.maxPromptTokens,
     submit: (r) => e.submit(r),
     stats: () => e.stats(),
+    announce: () => e.announce(),
     close: () => e.close(),
   };
 }

@@ -25,6 +25,9 @@ import { EngineCounters } from './stats.js';
 import { StopStringMatcher } from './stop-strings.js';
 import { ContextLengthError, RequestError, type EngineStats, type GenerateRequest, type RequestStream, type SamplingParams } from './types.js';
 
+/** The longest a step waits for announced requests (Engine.announce). */
+const ARRIVAL_WAIT_MS = 15;
+
 export class Engine {
   readonly tokenizer: Tokenizer | null;
   readonly template: ChatTemplate | null;
@@ -40,6 +43,9 @@ export class Engine {
   private readonly vocab: Vocab;
   private readonly counters = new EngineCounters();
   private loopRunning = false;
+  /** Announced requests not yet submitted, and since when the loop has been waiting for them. */
+  private arrivals = 0;
+  private waitingSince: number | undefined;
   private closed = false;
   private nextId = 0;
 
@@ -285,11 +291,35 @@ export class Engine {
     setImmediate(() => this.loop());
   }
 
+  /**
+   * A caller announces a request on its way (say, an HTTP body still being read, parsed and rendered): until it
+   * submits, the next step waits for it — ARRIVAL_WAIT_MS at most — so requests that arrive together start
+   * together (one prefill step for a burst, not one per event-loop turn, each stalling every decoder).
+   * Returns the function that ends the announcement: call it once the request is submitted or has failed.
+   */
+  announce(): () => void {
+    this.arrivals++;
+    let open = true;
+    return () => {
+      if (open) this.arrivals--;
+      open = false;
+    };
+  }
+
   private loop(): void {
     if (this.sched.idle) {
       this.loopRunning = false;
       return;
     }
+    if (this.arrivals > 0) {
+      const now = performance.now();
+      this.waitingSince ??= now;
+      if (now - this.waitingSince < ARRIVAL_WAIT_MS) {
+        setTimeout(() => this.loop(), 1);
+        return;
+      }
+    }
+    this.waitingSince = undefined;
     this.step();
     setImmediate(() => this.loop());
   }

@@ -163,6 +163,8 @@ function generationHandler(o: AppOptions, inFlight: InFlight, endpoint: Endpoint
         `${endpoint} ${status} ${model || '-'}${stream ? ' stream' : ''} prompt ${usage.promptTokens} (cached ${usage.cachedTokens}) completion ${usage.completionTokens} ${((performance.now() - t0) / 1000).toFixed(2)}s${out.error ? ` — ${out.error}` : ''}`,
       );
     };
+    // Requests that arrive together are batched by the engine's next step (Engine.announce).
+    const arrived = o.engine.announce?.();
     try {
       if (inFlight.draining) throw new ApiError('overloaded', 'the server is shutting down', null, 503);
       keyId = o.gate.admit(c.req.raw.headers)?.id ?? null;
@@ -173,6 +175,7 @@ function generationHandler(o: AppOptions, inFlight: InFlight, endpoint: Endpoint
       const p = await prepareBody(o, bytes, (ctx) => prepare(body, ctx));
       stream = p.stream;
       const streams = submitAll(o.engine, p, requestId, routingKey(c.req.raw.headers, body));
+      arrived?.();
       inFlight.add(requestId, () => streams.forEach((s) => s.abort()));
       added = true;
       o.metrics.inFlight.inc();
@@ -199,6 +202,7 @@ function generationHandler(o: AppOptions, inFlight: InFlight, endpoint: Endpoint
         headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' },
       });
     } catch (e) {
+      arrived?.();
       const err = e instanceof ApiError ? e : new ApiError('api', `internal error: ${(e as Error).message}`);
       if (err.kind === 'api') console.error(`glm5 serve: ${endpoint} ${requestId}: ${(e as Error).stack ?? e}`);
       if (!ended) {

@@ -15,6 +15,8 @@ import { pushAll } from '../tensor/arrays.js';
 export interface ServingEngine extends ModelContext {
   submit(req: GenerateRequest): RequestStream;
   stats(): EngineStats;
+  /** A request is on its way (body being read): returns the call that says it was submitted or failed. */
+  announce?(): () => void;
 }
 
 export interface Outcome {
