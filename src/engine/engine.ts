@@ -43,8 +43,10 @@ export class Engine {
   private readonly vocab: Vocab;
   private readonly counters = new EngineCounters();
   private loopRunning = false;
-  /** Announced requests not yet submitted, and since when the loop has been waiting for them. */
+  /** Announced requests not yet submitted, submits so far (and as last seen), and since when the loop waits. */
   private arrivals = 0;
+  private submits = 0;
+  private seenSubmits = 0;
   private waitingSince: number | undefined;
   private closed = false;
   private nextId = 0;
@@ -118,6 +120,7 @@ export class Engine {
     const params = resolveSampling(this.defaults, request.sampling ?? {});
     const startLen = prompt.length + resumed.length;
     this.checkPromptLength(startLen);
+    this.submits++;
     const seq = this.pool.view();
     const r = new Request({
       id,
@@ -296,6 +299,8 @@ export class Engine {
    * submits, the next step waits for it — ARRIVAL_WAIT_MS at most — so requests that arrive together start
    * together (one prefill step for a burst, not one per event-loop turn, each stalling every decoder).
    * Returns the function that ends the announcement: call it once the request is submitted or has failed.
+   * The loop also lets event-loop turns pass while each brings a new submit: Node's HTTP server hands over one
+   * new connection's request per turn (measured: 16 simultaneous requests entered over 16 steps of ~0.6 s).
    */
   announce(): () => void {
     this.arrivals++;
@@ -311,11 +316,13 @@ export class Engine {
       this.loopRunning = false;
       return;
     }
-    if (this.arrivals > 0) {
+    if (this.arrivals > 0 || this.submits !== this.seenSubmits) {
+      this.seenSubmits = this.submits;
       const now = performance.now();
       this.waitingSince ??= now;
       if (now - this.waitingSince < ARRIVAL_WAIT_MS) {
-        setTimeout(() => this.loop(), 1);
+        // setImmediate: the next turn's I/O phase runs first, without blocking when nothing is ready.
+        setImmediate(() => this.loop());
         return;
       }
     }
