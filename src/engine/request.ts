@@ -37,9 +37,10 @@ export interface MtpView {
   next: FirstDraft | undefined;
   /**
    * Final hidden rows the MTP layer has not seen yet (one per decode step while the request does not draft:
-   * speculation.ts keepUp), fed in one batched catch-up when it drafts again.
+   * speculation.ts keepUp), fed in one batched catch-up when it drafts again: `rows` of D floats at the start
+   * of `data` (grown by doubling, reused: no allocation per token).
    */
-  lag: Float32Array[];
+  readonly lag: { data: Float32Array; rows: number };
 }
 
 export interface RequestInit {
@@ -96,7 +97,7 @@ export class Request {
     this.startLen = this.tokens.length;
     this.params = init.params;
     this.seq = init.seq;
-    this.mtp = init.mtp ? { seq: init.mtp, next: undefined, lag: [] } : null;
+    this.mtp = init.mtp ? { seq: init.mtp, next: undefined, lag: { data: new Float32Array(0), rows: 0 } } : null;
     this.rng = init.rng;
     this.stopIds = init.stopIds;
     this.stopper = init.stopper;
@@ -134,7 +135,7 @@ export class Request {
     if (this.mtp) {
       this.mtp.seq.rewind(0);
       this.mtp.next = undefined;
-      this.mtp.lag = [];
+      this.mtp.lag.rows = 0;
     }
   }
 

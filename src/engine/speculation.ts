@@ -124,15 +124,23 @@ export class Speculator {
     // follows measured times, does not decide for it (the same seed gives the same output).
     const seeded = r.params.temperature > 0 && r.params.seed !== undefined;
     st.next = decoding && running <= this.opts.maxBatch && (seeded || this.gate.on(running)) ? this.chooseK(r, running) : 0;
-    return st.next > 0 || r.mtp!.lag.length + rows > MAX_LAG;
+    return st.next > 0 || r.mtp!.lag.rows + rows > MAX_LAG;
   }
 
   /** The rows of a step keepUp let wait. */
   defer(r: Request, hidden: Float32Array): void {
     const m = r.mtp!;
     m.next = undefined;
-    const D = this.model.cfg.hiddenSize;
-    for (let i = 0; i < hidden.length; i += D) m.lag.push(hidden.slice(i, i + D));
+    const D = this.model.cfg.hiddenSize,
+      lag = m.lag,
+      end = lag.rows * D + hidden.length;
+    if (lag.data.length < end) {
+      const grown = new Float32Array(Math.max(end, 2 * lag.data.length));
+      grown.set(lag.data.subarray(0, lag.rows * D));
+      lag.data = grown;
+    }
+    lag.data.set(hidden, lag.rows * D);
+    lag.rows += hidden.length / D;
   }
 
   /** A finished decode-only step (no prompt rows) at this batch size: the gate's measurement. */
@@ -260,7 +268,7 @@ export class Speculator {
     for (const c of items) c.r.mtp!.next = undefined;
     const todo = items
       .map(({ r, hidden }) => {
-        this.stats.lagRows += r.mtp!.lag.length;
+        this.stats.lagRows += r.mtp!.lag.rows;
         return { r, hidden: withLag(r, hidden, D) };
       })
       .filter((c) => c.hidden.length > 0);
@@ -299,11 +307,11 @@ export class Speculator {
 /** A request's lagging hidden rows (oldest first) followed by this step's, as one block; the lag is consumed. */
 function withLag(r: Request, hidden: Float32Array, D: number): Float32Array {
   const lag = r.mtp!.lag;
-  if (lag.length === 0) return hidden;
-  const out = new Float32Array(lag.length * D + hidden.length);
-  lag.forEach((row, i) => out.set(row, i * D));
-  out.set(hidden, lag.length * D);
-  r.mtp!.lag = [];
+  if (lag.rows === 0) return hidden;
+  const out = new Float32Array(lag.rows * D + hidden.length);
+  out.set(lag.data.subarray(0, lag.rows * D));
+  out.set(hidden, lag.rows * D);
+  lag.rows = 0;
   return out;
 }
 

@@ -153,12 +153,11 @@ struct Impl {
 
   // ---- gemmDot: y(i, r) = x_i · W[r] for a few tokens (rows xr[i]) ----------------------------------------
   // For nt ≤ VL tokens the panel kernel fills one lane vector at best, partly, and broadcasts every weight
-  // (one load per FMA). Here both operands stay row-major: a micro-tile of NT tokens x VL/NT weight rows
-  // accumulates dot products along k (NT + VL/NT loads per VL FMAs) and its VL accumulators are reduced
-  // together (S::reduceVL). Weights are converted in registers; unscaled formats (f32/bf16/f16) only.
-  static constexpr int DT = VL >= 16 ? 8 : VL >= 8 ? 4 : 1;  // tokens per micro-tile (full groups)
+  // (one load per FMA). Both operands stay row-major; weights are converted in registers; unscaled formats
+  // (f32/bf16/f16) only. The products stream weight rows (rowsNT below).
 
-  // One micro-tile: NT tokens x VL/NT weight rows, so that the VL accumulators reduce in one reduceVL.
+  // A dot-product micro-tile: NT rows of x x VL/NT rows of W along k, the VL accumulators reduced together
+  // (S::reduceVL). The indexer's few-row path (indexer_impl.h) scores keys with it.
   template <Fmt F, int NT>
   __attribute__((always_inline)) static V dotTile(const float* const* xr, const uint8_t* const* wr, int64_t K) {
     constexpr int NR = VL / NT;
