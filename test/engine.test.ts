@@ -170,12 +170,14 @@ test('stop token ids, max_tokens and the event stream', async () => {
 
 test('an announced request is waited for: requests arriving together start in one step', async () => {
   const model = GlmModel.load(dir, { ops: opsUnderTest()[0]! });
+  // The wait is long here and the second request comes late, so neither outcome hangs on a loaded machine's timing:
+  // announced, the first step waits the 200 ms for it; not announced, the first step runs at once, alone.
   const run = async (announce: boolean) => {
-    const engine = new Engine(model, { blockSize: 4, kvCacheGb: 0.01 });
+    const engine = new Engine(model, { blockSize: 4, kvCacheGb: 0.01, arrivalWaitMs: 60_000 });
     const done = announce ? engine.announce() : () => {};
     const a = engine.submit({ prompt: prompt(7, 6), sampling: { ...greedy, maxTokens: 1 } }).result;
     // The second request is still on its way (a body being read) when the first is submitted.
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 200));
     const b = engine.submit({ prompt: prompt(8, 6), sampling: { ...greedy, maxTokens: 1 } }).result;
     done();
     await Promise.all([a, b]);

@@ -25,7 +25,7 @@ import { EngineCounters } from './stats.js';
 import { StopStringMatcher } from './stop-strings.js';
 import { ContextLengthError, RequestError, type EngineStats, type GenerateRequest, type RequestStream, type SamplingParams } from './types.js';
 
-/** The longest a step waits for announced requests (Engine.announce). */
+/** The longest a step waits for announced requests (Engine.announce), unless EngineOptions.arrivalWaitMs says. */
 const ARRIVAL_WAIT_MS = 15;
 
 export class Engine {
@@ -48,6 +48,7 @@ export class Engine {
   private submits = 0;
   private seenSubmits = 0;
   private waitingSince: number | undefined;
+  private readonly arrivalWaitMs: number;
   private closed = false;
   private nextId = 0;
 
@@ -60,6 +61,7 @@ export class Engine {
     this.template = opts.template ?? null;
     this.maxContext = cfg.maxPositionEmbeddings;
     this.modelDir = opts.modelDir ?? '';
+    this.arrivalWaitMs = opts.arrivalWaitMs ?? ARRIVAL_WAIT_MS;
     this.defaults = samplingDefaults(opts.generationConfig ?? {});
     const hasMtp = model.weights.mtp.length > 0;
     const k = hasMtp ? Math.max(0, Math.floor(opts.speculative ?? DEFAULT_SPECULATIVE)) : 0;
@@ -296,7 +298,7 @@ export class Engine {
 
   /**
    * A caller announces a request on its way (say, an HTTP body still being read, parsed and rendered): until it
-   * submits, the next step waits for it — ARRIVAL_WAIT_MS at most — so requests that arrive together start
+   * submits, the next step waits for it — arrivalWaitMs at most — so requests that arrive together start
    * together (one prefill step for a burst, not one per event-loop turn, each stalling every decoder).
    * Returns the function that ends the announcement: call it once the request is submitted or has failed.
    * The loop also lets event-loop turns pass while each brings a new submit: Node's HTTP server hands over one
@@ -320,7 +322,7 @@ export class Engine {
       this.seenSubmits = this.submits;
       const now = performance.now();
       this.waitingSince ??= now;
-      if (now - this.waitingSince < ARRIVAL_WAIT_MS) {
+      if (now - this.waitingSince < this.arrivalWaitMs) {
         // setImmediate: the next turn's I/O phase runs first, without blocking when nothing is ready.
         setImmediate(() => this.loop());
         return;

@@ -42,6 +42,8 @@ export interface EngineOptions {
   readonly prefillItlRatio?: number;
   /** A prefilling request gets at least this many tokens per step while paced (default 4). */
   readonly minPrefillChunk?: number;
+  /** The longest a step waits for announced requests (Engine.announce; default 15 ms). */
+  readonly arrivalWaitMs?: number;
   /**
    * Benchmark hook only (never for real output): accept each greedy draft with this probability instead of
    * checking it, to measure speed as a function of acceptance on random-weight models.
