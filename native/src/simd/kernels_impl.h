@@ -308,16 +308,38 @@ struct Impl {
     }
   }
 
+  // Cache lines to request while a micro-kernel runs: `lines` lines of `rows` rows `stride` bytes apart,
+  // from `p` (the next row tile's weights, so that packing it finds them in cache).
+  struct Ahead {
+    const uint8_t* p;  // the next line
+    const uint8_t* end;  // the end of its row's lines
+    int64_t stride, bytes;
+    int rows;  // rows left after this one
+    void one() {
+      if (p == end) {
+        if (rows == 0) return;
+        rows--, end += stride, p = end - bytes;
+      }
+      S::prefetch(p);
+      p += 64;
+    }
+    void rest() {
+      while (p != end || rows > 0) one();
+    }
+  };
+
   // wp rows are LDW apart (a compile-time stride: one base register and immediate offsets for all M rows).
+  // One line of `ahead` is requested every 4 k: spread over the loop, the next tile's weights arrive while
+  // this one computes (requested all at once, they stalled the core on full miss buffers: perf put a third
+  // of a 16-token product in packing and its prefetch loop).
   template <int M, int NV, int64_t LDW>
-  static void microP(const float* wp, int64_t kc, const float* xp, float* acc, bool first) {
+  __attribute__((noinline)) static void microP(const float* wp, int64_t kc, const float* xp, float* acc, bool first, Ahead* ahead) {
     V a[M][NV];  // every loop over m / v is unrolled so that a stays in registers
 #pragma GCC unroll 32
     for (int m = 0; m < M; m++)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++) a[m][v] = first ? S::zero() : S::load(acc + m * TP + v * VL);
-#pragma GCC unroll 4
-    for (int64_t k = 0; k < kc; k++) {
+    auto step = [&](int64_t k) {
       V xv[NV];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++) xv[v] = S::load(xp + k * TP + v * VL);
@@ -327,7 +349,15 @@ struct Impl {
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) a[m][v] = S::fma(b, xv[v], a[m][v]);
       }
-    }
+    };
+    int64_t k = 0;
+    if (ahead)
+      for (; k + 4 <= kc; k += 4) {
+        ahead->one();
+        step(k), step(k + 1), step(k + 2), step(k + 3);
+      }
+#pragma GCC unroll 4
+    for (; k < kc; k++) step(k);
 #pragma GCC unroll 32
     for (int m = 0; m < M; m++)
 #pragma GCC unroll 4
@@ -366,12 +396,14 @@ struct Impl {
           for (int64_t k0 = 0; k0 < K; k0 += KB) {
             const int64_t kb = imin(KB, K - k0);
             packStrip<F>(w, r, nr, M, k0, kb, KB, wp);
-            // The first call to reach these rows reads them from DRAM: ask for the next strip now, while
+            // The first call to reach these rows reads them from DRAM: the next strip is requested while
             // this one computes (prefetches never fault; past the last row they are simply wasted).
-            if (r + M < r1)
-              for (int i = 0; i < M; i++)
-                for (int64_t c = colByte<F>(k0); c < colByte<F>(k0 + kb); c += 64) S::prefetch(w.data + (r + M + i) * rowB + c);
-            for (int64_t j = 0; j < ng; j++) microP<M, NV, KB>(wp, kb, xp + (g0 + j) * K * TP + k0 * TP, acc + j * M * TP, k0 == 0);
+            const int64_t c0 = colByte<F>(k0) / 64 * 64, lineBytes = (colByte<F>(k0 + kb) - c0 + 63) / 64 * 64;
+            const uint8_t* first = w.data + (r + M) * rowB + c0;
+            Ahead ahead{first, r + M < r1 ? first + lineBytes : first, rowB, lineBytes, r + M < r1 ? M - 1 : 0};
+            for (int64_t j = 0; j < ng; j++)
+              microP<M, NV, KB>(wp, kb, xp + (g0 + j) * K * TP + k0 * TP, acc + j * M * TP, k0 == 0, j == 0 ? &ahead : nullptr);
+            ahead.rest();
           }
           for (int64_t j = 0; j < ng; j++) {
             const int64_t ntj = ntOf(j), ntOutj = ntOutOf(j);
