@@ -457,6 +457,63 @@ describe('native kernels vs reference', { skip }, () => {
         }
       });
 
+      it('attentionMany: a batch of sequences (dense, sparse, paged, bf16, decode and prompt rows) equals attention on each', () => {
+        const ops = nativeOps()!;
+        // MLA's latent form: 16 heads over one latent head; cases mix what one decode step batches.
+        const H = 16,
+          dk = 72,
+          dv = 64,
+          blockSize = 8;
+        const make = (T: number, L: number, opts: { sparse?: number; paged?: boolean; bf16?: boolean }) => {
+          const q = randn(T * H * dk);
+          const f = randn(L * dk);
+          let k: Float32Array | Uint16Array = f;
+          if (opts.bf16) k = Uint16Array.from(f, (x) => f32ToBf16(x));
+          let pages: { table: Int32Array; blockSize: number } | undefined;
+          if (opts.paged) {
+            // Physical blocks in reverse order, with a gap: logical row s lives in block table[s / blockSize].
+            const nb = Math.ceil(L / blockSize);
+            const table = Int32Array.from({ length: nb }, (_, b) => 2 * (nb - 1 - b) + 1);
+            const rows = 2 * nb * blockSize;
+            const phys = opts.bf16 ? new Uint16Array(rows * dk) : new Float32Array(rows * dk);
+            for (let s = 0; s < L; s++) phys.set(k.subarray(s * dk, (s + 1) * dk), (table[Math.floor(s / blockSize)]! * blockSize + (s % blockSize)) * dk);
+            k = phys;
+            pages = { table, blockSize };
+          }
+          const keyLimit = Int32Array.from({ length: T }, (_, t) => L - (T - 1 - t));
+          let mask: { keyLimit: Int32Array; indices?: Int32Array; k?: number } = { keyLimit };
+          if (opts.sparse) {
+            const K = opts.sparse;
+            const indices = new Int32Array(T * K);
+            for (let t = 0; t < T; t++) {
+              const perm = Array.from({ length: L }, (_, i) => i).sort(() => rand() - 0.5);
+              for (let j = 0; j < K; j++) indices[t * K + j] = j % 7 === 3 ? -1 : perm[j]!;
+            }
+            mask = { keyLimit, indices, k: K };
+          }
+          return { q, k, kStride: dk, kOffset: 0, v: k, vStride: dk, vOffset: 0, T, L, heads: H, kvHeads: 1, dk, dv, scale: 1 / Math.sqrt(dk), mask, pages };
+        };
+        const batches = [
+          // a decode step: many one-row sequences, paged bf16 caches of different lengths
+          Array.from({ length: 9 }, (_, i) => make(1, 20 + 37 * i, { paged: true, bf16: true })),
+          // mixed: dense, sparse, long (split key ranges), prompt rows, f32 and bf16
+          [make(1, 700, {}), make(3, 90, { sparse: 40 }), make(1, 5, { paged: true }), make(5, 300, { sparse: 120, bf16: true }), make(1, 1, {})],
+          // one sequence: the single-attention schedule
+          [make(1, 600, { paged: true, bf16: true })],
+        ];
+        for (const [bi, batch] of batches.entries()) {
+          const outs = ops.attentionMany(batch);
+          batch.forEach((a, i) => {
+            assertClose(outs[i]!, refOps.attention(a), () => 2e-5, `batch ${bi} entry ${i}`);
+          });
+        }
+        const bad = [make(1, 10, {}), make(1, 10, { sparse: 5 })];
+        bad[1]!.mask.indices![0] = 10; // visible (limit 10) but ≥ L after the limit is raised
+        bad[1] = { ...bad[1]!, L: 10, mask: { ...bad[1]!.mask, keyLimit: Int32Array.of(11) } };
+        assert.throws(() => ops.attentionMany(bad), /entry 1: key 10 ≥ L=10/);
+        assert.deepEqual(ops.attentionMany([]), []);
+      });
+
       it('indexerTopk: keyLimit ≤ topk and > topk, long context', () => {
         for (const { T, L, heads, dim, topk } of [
           { T: 4, L: 50, heads: 5, dim: 33, topk: 8 },

@@ -19,12 +19,16 @@ namespace {
 struct Args {
   const Napi::CallbackInfo& info;
   const char* op;
+  // When set, the arguments are this array's elements (one entry of a batched call), not the call's.
+  const Napi::Array* list = nullptr;
   Napi::Env env() const { return info.Env(); }
+  size_t size() const { return list ? list->Length() : info.Length(); }
+  Napi::Value at(size_t i) const { return list ? list->Get(uint32_t(i)) : info[i]; }
   [[noreturn]] void fail(const std::string& m) const { throw Napi::TypeError::New(env(), std::string(op) + ": " + m); }
   [[noreturn]] void range(const std::string& m) const { throw Napi::RangeError::New(env(), std::string(op) + ": " + m); }
   Napi::TypedArray typed(size_t i, napi_typedarray_type t, const char* what) const {
-    if (i >= info.Length() || !info[i].IsTypedArray()) fail("argument " + std::to_string(i) + " must be a " + what);
-    auto a = info[i].As<Napi::TypedArray>();
+    if (i >= size() || !at(i).IsTypedArray()) fail("argument " + std::to_string(i) + " must be a " + what);
+    auto a = at(i).As<Napi::TypedArray>();
     if (a.TypedArrayType() != t) fail("argument " + std::to_string(i) + " must be a " + what);
     return a;
   }
@@ -41,8 +45,8 @@ struct Args {
   // A cache array (argument i) of at least `need` elements: Float32Array (f32), Uint16Array (bf16 bits) or,
   // when fp8 is allowed, Uint8Array (e4m3 bytes).
   const void* cache(size_t i, int64_t need, Kv* type, bool fp8) const {
-    if (i >= info.Length() || !info[i].IsTypedArray()) fail("argument " + std::to_string(i) + " must be a typed array");
-    auto t = info[i].As<Napi::TypedArray>();
+    if (i >= size() || !at(i).IsTypedArray()) fail("argument " + std::to_string(i) + " must be a typed array");
+    auto t = at(i).As<Napi::TypedArray>();
     const napi_typedarray_type tt = t.TypedArrayType();
     if (tt == napi_float32_array) *type = Kv::F32;
     else if (tt == napi_uint16_array) *type = Kv::BF16;
@@ -51,10 +55,10 @@ struct Args {
     if (int64_t(t.ElementLength()) < need) range("cache argument " + std::to_string(i) + " has " + std::to_string(t.ElementLength()) + " elements, need " + std::to_string(need));
     return static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
   }
-  bool isNull(size_t i) const { return i >= info.Length() || info[i].IsNull() || info[i].IsUndefined(); }
+  bool isNull(size_t i) const { return i >= size() || at(i).IsNull() || at(i).IsUndefined(); }
   double num(size_t i) const {
-    if (i >= info.Length() || !info[i].IsNumber()) fail("argument " + std::to_string(i) + " must be a number");
-    return info[i].As<Napi::Number>().DoubleValue();
+    if (i >= size() || !at(i).IsNumber()) fail("argument " + std::to_string(i) + " must be a number");
+    return at(i).As<Napi::Number>().DoubleValue();
   }
   int64_t cnt(size_t i) const {  // a non-negative integer
     const double v = num(i);
@@ -342,8 +346,9 @@ Napi::Value ReadCache(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Attention(const Napi::CallbackInfo& info) {
-  Args a{info, "attention"};
+// attention's arguments (out, q, k, kStride, kOffset, v, vStride, vOffset, T, L, heads, kvHeads, dk, dv,
+// scale, keyLimit, indices | null, K, table | null, blockSize), checked.
+static AttentionArgs attentionArgs(const Args& a, float** out) {
   AttentionArgs r{};
   r.kStride = a.cnt(3), r.kOffset = a.cnt(4), r.vStride = a.cnt(6), r.vOffset = a.cnt(7);
   r.T = a.cnt(8), r.L = a.cnt(9), r.heads = a.cnt(10), r.kvHeads = a.cnt(11), r.dk = a.cnt(12), r.dv = a.cnt(13);
@@ -367,9 +372,39 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   r.k = a.cache(2, kNeed, &r.kv, false);
   r.v = a.cache(5, vNeed, &vt, false);
   if (vt != r.kv) a.fail("k and v must have the same element type");
-  float* out = prefault(a.f32(0, r.T * r.heads * r.dv), r.T * r.heads * r.dv);
+  *out = prefault(a.f32(0, r.T * r.heads * r.dv), r.T * r.heads * r.dv);
+  return r;
+}
+
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  Args a{info, "attention"};
+  float* out = nullptr;
+  const AttentionArgs r = attentionArgs(a, &out);
   int64_t bad = 0;
   if (!attention(r, out, &bad)) a.range("key " + std::to_string(bad) + " ≥ L=" + std::to_string(r.L));
+  return info.Env().Undefined();
+}
+
+// attentionMany([args, ...]): each entry an array of attention's arguments.
+Napi::Value AttentionMany(const Napi::CallbackInfo& info) {
+  Args top{info, "attentionMany"};
+  if (info.Length() < 1 || !info[0].IsArray()) top.fail("argument 0 must be an array of argument arrays");
+  const Napi::Array list = info[0].As<Napi::Array>();
+  const uint32_t count = list.Length();
+  std::vector<AttentionArgs> rs(count);
+  std::vector<float*> outs(count);
+  std::vector<Napi::Array> entries;  // kept alive while rs points into their typed arrays
+  entries.reserve(count);
+  for (uint32_t i = 0; i < count; i++) {
+    const Napi::Value e = list.Get(i);
+    if (!e.IsArray()) top.fail("entry " + std::to_string(i) + " must be an array of attention arguments");
+    entries.push_back(e.As<Napi::Array>());
+    Args a{info, "attentionMany", &entries.back()};
+    rs[i] = attentionArgs(a, &outs[i]);
+  }
+  int64_t seq = 0, bad = 0;
+  if (!attentionMany(rs.data(), outs.data(), int64_t(count), &seq, &bad))
+    top.range("entry " + std::to_string(seq) + ": key " + std::to_string(bad) + " ≥ L=" + std::to_string(rs[size_t(seq)].L));
   return info.Env().Undefined();
 }
 
@@ -495,6 +530,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("softmax", Softmax);
   fn("topk", Topk);
   fn("attention", Attention);
+  fn("attentionMany", AttentionMany);
   fn("indexerTopk", IndexerTopk);
   fn("moe", Moe);
   fn("moeTable", MoeTable);

@@ -67,6 +67,9 @@ struct AttentionArgs {
 };
 // Returns false (and writes nothing) when a visible key is ≥ L; `badKey` gets it.
 bool attention(const AttentionArgs& a, float* out, int64_t* badKey);
+// Several independent attentions (say, every decoding sequence of a step) in one parallel schedule. Returns
+// false (and may have written nothing) when sequence `badSeq` has a visible key ≥ its L.
+bool attentionMany(const AttentionArgs* a, float* const* outs, int64_t count, int64_t* badSeq, int64_t* badKey);
 
 struct IndexerArgs {
   const float *q, *weights;

@@ -205,6 +205,11 @@ export interface Ops {
   /** Masked softmax attention (MHA or MQA by kvHeads), output [T, heads, dv]. */
   attention(args: AttentionArgs): Float32Array;
   /**
+   * Several independent attentions at once (each decoding sequence of a step against its own cache): the same
+   * results as `attention` on each, in one parallel schedule instead of one per sequence.
+   */
+  attentionMany(args: readonly AttentionArgs[]): Float32Array[];
+  /**
    * DSA lightning indexer: score I[t,s] = Σ_h w[t,h]·ReLU(q[t,h]·k[s]·scale) over keys s < keyLimit[t] and
    * return each row's selection [T, min(topk, L)]: every visible key when keyLimit[t] ≤ topk (padded with
    * −1), else the top-k keys by score, in ascending position order.

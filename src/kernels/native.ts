@@ -113,6 +113,8 @@ export interface NativeKernels {
     table: Int32Array | null,
     blockSize: number,
   ): void;
+  /** Each entry: attention's arguments, in order. */
+  attentionMany(entries: readonly (readonly unknown[])[]): void;
   /** keys: Float32Array, Uint16Array (bf16) or Uint8Array (fp8 e4m3, with keyScales). */
   indexerTopk(
     out: Int32Array,
@@ -238,34 +240,45 @@ export function nativeOps(): Ops | null {
   };
 }
 
+/** attention's native arguments, in order (the output first). */
+function attentionArgs(a: AttentionArgs) {
+  const out = outArray(a.out, a.T * a.heads * a.dv, 'attention');
+  return [
+    out,
+    a.q,
+    a.k,
+    a.kStride,
+    a.kOffset,
+    a.v,
+    a.vStride,
+    a.vOffset,
+    a.T,
+    a.L,
+    a.heads,
+    a.kvHeads,
+    a.dk,
+    a.dv,
+    a.scale,
+    a.mask.keyLimit,
+    a.mask.indices ?? null,
+    a.mask.k ?? 0,
+    a.pages?.table ?? null,
+    a.pages?.blockSize ?? 0,
+  ] as const;
+}
+
 /** The per-sequence ops (attention over the cache, the indexer's score + top-k) and the grouped MoE. */
-function attentionAndMoeOps(n: NativeKernels): Pick<Ops, 'attention' | 'indexerTopk' | 'moe'> {
+function attentionAndMoeOps(n: NativeKernels): Pick<Ops, 'attention' | 'attentionMany' | 'indexerTopk' | 'moe'> {
   return {
     attention(a: AttentionArgs): Float32Array {
-      const out = outArray(a.out, a.T * a.heads * a.dv, 'attention');
-      n.attention(
-        out,
-        a.q,
-        a.k,
-        a.kStride,
-        a.kOffset,
-        a.v,
-        a.vStride,
-        a.vOffset,
-        a.T,
-        a.L,
-        a.heads,
-        a.kvHeads,
-        a.dk,
-        a.dv,
-        a.scale,
-        a.mask.keyLimit,
-        a.mask.indices ?? null,
-        a.mask.k ?? 0,
-        a.pages?.table ?? null,
-        a.pages?.blockSize ?? 0,
-      );
+      const [out, ...rest] = attentionArgs(a);
+      n.attention(out, ...rest); // spread-ok: attentionArgs is a fixed 20-tuple
       return out;
+    },
+    attentionMany(as: readonly AttentionArgs[]): Float32Array[] {
+      const entries = as.map(attentionArgs);
+      n.attentionMany(entries);
+      return entries.map((e) => e[0]);
     },
     indexerTopk(a: IndexerArgs): Int32Array {
       const out = new Int32Array(a.T * Math.min(a.topk, a.L));

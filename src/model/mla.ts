@@ -268,31 +268,34 @@ function absorbedRows(
   ops.copyBlocks({ ...rows, src: qNopeAbs, srcOffset: 0, srcRowStride: C, dst: qAbs, dstOffset: 0, dstRowStride: C + R, n: C });
   ops.copyBlocks({ ...rows, src: q, srcOffset: r0 * H * Dq + Dn, srcRowStride: Dq, dst: qAbs, dstOffset: C, dstRowStride: C + R, n: R });
   const oLat = ws.get('mla.olat', Tg * H * C); // [Tg, H, C]
-  seqs.forEach((s, i) => {
-    // One shared KV head: key = cache row (C+R), value = its first C columns. Scale stays qk_head_dim^-0.5.
-    const a = s.row0 - r0,
-      b = a + s.T,
-      latent = s.cache.latent(layer);
-    ops.attention({
-      q: qAbs.subarray(a * H * (C + R), b * H * (C + R)),
-      k: latent.data,
-      kStride: C + R,
-      kOffset: 0,
-      v: latent.data,
-      vStride: C + R,
-      vOffset: 0,
-      pages: latent.pages,
-      T: s.T,
-      L: s.start + s.T,
-      heads: H,
-      kvHeads: 1,
-      dk: C + R,
-      dv: C,
-      scale: cfg.softmaxScale,
-      mask: maskOf(ctx, s, sels[i]!),
-      out: oLat.subarray(a * H * C, b * H * C),
-    });
-  });
+  // One shared KV head per sequence: key = cache row (C+R), value = its first C columns. Scale stays
+  // qk_head_dim^-0.5. Every sequence against its own cache, in one call (one schedule for all of them).
+  ops.attentionMany(
+    seqs.map((s, i) => {
+      const a = s.row0 - r0,
+        b = a + s.T,
+        latent = s.cache.latent(layer);
+      return {
+        q: qAbs.subarray(a * H * (C + R), b * H * (C + R)),
+        k: latent.data,
+        kStride: C + R,
+        kOffset: 0,
+        v: latent.data,
+        vStride: C + R,
+        vOffset: 0,
+        pages: latent.pages,
+        T: s.T,
+        L: s.start + s.T,
+        heads: H,
+        kvHeads: 1,
+        dk: C + R,
+        dv: C,
+        scale: cfg.softmaxScale,
+        mask: maskOf(ctx, s, sels[i]!),
+        out: oLat.subarray(a * H * C, b * H * C),
+      };
+    }),
+  );
   // o_h = W_UV,h · ō_h
   ops.headMatmul({
     x: oLat,

@@ -33,6 +33,7 @@ export const refOps: Ops = {
   softmax,
   topk,
   attention: (a) => into(a.out, attention(a), 'attention'),
+  attentionMany: (as) => as.map((a) => into(a.out, attention(a), 'attention')),
   indexerTopk,
   moe: (a) => into(a.out, moe(a), 'moe'),
   quantize: (w, format) => (format === 'int4' ? quantizeInt4(w) : quantizeInt8(w)),
