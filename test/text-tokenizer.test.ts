@@ -103,12 +103,11 @@ test('incremental decoder: never emits half a character and ends equal to a full
   assert.equal(cut.flush(), '\uFFFD');
 });
 
-test('preset: init files are written fast and load as a complete tokenizer + template', () => {
+test('preset: init files load as a complete tokenizer + template', () => {
   const dir = mkdtempSync(join(tmpdir(), 'glm5-text-'));
   try {
-    const t0 = performance.now();
+    // (No timing here: speed belongs in benchmarks, and a loaded CI runner must not fail a correct build.)
     const info = writePresetTextFiles(dir);
-    assert.ok(performance.now() - t0 < 1000);
     const t = Tokenizer.fromDir(dir);
     assert.equal(info.vocabSize, t.vocabSize);
     assert.equal(t.vocabSize, t.baseVocabSize + GLM5_ADDED_TOKENS.length);
