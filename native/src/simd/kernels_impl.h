@@ -308,8 +308,9 @@ struct Impl {
     }
   }
 
-  // Cache lines to request while a micro-kernel runs: `lines` lines of `rows` rows `stride` bytes apart,
-  // from `p` (the next row tile's weights, so that packing it finds them in cache).
+  // Cache lines to request while a micro-kernel runs, one per one(): the `bytes`-long stretch [end − bytes, end)
+  // of a row, then the same stretch of each of `rows` more rows `stride` bytes apart (the next row tile's
+  // weights, so that packing it finds them in cache).
   struct Ahead {
     const uint8_t* p;  // the next line
     const uint8_t* end;  // the end of its row's lines
